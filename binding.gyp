@@ -1,0 +1,36 @@
+{
+  "variables": {
+    "sanitize%": ""
+  },
+  "targets": [
+    {
+      "target_name": "muxftpd",
+      "sources": [
+        "native/engine/sys.cc",
+        "native/engine/session.cc",
+        "native/engine/transfer.cc",
+        "native/engine/worker.cc",
+        "native/engine/acceptor.cc",
+        "native/engine/engine.cc",
+        "native/binding/addon.cc",
+        "native/binding/engine_wrap.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-std=gnu++17"],
+      "cflags_cc": ["-std=c++20", "-fno-exceptions", "-Wall", "-Wextra", "-O2"],
+      "libraries": ["-lpthread"],
+      "conditions": [
+        ["sanitize=='address'", {
+          "cflags_cc": ["-fsanitize=address,undefined", "-fno-sanitize=vptr", "-fno-omit-frame-pointer", "-O1", "-g"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }],
+        ["sanitize=='thread'", {
+          "cflags_cc": ["-fsanitize=thread", "-O1", "-g"],
+          "ldflags": ["-fsanitize=thread"]
+        }]
+      ]
+    }
+  ]
+}

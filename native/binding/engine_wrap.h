@@ -1,0 +1,52 @@
+// The JS face of one Engine: createEngine() returns an instance; its event
+// batches reach JS through one TypedThreadSafeFunction.
+#ifndef MUXFTPD_BINDING_ENGINE_WRAP_H_
+#define MUXFTPD_BINDING_ENGINE_WRAP_H_
+
+#include <napi.h>
+
+#include <memory>
+#include <optional>
+
+#include "../engine/engine.h"
+
+namespace muxftpd {
+
+class EngineWrap;
+
+// One worker's batch on its way to the JS thread.
+struct DeliveredBatch {
+  int worker;
+  std::unique_ptr<EventBatch> batch;
+};
+
+void DeliverBatchToJs(Napi::Env env, Napi::Function callback, EngineWrap* wrap,
+                      DeliveredBatch* data);
+
+using BatchTsfn = Napi::TypedThreadSafeFunction<EngineWrap, DeliveredBatch, DeliverBatchToJs>;
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap>, public EventSink {
+ public:
+  static Napi::Function DefineClass(Napi::Env env);
+  explicit EngineWrap(const Napi::CallbackInfo& info);
+  ~EngineWrap() override;
+
+  void Deliver(int worker, std::unique_ptr<EventBatch> batch) override;
+  void BatchConsumed(int worker) { engine_.BatchConsumed(worker); }
+
+ private:
+  Napi::Value Post(const Napi::CallbackInfo& info);
+  Napi::Value Address(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value StopJs(const Napi::CallbackInfo& info);
+  void Stop();
+
+  Engine engine_;
+  BatchTsfn tsfn_;
+  std::optional<Napi::Env::CleanupHook<std::function<void()>>> cleanup_;
+  bool running_ = false;
+};
+
+}  // namespace muxftpd
+
+#endif  // MUXFTPD_BINDING_ENGINE_WRAP_H_

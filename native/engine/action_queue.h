@@ -1,0 +1,48 @@
+// Cross-thread work for one worker: JS appends under a mutex, the worker swaps
+// the whole vector out (double buffering, uWS Loop::defer shape). An eventfd
+// wakes the worker, written only when the queue goes from empty to non-empty.
+#ifndef MUXFTPD_ENGINE_ACTION_QUEUE_H_
+#define MUXFTPD_ENGINE_ACTION_QUEUE_H_
+
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "protocol.h"
+#include "sys.h"
+
+namespace muxftpd {
+
+class ActionQueue {
+ public:
+  explicit ActionQueue(int wake_fd) : wake_fd_(wake_fd) {}
+
+  void Push(std::vector<Action>&& actions) {
+    bool was_empty;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      was_empty = pending_.empty();
+      if (was_empty) {
+        pending_ = std::move(actions);
+      } else {
+        for (auto& a : actions) pending_.push_back(std::move(a));
+      }
+    }
+    if (was_empty) sys::EventFdSignal(wake_fd_);
+  }
+
+  // Swaps the queued actions into `out` (which the caller has emptied).
+  void TakeAll(std::vector<Action>* out) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::swap(pending_, *out);
+  }
+
+ private:
+  int wake_fd_;
+  std::mutex mutex_;
+  std::vector<Action> pending_;
+};
+
+}  // namespace muxftpd
+
+#endif  // MUXFTPD_ENGINE_ACTION_QUEUE_H_

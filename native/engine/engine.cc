@@ -1,0 +1,92 @@
+#include "engine.h"
+
+#include <cerrno>
+
+#include "acceptor.h"
+#include "worker.h"
+
+namespace muxftpd {
+
+Engine::Engine() = default;
+
+Engine::~Engine() { Stop(); }
+
+int Engine::Start(const EngineConfig& config, EventSink* sink, std::string* where) {
+  config_ = config;
+  if (config_.threads < 1) config_.threads = 1;
+  int fd = sys::OpenDirectory(config_.root);
+  if (fd < 0) {
+    *where = "open root directory '" + config_.root + "'";
+    return fd;
+  }
+  root_fd_.Reset(fd);
+  std::vector<Worker*> raw;
+  for (int i = 0; i < config_.threads; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, config_, root_fd_.Get(), sink));
+    raw.push_back(workers_.back().get());
+    int r = workers_.back()->Init();
+    if (r < 0) {
+      *where = "create worker " + std::to_string(i);
+      workers_.clear();
+      return r;
+    }
+  }
+  acceptor_ = std::make_unique<Acceptor>(config_, raw);
+  int r = acceptor_->Bind(where);
+  if (r < 0) {
+    acceptor_.reset();
+    workers_.clear();
+    return r;
+  }
+  for (auto& w : workers_) w->Start();
+  acceptor_->Start();
+  running_ = true;
+  return 0;
+}
+
+void Engine::Post(std::vector<Action>&& actions) {
+  if (!running_) return;
+  size_t n = workers_.size();
+  if (n == 1) {
+    workers_[0]->Post(std::move(actions));
+    return;
+  }
+  std::vector<std::vector<Action>> per_worker(n);
+  for (auto& a : actions) per_worker[a.sid % n].push_back(std::move(a));
+  for (size_t i = 0; i < n; ++i) {
+    if (!per_worker[i].empty()) workers_[i]->Post(std::move(per_worker[i]));
+  }
+}
+
+void Engine::BatchConsumed(int worker) {
+  if (worker >= 0 && static_cast<size_t>(worker) < workers_.size()) {
+    workers_[worker]->BatchConsumed();
+  }
+}
+
+void Engine::Stop() {
+  if (!running_) return;
+  running_ = false;
+  acceptor_->Stop();
+  for (auto& w : workers_) w->Stop();
+}
+
+SockAddr Engine::BoundAddress() const {
+  return acceptor_ ? acceptor_->bound() : SockAddr{};
+}
+
+EngineStats Engine::Stats() const {
+  EngineStats stats;
+  for (const auto& w : workers_) {
+    int c = w->clients.load();
+    stats.per_worker.push_back(c);
+    stats.sessions += c;
+  }
+  if (acceptor_) {
+    stats.accepted = acceptor_->accepted();
+    stats.rejected = acceptor_->rejected();
+  }
+  return stats;
+}
+
+}  // namespace muxftpd

@@ -1,0 +1,85 @@
+// The one C++ API of the engine: start it with a config and an event sink,
+// post actions to it, stop it. No <napi.h> here: the engine also compiles
+// into the standalone tests in native/test.
+#ifndef MUXFTPD_ENGINE_ENGINE_H_
+#define MUXFTPD_ENGINE_ENGINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol.h"
+#include "sys.h"
+
+namespace muxftpd {
+
+struct EngineConfig {
+  std::string host = "::";
+  uint16_t port = 2121;
+  std::string root = ".";
+  int threads = 1;
+  int clients_per_thread = 5000;
+  int max_clients = 20000;
+  size_t block_size = 256 * 1024;
+  uint16_t pasv_min = 0;  // 0/0: the kernel picks an ephemeral port
+  uint16_t pasv_max = 0;
+  CopyMode copy_mode = CopyMode::kSendfile;
+  size_t max_line = 8192;
+  size_t max_output = 1 << 20;
+  std::string busy_reply = "421 Too many connections, try again later.\r\n";
+};
+
+using EventBatch = std::vector<Event>;
+
+// Receives one batch per worker loop iteration, on that worker's thread. It
+// must not block; when it has handed the batch on, the consumer calls
+// Engine::BatchConsumed(worker) once the batch has been processed.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void Deliver(int worker, std::unique_ptr<EventBatch> batch) = 0;
+};
+
+class Acceptor;
+class Worker;
+
+struct EngineStats {
+  int sessions = 0;
+  std::vector<int> per_worker;
+  uint64_t accepted = 0;
+  uint64_t rejected = 0;
+};
+
+class Engine {
+ public:
+  Engine();
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Binds, spawns the threads. Returns 0, or a negated errno with `where` set
+  // to the step that failed (nothing is left running then).
+  int Start(const EngineConfig& config, EventSink* sink, std::string* where);
+  // Routes each action to the worker its session id names.
+  void Post(std::vector<Action>&& actions);
+  // Called by the consumer of a batch delivered for `worker`.
+  void BatchConsumed(int worker);
+  // Stops accepting, closes every session, joins every thread. Idempotent.
+  void Stop();
+
+  SockAddr BoundAddress() const;
+  EngineStats Stats() const;
+
+ private:
+  EngineConfig config_;
+  UniqueFd root_fd_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Acceptor> acceptor_;
+  bool running_ = false;
+};
+
+}  // namespace muxftpd
+
+#endif  // MUXFTPD_ENGINE_ENGINE_H_

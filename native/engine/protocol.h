@@ -1,0 +1,96 @@
+// The records that cross between the worker threads and JavaScript.
+//
+// This file is mirrored by src/engine/native.ts; the numeric values of every
+// enum here are exported to JS as binding.constants and a unit test asserts
+// that the two sides agree.
+#ifndef MUXFTPD_ENGINE_PROTOCOL_H_
+#define MUXFTPD_ENGINE_PROTOCOL_H_
+
+#include <cstdint>
+#include <string>
+
+namespace muxftpd {
+
+// Session ids: sid = counter * worker_count + worker_index, with a global
+// counter that only grows. Ids are therefore increasing, never reused, and
+// name their worker without a lookup table.
+using SessionId = uint64_t;
+
+enum class EventType : uint8_t {
+  kOpen = 1,           // a control connection was accepted: peer and local address
+  kLine = 2,           // one control line (without CRLF), or an over-long line marker
+  kPassiveReady = 3,   // answer to kListenPassive: port, or error
+  kDataReady = 4,      // a data connection is up (passive accepted, active connected), or failed
+  kTransferDone = 5,   // a transfer ended: bytes moved, error 0 or a TransferError / -errno
+  kClosed = 6,         // the session is gone: reason
+};
+
+enum class ActionType : uint8_t {
+  kReply = 1,          // append text to the control output
+  kListenPassive = 2,  // open a passive listener (seq answered by kPassiveReady)
+  kConnectActive = 3,  // connect to host:port for the next transfer
+  kSendFile = 4,       // send a file from offset over the data connection (seq → kTransferDone)
+  kSendBuffer = 5,     // send bytes over the data connection (seq → kTransferDone)
+  kRecvFile = 6,       // write the data connection into a file (seq → kTransferDone)
+  kAbort = 7,          // drop the data connection, listener and any transfer
+  kClose = 8,          // flush the control output, then close the session
+};
+
+enum class CloseReason : uint8_t {
+  kPeerClosed = 1,     // the client closed or reset the control connection
+  kRequested = 2,      // JS asked for it (QUIT, timeouts, limits)
+  kIoError = 3,        // a read or write on the control connection failed
+  kOutputOverflow = 4, // the client stopped reading replies
+  kShutdown = 5,       // the engine is stopping
+};
+
+// Transfer errors that are not an errno (errno values are reported negated).
+enum class TransferError : int32_t {
+  kOk = 0,
+  kAborted = 1,        // ABOR, a new data command, or the session closing
+  kNoDataConnection = 2,  // a transfer was asked with no listener and no connect pending
+  kPeerClosed = 3,     // the data connection closed before the transfer ended
+  kConnectFailed = 4,  // the active connect failed (detail: the errno in kDataReady)
+  kTimeout = 5,        // the data connection made no progress for the data timeout
+};
+
+// How recvFile opens its target.
+enum class WriteMode : uint8_t {
+  kTruncate = 0,       // create or truncate, then write from offset (STOR, REST+STOR)
+  kAppend = 1,         // create or append (APPE)
+  kExclusive = 2,      // create, failing if it exists (STOU)
+};
+
+enum class CopyMode : uint8_t {
+  kSendfile = 0,
+  kReadWrite = 1,
+};
+
+struct Event {
+  EventType type;
+  SessionId sid = 0;
+  uint32_t seq = 0;
+  int32_t error = 0;      // kPassiveReady/kDataReady/kTransferDone: 0 or error
+  uint32_t port = 0;      // kPassiveReady: the port; kOpen: the peer port
+  uint32_t local_port = 0;  // kOpen
+  uint64_t bytes = 0;     // kTransferDone
+  bool too_long = false;  // kLine: the line exceeded max_line and was dropped
+  CloseReason reason = CloseReason::kPeerClosed;  // kClosed
+  std::string text;       // kLine: the line bytes; kOpen: peer address
+  std::string local;      // kOpen: local address
+};
+
+struct Action {
+  ActionType type;
+  SessionId sid = 0;
+  uint32_t seq = 0;
+  uint32_t port = 0;      // kConnectActive
+  uint64_t offset = 0;    // kSendFile/kRecvFile
+  WriteMode mode = WriteMode::kTruncate;  // kRecvFile
+  std::string data;       // kReply: text; kSendBuffer: bytes; kSendFile/kRecvFile: path
+                          // relative to the root; kConnectActive: host
+};
+
+}  // namespace muxftpd
+
+#endif  // MUXFTPD_ENGINE_PROTOCOL_H_

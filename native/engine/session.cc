@@ -1,0 +1,30 @@
+#include "session.h"
+
+#include <cerrno>
+#include <utility>
+
+namespace muxftpd {
+
+Session::Session(SessionId id, UniqueFd fd, const SockAddr& peer_addr, const SockAddr& local_addr,
+                 size_t max_line)
+    : sid(id), control(std::move(fd)), peer(peer_addr), local(local_addr), framer(max_line) {}
+
+ssize_t Session::Flush() {
+  while (out_sent < out.size()) {
+    ssize_t n = sys::Send(control.Get(), out.data() + out_sent, out.size() - out_sent);
+    if (n == -EAGAIN || n == -EWOULDBLOCK) break;
+    if (n < 0) return n;
+    out_sent += static_cast<size_t>(n);
+  }
+  if (out_sent == out.size()) {
+    out.clear();
+    out_sent = 0;
+    // A burst of replies (a long listing of HELP, say) should not pin memory
+    // for the rest of an idle session's life.
+    if (out.capacity() > 4096) out.shrink_to_fit();
+    return 0;
+  }
+  return static_cast<ssize_t>(out.size() - out_sent);
+}
+
+}  // namespace muxftpd

@@ -1,0 +1,303 @@
+#include "sys.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace muxftpd {
+
+namespace {
+
+template <typename F>
+auto RetryEintr(F f) -> decltype(f()) {
+  decltype(f()) r;
+  do {
+    r = f();
+  } while (r == -1 && errno == EINTR);
+  return r == -1 ? -errno : r;
+}
+
+}  // namespace
+
+void UniqueFd::Reset(int fd) {
+  if (fd_ >= 0) sys::Close(fd_);
+  fd_ = fd;
+}
+
+uint16_t SockAddr::Port() const {
+  if (Family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(storage).sin_port);
+  return ntohs(reinterpret_cast<const sockaddr_in6&>(storage).sin6_port);
+}
+
+void SockAddr::SetPort(uint16_t port) {
+  if (Family() == AF_INET) {
+    reinterpret_cast<sockaddr_in&>(storage).sin_port = htons(port);
+  } else {
+    reinterpret_cast<sockaddr_in6&>(storage).sin6_port = htons(port);
+  }
+}
+
+bool SockAddr::SameHost(const SockAddr& other) const {
+  if (Family() != other.Family()) return false;
+  if (Family() == AF_INET) {
+    return reinterpret_cast<const sockaddr_in&>(storage).sin_addr.s_addr ==
+           reinterpret_cast<const sockaddr_in&>(other.storage).sin_addr.s_addr;
+  }
+  return memcmp(&reinterpret_cast<const sockaddr_in6&>(storage).sin6_addr,
+                &reinterpret_cast<const sockaddr_in6&>(other.storage).sin6_addr,
+                sizeof(in6_addr)) == 0;
+}
+
+std::string SockAddr::HostString() const {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (Family() == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(storage).sin_addr, buf, sizeof buf);
+  } else if (Family() == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(storage).sin6_addr, buf, sizeof buf);
+  }
+  return buf;
+}
+
+void SockAddr::Normalize() {
+  if (Family() != AF_INET6) return;
+  const auto& in6 = reinterpret_cast<const sockaddr_in6&>(storage);
+  if (!IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) return;
+  sockaddr_in in4{};
+  in4.sin_family = AF_INET;
+  in4.sin_port = in6.sin6_port;
+  memcpy(&in4.sin_addr, &in6.sin6_addr.s6_addr[12], 4);
+  storage = {};
+  memcpy(&storage, &in4, sizeof in4);
+  len = sizeof in4;
+}
+
+bool SockAddr::Parse(const std::string& host, uint16_t port, SockAddr* out) {
+  *out = {};
+  sockaddr_in in4{};
+  if (inet_pton(AF_INET, host.c_str(), &in4.sin_addr) == 1) {
+    in4.sin_family = AF_INET;
+    in4.sin_port = htons(port);
+    memcpy(&out->storage, &in4, sizeof in4);
+    out->len = sizeof in4;
+    return true;
+  }
+  sockaddr_in6 in6{};
+  if (inet_pton(AF_INET6, host.c_str(), &in6.sin6_addr) == 1) {
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(port);
+    memcpy(&out->storage, &in6, sizeof in6);
+    out->len = sizeof in6;
+    out->Normalize();
+    return true;
+  }
+  return false;
+}
+
+namespace sys {
+
+int Close(int fd) {
+  // Linux closes the fd even when close() reports EINTR: never retry.
+  return close(fd) == -1 ? -errno : 0;
+}
+
+int TcpSocket(int family) {
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return fd == -1 ? -errno : fd;
+}
+
+int SetReuseAddr(int fd) {
+  int on = 1;
+  return setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1 ? -errno : 0;
+}
+
+int SetNoDelay(int fd) {
+  int on = 1;
+  return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == -1 ? -errno : 0;
+}
+
+int SetV6Only(int fd, bool on) {
+  int v = on ? 1 : 0;
+  return setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v) == -1 ? -errno : 0;
+}
+
+int Bind(int fd, const SockAddr& addr) {
+  return bind(fd, reinterpret_cast<const sockaddr*>(&addr.storage), addr.len) == -1 ? -errno : 0;
+}
+
+int Listen(int fd, int backlog) { return listen(fd, backlog) == -1 ? -errno : 0; }
+
+int Accept(int fd, SockAddr* peer) {
+  peer->len = sizeof peer->storage;
+  int r = RetryEintr([&] {
+    return accept4(fd, reinterpret_cast<sockaddr*>(&peer->storage), &peer->len,
+                   SOCK_NONBLOCK | SOCK_CLOEXEC);
+  });
+  if (r >= 0) peer->Normalize();
+  return r;
+}
+
+int Connect(int fd, const SockAddr& addr) {
+  // A non-blocking connect interrupted by a signal goes on in the background,
+  // like EINPROGRESS: it must not be retried.
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr.storage), addr.len) == 0) return 0;
+  return errno == EINTR ? -EINPROGRESS : -errno;
+}
+
+int SocketError(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1) return -errno;
+  return -err;
+}
+
+int LocalAddress(int fd, SockAddr* out) {
+  out->len = sizeof out->storage;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&out->storage), &out->len) == -1) return -errno;
+  out->Normalize();
+  return 0;
+}
+
+ssize_t Read(int fd, void* buf, size_t len) {
+  return RetryEintr([&] { return read(fd, buf, len); });
+}
+
+ssize_t Send(int fd, const void* buf, size_t len) {
+  return RetryEintr([&] { return send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT); });
+}
+
+ssize_t PRead(int fd, void* buf, size_t len, uint64_t offset) {
+  return RetryEintr([&] { return pread(fd, buf, len, static_cast<off_t>(offset)); });
+}
+
+int PWriteAll(int fd, const void* buf, size_t len, uint64_t offset) {
+  const char* p = static_cast<const char*>(buf);
+  while (len > 0) {
+    ssize_t n = RetryEintr([&] { return pwrite(fd, p, len, static_cast<off_t>(offset)); });
+    if (n < 0) return static_cast<int>(n);
+    p += n;
+    len -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return 0;
+}
+
+ssize_t SendFile(int out_fd, int in_fd, uint64_t* offset, size_t len) {
+  off_t off = static_cast<off_t>(*offset);
+  ssize_t n = RetryEintr([&] { return sendfile(out_fd, in_fd, &off, len); });
+  if (n > 0) *offset = static_cast<uint64_t>(off);
+  return n;
+}
+
+namespace {
+
+// The fallback for kernels without openat2: walk the path one component at a
+// time with O_NOFOLLOW, so no symlink and no ".." is ever followed.
+int OpenByWalk(int root_fd, const std::string& path, int flags, unsigned mode) {
+  UniqueFd dir;
+  int at = root_fd;
+  size_t start = 0;
+  while (true) {
+    size_t slash = path.find('/', start);
+    std::string part = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part == "..") return -EXDEV;
+    if (slash == std::string::npos) {
+      const char* name = part.empty() ? "." : part.c_str();
+      return RetryEintr([&] { return openat(at, name, flags | O_NOFOLLOW | O_CLOEXEC, mode); });
+    }
+    if (!part.empty() && part != ".") {
+      int fd = RetryEintr([&] {
+        return openat(at, part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      });
+      if (fd < 0) return fd;
+      dir.Reset(fd);
+      at = fd;
+    }
+    start = slash + 1;
+  }
+}
+
+}  // namespace
+
+int OpenBeneath(int root_fd, const std::string& path, int flags, unsigned mode) {
+  static bool have_openat2 = true;  // benign race: every thread learns the same answer
+  const char* rel = path.empty() ? "." : path.c_str();
+  if (have_openat2) {
+    open_how how{};
+    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+    how.mode = (flags & O_CREAT) ? mode : 0;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    int fd = RetryEintr([&] {
+      return static_cast<int>(syscall(SYS_openat2, root_fd, rel, &how, sizeof how));
+    });
+    if (fd != -ENOSYS) return fd;
+    have_openat2 = false;
+  }
+  return OpenByWalk(root_fd, path, flags, mode);
+}
+
+int OpenDirectory(const std::string& path) {
+  return RetryEintr([&] { return open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC); });
+}
+
+int FileSize(int fd, uint64_t* size, bool* regular) {
+  struct stat st {};
+  if (fstat(fd, &st) == -1) return -errno;
+  *size = static_cast<uint64_t>(st.st_size);
+  *regular = S_ISREG(st.st_mode);
+  return 0;
+}
+
+int EpollCreate() {
+  int fd = epoll_create1(EPOLL_CLOEXEC);
+  return fd == -1 ? -errno : fd;
+}
+
+int EpollAdd(int epfd, int fd, uint32_t events, void* ptr) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = ptr;
+  return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1 ? -errno : 0;
+}
+
+int EpollMod(int epfd, int fd, uint32_t events, void* ptr) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = ptr;
+  return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) == -1 ? -errno : 0;
+}
+
+int EpollDel(int epfd, int fd) {
+  return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr) == -1 ? -errno : 0;
+}
+
+int EventFd() {
+  int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  return fd == -1 ? -errno : fd;
+}
+
+int EventFdSignal(int fd) {
+  uint64_t one = 1;
+  return static_cast<int>(RetryEintr([&] { return write(fd, &one, sizeof one); }));
+}
+
+int EventFdDrain(int fd) {
+  uint64_t value = 0;
+  return static_cast<int>(RetryEintr([&] { return read(fd, &value, sizeof value); }));
+}
+
+int SeqPacketPair(int fds[2]) {
+  return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == -1 ? -errno : 0;
+}
+
+}  // namespace sys
+}  // namespace muxftpd

@@ -1,0 +1,96 @@
+// The only place that calls raw syscalls (vsftpd's sysutil.c, uSockets' bsd.c).
+// Every function returns a value >= 0 on success or a negated errno, and
+// retries EINTR itself, so callers never read errno.
+#ifndef MUXFTPD_ENGINE_SYS_H_
+#define MUXFTPD_ENGINE_SYS_H_
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace muxftpd {
+
+// Owns one file descriptor; closes it when destroyed.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    Reset(other.Release());
+    return *this;
+  }
+  ~UniqueFd() { Reset(); }
+
+  int Get() const { return fd_; }
+  bool Valid() const { return fd_ >= 0; }
+  int Release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void Reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+// A socket address with IPv4-mapped IPv6 addresses folded to plain IPv4, so
+// that a dual-stack listener's clients compare and print as IPv4 clients.
+struct SockAddr {
+  sockaddr_storage storage{};
+  socklen_t len = 0;
+
+  int Family() const { return storage.ss_family; }
+  uint16_t Port() const;
+  void SetPort(uint16_t port);
+  bool SameHost(const SockAddr& other) const;
+  std::string HostString() const;
+  void Normalize();
+  // Parses a numeric IPv4 or IPv6 address; false when it is neither.
+  static bool Parse(const std::string& host, uint16_t port, SockAddr* out);
+};
+
+namespace sys {
+
+int Close(int fd);
+int TcpSocket(int family);
+int SetReuseAddr(int fd);
+int SetNoDelay(int fd);
+int SetV6Only(int fd, bool on);
+int Bind(int fd, const SockAddr& addr);
+int Listen(int fd, int backlog);
+int Accept(int fd, SockAddr* peer);
+int Connect(int fd, const SockAddr& addr);  // 0, -EINPROGRESS, or -errno
+int SocketError(int fd);                    // pending SO_ERROR, negated
+int LocalAddress(int fd, SockAddr* out);
+ssize_t Read(int fd, void* buf, size_t len);
+ssize_t Send(int fd, const void* buf, size_t len);  // MSG_NOSIGNAL
+ssize_t PRead(int fd, void* buf, size_t len, uint64_t offset);
+int PWriteAll(int fd, const void* buf, size_t len, uint64_t offset);
+ssize_t SendFile(int out_fd, int in_fd, uint64_t* offset, size_t len);
+// Opens path (relative, no leading '/') strictly beneath root_fd: openat2 with
+// RESOLVE_BENEATH, or, where the kernel lacks it, a component walk that
+// refuses every symlink and "..".
+int OpenBeneath(int root_fd, const std::string& path, int flags, unsigned mode);
+int OpenDirectory(const std::string& path);
+int FileSize(int fd, uint64_t* size, bool* regular);
+int EpollCreate();
+int EpollAdd(int epfd, int fd, uint32_t events, void* ptr);
+int EpollMod(int epfd, int fd, uint32_t events, void* ptr);
+int EpollDel(int epfd, int fd);
+int EventFd();
+int EventFdSignal(int fd);
+int EventFdDrain(int fd);
+int SeqPacketPair(int fds[2]);
+
+}  // namespace sys
+}  // namespace muxftpd
+
+#endif  // MUXFTPD_ENGINE_SYS_H_

@@ -1,0 +1,70 @@
+#include "transfer.h"
+
+#include <algorithm>
+#include <cerrno>
+
+namespace muxftpd {
+
+namespace {
+
+StepResult Failed(Transfer* t, ssize_t err) {
+  if (err == -EAGAIN || err == -EWOULDBLOCK) return StepResult::kBlocked;
+  // A client that closes or resets the data connection mid-transfer.
+  t->error = (err == -EPIPE || err == -ECONNRESET)
+                 ? static_cast<int32_t>(TransferError::kPeerClosed)
+                 : static_cast<int32_t>(err);
+  return StepResult::kFailed;
+}
+
+}  // namespace
+
+StepResult Transfer::Step(int data_fd, CopyMode mode, size_t block_size, char* scratch) {
+  switch (kind) {
+    case TransferKind::kSendFile: {
+      if (offset >= end) return StepResult::kDone;
+      size_t want = static_cast<size_t>(std::min<uint64_t>(block_size, end - offset));
+      ssize_t n;
+      if (mode == CopyMode::kSendfile) {
+        n = sys::SendFile(data_fd, file.Get(), &offset, want);
+        if (n < 0) return Failed(this, n);
+      } else {
+        // pread the block at `offset` each time and advance by what the socket
+        // took: a partial write costs a re-read, not a per-transfer buffer.
+        ssize_t r = sys::PRead(file.Get(), scratch, want, offset);
+        if (r < 0) return Failed(this, r);
+        if (r == 0) return StepResult::kDone;  // the file shrank: send what there was
+        n = sys::Send(data_fd, scratch, static_cast<size_t>(r));
+        if (n < 0) return Failed(this, n);
+        offset += static_cast<uint64_t>(n);
+      }
+      if (n == 0) return StepResult::kDone;  // the file shrank under sendfile
+      bytes += static_cast<uint64_t>(n);
+      return offset >= end ? StepResult::kDone : StepResult::kMore;
+    }
+    case TransferKind::kSendBuffer: {
+      if (offset >= end) return StepResult::kDone;
+      size_t want = static_cast<size_t>(std::min<uint64_t>(block_size, end - offset));
+      ssize_t n = sys::Send(data_fd, buffer.data() + offset, want);
+      if (n < 0) return Failed(this, n);
+      offset += static_cast<uint64_t>(n);
+      bytes += static_cast<uint64_t>(n);
+      return offset >= end ? StepResult::kDone : StepResult::kMore;
+    }
+    case TransferKind::kRecvFile: {
+      ssize_t n = sys::Read(data_fd, scratch, block_size);
+      if (n < 0) return Failed(this, n);
+      if (n == 0) return StepResult::kDone;  // the client closed: upload complete
+      int w = sys::PWriteAll(file.Get(), scratch, static_cast<size_t>(n), offset);
+      if (w < 0) {
+        error = w;
+        return StepResult::kFailed;
+      }
+      offset += static_cast<uint64_t>(n);
+      bytes += static_cast<uint64_t>(n);
+      return StepResult::kMore;
+    }
+  }
+  return StepResult::kFailed;
+}
+
+}  // namespace muxftpd

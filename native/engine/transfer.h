@@ -1,0 +1,43 @@
+// One transfer on a data connection, moved one block per call (the loop's
+// fairness rule: every active transfer moves once per loop iteration).
+#ifndef MUXFTPD_ENGINE_TRANSFER_H_
+#define MUXFTPD_ENGINE_TRANSFER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "protocol.h"
+#include "sys.h"
+
+namespace muxftpd {
+
+enum class TransferKind : uint8_t { kSendFile, kSendBuffer, kRecvFile };
+
+enum class StepResult : uint8_t {
+  kMore,     // moved a block; call again next loop
+  kBlocked,  // the socket would block: wait for epoll
+  kDone,     // finished
+  kFailed,   // see Transfer::error
+};
+
+struct Transfer {
+  TransferKind kind;
+  uint32_t seq = 0;
+  UniqueFd file;
+  uint64_t offset = 0;  // next file offset (send: read from; recv: write to)
+  uint64_t end = 0;     // kSendFile: file size at open; kSendBuffer: buffer size
+  uint64_t bytes = 0;   // bytes moved over the socket
+  int32_t error = 0;
+  std::string buffer;   // kSendBuffer: the bytes to send
+
+  bool Sending() const { return kind != TransferKind::kRecvFile; }
+
+  // Moves at most one block between the data socket and the file or buffer.
+  // `scratch` holds at least block_size bytes (read+write and uploads use it).
+  StepResult Step(int data_fd, CopyMode mode, size_t block_size, char* scratch);
+};
+
+}  // namespace muxftpd
+
+#endif  // MUXFTPD_ENGINE_TRANSFER_H_

@@ -1,0 +1,532 @@
+#include "worker.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+
+namespace muxftpd {
+
+namespace {
+
+constexpr int kMaxEvents = 1024;
+constexpr size_t kControlReadSize = 16 * 1024;
+constexpr int kHandoffsPerLoop = 256;
+
+bool IsPeerGone(ssize_t err) { return err == -ECONNRESET || err == -EPIPE; }
+
+}  // namespace
+
+Worker::Worker(int index, const EngineConfig& config, int root_fd, EventSink* sink)
+    : index_(index),
+      config_(config),
+      root_fd_(root_fd),
+      sink_(sink),
+      batch_(std::make_unique<EventBatch>()),
+      scratch_size_(std::max(config.block_size, kControlReadSize)) {}
+
+Worker::~Worker() { Stop(); }
+
+int Worker::Init() {
+  int fd = sys::EpollCreate();
+  if (fd < 0) return fd;
+  epoll_.Reset(fd);
+  fd = sys::EventFd();
+  if (fd < 0) return fd;
+  wake_.Reset(fd);
+  int pair[2];
+  int r = sys::SeqPacketPair(pair);
+  if (r < 0) return r;
+  handoff_out_.Reset(pair[0]);
+  handoff_in_.Reset(pair[1]);
+  if ((r = sys::EpollAdd(epoll_.Get(), wake_.Get(), EPOLLIN, &wake_handle_)) < 0) return r;
+  if ((r = sys::EpollAdd(epoll_.Get(), handoff_out_.Get(), EPOLLIN, &handoff_handle_)) < 0) return r;
+  queue_ = std::make_unique<ActionQueue>(wake_.Get());
+  // Allocated up front, once per worker: read+write copies and uploads share it.
+  scratch_ = std::make_unique<char[]>(scratch_size_);
+  return 0;
+}
+
+void Worker::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void Worker::Stop() {
+  if (!thread_.joinable()) return;
+  stop_.store(true);
+  sys::EventFdSignal(wake_.Get());
+  thread_.join();
+}
+
+void Worker::BatchConsumed() {
+  // Wake the loop when this consumption lifts the pause on control reads.
+  if (inflight_.fetch_sub(1) == kMaxInflight) sys::EventFdSignal(wake_.Get());
+}
+
+void Worker::Run() {
+  epoll_event events[kMaxEvents];
+  while (!stop_.load(std::memory_order_relaxed)) {
+    // Active transfers must move every loop, so only an idle worker sleeps.
+    int n = epoll_wait(epoll_.Get(), events, kMaxEvents, active_.empty() ? -1 : 0);
+    if (n == -1 && errno != EINTR) break;
+    for (int i = 0; i < n; ++i) Dispatch(events[i]);
+    StepTransfers();
+    FlushOutputs();
+    FlushEvents();
+    graveyard_.clear();
+  }
+  CloseAll();
+}
+
+void Worker::Dispatch(const epoll_event& ev) {
+  auto* h = static_cast<IoHandle*>(ev.data.ptr);
+  // An fd closed earlier in this iteration may still have an event in the
+  // array: its session is dead but not yet freed (nginx's stale-event rule).
+  if (h->session && h->session->dead) return;
+  switch (h->kind) {
+    case IoHandle::Kind::kInternal: OnHandoff(); break;
+    case IoHandle::Kind::kWake: OnWake(); break;
+    case IoHandle::Kind::kControl: OnControl(h->session, ev.events); break;
+    case IoHandle::Kind::kListener: OnListener(h->session); break;
+    case IoHandle::Kind::kData: OnData(h->session, ev.events); break;
+  }
+}
+
+void Worker::OnHandoff() {
+  for (int i = 0; i < kHandoffsPerLoop; ++i) {
+    Handoff msg;
+    ssize_t n = sys::Read(handoff_out_.Get(), &msg, sizeof msg);
+    if (n != static_cast<ssize_t>(sizeof msg)) return;
+    UniqueFd fd(msg.fd);
+    SockAddr local;
+    if (sys::LocalAddress(fd.Get(), &local) < 0) {
+      clients.fetch_sub(1);
+      continue;
+    }
+    sys::SetNoDelay(fd.Get());
+    auto session = std::make_unique<Session>(msg.sid, std::move(fd), msg.peer, local, config_.max_line);
+    Session* s = session.get();
+    s->control_events = EPOLLIN;
+    if (sys::EpollAdd(epoll_.Get(), s->control.Get(), EPOLLIN, &s->control_handle) < 0) {
+      clients.fetch_sub(1);
+      continue;
+    }
+    sessions_.emplace(msg.sid, std::move(session));
+    Event& e = Emit(EventType::kOpen, s->sid);
+    e.text = s->peer.HostString();
+    e.port = s->peer.Port();
+    e.local = s->local.HostString();
+    e.local_port = s->local.Port();
+  }
+}
+
+void Worker::OnWake() {
+  sys::EventFdDrain(wake_.Get());
+  actions_.clear();
+  queue_->TakeAll(&actions_);
+  for (auto& a : actions_) Apply(a);
+  ResumeReads();
+}
+
+void Worker::OnControl(Session* s, uint32_t events) {
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    CloseSession(s, CloseReason::kPeerClosed);
+    return;
+  }
+  if (events & EPOLLOUT) MarkDirty(s);
+  if (!(events & EPOLLIN)) return;
+  if (inflight_.load(std::memory_order_relaxed) >= kMaxInflight) {
+    // Level-triggered: without dropping EPOLLIN this fd would fire every loop.
+    s->read_paused = true;
+    SetControlEvents(s);
+    paused_.push_back(s->sid);
+    return;
+  }
+  // One read per loop per client: a flooding client gets its turn like everyone else.
+  ssize_t n = sys::Read(s->control.Get(), scratch_.get(), kControlReadSize);
+  if (n == -EAGAIN) return;
+  if (n <= 0) {
+    CloseSession(s, n == 0 || IsPeerGone(n) ? CloseReason::kPeerClosed : CloseReason::kIoError);
+    return;
+  }
+  s->framer.Feed(scratch_.get(), static_cast<size_t>(n), [&](std::string_view line, bool too_long) {
+    if (s->closing) return;
+    Event& e = Emit(EventType::kLine, s->sid);
+    e.text.assign(line);
+    e.too_long = too_long;
+  });
+}
+
+void Worker::OnListener(Session* s) {
+  while (s->listener.Valid()) {
+    SockAddr peer;
+    int fd = sys::Accept(s->listener.Get(), &peer);
+    if (fd < 0) return;  // EAGAIN, or an error that a later connection may not repeat
+    UniqueFd conn(fd);
+    // Only the control connection's own host may take the data connection:
+    // anything else is a port thief and is dropped, and the listener waits on.
+    if (!peer.SameHost(s->peer)) continue;
+    s->listener.Reset();
+    s->data = std::move(conn);
+    s->data_state = DataState::kConnected;
+    s->data_events = 0;
+    sys::EpollAdd(epoll_.Get(), s->data.Get(), 0, &s->data_handle);
+    Emit(EventType::kDataReady, s->sid);
+    StartTransferIfReady(s);
+  }
+}
+
+void Worker::OnData(Session* s, uint32_t events) {
+  if (s->data_state == DataState::kConnecting) {
+    int err = sys::SocketError(s->data.Get());
+    if (err == 0 && !(events & (EPOLLERR | EPOLLHUP))) {
+      s->data_state = DataState::kConnected;
+      SetDataEvents(s, 0);
+      Emit(EventType::kDataReady, s->sid);
+      StartTransferIfReady(s);
+      return;
+    }
+    Emit(EventType::kDataReady, s->sid).error = err != 0 ? err : -ECONNREFUSED;
+    if (s->transfer) FinishTransfer(s, static_cast<int32_t>(TransferError::kConnectFailed));
+    DropData(s);
+    return;
+  }
+  if (s->data_state != DataState::kConnected) return;  // a stale event for a closed fd
+  if (s->transfer) {
+    Activate(s);
+  } else if (events & (EPOLLERR | EPOLLHUP)) {
+    DropData(s);  // the client gave up on a data connection nobody used
+  }
+}
+
+void Worker::Apply(Action& a) {
+  Session* s = Find(a.sid);
+  if (s == nullptr || s->closing) {
+    // Answer every request that carries a seq, so no JS promise waits forever.
+    if (a.type == ActionType::kListenPassive) {
+      Event& e = Emit(EventType::kPassiveReady, a.sid);
+      e.seq = a.seq;
+      e.error = -ECONNRESET;
+    } else if (a.type == ActionType::kSendFile || a.type == ActionType::kSendBuffer ||
+               a.type == ActionType::kRecvFile) {
+      EmitTransferDone(a.sid, a.seq, 0, static_cast<int32_t>(TransferError::kAborted));
+    }
+    return;
+  }
+  switch (a.type) {
+    case ActionType::kReply:
+      s->Append(a.data);
+      MarkDirty(s);
+      break;
+    case ActionType::kListenPassive: ListenPassive(s, a.seq); break;
+    case ActionType::kConnectActive: ConnectActive(s, a.data, static_cast<uint16_t>(a.port)); break;
+    case ActionType::kSendFile:
+    case ActionType::kSendBuffer:
+    case ActionType::kRecvFile: BeginTransfer(s, a); break;
+    case ActionType::kAbort: DropData(s); break;
+    case ActionType::kClose:
+      DropData(s);
+      s->closing = true;
+      MarkDirty(s);
+      break;
+  }
+}
+
+void Worker::ListenPassive(Session* s, uint32_t seq) {
+  DropData(s);
+  Event result;
+  result.seq = seq;
+  int fd = sys::TcpSocket(s->local.Family());
+  if (fd < 0) {
+    result.error = fd;
+  } else {
+    UniqueFd listener(fd);
+    sys::SetReuseAddr(fd);
+    SockAddr addr = s->local;
+    int r = -EADDRINUSE;
+    if (config_.pasv_min == 0) {
+      addr.SetPort(0);
+      r = sys::Bind(fd, addr);
+    } else {
+      // Start at a random point of the range so concurrent sessions spread out.
+      unsigned span = config_.pasv_max - config_.pasv_min + 1u;
+      unsigned start = static_cast<unsigned>(s->sid * 2654435761u) % span;
+      for (unsigned i = 0; i < span && r == -EADDRINUSE; ++i) {
+        addr.SetPort(static_cast<uint16_t>(config_.pasv_min + (start + i) % span));
+        r = sys::Bind(fd, addr);
+      }
+    }
+    if (r == 0) r = sys::Listen(fd, 8);
+    SockAddr bound;
+    if (r == 0) r = sys::LocalAddress(fd, &bound);
+    if (r == 0) r = sys::EpollAdd(epoll_.Get(), fd, EPOLLIN, &s->listener_handle);
+    if (r == 0) {
+      s->listener = std::move(listener);
+      s->data_state = DataState::kListening;
+      result.port = bound.Port();
+    }
+    result.error = r;
+  }
+  Event& e = Emit(EventType::kPassiveReady, s->sid);
+  e.seq = result.seq;
+  e.port = result.port;
+  e.error = result.error;
+}
+
+void Worker::ConnectActive(Session* s, const std::string& host, uint16_t port) {
+  DropData(s);
+  SockAddr target;
+  int r = SockAddr::Parse(host, port, &target) ? 0 : -EINVAL;
+  int fd = r == 0 ? sys::TcpSocket(target.Family()) : r;
+  if (fd < 0) {
+    Emit(EventType::kDataReady, s->sid).error = fd;
+    return;
+  }
+  UniqueFd conn(fd);
+  // Connect from the control connection's local address, so the client (and
+  // any NAT in between) sees the data connection come from the server it knows.
+  if (target.Family() == s->local.Family()) {
+    SockAddr from = s->local;
+    from.SetPort(0);
+    sys::Bind(fd, from);
+  }
+  r = sys::Connect(fd, target);
+  if (r != 0 && r != -EINPROGRESS) {
+    Emit(EventType::kDataReady, s->sid).error = r;
+    return;
+  }
+  s->data = std::move(conn);
+  s->data_events = r == 0 ? 0u : uint32_t{EPOLLOUT};
+  s->data_state = r == 0 ? DataState::kConnected : DataState::kConnecting;
+  sys::EpollAdd(epoll_.Get(), s->data.Get(), s->data_events, &s->data_handle);
+  if (r == 0) Emit(EventType::kDataReady, s->sid);
+}
+
+int Worker::OpenForTransfer(Action& a, Transfer* t) {
+  if (a.type == ActionType::kSendBuffer) {
+    t->buffer = std::move(a.data);
+    t->end = t->buffer.size();
+    return 0;
+  }
+  int flags = O_RDONLY;
+  if (a.type == ActionType::kRecvFile) {
+    flags = O_WRONLY | O_CREAT;
+    if (a.mode == WriteMode::kAppend) flags |= O_APPEND;
+    if (a.mode == WriteMode::kExclusive) flags |= O_EXCL;
+    if (a.mode == WriteMode::kTruncate && a.offset == 0) flags |= O_TRUNC;
+  }
+  int fd = sys::OpenBeneath(root_fd_, a.data, flags, 0644);
+  if (fd < 0) return fd;
+  t->file.Reset(fd);
+  uint64_t size = 0;
+  bool regular = false;
+  int r = sys::FileSize(fd, &size, &regular);
+  if (r < 0) return r;
+  if (!regular) return -EISDIR;
+  t->end = size;
+  t->offset = a.type == ActionType::kSendFile ? std::min(a.offset, size) : a.offset;
+  return 0;
+}
+
+void Worker::BeginTransfer(Session* s, Action& a) {
+  if (s->transfer) {
+    EmitTransferDone(s->sid, a.seq, 0, -EBUSY);
+    return;
+  }
+  if (s->data_state == DataState::kNone) {
+    EmitTransferDone(s->sid, a.seq, 0, static_cast<int32_t>(TransferError::kNoDataConnection));
+    return;
+  }
+  auto t = std::make_unique<Transfer>();
+  t->kind = a.type == ActionType::kSendFile     ? TransferKind::kSendFile
+            : a.type == ActionType::kSendBuffer ? TransferKind::kSendBuffer
+                                                : TransferKind::kRecvFile;
+  t->seq = a.seq;
+  int r = OpenForTransfer(a, t.get());
+  if (r < 0) {
+    // The data setup is spent either way: the client must ask for a new one.
+    EmitTransferDone(s->sid, a.seq, 0, r);
+    DropData(s);
+    return;
+  }
+  s->transfer = std::move(t);
+  StartTransferIfReady(s);
+}
+
+void Worker::StartTransferIfReady(Session* s) {
+  if (s->transfer && s->data_state == DataState::kConnected) {
+    if (!s->transfer->Sending()) SetDataEvents(s, EPOLLIN);
+    Activate(s);
+  }
+}
+
+void Worker::Activate(Session* s) {
+  if (s->in_active) return;
+  s->in_active = true;
+  active_.push_back(s);
+  if (s->transfer->Sending() && s->data_events != 0) SetDataEvents(s, 0);
+}
+
+void Worker::Deactivate(Session* s) {
+  if (!s->in_active) return;
+  s->in_active = false;
+  auto it = std::find(active_.begin(), active_.end(), s);
+  if (it != active_.end()) {
+    *it = active_.back();
+    active_.pop_back();
+  }
+}
+
+void Worker::StepTransfers() {
+  size_t keep = 0;
+  // Iterate by index: FinishTransfer below never adds to active_.
+  for (size_t i = 0; i < active_.size(); ++i) {
+    Session* s = active_[i];
+    Transfer* t = s->transfer.get();
+    StepResult r = t->Step(s->data.Get(), config_.copy_mode, config_.block_size, scratch_.get());
+    switch (r) {
+      case StepResult::kMore:
+        active_[keep++] = s;
+        break;
+      case StepResult::kBlocked:
+        // Sending waits for EPOLLOUT; receiving is already watched for EPOLLIN.
+        s->in_active = false;
+        if (t->Sending()) SetDataEvents(s, EPOLLOUT);
+        break;
+      case StepResult::kDone:
+      case StepResult::kFailed:
+        s->in_active = false;
+        FinishTransfer(s, r == StepResult::kDone ? 0 : t->error);
+        break;
+    }
+  }
+  active_.resize(keep);
+}
+
+void Worker::FinishTransfer(Session* s, int32_t error) {
+  Deactivate(s);
+  if (s->transfer) {
+    EmitTransferDone(s->sid, s->transfer->seq, s->transfer->bytes, error);
+    s->transfer.reset();
+  }
+  // Closing the data socket is what tells the client the file has ended.
+  s->data.Reset();
+  s->listener.Reset();
+  s->data_events = 0;
+  s->data_state = DataState::kNone;
+}
+
+void Worker::DropData(Session* s) {
+  if (s->transfer) {
+    FinishTransfer(s, static_cast<int32_t>(TransferError::kAborted));
+  } else {
+    s->data.Reset();
+    s->listener.Reset();
+    s->data_events = 0;
+    s->data_state = DataState::kNone;
+  }
+}
+
+void Worker::SetDataEvents(Session* s, uint32_t events) {
+  if (s->data_events == events) return;
+  s->data_events = events;
+  sys::EpollMod(epoll_.Get(), s->data.Get(), events, &s->data_handle);
+}
+
+void Worker::SetControlEvents(Session* s) {
+  uint32_t events = (s->read_paused ? 0u : uint32_t{EPOLLIN}) | (s->Unsent() > 0 ? uint32_t{EPOLLOUT} : 0u);
+  if (events == s->control_events) return;
+  s->control_events = events;
+  sys::EpollMod(epoll_.Get(), s->control.Get(), events, &s->control_handle);
+}
+
+void Worker::MarkDirty(Session* s) {
+  if (s->in_dirty) return;
+  s->in_dirty = true;
+  dirty_.push_back(s);
+}
+
+void Worker::FlushOutputs() {
+  // One write per session per loop, however many replies the loop produced.
+  for (size_t i = 0; i < dirty_.size(); ++i) {
+    Session* s = dirty_[i];
+    s->in_dirty = false;
+    if (s->dead) continue;
+    ssize_t left = s->Flush();
+    if (left < 0) {
+      CloseSession(s, IsPeerGone(left) ? CloseReason::kPeerClosed : CloseReason::kIoError);
+    } else if (static_cast<size_t>(left) > config_.max_output) {
+      CloseSession(s, CloseReason::kOutputOverflow);
+    } else if (left == 0 && s->closing) {
+      CloseSession(s, CloseReason::kRequested);
+    } else {
+      SetControlEvents(s);
+    }
+  }
+  dirty_.clear();
+}
+
+void Worker::FlushEvents() {
+  if (batch_->empty()) return;
+  inflight_.fetch_add(1);
+  sink_->Deliver(index_, std::move(batch_));
+  batch_ = std::make_unique<EventBatch>();
+}
+
+void Worker::ResumeReads() {
+  if (paused_.empty() || inflight_.load() >= kMaxInflight) return;
+  for (SessionId sid : paused_) {
+    Session* s = Find(sid);
+    if (s == nullptr || s->dead) continue;
+    s->read_paused = false;
+    SetControlEvents(s);
+  }
+  paused_.clear();
+}
+
+void Worker::CloseSession(Session* s, CloseReason reason) {
+  if (s->dead) return;
+  DropData(s);
+  s->control.Reset();  // closing the fd also removes it from the epoll set
+  s->dead = true;
+  Emit(EventType::kClosed, s->sid).reason = reason;
+  clients.fetch_sub(1);
+  auto it = sessions_.find(s->sid);
+  assert(it != sessions_.end());
+  graveyard_.push_back(std::move(it->second));
+  sessions_.erase(it);
+}
+
+void Worker::CloseAll() {
+  while (!sessions_.empty()) CloseSession(sessions_.begin()->second.get(), CloseReason::kShutdown);
+  graveyard_.clear();
+  active_.clear();
+  dirty_.clear();
+  // Connections handed off but never opened are closed unseen.
+  Handoff msg;
+  while (sys::Read(handoff_out_.Get(), &msg, sizeof msg) == static_cast<ssize_t>(sizeof msg)) {
+    sys::Close(msg.fd);
+    clients.fetch_sub(1);
+  }
+}
+
+Event& Worker::Emit(EventType type, SessionId sid) {
+  Event& e = batch_->emplace_back();
+  e.type = type;
+  e.sid = sid;
+  return e;
+}
+
+void Worker::EmitTransferDone(SessionId sid, uint32_t seq, uint64_t bytes, int32_t error) {
+  Event& e = Emit(EventType::kTransferDone, sid);
+  e.seq = seq;
+  e.bytes = bytes;
+  e.error = error;
+}
+
+Session* Worker::Find(SessionId sid) {
+  auto it = sessions_.find(sid);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace muxftpd

@@ -1,0 +1,114 @@
+// A worker thread: one level-triggered epoll loop over its handoff socket, its
+// wake eventfd and every fd of the sessions it owns.
+#ifndef MUXFTPD_ENGINE_WORKER_H_
+#define MUXFTPD_ENGINE_WORKER_H_
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "action_queue.h"
+#include "engine.h"
+#include "session.h"
+
+namespace muxftpd {
+
+// What the acceptor writes to a worker's handoff socket for each client.
+struct Handoff {
+  int fd;
+  SessionId sid;
+  SockAddr peer;
+};
+
+class Worker {
+ public:
+  Worker(int index, const EngineConfig& config, int root_fd, EventSink* sink);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  int Init();   // epoll, eventfd, handoff socket pair: 0 or -errno
+  void Start();
+  void Stop();  // closes every session and joins the thread
+
+  int HandoffFd() const { return handoff_in_.Get(); }
+  void Post(std::vector<Action>&& actions) { queue_->Push(std::move(actions)); }
+  void BatchConsumed();
+
+  // Sessions owned (and handed off but not yet opened): the acceptor's
+  // least-loaded pick reads it; the acceptor adds, this worker subtracts.
+  std::atomic<int> clients{0};
+
+ private:
+  void Run();
+  void Dispatch(const epoll_event& ev);
+  void OnHandoff();
+  void OnWake();
+  void OnControl(Session* s, uint32_t events);
+  void OnListener(Session* s);
+  void OnData(Session* s, uint32_t events);
+
+  void Apply(Action& a);
+  void ListenPassive(Session* s, uint32_t seq);
+  void ConnectActive(Session* s, const std::string& host, uint16_t port);
+  void BeginTransfer(Session* s, Action& a);
+  int OpenForTransfer(Action& a, Transfer* t);
+
+  void StartTransferIfReady(Session* s);
+  void Activate(Session* s);
+  void Deactivate(Session* s);
+  void StepTransfers();
+  void FinishTransfer(Session* s, int32_t error);
+  void DropData(Session* s);
+  void SetDataEvents(Session* s, uint32_t events);
+  void SetControlEvents(Session* s);
+  void MarkDirty(Session* s);
+  void FlushOutputs();
+  void FlushEvents();
+  void ResumeReads();
+  void CloseSession(Session* s, CloseReason reason);
+  void CloseAll();
+
+  Event& Emit(EventType type, SessionId sid);
+  void EmitTransferDone(SessionId sid, uint32_t seq, uint64_t bytes, int32_t error);
+  Session* Find(SessionId sid);
+
+  const int index_;
+  const EngineConfig& config_;
+  const int root_fd_;
+  EventSink* const sink_;
+
+  UniqueFd epoll_;
+  UniqueFd wake_;
+  UniqueFd handoff_in_;   // the acceptor writes here
+  UniqueFd handoff_out_;  // this worker reads here
+  IoHandle handoff_handle_{IoHandle::Kind::kInternal, nullptr};
+  IoHandle wake_handle_{IoHandle::Kind::kWake, nullptr};
+  std::unique_ptr<ActionQueue> queue_;
+  std::vector<Action> actions_;
+
+  std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
+  std::vector<Session*> active_;   // transfers to step this loop
+  std::vector<Session*> dirty_;    // sessions with output to flush this loop
+  std::vector<SessionId> paused_;  // sessions whose EPOLLIN was dropped
+  std::vector<std::unique_ptr<Session>> graveyard_;  // freed at the end of the iteration
+  std::unique_ptr<EventBatch> batch_;
+  std::unique_ptr<char[]> scratch_;
+  size_t scratch_size_;
+
+  // Batches handed to JS and not yet consumed. Past kMaxInflight the worker
+  // stops reading control input, so a slow JS thread bounds memory instead of
+  // queueing events without end.
+  static constexpr int kMaxInflight = 8;
+  std::atomic<int> inflight_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace muxftpd
+
+#endif  // MUXFTPD_ENGINE_WORKER_H_

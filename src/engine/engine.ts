@@ -1,0 +1,226 @@
+// The typed engine: the only consumer of the addon. It turns event batches
+// into calls on an EngineHandler, turns (sid, seq) answers into Promises, and
+// coalesces the actions of one tick into one post() to the native side.
+import {
+  ActionType,
+  CloseReason,
+  EventType,
+  loadBinding,
+  type NativeAction,
+  type NativeConfig,
+  type NativeEngine,
+  type NativeEvent,
+  type NativeStats,
+  TransferError,
+  WriteMode,
+} from './native.js';
+
+export type SessionId = number;
+
+export type CloseReasonName = 'peerClosed' | 'requested' | 'ioError' | 'outputOverflow' | 'shutdown';
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+export interface EngineHandler {
+  onOpen(sid: SessionId, peer: Endpoint, local: Endpoint): void;
+  onLine(sid: SessionId, line: Buffer, tooLong: boolean): void;
+  /** A data connection came up (error 0), or an active connect failed (-errno). */
+  onDataReady(sid: SessionId, error: number): void;
+  onClosed(sid: SessionId, reason: CloseReasonName): void;
+}
+
+/**
+ * How a transfer ended. `error` is 0 on success, a TransferError value, or a
+ * negated errno (e.g. -2 for ENOENT when the file vanished before it opened).
+ */
+export interface TransferResult {
+  bytes: number;
+  error: number;
+}
+
+export type WriteModeName = 'truncate' | 'append' | 'exclusive';
+
+export { TransferError };
+
+export type EngineConfig = NativeConfig;
+
+const closeReasonNames: Record<number, CloseReasonName> = {
+  [CloseReason.PeerClosed]: 'peerClosed',
+  [CloseReason.Requested]: 'requested',
+  [CloseReason.IoError]: 'ioError',
+  [CloseReason.OutputOverflow]: 'outputOverflow',
+  [CloseReason.Shutdown]: 'shutdown',
+};
+
+const writeModes: Record<WriteModeName, number> = {
+  truncate: WriteMode.Truncate,
+  append: WriteMode.Append,
+  exclusive: WriteMode.Exclusive,
+};
+
+/** Rejection of listenPassive: carries the negated errno from the worker. */
+export class PassiveError extends Error {
+  constructor(readonly errno: number) {
+    super(`passive listener failed (errno ${-errno})`);
+  }
+}
+
+type Pending =
+  | { kind: 'passive'; sid: SessionId; resolve: (port: number) => void; reject: (e: Error) => void }
+  | { kind: 'transfer'; sid: SessionId; resolve: (r: TransferResult) => void };
+
+export class Engine {
+  private readonly native: NativeEngine;
+  private queue: NativeAction[] = [];
+  private flushScheduled = false;
+  private nextSeq = 1;
+  private readonly pending = new Map<number, Pending>();
+  private stopped = false;
+
+  constructor(config: EngineConfig, private readonly handler: EngineHandler) {
+    this.native = loadBinding().createEngine(config, (batch) => this.onBatch(batch));
+  }
+
+  address(): Endpoint {
+    const a = this.native.address();
+    return { address: a.host, port: a.port };
+  }
+
+  stats(): NativeStats {
+    return this.native.stats();
+  }
+
+  reply(sid: SessionId, text: string): void {
+    this.push({ type: ActionType.Reply, sid, data: text });
+  }
+
+  /** Opens a passive listener for the session; resolves with its port. */
+  listenPassive(sid: SessionId): Promise<number> {
+    const seq = this.seq();
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, { kind: 'passive', sid, resolve, reject });
+      this.push({ type: ActionType.ListenPassive, sid, seq });
+    });
+  }
+
+  /** Starts connecting to the client for the next transfer (active mode). */
+  connectActive(sid: SessionId, host: string, port: number): void {
+    this.push({ type: ActionType.ConnectActive, sid, host, port });
+  }
+
+  sendFile(sid: SessionId, relPath: string, offset: number): Promise<TransferResult> {
+    return this.transfer(sid, (seq) => ({ type: ActionType.SendFile, sid, seq, path: relPath, offset }));
+  }
+
+  sendBuffer(sid: SessionId, data: Buffer): Promise<TransferResult> {
+    return this.transfer(sid, (seq) => ({ type: ActionType.SendBuffer, sid, seq, data }));
+  }
+
+  recvFile(sid: SessionId, relPath: string, offset: number, mode: WriteModeName): Promise<TransferResult> {
+    return this.transfer(sid, (seq) => ({
+      type: ActionType.RecvFile,
+      sid,
+      seq,
+      path: relPath,
+      offset,
+      mode: writeModes[mode],
+    }));
+  }
+
+  /** Drops the data connection, listener and transfer; a running transfer ends with Aborted. */
+  abort(sid: SessionId): void {
+    this.push({ type: ActionType.Abort, sid });
+  }
+
+  /** Flushes the replies already queued, then closes the session. */
+  close(sid: SessionId): void {
+    this.push({ type: ActionType.Close, sid });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.flush();
+    this.stopped = true;
+    this.native.stop();
+    for (const [seq, p] of this.pending) {
+      this.pending.delete(seq);
+      if (p.kind === 'passive') p.reject(new PassiveError(-125 /* ECANCELED */));
+      else p.resolve({ bytes: 0, error: TransferError.Aborted });
+    }
+  }
+
+  private transfer(sid: SessionId, make: (seq: number) => NativeAction): Promise<TransferResult> {
+    const seq = this.seq();
+    return new Promise((resolve) => {
+      this.pending.set(seq, { kind: 'transfer', sid, resolve });
+      this.push(make(seq));
+    });
+  }
+
+  private seq(): number {
+    const s = this.nextSeq;
+    this.nextSeq = s >= 0xffffffff ? 1 : s + 1;
+    return s;
+  }
+
+  private push(action: NativeAction): void {
+    if (this.stopped) return;
+    this.queue.push(action);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.queue.length === 0 || this.stopped) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.native.post(batch);
+  }
+
+  private onBatch(batch: NativeEvent[]): void {
+    if (this.stopped) return;
+    for (const ev of batch) {
+      switch (ev.type) {
+        case EventType.Open:
+          this.handler.onOpen(ev.sid, { address: ev.peer, port: ev.peerPort }, { address: ev.local, port: ev.localPort });
+          break;
+        case EventType.Line:
+          this.handler.onLine(ev.sid, ev.line, ev.tooLong);
+          break;
+        case EventType.PassiveReady: {
+          const p = this.take(ev.seq);
+          if (p?.kind === 'passive') {
+            if (ev.error === 0) p.resolve(ev.port);
+            else p.reject(new PassiveError(ev.error));
+          }
+          break;
+        }
+        case EventType.DataReady:
+          this.handler.onDataReady(ev.sid, ev.error);
+          break;
+        case EventType.TransferDone: {
+          const p = this.take(ev.seq);
+          if (p?.kind === 'transfer') p.resolve({ bytes: ev.bytes, error: ev.error });
+          break;
+        }
+        case EventType.Closed:
+          this.handler.onClosed(ev.sid, closeReasonNames[ev.reason] ?? 'ioError');
+          break;
+      }
+    }
+    // Replies queued by the handlers of this batch leave in one post.
+    this.flush();
+  }
+
+  private take(seq: number): Pending | undefined {
+    const p = this.pending.get(seq);
+    if (p !== undefined) this.pending.delete(seq);
+    return p;
+  }
+}
