@@ -1,0 +1,229 @@
+// A loopback run of the whole engine without Node: many clients download one
+// file over EPSV at once, a few misbehave, then everything shuts down clean.
+// Built with ASan+UBSan and, separately, TSan (see Makefile).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../engine/engine.h"
+#include "check.h"
+
+using namespace muxftpd;
+
+namespace {
+
+constexpr size_t kFileSize = 3 * 1024 * 1024 + 17;
+constexpr int kClients = 64;
+
+// Queues batches from the workers; a driver thread plays the part of JS.
+class QueueSink : public EventSink {
+ public:
+  void Deliver(int worker, std::unique_ptr<EventBatch> batch) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    q_.emplace_back(worker, std::move(batch));
+    cv_.notify_one();
+  }
+  bool Pop(std::pair<int, std::unique_ptr<EventBatch>>* out, const std::atomic<bool>& stop) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !q_.empty(); });
+    if (q_.empty()) return !stop.load();
+    *out = std::move(q_.front());
+    q_.pop_front();
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<int, std::unique_ptr<EventBatch>>> q_;
+};
+
+Action Reply(SessionId sid, std::string text) {
+  Action a{};
+  a.type = ActionType::kReply;
+  a.sid = sid;
+  a.data = std::move(text);
+  return a;
+}
+
+// The minimal FTP brain: 220 on open, EPSV, RETR <path>, QUIT.
+void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop) {
+  uint32_t seq = 1;
+  std::pair<int, std::unique_ptr<EventBatch>> item;
+  while (sink->Pop(&item, stop)) {
+    if (!item.second) continue;
+    std::vector<Action> out;
+    for (const Event& e : *item.second) {
+      if (e.type == EventType::kOpen) out.push_back(Reply(e.sid, "220 hi\r\n"));
+      if (e.type == EventType::kPassiveReady) {
+        out.push_back(Reply(e.sid, "229 (|||" + std::to_string(e.port) + "|)\r\n"));
+      }
+      if (e.type == EventType::kTransferDone) {
+        out.push_back(Reply(e.sid, e.error == 0 ? "226 done\r\n" : "426 failed\r\n"));
+      }
+      if (e.type != EventType::kLine) continue;
+      if (e.too_long) {
+        out.push_back(Reply(e.sid, "500 too long\r\n"));
+      } else if (e.text == "EPSV") {
+        Action a{};
+        a.type = ActionType::kListenPassive;
+        a.sid = e.sid;
+        a.seq = seq++;
+        out.push_back(a);
+      } else if (e.text.rfind("RETR ", 0) == 0) {
+        out.push_back(Reply(e.sid, "150 here\r\n"));
+        Action a{};
+        a.type = ActionType::kSendFile;
+        a.sid = e.sid;
+        a.seq = seq++;
+        a.data = e.text.substr(5);
+        out.push_back(a);
+      } else if (e.text == "QUIT") {
+        out.push_back(Reply(e.sid, "221 bye\r\n"));
+        Action a{};
+        a.type = ActionType::kClose;
+        a.sid = e.sid;
+        out.push_back(a);
+      } else {
+        out.push_back(Reply(e.sid, "502 no\r\n"));
+      }
+    }
+    if (!out.empty()) engine->Post(std::move(out));
+    engine->BatchConsumed(item.first);
+  }
+}
+
+int Connect(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CHECK(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  return fd;
+}
+
+std::string ReadLine(int fd) {
+  std::string line;
+  char c;
+  while (read(fd, &c, 1) == 1) {
+    line += c;
+    if (c == '\n') break;
+  }
+  return line;
+}
+
+void Send(int fd, const std::string& s) { CHECK(write(fd, s.data(), s.size()) == (ssize_t)s.size()); }
+
+bool Download(uint16_t port) {
+  int ctl = Connect(port);
+  CHECK(ReadLine(ctl).rfind("220", 0) == 0);
+  Send(ctl, "EPSV\r\n");
+  std::string r = ReadLine(ctl);
+  size_t bar = r.find("|||");
+  CHECK(bar != std::string::npos);
+  int data = Connect(static_cast<uint16_t>(std::stoi(r.substr(bar + 3))));
+  Send(ctl, "RETR file.bin\r\n");
+  CHECK(ReadLine(ctl).rfind("150", 0) == 0);
+  size_t total = 0;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(data, buf, sizeof buf)) > 0) total += static_cast<size_t>(n);
+  close(data);
+  bool ok = ReadLine(ctl).rfind("226", 0) == 0 && total == kFileSize;
+  Send(ctl, "QUIT\r\n");
+  ok = ok && ReadLine(ctl).rfind("221", 0) == 0;
+  close(ctl);
+  return ok;
+}
+
+// Starts a download and resets both connections halfway.
+void AbandonDownload(uint16_t port) {
+  int ctl = Connect(port);
+  ReadLine(ctl);
+  Send(ctl, "EPSV\r\n");
+  std::string r = ReadLine(ctl);
+  int data = Connect(static_cast<uint16_t>(std::stoi(r.substr(r.find("|||") + 3))));
+  Send(ctl, "RETR file.bin\r\n");
+  char buf[4096];
+  (void)!read(data, buf, sizeof buf);
+  linger lg{1, 0};
+  setsockopt(data, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  setsockopt(ctl, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(data);
+  close(ctl);
+}
+
+// Sends 100 KiB without a newline, then a line: expects exactly one 500.
+void Garbage(uint16_t port) {
+  int ctl = Connect(port);
+  ReadLine(ctl);
+  std::string junk(100 * 1024, 'x');
+  Send(ctl, junk);
+  Send(ctl, "\r\nNOOP\r\n");
+  CHECK(ReadLine(ctl).rfind("500", 0) == 0);
+  CHECK(ReadLine(ctl).rfind("502", 0) == 0);
+  close(ctl);
+}
+
+}  // namespace
+
+int main() {
+  signal(SIGPIPE, SIG_IGN);
+  char dir[] = "/tmp/muxftpd-native-XXXXXX";
+  CHECK(mkdtemp(dir) != nullptr);
+  {
+    std::ofstream f(std::string(dir) + "/file.bin", std::ios::binary);
+    std::string block(kFileSize, 'a');
+    for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<char>(i * 131);
+    f << block;
+  }
+  for (CopyMode mode : {CopyMode::kSendfile, CopyMode::kReadWrite}) {
+    EngineConfig config;
+    config.host = "127.0.0.1";
+    config.port = 0;
+    config.root = dir;
+    config.threads = 2;
+    config.block_size = 64 * 1024;
+    config.copy_mode = mode;
+    QueueSink sink;
+    Engine engine;
+    std::string where;
+    CHECK(engine.Start(config, &sink, &where) == 0);
+    uint16_t port = engine.BoundAddress().Port();
+    std::atomic<bool> stop{false};
+    std::thread driver([&] { Drive(&engine, &sink, stop); });
+
+    std::atomic<int> ok{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < kClients; ++i) {
+      clients.emplace_back([&, i] {
+        if (i % 16 == 1) AbandonDownload(port);
+        else if (i % 16 == 2) Garbage(port);
+        else if (Download(port)) ok.fetch_add(1);
+      });
+    }
+    for (auto& t : clients) t.join();
+    CHECK(ok.load() == kClients - 2 * (kClients / 16));
+    engine.Stop();
+    stop.store(true);
+    driver.join();
+    std::printf("engine_smoke_test (%s): ok\n", mode == CopyMode::kSendfile ? "sendfile" : "readwrite");
+  }
+  std::remove((std::string(dir) + "/file.bin").c_str());
+  rmdir(dir);
+  return 0;
+}
