@@ -86,39 +86,41 @@ bool ParseAction(const Napi::Object& o, Action* a) {
   return ok;
 }
 
-Napi::Object EventToJs(Napi::Env env, const Event& e) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("type", static_cast<double>(e.type));
-  o.Set("sid", static_cast<double>(e.sid));
-  switch (e.type) {
-    case EventType::kOpen:
-      o.Set("peer", e.text);
-      o.Set("peerPort", static_cast<double>(e.port));
-      o.Set("local", e.local);
-      o.Set("localPort", static_cast<double>(e.local_port));
-      break;
-    case EventType::kLine:
-      o.Set("line", Napi::Buffer<char>::Copy(env, e.text.data(), e.text.size()));
-      o.Set("tooLong", e.too_long);
-      break;
-    case EventType::kPassiveReady:
-      o.Set("seq", static_cast<double>(e.seq));
-      o.Set("port", static_cast<double>(e.port));
-      o.Set("error", static_cast<double>(e.error));
-      break;
-    case EventType::kDataReady:
-      o.Set("error", static_cast<double>(e.error));
-      break;
-    case EventType::kTransferDone:
-      o.Set("seq", static_cast<double>(e.seq));
-      o.Set("bytes", static_cast<double>(e.bytes));
-      o.Set("error", static_cast<double>(e.error));
-      break;
-    case EventType::kClosed:
-      o.Set("reason", static_cast<double>(e.reason));
-      break;
+// Packs a batch into one byte buffer, so a batch costs one N-API allocation
+// instead of an object per event. The record layout (little-endian) is
+// documented, and decoded, in src/engine/native.ts:
+//   0 u8 type | 1 u8 flag | 2 u16 second text length | 4 u32 text length
+//   8 f64 sid | 16 u32 seq | 20 i32 error | 24 u32 port | 28 u32 local port
+//   32 f64 bytes | 40 text | second text
+constexpr size_t kRecordHeader = 40;
+
+template <typename T>
+void Put(char* at, T value) {
+  memcpy(at, &value, sizeof value);
+}
+
+Napi::Buffer<char> PackBatch(Napi::Env env, const EventBatch& batch) {
+  size_t total = 0;
+  for (const Event& e : batch) total += kRecordHeader + e.text.size() + e.local.size();
+  Napi::Buffer<char> buf = Napi::Buffer<char>::New(env, total);
+  char* p = buf.Data();
+  for (const Event& e : batch) {
+    uint8_t flag = e.type == EventType::kClosed ? static_cast<uint8_t>(e.reason) : (e.too_long ? 1 : 0);
+    Put<uint8_t>(p, static_cast<uint8_t>(e.type));
+    Put<uint8_t>(p + 1, flag);
+    Put<uint16_t>(p + 2, static_cast<uint16_t>(e.local.size()));
+    Put<uint32_t>(p + 4, static_cast<uint32_t>(e.text.size()));
+    Put<double>(p + 8, static_cast<double>(e.sid));
+    Put<uint32_t>(p + 16, e.seq);
+    Put<int32_t>(p + 20, e.error);
+    Put<uint32_t>(p + 24, e.port);
+    Put<uint32_t>(p + 28, e.local_port);
+    Put<double>(p + 32, static_cast<double>(e.bytes));
+    memcpy(p + kRecordHeader, e.text.data(), e.text.size());
+    memcpy(p + kRecordHeader + e.text.size(), e.local.data(), e.local.size());
+    p += kRecordHeader + e.text.size() + e.local.size();
   }
-  return o;
+  return buf;
 }
 
 }  // namespace
@@ -127,10 +129,7 @@ void DeliverBatchToJs(Napi::Env env, Napi::Function callback, EngineWrap* wrap,
                       DeliveredBatch* data) {
   std::unique_ptr<DeliveredBatch> owned(data);  // freed even when env is gone (teardown)
   if (env == nullptr || callback.IsEmpty()) return;
-  const EventBatch& batch = *owned->batch;
-  Napi::Array arr = Napi::Array::New(env, batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) arr.Set(static_cast<uint32_t>(i), EventToJs(env, batch[i]));
-  callback.Call({arr});
+  callback.Call({PackBatch(env, *owned->batch)});
   if (env.IsExceptionPending()) {
     // The JS handler threw: surface it as an uncaught exception, as Node would.
     Napi::Error err = env.GetAndClearPendingException();

@@ -1,6 +1,7 @@
 // The typed engine: the only consumer of the addon. It turns event batches
 // into calls on an EngineHandler, turns (sid, seq) answers into Promises, and
 // coalesces the actions of one tick into one post() to the native side.
+import { forEachEvent, type RawEvent } from './batch.js';
 import {
   ActionType,
   CloseReason,
@@ -9,7 +10,6 @@ import {
   type NativeAction,
   type NativeConfig,
   type NativeEngine,
-  type NativeEvent,
   type NativeStats,
   TransferError,
   WriteMode,
@@ -26,6 +26,7 @@ export interface Endpoint {
 
 export interface EngineHandler {
   onOpen(sid: SessionId, peer: Endpoint, local: Endpoint): void;
+  /** `line` is a view into the batch: copy it to keep it past the call. */
   onLine(sid: SessionId, line: Buffer, tooLong: boolean): void;
   /** A data connection came up (error 0), or an active connect failed (-errno). */
   onDataReady(sid: SessionId, error: number): void;
@@ -183,40 +184,46 @@ export class Engine {
     this.native.post(batch);
   }
 
-  private onBatch(batch: NativeEvent[]): void {
+  private onBatch(batch: Buffer): void {
     if (this.stopped) return;
-    for (const ev of batch) {
-      switch (ev.type) {
-        case EventType.Open:
-          this.handler.onOpen(ev.sid, { address: ev.peer, port: ev.peerPort }, { address: ev.local, port: ev.localPort });
-          break;
-        case EventType.Line:
-          this.handler.onLine(ev.sid, ev.line, ev.tooLong);
-          break;
-        case EventType.PassiveReady: {
-          const p = this.take(ev.seq);
-          if (p?.kind === 'passive') {
-            if (ev.error === 0) p.resolve(ev.port);
-            else p.reject(new PassiveError(ev.error));
-          }
-          break;
-        }
-        case EventType.DataReady:
-          this.handler.onDataReady(ev.sid, ev.error);
-          break;
-        case EventType.TransferDone: {
-          const p = this.take(ev.seq);
-          if (p?.kind === 'transfer') p.resolve({ bytes: ev.bytes, error: ev.error });
-          break;
-        }
-        case EventType.Closed:
-          this.handler.onClosed(ev.sid, closeReasonNames[ev.reason] ?? 'ioError');
-          break;
-      }
-    }
+    forEachEvent(batch, this.onEvent);
     // Replies queued by the handlers of this batch leave in one post.
     this.flush();
   }
+
+  private readonly onEvent = (ev: RawEvent): void => {
+    switch (ev.type) {
+      case EventType.Open:
+        this.handler.onOpen(
+          ev.sid,
+          { address: ev.text.toString('latin1'), port: ev.port },
+          { address: ev.second.toString('latin1'), port: ev.localPort },
+        );
+        break;
+      case EventType.Line:
+        this.handler.onLine(ev.sid, ev.text, ev.flag === 1);
+        break;
+      case EventType.PassiveReady: {
+        const p = this.take(ev.seq);
+        if (p?.kind === 'passive') {
+          if (ev.error === 0) p.resolve(ev.port);
+          else p.reject(new PassiveError(ev.error));
+        }
+        break;
+      }
+      case EventType.DataReady:
+        this.handler.onDataReady(ev.sid, ev.error);
+        break;
+      case EventType.TransferDone: {
+        const p = this.take(ev.seq);
+        if (p?.kind === 'transfer') p.resolve({ bytes: ev.bytes, error: ev.error });
+        break;
+      }
+      case EventType.Closed:
+        this.handler.onClosed(ev.sid, closeReasonNames[ev.flag] ?? 'ioError');
+        break;
+    }
+  };
 
   private take(seq: number): Pending | undefined {
     const p = this.pending.get(seq);

@@ -74,14 +74,6 @@ export interface NativeConfig {
   busyReply: string;
 }
 
-export type NativeEvent =
-  | { type: 1; sid: number; peer: string; peerPort: number; local: string; localPort: number }
-  | { type: 2; sid: number; line: Buffer; tooLong: boolean }
-  | { type: 3; sid: number; seq: number; port: number; error: number }
-  | { type: 4; sid: number; error: number }
-  | { type: 5; sid: number; seq: number; bytes: number; error: number }
-  | { type: 6; sid: number; reason: number };
-
 export type NativeAction =
   | { type: 1; sid: number; data: string }
   | { type: 2; sid: number; seq: number }
@@ -110,7 +102,11 @@ export interface NativeEngine {
 }
 
 export interface NativeBinding {
-  createEngine(cfg: NativeConfig, onEvents: (batch: NativeEvent[]) => void): NativeEngine;
+  /**
+   * Starts an engine. `onEvents` gets one packed buffer per worker loop
+   * iteration; src/engine/batch.ts owns its record layout.
+   */
+  createEngine(cfg: NativeConfig, onEvents: (batch: Buffer) => void): NativeEngine;
   constants: {
     events: Record<string, number>;
     actions: Record<string, number>;
