@@ -27,6 +27,17 @@ std::string Str(const Napi::Object& obj, const char* key, bool* ok) {
   return v.As<Napi::String>().Utf8Value();
 }
 
+// An optional numeric field: absent or undefined keeps the default.
+void OptNum(const Napi::Object& o, const char* key, uint64_t* out, bool* ok) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return;
+  if (!v.IsNumber()) {
+    *ok = false;
+    return;
+  }
+  *out = static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue());
+}
+
 bool ParseConfig(const Napi::Object& o, EngineConfig* c) {
   bool ok = true;
   c->host = Str(o, "host", &ok);
@@ -42,6 +53,9 @@ bool ParseConfig(const Napi::Object& o, EngineConfig* c) {
   c->max_line = static_cast<size_t>(Num(o, "maxLine", &ok));
   c->max_output = static_cast<size_t>(Num(o, "maxOutput", &ok));
   c->busy_reply = Str(o, "busyReply", &ok);
+  OptNum(o, "dataTimeoutMs", &c->data_timeout_ms, &ok);
+  OptNum(o, "maxRate", &c->max_rate, &ok);
+  OptNum(o, "maxRatePerClient", &c->max_rate_per_client, &ok);
   return ok && c->block_size > 0 && c->threads > 0 && c->pasv_min <= c->pasv_max;
 }
 

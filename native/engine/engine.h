@@ -28,6 +28,9 @@ struct EngineConfig {
   CopyMode copy_mode = CopyMode::kSendfile;
   size_t max_line = 8192;
   size_t max_output = 1 << 20;
+  uint64_t data_timeout_ms = 0;       // 0: data connections never time out
+  uint64_t max_rate = 0;              // bytes/s over all transfers (0: unlimited)
+  uint64_t max_rate_per_client = 0;   // bytes/s per transfer (0: unlimited)
   std::string busy_reply = "421 Too many connections, try again later.\r\n";
 };
 

@@ -60,6 +60,9 @@ class Session {
   uint32_t data_events = 0;
   std::unique_ptr<Transfer> transfer;
   bool in_active = false;       // on the worker's list of transfers to step
+  bool parked = false;          // throttled: on the worker's parked list
+  uint64_t parked_until_ms = 0;
+  uint64_t data_activity_ms = 0;  // last progress of the data setup (--data-timeout)
 
   size_t Unsent() const { return out.size() - out_sent; }
   void Append(const std::string& text) { out.append(text); }

@@ -89,6 +89,8 @@ int EventFd();
 int EventFdSignal(int fd);
 int EventFdDrain(int fd);
 int SeqPacketPair(int fds[2]);
+// Milliseconds of a coarse monotonic clock (vDSO: no syscall).
+uint64_t NowMs();
 
 }  // namespace sys
 }  // namespace muxftpd

@@ -18,11 +18,11 @@ StepResult Failed(Transfer* t, ssize_t err) {
 
 }  // namespace
 
-StepResult Transfer::Step(int data_fd, CopyMode mode, size_t block_size, char* scratch) {
+StepResult Transfer::Step(int data_fd, CopyMode mode, size_t max_bytes, char* scratch) {
   switch (kind) {
     case TransferKind::kSendFile: {
       if (offset >= end) return StepResult::kDone;
-      size_t want = static_cast<size_t>(std::min<uint64_t>(block_size, end - offset));
+      size_t want = static_cast<size_t>(std::min<uint64_t>(max_bytes, end - offset));
       ssize_t n;
       if (mode == CopyMode::kSendfile) {
         n = sys::SendFile(data_fd, file.Get(), &offset, want);
@@ -43,7 +43,7 @@ StepResult Transfer::Step(int data_fd, CopyMode mode, size_t block_size, char* s
     }
     case TransferKind::kSendBuffer: {
       if (offset >= end) return StepResult::kDone;
-      size_t want = static_cast<size_t>(std::min<uint64_t>(block_size, end - offset));
+      size_t want = static_cast<size_t>(std::min<uint64_t>(max_bytes, end - offset));
       ssize_t n = sys::Send(data_fd, buffer.data() + offset, want);
       if (n < 0) return Failed(this, n);
       offset += static_cast<uint64_t>(n);
@@ -51,7 +51,7 @@ StepResult Transfer::Step(int data_fd, CopyMode mode, size_t block_size, char* s
       return offset >= end ? StepResult::kDone : StepResult::kMore;
     }
     case TransferKind::kRecvFile: {
-      ssize_t n = sys::Read(data_fd, scratch, block_size);
+      ssize_t n = sys::Read(data_fd, scratch, max_bytes);
       if (n < 0) return Failed(this, n);
       if (n == 0) return StepResult::kDone;  // the client closed: upload complete
       int w = sys::PWriteAll(file.Get(), scratch, static_cast<size_t>(n), offset);

@@ -9,6 +9,7 @@
 
 #include "protocol.h"
 #include "sys.h"
+#include "token_bucket.h"
 
 namespace muxftpd {
 
@@ -30,12 +31,13 @@ struct Transfer {
   uint64_t bytes = 0;   // bytes moved over the socket
   int32_t error = 0;
   std::string buffer;   // kSendBuffer: the bytes to send
+  TokenBucket bucket;   // --max-rate-per-client
 
   bool Sending() const { return kind != TransferKind::kRecvFile; }
 
-  // Moves at most one block between the data socket and the file or buffer.
-  // `scratch` holds at least block_size bytes (read+write and uploads use it).
-  StepResult Step(int data_fd, CopyMode mode, size_t block_size, char* scratch);
+  // Moves at most `max_bytes` (one block, or less when throttled) between the
+  // data socket and the file or buffer. `scratch` holds at least max_bytes.
+  StepResult Step(int data_fd, CopyMode mode, size_t max_bytes, char* scratch);
 };
 
 }  // namespace muxftpd

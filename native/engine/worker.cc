@@ -14,6 +14,7 @@ namespace {
 constexpr int kMaxEvents = 1024;
 constexpr size_t kControlReadSize = 16 * 1024;
 constexpr int kHandoffsPerLoop = 256;
+constexpr uint64_t kExpirySweepMs = 1000;
 
 bool IsPeerGone(ssize_t err) { return err == -ECONNRESET || err == -EPIPE; }
 
@@ -44,6 +45,10 @@ int Worker::Init() {
   if ((r = sys::EpollAdd(epoll_.Get(), wake_.Get(), EPOLLIN, &wake_handle_)) < 0) return r;
   if ((r = sys::EpollAdd(epoll_.Get(), handoff_out_.Get(), EPOLLIN, &handoff_handle_)) < 0) return r;
   queue_ = std::make_unique<ActionQueue>(wake_.Get());
+  now_ms_ = sys::NowMs();
+  if (config_.max_rate != 0) {
+    worker_bucket_ = TokenBucket(std::max<uint64_t>(config_.max_rate / config_.threads, 1), now_ms_);
+  }
   // Allocated up front, once per worker: read+write copies and uploads share it.
   scratch_ = std::make_unique<char[]>(scratch_size_);
   return 0;
@@ -66,10 +71,12 @@ void Worker::BatchConsumed() {
 void Worker::Run() {
   epoll_event events[kMaxEvents];
   while (!stop_.load(std::memory_order_relaxed)) {
-    // Active transfers must move every loop, so only an idle worker sleeps.
-    int n = epoll_wait(epoll_.Get(), events, kMaxEvents, active_.empty() ? -1 : 0);
+    int n = epoll_wait(epoll_.Get(), events, kMaxEvents, WaitTimeoutMs());
     if (n == -1 && errno != EINTR) break;
+    now_ms_ = sys::NowMs();
     for (int i = 0; i < n; ++i) Dispatch(events[i]);
+    WakeParked();
+    ExpireDataConnections();
     StepTransfers();
     FlushOutputs();
     FlushEvents();
@@ -170,6 +177,7 @@ void Worker::OnListener(Session* s) {
     s->data = std::move(conn);
     s->data_state = DataState::kConnected;
     s->data_events = 0;
+    TouchData(s);
     sys::EpollAdd(epoll_.Get(), s->data.Get(), 0, &s->data_handle);
     Emit(EventType::kDataReady, s->sid);
     StartTransferIfReady(s);
@@ -263,6 +271,8 @@ void Worker::ListenPassive(Session* s, uint32_t seq) {
     if (r == 0) {
       s->listener = std::move(listener);
       s->data_state = DataState::kListening;
+      TouchData(s);
+      data_sessions_ = true;
       result.port = bound.Port();
     }
     result.error = r;
@@ -298,6 +308,8 @@ void Worker::ConnectActive(Session* s, const std::string& host, uint16_t port) {
   s->data = std::move(conn);
   s->data_events = r == 0 ? 0u : uint32_t{EPOLLOUT};
   s->data_state = r == 0 ? DataState::kConnected : DataState::kConnecting;
+  TouchData(s);
+  data_sessions_ = true;
   sys::EpollAdd(epoll_.Get(), s->data.Get(), s->data_events, &s->data_handle);
   if (r == 0) Emit(EventType::kDataReady, s->sid);
 }
@@ -342,6 +354,7 @@ void Worker::BeginTransfer(Session* s, Action& a) {
             : a.type == ActionType::kSendBuffer ? TransferKind::kSendBuffer
                                                 : TransferKind::kRecvFile;
   t->seq = a.seq;
+  t->bucket = TokenBucket(config_.max_rate_per_client, now_ms_);
   int r = OpenForTransfer(a, t.get());
   if (r < 0) {
     // The data setup is spent either way: the client must ask for a new one.
@@ -350,6 +363,7 @@ void Worker::BeginTransfer(Session* s, Action& a) {
     return;
   }
   s->transfer = std::move(t);
+  TouchData(s);
   StartTransferIfReady(s);
 }
 
@@ -361,7 +375,7 @@ void Worker::StartTransferIfReady(Session* s) {
 }
 
 void Worker::Activate(Session* s) {
-  if (s->in_active) return;
+  if (s->in_active || s->parked) return;
   s->in_active = true;
   active_.push_back(s);
   if (s->transfer->Sending() && s->data_events != 0) SetDataEvents(s, 0);
@@ -379,11 +393,24 @@ void Worker::Deactivate(Session* s) {
 
 void Worker::StepTransfers() {
   size_t keep = 0;
-  // Iterate by index: FinishTransfer below never adds to active_.
+  // Iterate by index: FinishTransfer and Park below never add to active_.
   for (size_t i = 0; i < active_.size(); ++i) {
     Session* s = active_[i];
     Transfer* t = s->transfer.get();
-    StepResult r = t->Step(s->data.Get(), config_.copy_mode, config_.block_size, scratch_.get());
+    uint64_t allow = t->bucket.Allow(config_.block_size, now_ms_);
+    allow = worker_bucket_.Allow(allow, now_ms_);
+    if (allow == 0) {
+      s->in_active = false;
+      Park(s, std::max(t->bucket.WaitMs(config_.block_size), worker_bucket_.WaitMs(config_.block_size)));
+      continue;
+    }
+    uint64_t before = t->bytes;
+    StepResult r = t->Step(s->data.Get(), config_.copy_mode, allow, scratch_.get());
+    if (t->bytes != before) {
+      t->bucket.Spend(t->bytes - before);
+      worker_bucket_.Spend(t->bytes - before);
+      TouchData(s);
+    }
     switch (r) {
       case StepResult::kMore:
         active_[keep++] = s;
@@ -403,8 +430,73 @@ void Worker::StepTransfers() {
   active_.resize(keep);
 }
 
+void Worker::Park(Session* s, uint64_t wait_ms) {
+  s->parked = true;
+  s->parked_until_ms = now_ms_ + std::max<uint64_t>(wait_ms, 1);
+  parked_.push_back(s);
+  // A parked upload must not keep firing EPOLLIN (level-triggered) meanwhile.
+  SetDataEvents(s, 0);
+}
+
+void Worker::Unpark(Session* s) {
+  if (!s->parked) return;
+  s->parked = false;
+  auto it = std::find(parked_.begin(), parked_.end(), s);
+  if (it != parked_.end()) {
+    *it = parked_.back();
+    parked_.pop_back();
+  }
+}
+
+void Worker::WakeParked() {
+  for (size_t i = 0; i < parked_.size();) {
+    Session* s = parked_[i];
+    if (s->parked_until_ms > now_ms_) {
+      ++i;
+      continue;
+    }
+    s->parked = false;
+    parked_[i] = parked_.back();
+    parked_.pop_back();
+    if (!s->transfer->Sending()) SetDataEvents(s, EPOLLIN);
+    Activate(s);
+  }
+}
+
+void Worker::ExpireDataConnections() {
+  if (config_.data_timeout_ms == 0 || !data_sessions_ || now_ms_ < next_expiry_ms_) return;
+  next_expiry_ms_ = now_ms_ + std::min(kExpirySweepMs, config_.data_timeout_ms);
+  bool any = false;
+  for (auto& [sid, session] : sessions_) {
+    Session* s = session.get();
+    if (s->data_state == DataState::kNone && !s->transfer) continue;
+    // A throttled transfer is waiting on us, not on the client.
+    if (s->parked) TouchData(s);
+    if (now_ms_ - s->data_activity_ms < config_.data_timeout_ms) {
+      any = true;
+    } else if (s->transfer) {
+      FinishTransfer(s, static_cast<int32_t>(TransferError::kTimeout));
+    } else {
+      DropData(s);  // an unused listener or data connection: the next transfer gets 425
+    }
+  }
+  data_sessions_ = any;
+}
+
+int Worker::WaitTimeoutMs() const {
+  // Active transfers must move every loop, so only an idle worker sleeps.
+  if (!active_.empty()) return 0;
+  uint64_t wake = UINT64_MAX;
+  for (const Session* s : parked_) wake = std::min(wake, s->parked_until_ms);
+  if (data_sessions_ && config_.data_timeout_ms != 0) wake = std::min(wake, next_expiry_ms_);
+  if (wake == UINT64_MAX) return -1;
+  uint64_t now = sys::NowMs();
+  return wake <= now ? 0 : static_cast<int>(std::min<uint64_t>(wake - now, 60000));
+}
+
 void Worker::FinishTransfer(Session* s, int32_t error) {
   Deactivate(s);
+  Unpark(s);
   if (s->transfer) {
     EmitTransferDone(s->sid, s->transfer->seq, s->transfer->bytes, error);
     s->transfer.reset();

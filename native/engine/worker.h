@@ -62,6 +62,12 @@ class Worker {
   void Activate(Session* s);
   void Deactivate(Session* s);
   void StepTransfers();
+  void Park(Session* s, uint64_t wait_ms);
+  void Unpark(Session* s);
+  void WakeParked();
+  void ExpireDataConnections();
+  int WaitTimeoutMs() const;
+  void TouchData(Session* s) { s->data_activity_ms = now_ms_; }
   void FinishTransfer(Session* s, int32_t error);
   void DropData(Session* s);
   void SetDataEvents(Session* s, uint32_t events);
@@ -93,10 +99,15 @@ class Worker {
 
   std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
   std::vector<Session*> active_;   // transfers to step this loop
+  std::vector<Session*> parked_;   // throttled transfers, waiting for tokens
   std::vector<Session*> dirty_;    // sessions with output to flush this loop
   std::vector<SessionId> paused_;  // sessions whose EPOLLIN was dropped
   std::vector<std::unique_ptr<Session>> graveyard_;  // freed at the end of the iteration
   std::unique_ptr<EventBatch> batch_;
+  TokenBucket worker_bucket_;      // this worker's share of --max-rate
+  uint64_t now_ms_ = 0;            // read once per loop iteration
+  uint64_t next_expiry_ms_ = 0;    // next --data-timeout sweep
+  bool data_sessions_ = false;     // some session has a data setup: sweep it
   std::unique_ptr<char[]> scratch_;
   size_t scratch_size_;
 

@@ -38,6 +38,7 @@ class QueueSink : public EventSink {
   }
   bool Pop(std::pair<int, std::unique_ptr<EventBatch>>* out, const std::atomic<bool>& stop) {
     std::unique_lock<std::mutex> lock(mu_);
+    out->second.reset();
     cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !q_.empty(); });
     if (q_.empty()) return !stop.load();
     *out = std::move(q_.front());
@@ -179,6 +180,53 @@ void Garbage(uint16_t port) {
   close(ctl);
 }
 
+// Opens a passive listener, never connects, asks for the file after the data
+// timeout: the listener is gone, so the transfer fails instead of hanging.
+void StalePassive(uint16_t port) {
+  int ctl = Connect(port);
+  ReadLine(ctl);
+  Send(ctl, "EPSV\r\n");
+  CHECK(ReadLine(ctl).rfind("229", 0) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  Send(ctl, "RETR file.bin\r\n");
+  CHECK(ReadLine(ctl).rfind("150", 0) == 0);
+  CHECK(ReadLine(ctl).rfind("426", 0) == 0);
+  close(ctl);
+}
+
+void ThrottledAndTimedOut(const char* dir) {
+  EngineConfig config;
+  config.host = "127.0.0.1";
+  config.port = 0;
+  config.root = dir;
+  config.threads = 2;
+  config.block_size = 64 * 1024;
+  config.max_rate = 40 * 1024 * 1024;
+  config.max_rate_per_client = 8 * 1024 * 1024;
+  config.data_timeout_ms = 300;
+  QueueSink sink;
+  Engine engine;
+  std::string where;
+  CHECK(engine.Start(config, &sink, &where) == 0);
+  uint16_t port = engine.BoundAddress().Port();
+  std::atomic<bool> stop{false};
+  std::thread driver([&] { Drive(&engine, &sink, stop); });
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 6; ++i) {
+    clients.emplace_back([&] {
+      if (Download(port)) ok.fetch_add(1);
+    });
+  }
+  clients.emplace_back([&] { StalePassive(port); });
+  for (auto& t : clients) t.join();
+  CHECK(ok.load() == 6);
+  engine.Stop();
+  stop.store(true);
+  driver.join();
+  std::printf("engine_smoke_test (throttled, data timeout): ok\n");
+}
+
 }  // namespace
 
 int main() {
@@ -223,6 +271,7 @@ int main() {
     driver.join();
     std::printf("engine_smoke_test (%s): ok\n", mode == CopyMode::kSendfile ? "sendfile" : "readwrite");
   }
+  ThrottledAndTimedOut(dir);
   std::remove((std::string(dir) + "/file.bin").c_str());
   rmdir(dir);
   return 0;

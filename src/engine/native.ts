@@ -72,6 +72,12 @@ export interface NativeConfig {
   maxOutput: number;
   /** Text sent, then the connection closed, when maxClients is reached. */
   busyReply: string;
+  /** Milliseconds a data connection may make no progress (0 or absent: never times out). */
+  dataTimeoutMs?: number;
+  /** Bytes per second over all transfers (0 or absent: unlimited). */
+  maxRate?: number;
+  /** Bytes per second per transfer (0 or absent: unlimited). */
+  maxRatePerClient?: number;
 }
 
 export type NativeAction =
