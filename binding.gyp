@@ -9,6 +9,7 @@
         "native/engine/sys.cc",
         "native/engine/session.cc",
         "native/engine/transfer.cc",
+        "native/engine/passive.cc",
         "native/engine/worker.cc",
         "native/engine/acceptor.cc",
         "native/engine/engine.cc",

@@ -15,12 +15,14 @@
 namespace muxftpd {
 
 class Session;
+struct PassivePort;
 
 // What epoll_event.data.ptr points at: which fd of which session fired.
 struct IoHandle {
-  enum class Kind : uint8_t { kInternal, kWake, kControl, kListener, kData };
+  enum class Kind : uint8_t { kInternal, kWake, kControl, kListener, kData, kPoolListener };
   Kind kind;
   Session* session;
+  PassivePort* pool_port = nullptr;  // kPoolListener only
 };
 
 enum class DataState : uint8_t {
@@ -55,7 +57,8 @@ class Session {
   bool read_paused = false;     // EPOLLIN dropped while JS is behind
 
   DataState data_state = DataState::kNone;
-  UniqueFd listener;
+  UniqueFd listener;             // a listener of its own (no passive port range)
+  PassivePort* passive = nullptr;  // or a reservation in the shared pool
   UniqueFd data;
   uint32_t data_events = 0;
   std::unique_ptr<Transfer> transfer;

@@ -45,6 +45,9 @@ int Worker::Init() {
   if ((r = sys::EpollAdd(epoll_.Get(), wake_.Get(), EPOLLIN, &wake_handle_)) < 0) return r;
   if ((r = sys::EpollAdd(epoll_.Get(), handoff_out_.Get(), EPOLLIN, &handoff_handle_)) < 0) return r;
   queue_ = std::make_unique<ActionQueue>(wake_.Get());
+  if (config_.pasv_min != 0) {
+    pool_ = std::make_unique<PassivePool>(config_.pasv_min, config_.pasv_max, index_, config_.threads);
+  }
   now_ms_ = sys::NowMs();
   if (config_.max_rate != 0) {
     worker_bucket_ = TokenBucket(std::max<uint64_t>(config_.max_rate / config_.threads, 1), now_ms_);
@@ -96,6 +99,7 @@ void Worker::Dispatch(const epoll_event& ev) {
     case IoHandle::Kind::kControl: OnControl(h->session, ev.events); break;
     case IoHandle::Kind::kListener: OnListener(h->session); break;
     case IoHandle::Kind::kData: OnData(h->session, ev.events); break;
+    case IoHandle::Kind::kPoolListener: OnPoolListener(h->pool_port); break;
   }
 }
 
@@ -174,14 +178,30 @@ void Worker::OnListener(Session* s) {
     // anything else is a port thief and is dropped, and the listener waits on.
     if (!peer.SameHost(s->peer)) continue;
     s->listener.Reset();
-    s->data = std::move(conn);
-    s->data_state = DataState::kConnected;
-    s->data_events = 0;
-    TouchData(s);
-    sys::EpollAdd(epoll_.Get(), s->data.Get(), 0, &s->data_handle);
-    Emit(EventType::kDataReady, s->sid);
-    StartTransferIfReady(s);
+    AttachData(s, std::move(conn));
   }
+}
+
+void Worker::OnPoolListener(PassivePort* port) {
+  while (true) {
+    SockAddr peer;
+    int fd = sys::Accept(port->fd.Get(), &peer);
+    if (fd < 0) return;
+    UniqueFd conn(fd);
+    // Unclaimed connections (thieves, clients that gave up) are dropped.
+    Session* s = pool_->Claim(port, peer);
+    if (s != nullptr && !s->dead) AttachData(s, std::move(conn));
+  }
+}
+
+void Worker::AttachData(Session* s, UniqueFd conn) {
+  s->data = std::move(conn);
+  s->data_state = DataState::kConnected;
+  s->data_events = 0;
+  TouchData(s);
+  sys::EpollAdd(epoll_.Get(), s->data.Get(), 0, &s->data_handle);
+  Emit(EventType::kDataReady, s->sid);
+  StartTransferIfReady(s);
 }
 
 void Worker::OnData(Session* s, uint32_t events) {
@@ -242,45 +262,32 @@ void Worker::Apply(Action& a) {
 
 void Worker::ListenPassive(Session* s, uint32_t seq) {
   DropData(s);
-  Event result;
-  result.seq = seq;
-  int fd = sys::TcpSocket(s->local.Family());
-  if (fd < 0) {
-    result.error = fd;
-  } else {
-    UniqueFd listener(fd);
-    sys::SetReuseAddr(fd);
-    SockAddr addr = s->local;
-    int r = -EADDRINUSE;
-    if (config_.pasv_min == 0) {
-      addr.SetPort(0);
-      r = sys::Bind(fd, addr);
-    } else {
-      // Start at a random point of the range so concurrent sessions spread out.
-      unsigned span = config_.pasv_max - config_.pasv_min + 1u;
-      unsigned start = static_cast<unsigned>(s->sid * 2654435761u) % span;
-      for (unsigned i = 0; i < span && r == -EADDRINUSE; ++i) {
-        addr.SetPort(static_cast<uint16_t>(config_.pasv_min + (start + i) % span));
-        r = sys::Bind(fd, addr);
-      }
-    }
-    if (r == 0) r = sys::Listen(fd, 8);
-    SockAddr bound;
-    if (r == 0) r = sys::LocalAddress(fd, &bound);
-    if (r == 0) r = sys::EpollAdd(epoll_.Get(), fd, EPOLLIN, &s->listener_handle);
-    if (r == 0) {
-      s->listener = std::move(listener);
-      s->data_state = DataState::kListening;
-      TouchData(s);
-      data_sessions_ = true;
-      result.port = bound.Port();
-    }
-    result.error = r;
+  int r = pool_ ? pool_->Reserve(s, epoll_.Get()) : OpenOwnListener(s);
+  if (r >= 0) {
+    s->data_state = DataState::kListening;
+    TouchData(s);
+    data_sessions_ = true;
   }
   Event& e = Emit(EventType::kPassiveReady, s->sid);
-  e.seq = result.seq;
-  e.port = result.port;
-  e.error = result.error;
+  e.seq = seq;
+  e.port = r >= 0 ? static_cast<uint32_t>(r) : 0;
+  e.error = r >= 0 ? 0 : r;
+}
+
+int Worker::OpenOwnListener(Session* s) {
+  int fd = sys::TcpSocket(s->local.Family());
+  if (fd < 0) return fd;
+  UniqueFd listener(fd);
+  SockAddr addr = s->local;
+  addr.SetPort(0);  // no range configured: the kernel picks an ephemeral port
+  SockAddr bound;
+  int r = sys::Bind(fd, addr);
+  if (r == 0) r = sys::Listen(fd, 8);
+  if (r == 0) r = sys::LocalAddress(fd, &bound);
+  if (r == 0) r = sys::EpollAdd(epoll_.Get(), fd, EPOLLIN, &s->listener_handle);
+  if (r < 0) return r;
+  s->listener = std::move(listener);
+  return bound.Port();
 }
 
 void Worker::ConnectActive(Session* s, const std::string& host, uint16_t port) {
@@ -502,21 +509,23 @@ void Worker::FinishTransfer(Session* s, int32_t error) {
     s->transfer.reset();
   }
   // Closing the data socket is what tells the client the file has ended.
-  s->data.Reset();
-  s->listener.Reset();
-  s->data_events = 0;
-  s->data_state = DataState::kNone;
+  ResetData(s);
 }
 
 void Worker::DropData(Session* s) {
   if (s->transfer) {
     FinishTransfer(s, static_cast<int32_t>(TransferError::kAborted));
   } else {
-    s->data.Reset();
-    s->listener.Reset();
-    s->data_events = 0;
-    s->data_state = DataState::kNone;
+    ResetData(s);
   }
+}
+
+void Worker::ResetData(Session* s) {
+  s->data.Reset();
+  s->listener.Reset();
+  if (pool_) pool_->Release(s);
+  s->data_events = 0;
+  s->data_state = DataState::kNone;
 }
 
 void Worker::SetDataEvents(Session* s, uint32_t events) {

@@ -13,6 +13,7 @@
 
 #include "action_queue.h"
 #include "engine.h"
+#include "passive.h"
 #include "session.h"
 
 namespace muxftpd {
@@ -50,10 +51,14 @@ class Worker {
   void OnWake();
   void OnControl(Session* s, uint32_t events);
   void OnListener(Session* s);
+  void OnPoolListener(PassivePort* port);
+  void AttachData(Session* s, UniqueFd conn);
+  void ResetData(Session* s);
   void OnData(Session* s, uint32_t events);
 
   void Apply(Action& a);
   void ListenPassive(Session* s, uint32_t seq);
+  int OpenOwnListener(Session* s);
   void ConnectActive(Session* s, const std::string& host, uint16_t port);
   void BeginTransfer(Session* s, Action& a);
   int OpenForTransfer(Action& a, Transfer* t);
@@ -95,6 +100,7 @@ class Worker {
   IoHandle handoff_handle_{IoHandle::Kind::kInternal, nullptr};
   IoHandle wake_handle_{IoHandle::Kind::kWake, nullptr};
   std::unique_ptr<ActionQueue> queue_;
+  std::unique_ptr<PassivePool> pool_;  // only with a passive port range
   std::vector<Action> actions_;
 
   std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;

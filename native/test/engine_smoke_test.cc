@@ -107,8 +107,15 @@ void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop) {
   }
 }
 
-int Connect(uint16_t port) {
+// Connects to 127.0.0.1:port from 127.0.0.<source> (0: the kernel's choice).
+int Connect(uint16_t port, int source = 0) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (source != 0) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(0x7f000000u | static_cast<uint32_t>(source));
+    CHECK(bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -129,14 +136,22 @@ std::string ReadLine(int fd) {
 
 void Send(int fd, const std::string& s) { CHECK(write(fd, s.data(), s.size()) == (ssize_t)s.size()); }
 
-bool Download(uint16_t port) {
-  int ctl = Connect(port);
+bool Download(uint16_t port, int source = 0, bool thief_first = false) {
+  int ctl = Connect(port, source);
   CHECK(ReadLine(ctl).rfind("220", 0) == 0);
   Send(ctl, "EPSV\r\n");
   std::string r = ReadLine(ctl);
   size_t bar = r.find("|||");
   CHECK(bar != std::string::npos);
-  int data = Connect(static_cast<uint16_t>(std::stoi(r.substr(bar + 3))));
+  uint16_t data_port = static_cast<uint16_t>(std::stoi(r.substr(bar + 3)));
+  if (thief_first) {
+    // Another host grabs the port first: it must get nothing, and the owner still gets the file.
+    int thief = Connect(data_port, source + 100);
+    char b;
+    CHECK(read(thief, &b, 1) == 0);
+    close(thief);
+  }
+  int data = Connect(data_port, source);
   Send(ctl, "RETR file.bin\r\n");
   CHECK(ReadLine(ctl).rfind("150", 0) == 0);
   size_t total = 0;
@@ -227,6 +242,40 @@ void ThrottledAndTimedOut(const char* dir) {
   std::printf("engine_smoke_test (throttled, data timeout): ok\n");
 }
 
+// A 4-port passive range over 2 workers carries 16 downloads at once from 8
+// client addresses (each worker holds 2 ports, so 2 per host always fit):
+// the pool shares each port between hosts.
+void SharedPassivePorts(const char* dir) {
+  EngineConfig config;
+  config.host = "127.0.0.1";
+  config.port = 0;
+  config.root = dir;
+  config.threads = 2;
+  config.block_size = 16 * 1024;
+  config.pasv_min = 47100;
+  config.pasv_max = 47103;
+  QueueSink sink;
+  Engine engine;
+  std::string where;
+  CHECK(engine.Start(config, &sink, &where) == 0);
+  uint16_t port = engine.BoundAddress().Port();
+  std::atomic<bool> stop{false};
+  std::thread driver([&] { Drive(&engine, &sink, stop); });
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 16; ++i) {
+    clients.emplace_back([&, i] {
+      if (Download(port, 2 + i % 8, i == 0)) ok.fetch_add(1);
+    });
+  }
+  for (auto& t : clients) t.join();
+  CHECK(ok.load() == 16);
+  engine.Stop();
+  stop.store(true);
+  driver.join();
+  std::printf("engine_smoke_test (shared passive ports): ok\n");
+}
+
 }  // namespace
 
 int main() {
@@ -272,6 +321,7 @@ int main() {
     std::printf("engine_smoke_test (%s): ok\n", mode == CopyMode::kSendfile ? "sendfile" : "readwrite");
   }
   ThrottledAndTimedOut(dir);
+  SharedPassivePorts(dir);
   std::remove((std::string(dir) + "/file.bin").c_str());
   rmdir(dir);
   return 0;
