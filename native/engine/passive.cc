@@ -13,9 +13,9 @@ HostKey HostKey::Of(const SockAddr& addr) {
   HostKey k;
   k.bytes[0] = static_cast<uint8_t>(addr.Family());
   if (addr.Family() == AF_INET) {
-    memcpy(&k.bytes[1], &reinterpret_cast<const sockaddr_in&>(addr.storage).sin_addr, 4);
+    memcpy(&k.bytes[1], &addr.storage.in4.sin_addr, 4);
   } else {
-    memcpy(&k.bytes[1], &reinterpret_cast<const sockaddr_in6&>(addr.storage).sin6_addr, 16);
+    memcpy(&k.bytes[1], &addr.storage.in6.sin6_addr, 16);
   }
   return k;
 }

@@ -36,68 +36,60 @@ void UniqueFd::Reset(int fd) {
 }
 
 uint16_t SockAddr::Port() const {
-  if (Family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(storage).sin_port);
-  return ntohs(reinterpret_cast<const sockaddr_in6&>(storage).sin6_port);
+  if (Family() == AF_INET) return ntohs(storage.in4.sin_port);
+  return ntohs(storage.in6.sin6_port);
 }
 
 void SockAddr::SetPort(uint16_t port) {
   if (Family() == AF_INET) {
-    reinterpret_cast<sockaddr_in&>(storage).sin_port = htons(port);
+    storage.in4.sin_port = htons(port);
   } else {
-    reinterpret_cast<sockaddr_in6&>(storage).sin6_port = htons(port);
+    storage.in6.sin6_port = htons(port);
   }
 }
 
 bool SockAddr::SameHost(const SockAddr& other) const {
   if (Family() != other.Family()) return false;
   if (Family() == AF_INET) {
-    return reinterpret_cast<const sockaddr_in&>(storage).sin_addr.s_addr ==
-           reinterpret_cast<const sockaddr_in&>(other.storage).sin_addr.s_addr;
+    return storage.in4.sin_addr.s_addr == other.storage.in4.sin_addr.s_addr;
   }
-  return memcmp(&reinterpret_cast<const sockaddr_in6&>(storage).sin6_addr,
-                &reinterpret_cast<const sockaddr_in6&>(other.storage).sin6_addr,
-                sizeof(in6_addr)) == 0;
+  return memcmp(&storage.in6.sin6_addr, &other.storage.in6.sin6_addr, sizeof(in6_addr)) == 0;
 }
 
 std::string SockAddr::HostString() const {
   char buf[INET6_ADDRSTRLEN] = {0};
   if (Family() == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(storage).sin_addr, buf, sizeof buf);
+    inet_ntop(AF_INET, &storage.in4.sin_addr, buf, sizeof buf);
   } else if (Family() == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(storage).sin6_addr, buf, sizeof buf);
+    inet_ntop(AF_INET6, &storage.in6.sin6_addr, buf, sizeof buf);
   }
   return buf;
 }
 
 void SockAddr::Normalize() {
   if (Family() != AF_INET6) return;
-  const auto& in6 = reinterpret_cast<const sockaddr_in6&>(storage);
+  const sockaddr_in6 in6 = storage.in6;
   if (!IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) return;
-  sockaddr_in in4{};
-  in4.sin_family = AF_INET;
-  in4.sin_port = in6.sin6_port;
-  memcpy(&in4.sin_addr, &in6.sin6_addr.s6_addr[12], 4);
   storage = {};
-  memcpy(&storage, &in4, sizeof in4);
-  len = sizeof in4;
+  storage.in4.sin_family = AF_INET;
+  storage.in4.sin_port = in6.sin6_port;
+  memcpy(&storage.in4.sin_addr, &in6.sin6_addr.s6_addr[12], 4);
+  len = sizeof storage.in4;
 }
 
 bool SockAddr::Parse(const std::string& host, uint16_t port, SockAddr* out) {
   *out = {};
-  sockaddr_in in4{};
-  if (inet_pton(AF_INET, host.c_str(), &in4.sin_addr) == 1) {
-    in4.sin_family = AF_INET;
-    in4.sin_port = htons(port);
-    memcpy(&out->storage, &in4, sizeof in4);
-    out->len = sizeof in4;
+  if (inet_pton(AF_INET, host.c_str(), &out->storage.in4.sin_addr) == 1) {
+    out->storage.in4.sin_family = AF_INET;
+    out->storage.in4.sin_port = htons(port);
+    out->len = sizeof out->storage.in4;
     return true;
   }
-  sockaddr_in6 in6{};
-  if (inet_pton(AF_INET6, host.c_str(), &in6.sin6_addr) == 1) {
-    in6.sin6_family = AF_INET6;
-    in6.sin6_port = htons(port);
-    memcpy(&out->storage, &in6, sizeof in6);
-    out->len = sizeof in6;
+  *out = {};
+  if (inet_pton(AF_INET6, host.c_str(), &out->storage.in6.sin6_addr) == 1) {
+    out->storage.in6.sin6_family = AF_INET6;
+    out->storage.in6.sin6_port = htons(port);
+    out->len = sizeof out->storage.in6;
     out->Normalize();
     return true;
   }
@@ -132,7 +124,7 @@ int SetV6Only(int fd, bool on) {
 }
 
 int Bind(int fd, const SockAddr& addr) {
-  return bind(fd, reinterpret_cast<const sockaddr*>(&addr.storage), addr.len) == -1 ? -errno : 0;
+  return bind(fd, &addr.storage.sa, addr.len) == -1 ? -errno : 0;
 }
 
 int Listen(int fd, int backlog) { return listen(fd, backlog) == -1 ? -errno : 0; }
@@ -140,7 +132,7 @@ int Listen(int fd, int backlog) { return listen(fd, backlog) == -1 ? -errno : 0;
 int Accept(int fd, SockAddr* peer) {
   peer->len = sizeof peer->storage;
   int r = RetryEintr([&] {
-    return accept4(fd, reinterpret_cast<sockaddr*>(&peer->storage), &peer->len,
+    return accept4(fd, &peer->storage.sa, &peer->len,
                    SOCK_NONBLOCK | SOCK_CLOEXEC);
   });
   if (r >= 0) peer->Normalize();
@@ -150,7 +142,7 @@ int Accept(int fd, SockAddr* peer) {
 int Connect(int fd, const SockAddr& addr) {
   // A non-blocking connect interrupted by a signal goes on in the background,
   // like EINPROGRESS: it must not be retried.
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr.storage), addr.len) == 0) return 0;
+  if (connect(fd, &addr.storage.sa, addr.len) == 0) return 0;
   return errno == EINTR ? -EINPROGRESS : -errno;
 }
 
@@ -163,7 +155,7 @@ int SocketError(int fd) {
 
 int LocalAddress(int fd, SockAddr* out) {
   out->len = sizeof out->storage;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&out->storage), &out->len) == -1) return -errno;
+  if (getsockname(fd, &out->storage.sa, &out->len) == -1) return -errno;
   out->Normalize();
   return 0;
 }

@@ -44,10 +44,15 @@ class UniqueFd {
 // A socket address with IPv4-mapped IPv6 addresses folded to plain IPv4, so
 // that a dual-stack listener's clients compare and print as IPv4 clients.
 struct SockAddr {
-  sockaddr_storage storage{};
+  // Big enough for IPv4 and IPv6 and no more: every session keeps two.
+  union Storage {
+    sockaddr sa;
+    sockaddr_in in4;
+    sockaddr_in6 in6;
+  } storage{};
   socklen_t len = 0;
 
-  int Family() const { return storage.ss_family; }
+  int Family() const { return storage.sa.sa_family; }
   uint16_t Port() const;
   void SetPort(uint16_t port);
   bool SameHost(const SockAddr& other) const;
