@@ -239,6 +239,7 @@ Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("perWorker", per);
   o.Set("accepted", static_cast<double>(s.accepted));
   o.Set("rejected", static_cast<double>(s.rejected));
+  o.Set("fdLimit", static_cast<double>(s.fd_limit));
   return o;
 }
 

@@ -14,6 +14,8 @@ Engine::~Engine() { Stop(); }
 int Engine::Start(const EngineConfig& config, EventSink* sink, std::string* where) {
   config_ = config;
   if (config_.threads < 1) config_.threads = 1;
+  // Every session costs an fd (two while it transfers): use all we may have.
+  fd_limit_ = sys::RaiseFdLimit();
   int fd = sys::OpenDirectory(config_.root);
   if (fd < 0) {
     *where = "open root directory '" + config_.root + "'";
@@ -77,6 +79,7 @@ SockAddr Engine::BoundAddress() const {
 
 EngineStats Engine::Stats() const {
   EngineStats stats;
+  stats.fd_limit = fd_limit_;
   for (const auto& w : workers_) {
     int c = w->clients.load();
     stats.per_worker.push_back(c);

@@ -53,6 +53,7 @@ struct EngineStats {
   std::vector<int> per_worker;
   uint64_t accepted = 0;
   uint64_t rejected = 0;
+  int64_t fd_limit = 0;  // the process's open-file limit, raised at start
 };
 
 class Engine {
@@ -80,6 +81,7 @@ class Engine {
   UniqueFd root_fd_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Acceptor> acceptor_;
+  int64_t fd_limit_ = 0;
   bool running_ = false;
 };
 

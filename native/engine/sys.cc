@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -290,6 +291,16 @@ int EventFdDrain(int fd) {
 
 int SeqPacketPair(int fds[2]) {
   return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == -1 ? -errno : 0;
+}
+
+int64_t RaiseFdLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == -1) return -errno;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) == -1) return -errno;
+  }
+  return static_cast<int64_t>(lim.rlim_cur);
 }
 
 uint64_t NowMs() {

@@ -94,6 +94,9 @@ int EventFd();
 int EventFdSignal(int fd);
 int EventFdDrain(int fd);
 int SeqPacketPair(int fds[2]);
+// Raises the soft limit on open files to the hard limit; returns the new
+// soft limit (or -errno).
+int64_t RaiseFdLimit();
 // Milliseconds of a coarse monotonic clock (vDSO: no syscall).
 uint64_t NowMs();
 

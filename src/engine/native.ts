@@ -95,6 +95,8 @@ export interface NativeStats {
   perWorker: number[];
   accepted: number;
   rejected: number;
+  /** The process's open-file limit, raised to the hard limit at start. */
+  fdLimit: number;
 }
 
 export interface NativeEngine {
