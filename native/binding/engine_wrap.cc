@@ -156,7 +156,8 @@ Napi::Function EngineWrap::DefineClass(Napi::Env env) {
   return ObjectWrap<EngineWrap>::DefineClass(
       env, "NativeEngine",
       {InstanceMethod<&EngineWrap::Post>("post"), InstanceMethod<&EngineWrap::Address>("address"),
-       InstanceMethod<&EngineWrap::Stats>("stats"), InstanceMethod<&EngineWrap::StopJs>("stop")});
+       InstanceMethod<&EngineWrap::Stats>("stats"), InstanceMethod<&EngineWrap::StopJs>("stop"),
+       InstanceMethod<&EngineWrap::StopAccepting>("stopAccepting")});
 }
 
 EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : ObjectWrap<EngineWrap>(info) {
@@ -241,6 +242,11 @@ Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("rejected", static_cast<double>(s.rejected));
   o.Set("fdLimit", static_cast<double>(s.fd_limit));
   return o;
+}
+
+Napi::Value EngineWrap::StopAccepting(const Napi::CallbackInfo& info) {
+  if (running_) engine_.StopAccepting();
+  return info.Env().Undefined();
 }
 
 Napi::Value EngineWrap::StopJs(const Napi::CallbackInfo& info) {

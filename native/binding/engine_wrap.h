@@ -39,6 +39,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap>, public EventSink {
   Napi::Value Address(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value StopJs(const Napi::CallbackInfo& info);
+  Napi::Value StopAccepting(const Napi::CallbackInfo& info);
   void Stop();
 
   Engine engine_;

@@ -72,10 +72,11 @@ int Acceptor::Bind(std::string* where) {
 void Acceptor::Start() { thread_ = std::thread([this] { Run(); }); }
 
 void Acceptor::Stop() {
-  if (!thread_.joinable()) return;
-  sys::EventFdSignal(stop_fd_.Get());
-  thread_.join();
-  listen_.Reset();
+  if (thread_.joinable()) {
+    sys::EventFdSignal(stop_fd_.Get());
+    thread_.join();
+  }
+  listen_.Reset();  // new clients are refused by the kernel from here on
 }
 
 void Acceptor::Run() {

@@ -66,6 +66,10 @@ void Engine::BatchConsumed(int worker) {
   }
 }
 
+void Engine::StopAccepting() {
+  if (running_) acceptor_->Stop();
+}
+
 void Engine::Stop() {
   if (!running_) return;
   running_ = false;

@@ -70,6 +70,8 @@ class Engine {
   void Post(std::vector<Action>&& actions);
   // Called by the consumer of a batch delivered for `worker`.
   void BatchConsumed(int worker);
+  // Closes the control listener; sessions already open go on (graceful drain).
+  void StopAccepting();
   // Stops accepting, closes every session, joins every thread. Idempotent.
   void Stop();
 

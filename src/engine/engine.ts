@@ -141,6 +141,11 @@ export class Engine {
     this.push({ type: ActionType.Close, sid });
   }
 
+  /** Refuses new clients from now on; open sessions go on (graceful drain). */
+  stopAccepting(): void {
+    this.native.stopAccepting();
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.flush();

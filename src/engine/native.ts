@@ -105,6 +105,8 @@ export interface NativeEngine {
   /** The address the control listener is bound to (port resolved when 0 was asked). */
   address(): { host: string; port: number };
   stats(): NativeStats;
+  /** Close the control listener; open sessions go on (for a graceful drain). */
+  stopAccepting(): void;
   /** Stop accepting, close every session, join every thread. Idempotent. */
   stop(): void;
 }
