@@ -1,0 +1,58 @@
+// Runs one command: the table's generic checks in a fixed order, then the
+// handler. Unknown → 502, argument → 501, login → 530, state → its refusal
+// (503 unless the row says otherwise), then the handler. A handler's FtpError
+// becomes its reply; any other exception becomes 451 and a log line, never
+// 500 and never a crash. A handler returning a plain Reply is answered
+// without allocating a Promise.
+import { FtpError } from '../errors.js';
+import { Code, type Reply, reply } from '../protocol/replies.js';
+import type { ArgRule, CommandContext, CommandSpec } from './types.js';
+
+const notImplemented = reply(Code.NotImplemented, 'Command not implemented.');
+const argMissing = reply(Code.SyntaxErrorArgs, 'Syntax error: command needs an argument.');
+const argUnexpected = reply(Code.SyntaxErrorArgs, 'Syntax error: command takes no argument.');
+const notLoggedIn = reply(Code.NotLoggedIn, 'Please login with USER and PASS.');
+const localError = reply(Code.LocalError, 'Requested action aborted: local error in processing.');
+
+export function dispatch(
+  ctx: CommandContext,
+  verb: string,
+  arg: string,
+  spec: CommandSpec | undefined,
+): Reply | Promise<Reply> {
+  if (spec === undefined) return notImplemented;
+  try {
+    const argRefusal = checkArg(spec.arg, arg);
+    if (argRefusal !== undefined) return argRefusal;
+    if (spec.auth && !ctx.session.loggedIn) return notLoggedIn;
+    const stateRefusal = spec.state?.(ctx.session);
+    if (stateRefusal !== undefined) return stateRefusal;
+    const result = spec.handler(ctx, arg);
+    if (result instanceof Promise) return result.catch((e: unknown) => failure(ctx, verb, e));
+    return result;
+  } catch (e) {
+    return failure(ctx, verb, e);
+  }
+}
+
+function checkArg(rule: ArgRule, arg: string): Reply | undefined {
+  switch (rule) {
+    case 'none':
+      return arg === '' ? undefined : argUnexpected;
+    case 'required':
+      return arg === '' ? argMissing : undefined;
+    case 'optional':
+      return undefined;
+    default: {
+      const text = rule(arg);
+      return text === undefined ? undefined : reply(Code.SyntaxErrorArgs, text);
+    }
+  }
+}
+
+function failure(ctx: CommandContext, verb: string, e: unknown): Reply {
+  if (e instanceof FtpError) return e.reply;
+  const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  ctx.log.error(`session ${ctx.session.sid}: ${verb} failed: ${detail}`);
+  return localError;
+}

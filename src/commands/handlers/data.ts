@@ -1,0 +1,96 @@
+// PASV, EPSV, PORT, EPRT: how the next transfer gets its data connection.
+import { PassiveError } from '../../engine/engine.js';
+import { FtpError } from '../../errors.js';
+import {
+  epsvReply,
+  type HostPort,
+  ipv4Of,
+  parseEprtArg,
+  parsePortArg,
+  pasvReply,
+  sameHost,
+} from '../../protocol/address.js';
+import { Code, type Reply, reply } from '../../protocol/replies.js';
+import type { CommandContext } from '../types.js';
+
+/**
+ * PASV announces an IPv4 address: the configured one, else the control
+ * connection's local address. An IPv6-only control connection has none.
+ */
+export async function pasv(ctx: CommandContext): Promise<Reply> {
+  const host = ctx.config.pasvAddress ?? ipv4Of(ctx.session.local.address);
+  if (host === undefined) throw new FtpError(Code.ProtocolNotSupported, 'PASV needs IPv4; use EPSV.');
+  return pasvReply(host, await openPassive(ctx));
+}
+
+/** EPSV argument: none, a protocol number, or ALL (RFC 2428 3, 4). */
+export function epsvArg(arg: string): string | undefined {
+  return /^(\d+|ALL)?$/i.test(arg) ? undefined : 'EPSV takes no argument, a protocol number, or ALL.';
+}
+
+export async function epsv(ctx: CommandContext, arg: string): Promise<Reply> {
+  const s = ctx.session;
+  if (arg.toUpperCase() === 'ALL') {
+    s.epsvAll = true;
+    return reply(Code.CommandOk, 'EPSV ALL ok.');
+  }
+  if (arg !== '' && Number(arg) !== s.protocol) throw unsupported(s.protocol);
+  return epsvReply(await openPassive(ctx));
+}
+
+export function port(ctx: CommandContext, arg: string): Reply {
+  const target = parsePortArg(arg);
+  if (target === undefined) throw new FtpError(Code.SyntaxErrorArgs, 'Syntax error in PORT address.');
+  if (ctx.session.protocol !== 1) throw unsupported(ctx.session.protocol);
+  setActive(ctx, target);
+  return reply(Code.CommandOk, 'PORT command successful.');
+}
+
+export function eprt(ctx: CommandContext, arg: string): Reply {
+  const target = parseEprtArg(arg);
+  if (!target.ok && target.unsupported) throw unsupported(ctx.session.protocol);
+  if (!target.ok) throw new FtpError(Code.SyntaxErrorArgs, 'Syntax error in EPRT argument.');
+  if (target.family !== ctx.session.protocol) throw unsupported(ctx.session.protocol);
+  setActive(ctx, target);
+  return reply(Code.CommandOk, 'EPRT command successful.');
+}
+
+/** RFC 2428 2: 522 names the protocol the server can use here. */
+function unsupported(protocol: 1 | 2): FtpError {
+  return new FtpError(Code.ProtocolNotSupported, `Network protocol not supported, use (${protocol}).`);
+}
+
+/** A new data setup replaces the previous one; a listener of the old one is dropped first. */
+function dropPassive(ctx: CommandContext): void {
+  if (ctx.session.data.kind === 'passive') ctx.engine.abort(ctx.session.sid);
+  ctx.session.clearData();
+}
+
+async function openPassive(ctx: CommandContext): Promise<number> {
+  const s = ctx.session;
+  dropPassive(ctx);
+  let listenPort: number;
+  try {
+    listenPort = await ctx.engine.listenPassive(s.sid);
+  } catch (e) {
+    if (!(e instanceof PassiveError)) throw e;
+    ctx.log.warn(`session ${s.sid}: ${e.message}`);
+    throw new FtpError(Code.CantOpenData, "Can't open passive connection.");
+  }
+  s.data = { kind: 'passive', port: listenPort };
+  return listenPort;
+}
+
+/**
+ * Active mode connects only back to the client itself, and not to a
+ * privileged port: anything else would make this server an FTP bounce proxy
+ * (RFC 2577 3).
+ */
+function setActive(ctx: CommandContext, target: HostPort): void {
+  if (!sameHost(target.host, ctx.session.peer.address)) {
+    throw new FtpError(Code.NotImplementedForParam, 'Data connections go to the client address only.');
+  }
+  if (target.port < 1024) throw new FtpError(Code.NotImplementedForParam, 'Refusing a privileged data port.');
+  dropPassive(ctx);
+  ctx.session.data = { kind: 'active', host: ipv4Of(target.host) ?? target.host, port: target.port };
+}

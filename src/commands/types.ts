@@ -1,0 +1,70 @@
+// The shape of a command-table row and of what its handler gets. Custom
+// commands passed to startServer({ commands }) are rows of this same shape.
+import type { Config } from '../config/settings.js';
+import type { Engine, TransferResult } from '../engine/engine.js';
+import type { Logger } from '../log.js';
+import type { Reply } from '../protocol/replies.js';
+import type { Session } from '../session/session.js';
+
+/** Returns the text of the 501 reply when the argument is bad, else undefined. */
+export type ArgValidator = (arg: string) => string | undefined;
+
+/** 'none': no argument allowed; 'required'; 'optional'; or a validator (which also sees ''). */
+export type ArgRule = 'none' | 'required' | 'optional' | ArgValidator;
+
+/** Returns the refusal (503 by default, or e.g. 425) when the session is not ready, else undefined. */
+export type StateCheck = (session: Session) => Reply | undefined;
+
+/** Returns the final reply, or throws FtpError; any other throw becomes 451. */
+export type Handler = (ctx: CommandContext, arg: string) => Reply | Promise<Reply>;
+
+export interface CommandSpec {
+  /** The client must be logged in (else 530). */
+  auth: boolean;
+  arg: ArgRule;
+  state?: StateCheck;
+  /** May run while a transfer is running (ABOR, STAT, NOOP, QUIT); other commands wait for its end. */
+  duringTransfer?: boolean;
+  /** The line FEAT lists for this command (RFC 2389), if any. */
+  feat?: string;
+  /** One line for HELP: syntax and purpose. */
+  help: string;
+  handler: Handler;
+}
+
+/** A command table: upper-case verb → row. In an override table, null removes a verb. */
+export type CommandTable = Readonly<Record<string, CommandSpec>>;
+export type CommandOverrides = Readonly<Record<string, CommandSpec | null>>;
+
+/** The merged, validated table a server runs. */
+export interface CommandRegistry {
+  get(verb: string): CommandSpec | undefined;
+  /** Every verb, sorted. */
+  readonly verbs: readonly string[];
+  /** FEAT lines, sorted, without duplicates. */
+  readonly features: readonly string[];
+}
+
+/** The engine actions a handler may call (the network is touched only through these). */
+export type EngineActions = Pick<
+  Engine,
+  'reply' | 'listenPassive' | 'connectActive' | 'sendFile' | 'sendBuffer' | 'recvFile' | 'abort' | 'close'
+>;
+
+export interface CommandContext {
+  readonly session: Session;
+  /** The server's configuration; `root` is the real path of the served root. */
+  readonly config: Readonly<Config>;
+  readonly engine: EngineActions;
+  readonly commands: CommandRegistry;
+  readonly log: Logger;
+  /** Sends a reply now, ahead of the handler's final one (e.g. 150 before a transfer). */
+  send(reply: Reply): void;
+  /**
+   * Runs a data transfer started by `start` (an engine action). While it runs,
+   * commands marked duringTransfer are served; the others wait for its end.
+   */
+  transfer(start: () => Promise<TransferResult>): Promise<TransferResult>;
+  /** Resolves once the command owning the running transfer has sent its final reply (ABOR waits on this). */
+  afterTransfer(): Promise<void>;
+}

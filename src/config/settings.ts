@@ -1,0 +1,244 @@
+// THE settings table: every setting of muxftpd, once. The CLI flags, the
+// environment variables, the --help text, startServer()'s options and the
+// error codes all come from these rows.
+import { stat } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { type LogLevel, logLevels } from '../log.js';
+import { packageRoot } from './package-root.js';
+
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
+export type CopyModeName = 'sendfile' | 'readwrite';
+
+export interface Config {
+  host: string;
+  port: number;
+  root: string;
+  threads: number;
+  clientsPerThread: number;
+  maxClients: number;
+  blockSize: number;
+  pasvPorts: PortRange | null;
+  pasvAddress: string | null;
+  copy: CopyModeName;
+  maxLine: number;
+  logLevel: LogLevel;
+}
+
+export type SettingName = keyof Config;
+
+/** Thrown by a validator; the loader adds the flag, the value and the code. */
+export class InvalidValue extends Error {}
+
+export interface Setting<T> {
+  flag: `--${string}`;
+  /** Environment variable; the error code is derived from it (MUXFTPD_X → MUXFTPD_ERR_BAD_X). */
+  env: `MUXFTPD_${string}`;
+  /** The value's kind, shown in --help as the flag's argument. */
+  type: string;
+  default: T;
+  /** The default as --help shows it, with its unit. */
+  defaultText: string;
+  help: string;
+  /** Accepts the string form (flags, environment) and the typed form (startServer options). */
+  validate(raw: unknown): T;
+  /** Checks against the system, once the value is final; resolves to a reason when bad. */
+  verify?(value: T): Promise<string | undefined>;
+}
+
+export type SettingsTable = { readonly [K in SettingName]: Setting<Config[K]> };
+
+export const settings: SettingsTable = {
+  host: {
+    flag: '--host',
+    env: 'MUXFTPD_HOST',
+    type: 'ip',
+    default: '::',
+    defaultText: ':: (all interfaces, IPv4 and IPv6)',
+    help: 'address to listen on for control connections',
+    validate: (raw) => {
+      const host = text(raw);
+      if (net.isIP(host) === 0) throw new InvalidValue('must be an IPv4 or IPv6 address');
+      return host;
+    },
+  },
+  port: {
+    flag: '--port',
+    env: 'MUXFTPD_PORT',
+    type: 'port',
+    default: 2121,
+    defaultText: '2121',
+    help: 'control port (0: any free port)',
+    validate: integer(0, 65535),
+  },
+  root: {
+    flag: '--root',
+    env: 'MUXFTPD_ROOT',
+    type: 'dir',
+    default: path.resolve(packageRoot, 'FTP_FILES'),
+    defaultText: "the package's FTP_FILES directory",
+    help: 'directory served as /',
+    validate: (raw) => {
+      const dir = text(raw);
+      if (dir === '') throw new InvalidValue('must be a directory path');
+      if (dir.includes('\0')) throw new InvalidValue('must not contain NUL');
+      return path.resolve(dir);
+    },
+    verify: async (dir) => {
+      const st = await stat(dir).catch(() => undefined);
+      return st?.isDirectory() === true ? undefined : 'must be an existing directory';
+    },
+  },
+  threads: {
+    flag: '--threads',
+    env: 'MUXFTPD_THREADS',
+    type: 'n',
+    default: os.availableParallelism(),
+    defaultText: `number of CPUs (${os.availableParallelism()})`,
+    help: 'worker threads',
+    validate: integer(1, 1024),
+  },
+  clientsPerThread: {
+    flag: '--clients-per-thread',
+    env: 'MUXFTPD_CLIENTS_PER_THREAD',
+    type: 'n',
+    default: 5000,
+    defaultText: '5000 clients',
+    help: 'most clients one worker thread serves',
+    validate: integer(1, 1_000_000),
+  },
+  maxClients: {
+    flag: '--max-clients',
+    env: 'MUXFTPD_MAX_CLIENTS',
+    type: 'n',
+    default: 20000,
+    defaultText: '20000 clients',
+    help: 'most clients at once; more get 421 and are closed',
+    validate: integer(1, 10_000_000),
+  },
+  blockSize: {
+    flag: '--block-size',
+    env: 'MUXFTPD_BLOCK_SIZE',
+    type: 'size',
+    default: 256 * 1024,
+    defaultText: '256 KiB',
+    help: 'bytes one transfer moves per loop turn (suffix k or m: KiB, MiB)',
+    validate: byteSize(4 * 1024, 64 * 1024 * 1024),
+  },
+  pasvPorts: {
+    flag: '--pasv-ports',
+    env: 'MUXFTPD_PASV_PORTS',
+    type: 'min-max',
+    default: null,
+    defaultText: 'any port the kernel picks',
+    help: 'port range of passive data listeners, e.g. 50000-50999',
+    validate: portRange,
+  },
+  pasvAddress: {
+    flag: '--pasv-address',
+    env: 'MUXFTPD_PASV_ADDRESS',
+    type: 'ipv4',
+    default: null,
+    defaultText: "the control connection's local address",
+    help: 'IPv4 address announced in PASV replies (e.g. behind NAT)',
+    validate: (raw) => {
+      if (raw === null) return null;
+      const addr = text(raw);
+      if (!net.isIPv4(addr)) throw new InvalidValue('must be an IPv4 address');
+      return addr;
+    },
+  },
+  copy: {
+    flag: '--copy',
+    env: 'MUXFTPD_COPY',
+    type: 'sendfile|readwrite',
+    default: 'sendfile',
+    defaultText: 'sendfile',
+    help: 'how downloads copy file blocks to sockets',
+    validate: oneOf(['sendfile', 'readwrite'] as const),
+  },
+  maxLine: {
+    flag: '--max-line',
+    env: 'MUXFTPD_MAX_LINE',
+    type: 'bytes',
+    default: 8192,
+    defaultText: '8192 bytes',
+    help: 'longest command line; longer ones get 500',
+    validate: integer(256, 1024 * 1024),
+  },
+  logLevel: {
+    flag: '--log-level',
+    env: 'MUXFTPD_LOG_LEVEL',
+    type: logLevels.join('|'),
+    default: 'info',
+    defaultText: 'info',
+    help: 'least severe messages written to stderr',
+    validate: oneOf(logLevels),
+  },
+};
+
+export const settingNames = Object.keys(settings) as SettingName[];
+
+export function defaultConfig(): Config {
+  const config: Partial<Record<SettingName, unknown>> = {};
+  for (const name of settingNames) config[name] = settings[name].default;
+  return config as Config;
+}
+
+function text(raw: unknown): string {
+  if (typeof raw !== 'string') throw new InvalidValue('must be a string');
+  return raw;
+}
+
+function integer(min: number, max: number): (raw: unknown) => number {
+  return (raw) => {
+    const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidValue(`must be an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function byteSize(min: number, max: number): (raw: unknown) => number {
+  const units: Record<string, number> = { '': 1, k: 1024, m: 1024 * 1024 };
+  const reason = `must be a size from ${min / 1024}k to ${max / (1024 * 1024)}m (bytes, or with suffix k or m)`;
+  return (raw) => {
+    let n = raw;
+    if (typeof raw === 'string') {
+      const m = /^(\d+)(?:([kKmM])(?:i?[bB])?)?$/.exec(raw);
+      n = m === null ? NaN : Number(m[1]) * (units[(m[2] ?? '').toLowerCase()] ?? NaN);
+    }
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new InvalidValue(reason);
+    return n;
+  };
+}
+
+function portRange(raw: unknown): PortRange | null {
+  if (raw === null) return null;
+  const reason = 'must be MIN-MAX with 1024 <= MIN <= MAX <= 65535';
+  let range: unknown = raw;
+  if (typeof raw === 'string') {
+    const m = /^(\d+)-(\d+)$/.exec(raw);
+    range = m === null ? undefined : { min: Number(m[1]), max: Number(m[2]) };
+  }
+  if (typeof range !== 'object' || range === null) throw new InvalidValue(reason);
+  const { min, max } = range as Partial<PortRange>;
+  const ok = (p: unknown): p is number => Number.isInteger(p) && (p as number) >= 1024 && (p as number) <= 65535;
+  if (!ok(min) || !ok(max) || min > max) throw new InvalidValue(reason);
+  return { min, max };
+}
+
+function oneOf<T extends string>(values: readonly T[]): (raw: unknown) => T {
+  return (raw) => {
+    if (typeof raw !== 'string' || !(values as readonly string[]).includes(raw)) {
+      throw new InvalidValue(`must be one of ${values.join(', ')}`);
+    }
+    return raw as T;
+  };
+}

@@ -1,0 +1,85 @@
+// FTP reply codes and reply formatting (RFC 959 4.2).
+
+export const Code = {
+  DataAlreadyOpen: 125, // RFC 959 4.2.1: data connection already open; transfer starting
+  FileStatusOk: 150, // RFC 959 4.2.1: about to open data connection
+  CommandOk: 200, // RFC 959 4.2.1
+  Superfluous: 202, // RFC 959 4.2.1: command not implemented, superfluous at this site
+  SystemStatus: 211, // RFC 959 4.2.1; RFC 2389 3.2 (FEAT)
+  DirectoryStatus: 212, // RFC 959 4.2.1
+  FileStatus: 213, // RFC 959 4.2.1; RFC 3659 3, 4 (MDTM, SIZE)
+  HelpMessage: 214, // RFC 959 4.2.1
+  SystemType: 215, // RFC 959 4.2.1
+  ServiceReady: 220, // RFC 959 4.2.1
+  ClosingControl: 221, // RFC 959 4.2.1
+  DataOpenNoTransfer: 225, // RFC 959 4.2.1
+  ClosingData: 226, // RFC 959 4.2.1: requested file action successful
+  EnteringPassive: 227, // RFC 959 4.2.1
+  EnteringExtendedPassive: 229, // RFC 2428 3
+  LoggedIn: 230, // RFC 959 4.2.1
+  FileActionOk: 250, // RFC 959 4.2.1
+  PathCreated: 257, // RFC 959 4.2.1, appendix II (PWD)
+  NeedPassword: 331, // RFC 959 4.2.1
+  PendingFurtherInfo: 350, // RFC 959 4.2.1; RFC 3659 5 (REST)
+  ServiceNotAvailable: 421, // RFC 959 4.2.1: closing control connection
+  CantOpenData: 425, // RFC 959 4.2.1
+  TransferAborted: 426, // RFC 959 4.2.1
+  FileBusy: 450, // RFC 959 4.2.1
+  LocalError: 451, // RFC 959 4.2.1
+  InsufficientStorage: 452, // RFC 959 4.2.1
+  SyntaxError: 500, // RFC 959 4.2.1: command unrecognized (or line too long)
+  SyntaxErrorArgs: 501, // RFC 959 4.2.1: syntax error in parameters
+  NotImplemented: 502, // RFC 959 4.2.1
+  BadSequence: 503, // RFC 959 4.2.1
+  NotImplementedForParam: 504, // RFC 959 4.2.1
+  ProtocolNotSupported: 522, // RFC 2428 2: network protocol not supported
+  NotLoggedIn: 530, // RFC 959 4.2.1
+  FileUnavailable: 550, // RFC 959 4.2.1: not found, no access
+  PageTypeUnknown: 551, // RFC 959 4.2.1
+  ExceededStorage: 552, // RFC 959 4.2.1
+  FileNameNotAllowed: 553, // RFC 959 4.2.1
+} as const;
+
+export type ReplyCode = (typeof Code)[keyof typeof Code];
+
+export interface Reply {
+  readonly code: ReplyCode;
+  /** The whole text of a single-line reply; the first line's text of a multi-line one. */
+  readonly text: string;
+  /** Present for a multi-line reply: the lines between the first and the last. */
+  readonly body?: readonly string[];
+  /** Multi-line only: the last line's text. */
+  readonly end?: string;
+  /** Close the control connection once this reply is sent (QUIT, 421). */
+  readonly close?: boolean;
+}
+
+export function reply(code: ReplyCode, text: string): Reply {
+  return { code, text };
+}
+
+export function multiline(code: ReplyCode, first: string, body: readonly string[], end: string): Reply {
+  return { code, text: first, body, end };
+}
+
+/**
+ * The bytes of a reply. Multi-line replies use the RFC 959 4.2 form "ccc-first",
+ * body lines each indented by one space (so none can look like the last line;
+ * RFC 2389 requires the space for FEAT), then "ccc end".
+ */
+export function formatReply(r: Reply): string {
+  if (r.body === undefined) return `${r.code} ${safe(r.text)}\r\n`;
+  let out = `${r.code}-${safe(r.text)}\r\n`;
+  for (const line of r.body) out += ` ${safe(line)}\r\n`;
+  return out + `${r.code} ${safe(r.end ?? 'End')}\r\n`;
+}
+
+const lineBreak = /[\r\n]/;
+
+/**
+ * Text that echoes client input (paths) must not break the reply apart: a CR
+ * goes out as CR NUL (RFC 2640 3.1), a LF as NUL (as vsftpd does).
+ */
+function safe(text: string): string {
+  return lineBreak.test(text) ? text.replace(/\r/g, '\r\0').replace(/\n/g, '\0') : text;
+}

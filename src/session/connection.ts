@@ -1,0 +1,200 @@
+// One client on the TypeScript side: its lines are decoded, parsed and run
+// strictly in order. While a handler is still running (async), later lines
+// wait in a small queue. While a transfer runs, commands marked duringTransfer
+// (ABOR, STAT, NOOP, QUIT) run at once, one at a time, on a side lane; the
+// rest wait for the transfer's command to finish. The Connection is also the
+// CommandContext its handlers get.
+import { dispatch } from '../commands/dispatch.js';
+import type { CommandContext, CommandRegistry, CommandSpec, EngineActions } from '../commands/types.js';
+import type { Config } from '../config/settings.js';
+import { type Endpoint, type SessionId, TransferError, type TransferResult } from '../engine/engine.js';
+import type { Logger } from '../log.js';
+import { decodeLine } from '../protocol/decode.js';
+import { parseLine } from '../protocol/parser.js';
+import { Code, formatReply, type Reply, reply } from '../protocol/replies.js';
+import { Session } from './session.js';
+
+/** What every connection of a server shares. */
+export interface Shared {
+  readonly config: Readonly<Config>;
+  readonly engine: EngineActions;
+  readonly commands: CommandRegistry;
+  readonly log: Logger;
+  /** Lines that may wait behind a running command; one more closes the connection with 421. */
+  readonly maxWaiting: number;
+}
+
+/** A line ready to run: a command, or the refusal its parsing produced. */
+interface Entry {
+  readonly verb: string;
+  readonly arg: string;
+  readonly spec: CommandSpec | undefined;
+  readonly refusal: Reply | undefined;
+}
+
+const lineTooLong = reply(Code.SyntaxError, 'Command line too long.');
+const notUtf8 = reply(Code.SyntaxErrorArgs, 'Command is not valid UTF-8.');
+const tooManyWaiting: Reply = {
+  code: Code.ServiceNotAvailable,
+  text: 'Too many commands waiting; closing control connection.',
+  close: true,
+};
+const closedResult: TransferResult = { bytes: 0, error: TransferError.Aborted };
+
+export class Connection implements CommandContext {
+  readonly session: Session;
+  private mainBusy = false;
+  private sideBusy = false;
+  private closed = false;
+  private readonly waiting: Entry[] = [];
+  private mainDoneWaiters: (() => void)[] = [];
+
+  constructor(sid: SessionId, peer: Endpoint, local: Endpoint, private readonly shared: Shared) {
+    this.session = new Session(sid, peer, local);
+  }
+
+  get config(): Readonly<Config> {
+    return this.shared.config;
+  }
+
+  get engine(): EngineActions {
+    return this.shared.engine;
+  }
+
+  get commands(): CommandRegistry {
+    return this.shared.commands;
+  }
+
+  get log(): Logger {
+    return this.shared.log;
+  }
+
+  /** A control line from the engine (without its CRLF). */
+  line(bytes: Buffer, tooLong: boolean): void {
+    if (this.closed) return;
+    const entry = this.entryOf(bytes, tooLong);
+    if (this.mayRunNow(entry)) this.run(entry);
+    else if (this.waiting.length >= this.shared.maxWaiting) this.send(tooManyWaiting);
+    else this.waiting.push(entry);
+  }
+
+  send(r: Reply): void {
+    if (this.closed) return;
+    this.shared.engine.reply(this.session.sid, formatReply(r));
+    if (r.close === true) {
+      this.shared.engine.close(this.session.sid);
+      this.dropped();
+    }
+  }
+
+  async transfer(start: () => Promise<TransferResult>): Promise<TransferResult> {
+    if (this.closed) return closedResult;
+    // The action is queued before any waiting ABOR can run, so that the
+    // engine sees the transfer first and the abort second.
+    const result = start();
+    this.session.transferring = true;
+    this.pump();
+    try {
+      return await result;
+    } finally {
+      this.session.transferring = false;
+    }
+  }
+
+  afterTransfer(): Promise<void> {
+    if (!this.mainBusy || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.mainDoneWaiters.push(resolve));
+  }
+
+  /** The engine closed the session, or the server is stopping: nothing more is sent. */
+  dropped(): void {
+    this.closed = true;
+    this.waiting.length = 0;
+    this.wakeMainDoneWaiters();
+  }
+
+  private entryOf(bytes: Buffer, tooLong: boolean): Entry {
+    if (tooLong) return refused(lineTooLong);
+    const text = decodeLine(bytes);
+    if (text === undefined) return refused(notUtf8);
+    const parsed = parseLine(text);
+    if (!parsed.ok) return refused(parsed.reply);
+    const spec = this.shared.commands.get(parsed.verb);
+    return { verb: parsed.verb, arg: parsed.arg, spec, refusal: undefined };
+  }
+
+  private mayRunNow(entry: Entry): boolean {
+    if (this.sideBusy) return false;
+    if (!this.mainBusy) return this.waiting.length === 0;
+    return this.session.transferring && entry.spec?.duringTransfer === true;
+  }
+
+  /** Index of the next waiting entry that may run, or -1. */
+  private nextRunnable(): number {
+    if (this.sideBusy) return -1;
+    if (!this.mainBusy) return this.waiting.length > 0 ? 0 : -1;
+    if (!this.session.transferring) return -1;
+    return this.waiting.findIndex((e) => e.spec?.duringTransfer === true);
+  }
+
+  private pump(): void {
+    while (!this.closed) {
+      const i = this.nextRunnable();
+      if (i < 0) return;
+      const entry = i === 0 ? this.waiting.shift() : this.waiting.splice(i, 1)[0];
+      if (entry !== undefined) this.run(entry);
+    }
+  }
+
+  private run(entry: Entry): void {
+    const side = this.mainBusy;
+    if (side) this.sideBusy = true;
+    else this.mainBusy = true;
+    const result = entry.refusal ?? dispatch(this, entry.verb, entry.arg, entry.spec);
+    if (result instanceof Promise) {
+      result.then(
+        (r) => this.settle(side, r),
+        (e: unknown) => this.fail(e),
+      );
+      return;
+    }
+    this.release(side, result);
+  }
+
+  private settle(side: boolean, r: Reply): void {
+    try {
+      this.release(side, r);
+      this.pump();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private release(side: boolean, r: Reply): void {
+    this.send(r);
+    if (side) {
+      this.sideBusy = false;
+    } else {
+      this.mainBusy = false;
+      this.wakeMainDoneWaiters();
+    }
+  }
+
+  /** A bug on the async path (e.g. a custom handler resolving to no reply): log, close this session only. */
+  private fail(e: unknown): void {
+    this.shared.log.error(`session ${this.session.sid}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    this.shared.engine.close(this.session.sid);
+    this.dropped();
+  }
+
+  private wakeMainDoneWaiters(): void {
+    if (this.mainDoneWaiters.length === 0) return;
+    const waiters = this.mainDoneWaiters;
+    this.mainDoneWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+function refused(r: Reply): Entry {
+  return { verb: '', arg: '', spec: undefined, refusal: r };
+}

@@ -1,0 +1,58 @@
+// Per-session state: what the commands of one client have set so far. Pure
+// data plus small transitions; the order in which lines run lives in
+// connection.ts.
+import type { Endpoint, SessionId } from '../engine/engine.js';
+import { type NetProtocol, protocolOf } from '../protocol/address.js';
+
+/** How the next transfer gets its data connection. */
+export type DataSetup =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'passive'; readonly port: number }
+  | { readonly kind: 'active'; readonly host: string; readonly port: number };
+
+export type TransferType = 'A' | 'I';
+
+const noData: DataSetup = { kind: 'none' };
+
+export class Session {
+  user: string | null = null;
+  loggedIn = false;
+  cwd = '/';
+  /** RFC 959 3.1.1.1: ASCII is the default type. Data is sent unconverted either way. */
+  type: TransferType = 'A';
+  restOffset = 0;
+  data: DataSetup = noData;
+  /** RFC 2428 4: after EPSV ALL only EPSV may set up data connections. */
+  epsvAll = false;
+  /** A data transfer is running (set around the engine's transfer promise). */
+  transferring = false;
+
+  constructor(
+    readonly sid: SessionId,
+    readonly peer: Endpoint,
+    readonly local: Endpoint,
+  ) {}
+
+  /** RFC 2428 protocol of the control connection. */
+  get protocol(): NetProtocol {
+    return protocolOf(this.local.address);
+  }
+
+  /** The data setup for a transfer: it is used once, the client sets up the next one anew. */
+  takeData(): DataSetup {
+    const data = this.data;
+    this.data = noData;
+    return data;
+  }
+
+  clearData(): void {
+    this.data = noData;
+  }
+
+  /** The REST offset applies to the next transfer only. */
+  takeRest(): number {
+    const offset = this.restOffset;
+    this.restOffset = 0;
+    return offset;
+  }
+}

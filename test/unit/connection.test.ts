@@ -1,0 +1,212 @@
+import { describe, expect, it } from 'vitest';
+import { PassiveError, TransferError } from '../../src/engine/engine.js';
+import { harness, loggedIn } from './helpers/fake-engine.js';
+
+describe('session greeting and closing', () => {
+  it('greets with 220', async () => {
+    const h = await harness();
+    expect(h.engine.sent).toEqual(['220 muxftpd ready\r\n']);
+  });
+
+  it('answers QUIT with 221, closes, and ignores later lines', async () => {
+    const h = await harness();
+    h.send('QUIT', 'NOOP');
+    expect(h.engine.sent).toEqual(['220 muxftpd ready\r\n', '221 Goodbye.\r\n']);
+    expect(h.engine.actions).toEqual(['close']);
+  });
+
+  it('answers an over-long line with 500', async () => {
+    const h = await harness();
+    h.server.onLine(1, Buffer.from('XXXX'), true);
+    expect(h.engine.sent[1]).toBe('500 Command line too long.\r\n');
+  });
+
+  it('answers Telnet-wrapped and invalid lines', async () => {
+    const h = await harness();
+    h.send(Buffer.from([0xff, 0xf4, 0xff, 0xf2, 0x4e, 0x4f, 0x4f, 0x50]), Buffer.from([0x55, 0x53, 0x45, 0x52, 0x20, 0xc3, 0x28]), 'NO\0OP');
+    expect(h.codes()).toEqual([220, 200, 501, 501]);
+  });
+
+  it('sends nothing more once the engine reports the session closed', async () => {
+    const h = await loggedIn();
+    h.send('EPSV', 'RETR file.bin');
+    await h.replies(2);
+    h.server.onClosed(1, 'peerClosed');
+    h.engine.finish({ bytes: 0, error: TransferError.Aborted });
+    await h.settle();
+    expect(h.engine.sent).toEqual(['229 Entering Extended Passive Mode (|||40000|)\r\n', '150 Opening ASCII mode data connection for file.bin (1000 bytes).\r\n']);
+    expect(h.server.sessions).toBe(0);
+  });
+});
+
+describe('line ordering', () => {
+  it('runs lines after an async command only once it has answered', async () => {
+    const h = await loggedIn();
+    h.send('PASV', 'NOOP', 'PWD');
+    expect(h.engine.sent).toEqual([]);
+    await h.settle();
+    expect(h.codes()).toEqual([227, 200, 257]);
+  });
+
+  it('closes with 421 when too many lines wait', async () => {
+    const h = await loggedIn();
+    h.send('PASV', ...Array.from({ length: 65 }, () => 'NOOP'));
+    expect(h.engine.sent).toEqual(['421 Too many commands waiting; closing control connection.\r\n']);
+    expect(h.engine.actions).toEqual(['listenPassive', 'close']);
+    await h.settle();
+    expect(h.engine.sent.length).toBe(1);
+  });
+
+  it('runs duringTransfer commands at once while a transfer runs, others after it', async () => {
+    const h = await loggedIn();
+    h.send('EPSV', 'RETR file.bin', 'PWD', 'NOOP', 'STAT');
+    await h.replies(4);
+    expect(h.engine.transferring).toBe(true);
+    expect(h.codes()).toEqual([229, 150, 200, 211]);
+    expect(h.engine.sent[3]).toContain(' Transfer in progress\r\n');
+    h.engine.finish();
+    await h.replies(6);
+    expect(h.codes()).toEqual([229, 150, 200, 211, 226, 257]);
+  });
+});
+
+describe('data transfers', () => {
+  it('refuses RETR without PASV/PORT with 425', async () => {
+    const h = await loggedIn();
+    h.send('RETR file.bin');
+    expect(h.engine.sent).toEqual(['425 Use PORT or PASV first.\r\n']);
+  });
+
+  it('runs a passive RETR: 150, sendFile, 226; the data setup is used up', async () => {
+    const h = await loggedIn();
+    h.send('TYPE I', 'PASV', 'RETR file.bin', 'RETR file.bin');
+    await h.replies(3);
+    h.engine.finish({ bytes: 1000, error: TransferError.Ok });
+    await h.replies(5);
+    expect(h.engine.sent).toEqual([
+      '200 Switching to Binary mode.\r\n',
+      '227 Entering Passive Mode (127,0,0,1,156,64).\r\n',
+      '150 Opening BINARY mode data connection for file.bin (1000 bytes).\r\n',
+      '226 Transfer complete.\r\n',
+      '425 Use PORT or PASV first.\r\n',
+    ]);
+    expect(h.engine.actions).toEqual(['listenPassive', 'sendFile file.bin 0']);
+  });
+
+  it('uses REST for the next RETR only', async () => {
+    const h = await loggedIn();
+    h.send('REST 100', 'EPSV', 'RETR file.bin');
+    await h.replies(3);
+    h.engine.finish();
+    h.send('EPSV', 'RETR file.bin');
+    await h.replies(6);
+    expect(h.engine.actions.filter((a) => a.startsWith('sendFile'))).toEqual(['sendFile file.bin 100', 'sendFile file.bin 0']);
+    expect(h.codes()[0]).toBe(350);
+  });
+
+  it('refuses a bad REST with 501', async () => {
+    const h = await loggedIn();
+    h.send('REST -1', 'REST x');
+    expect(h.codes()).toEqual([501, 501]);
+  });
+
+  it('answers ABOR during a transfer with 426 on the transfer, then 226, then runs what waited', async () => {
+    const h = await loggedIn();
+    h.send('EPSV', 'RETR file.bin', 'PWD', 'ABOR');
+    await h.replies(5);
+    expect(h.codes()).toEqual([229, 150, 426, 226, 257]);
+    expect(h.engine.actions).toEqual(['listenPassive', 'sendFile file.bin 0', 'abort']);
+  });
+
+  it('queues an ABOR sent before the transfer started, and aborts after the transfer is queued', async () => {
+    const h = await loggedIn();
+    h.send('EPSV');
+    await h.settle();
+    h.send('RETR file.bin', 'ABOR');
+    await h.replies(4);
+    expect(h.codes()).toEqual([229, 150, 426, 226]);
+    expect(h.engine.actions).toEqual(['listenPassive', 'sendFile file.bin 0', 'abort']);
+  });
+
+  it('answers ABOR without a transfer with 225 and drops a waiting listener', async () => {
+    const h = await loggedIn();
+    h.send('ABOR', 'EPSV', 'ABOR', 'RETR file.bin');
+    await h.settle();
+    expect(h.codes()).toEqual([225, 229, 225, 425]);
+    expect(h.engine.actions).toEqual(['listenPassive', 'abort']);
+  });
+
+  it('maps transfer errors to replies', async () => {
+    const cases: [number, number][] = [
+      [TransferError.PeerClosed, 426],
+      [TransferError.ConnectFailed, 425],
+      [TransferError.NoDataConnection, 425],
+      [TransferError.Timeout, 426],
+      [-2, 550],
+      [-5, 451],
+    ];
+    for (const [error, code] of cases) {
+      const h = await loggedIn();
+      h.send('EPSV', 'RETR file.bin');
+      await h.replies(2);
+      h.engine.finish({ bytes: 0, error });
+      await h.replies(3);
+      expect(h.codes().at(-1), `error ${error}`).toBe(code);
+    }
+  });
+
+  it('replaces a passive setup with a new one, dropping the old listener first', async () => {
+    const h = await loggedIn();
+    h.send('EPSV', 'PASV');
+    await h.settle();
+    expect(h.engine.actions).toEqual(['listenPassive', 'abort', 'listenPassive']);
+  });
+
+  it('answers 425 when the passive listener fails', async () => {
+    const h = await loggedIn();
+    h.engine.passiveError = new PassiveError(-98);
+    h.send('PASV');
+    await h.settle();
+    expect(h.codes()).toEqual([425]);
+  });
+
+  it('announces pasvAddress in PASV when configured', async () => {
+    const h = await loggedIn({ config: { pasvAddress: '203.0.113.7' } });
+    h.send('PASV');
+    await h.settle();
+    expect(h.engine.sent).toEqual(['227 Entering Passive Mode (203,0,113,7,156,64).\r\n']);
+  });
+
+  it('refuses PASV on an IPv6 control connection with 522, EPSV works', async () => {
+    const v6 = { address: '::1', port: 2121 };
+    const h = await loggedIn({ local: v6, peer: { address: '::1', port: 5000 } });
+    h.send('PASV', 'EPSV', 'EPSV 1', 'EPSV 2');
+    await h.settle();
+    expect(h.codes()).toEqual([522, 229, 522, 229]);
+  });
+
+  it('refuses PORT, EPRT and PASV after EPSV ALL with 503', async () => {
+    const h = await loggedIn();
+    h.send('EPSV ALL', 'PASV', 'PORT 127,0,0,1,4,1', 'EPRT |1|127.0.0.1|1025|', 'EPSV');
+    await h.settle();
+    expect(h.codes()).toEqual([200, 503, 503, 503, 229]);
+  });
+
+  it('connects back for PORT and EPRT, to the client only and not to privileged ports', async () => {
+    const h = await loggedIn({ peer: { address: '::ffff:127.0.0.1', port: 5000 }, local: { address: '::ffff:127.0.0.1', port: 2121 } });
+    h.send('PORT 10,0,0,1,4,1', 'PORT 127,0,0,1,0,21', 'PORT 1,2', 'EPRT |2|::1|2000|', 'EPRT |3|x|1|', 'PORT 127,0,0,1,4,1', 'LIST');
+    await h.replies(7);
+    h.engine.finish();
+    await h.replies(8);
+    expect(h.codes()).toEqual([504, 504, 501, 522, 522, 200, 150, 226]);
+    expect(h.engine.actions[0]).toBe('connectActive 127.0.0.1 1025');
+    expect(h.engine.actions[1]).toMatch(/^sendBuffer .*file\.bin\r\n$/);
+  });
+
+  it('sends NLST names over the data connection', async () => {
+    const h = await loggedIn();
+    h.send('EPSV', 'NLST');
+    await h.replies(2);
+    expect(h.engine.actions[1]).toBe('sendBuffer file.bin\r\n');
+  });
+});

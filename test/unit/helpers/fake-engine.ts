@@ -1,0 +1,137 @@
+// A stand-in for the native engine in unit tests (serialport's injectable
+// binding): records replies and actions; transfers settle when a test says so.
+import { mkdtemp, realpath, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { vi } from 'vitest';
+import { buildRegistry } from '../../../src/commands/registry.js';
+import type { CommandOverrides } from '../../../src/commands/types.js';
+import { type Config, defaultConfig } from '../../../src/config/settings.js';
+import { type EngineHandler, type Endpoint, TransferError, type TransferResult } from '../../../src/engine/engine.js';
+import type { NativeStats } from '../../../src/engine/native.js';
+import { createLogger } from '../../../src/log.js';
+import { type EngineControl, Server } from '../../../src/server.js';
+
+export class FakeEngine implements EngineControl {
+  /** Everything sent on the control connection, reply by reply. */
+  readonly sent: string[] = [];
+  readonly actions: string[] = [];
+  passivePort = 40000;
+  passiveError: Error | undefined;
+  private running: ((r: TransferResult) => void) | undefined;
+
+  reply(_sid: number, text: string): void {
+    this.sent.push(text);
+  }
+  listenPassive(): Promise<number> {
+    this.actions.push('listenPassive');
+    return this.passiveError === undefined ? Promise.resolve(this.passivePort) : Promise.reject(this.passiveError);
+  }
+  connectActive(_sid: number, host: string, port: number): void {
+    this.actions.push(`connectActive ${host} ${port}`);
+  }
+  sendFile(_sid: number, rel: string, offset: number): Promise<TransferResult> {
+    this.actions.push(`sendFile ${rel} ${offset}`);
+    return this.transfer();
+  }
+  sendBuffer(_sid: number, data: Buffer): Promise<TransferResult> {
+    this.actions.push(`sendBuffer ${data.toString()}`);
+    return this.transfer();
+  }
+  recvFile(_sid: number, rel: string): Promise<TransferResult> {
+    this.actions.push(`recvFile ${rel}`);
+    return this.transfer();
+  }
+  /** Like the native side: a running transfer then ends, asynchronously, with Aborted. */
+  abort(): void {
+    this.actions.push('abort');
+    setImmediate(() => this.finish({ bytes: 0, error: TransferError.Aborted }));
+  }
+  close(): void {
+    this.actions.push('close');
+  }
+  address(): Endpoint {
+    return { address: '127.0.0.1', port: 2121 };
+  }
+  stats(): NativeStats {
+    return { sessions: 0, perWorker: [], accepted: 0, rejected: 0, fdLimit: 1024 };
+  }
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  get transferring(): boolean {
+    return this.running !== undefined;
+  }
+
+  finish(result: TransferResult = { bytes: 1, error: TransferError.Ok }): void {
+    const resolve = this.running;
+    this.running = undefined;
+    resolve?.(result);
+  }
+
+  private transfer(): Promise<TransferResult> {
+    return new Promise((resolve) => {
+      this.running = resolve;
+    });
+  }
+}
+
+export interface Harness {
+  engine: FakeEngine;
+  server: Server;
+  root: string;
+  errors: string[];
+  /** Sends lines (without CRLF) on session 1. */
+  send(...lines: (string | Buffer)[]): void;
+  /** Lets pending promise chains run (no fs work: use replies() for that). */
+  settle(): Promise<void>;
+  /** Waits until `count` replies have been sent in all (fs work included). */
+  replies(count: number): Promise<void>;
+  /** The reply codes sent so far (each line's first three characters). */
+  codes(): number[];
+}
+
+export const peer: Endpoint = { address: '127.0.0.1', port: 50000 };
+export const local: Endpoint = { address: '127.0.0.1', port: 2121 };
+
+export async function harness(
+  options: { config?: Partial<Config>; commands?: CommandOverrides; local?: Endpoint; peer?: Endpoint } = {},
+): Promise<Harness> {
+  const root = await realpath(await mkdtemp(path.join(os.tmpdir(), 'muxftpd-unit-')));
+  await writeFile(path.join(root, 'file.bin'), Buffer.alloc(1000));
+  const engine = new FakeEngine();
+  const errors: string[] = [];
+  const log = createLogger('error', (line) => errors.push(line));
+  const config = { ...defaultConfig(), root, ...options.config };
+  const server = new Server({ config, commands: buildRegistry(options.commands), log }, (_h: EngineHandler) => engine);
+  server.onOpen(1, options.peer ?? peer, options.local ?? local);
+  const h: Harness = {
+    engine,
+    server,
+    root,
+    errors,
+    send: (...lines) => {
+      for (const line of lines) server.onLine(1, typeof line === 'string' ? Buffer.from(line) : line, false);
+    },
+    settle: async () => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    },
+    replies: (count) =>
+      vi.waitFor(
+        () => {
+          if (engine.sent.length < count) throw new Error(`${engine.sent.length} of ${count} replies`);
+        },
+        { timeout: 5000, interval: 1 },
+      ),
+    codes: () => engine.sent.map((s) => Number(s.slice(0, 3))),
+  };
+  return h;
+}
+
+export async function loggedIn(options: Parameters<typeof harness>[0] = {}): Promise<Harness> {
+  const h = await harness(options);
+  h.send('USER anonymous', 'PASS x');
+  h.engine.sent.length = 0;
+  return h;
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { buildRegistry } from '../../src/commands/registry.js';
+import { commands } from '../../src/commands/table.js';
+import type { CommandSpec } from '../../src/commands/types.js';
+import { reply } from '../../src/protocol/replies.js';
+import { harness, loggedIn } from './helpers/fake-engine.js';
+
+const rows = Object.entries(commands) as [string, CommandSpec][];
+
+describe('command table invariants', () => {
+  it('gives every verb an upper-case name, a help line and a handler', () => {
+    for (const [verb, spec] of rows) {
+      expect(verb).toMatch(/^[A-Z]{3,4}$/);
+      expect(spec.help.length, verb).toBeGreaterThan(0);
+      expect(spec.help.startsWith(verb), verb).toBe(true);
+      expect(typeof spec.handler, verb).toBe('function');
+    }
+  });
+
+  it('lets ABOR, STAT, NOOP and QUIT run during a transfer, and no data command', () => {
+    const during = rows.filter(([, s]) => s.duringTransfer === true).map(([v]) => v).sort();
+    expect(during).toEqual(['ABOR', 'NOOP', 'QUIT', 'STAT']);
+  });
+
+  it('needs login for everything but the login, greeting and capability commands', () => {
+    const open = rows.filter(([, s]) => !s.auth).map(([v]) => v).sort();
+    expect(open).toEqual(['FEAT', 'HELP', 'NOOP', 'OPTS', 'PASS', 'QUIT', 'SYST', 'USER']);
+  });
+
+  it('answers FEAT with exactly the feat lines of the table', async () => {
+    const h = await harness();
+    h.send('FEAT');
+    const expected = [...new Set(rows.flatMap(([, s]) => s.feat ?? []))].sort();
+    expect(h.engine.sent).toEqual([
+      '220 muxftpd ready\r\n',
+      `211-Features:\r\n${expected.map((f) => ` ${f}\r\n`).join('')}211 End\r\n`,
+    ]);
+  });
+
+  it('lists every verb in HELP and gives each verb its help line', async () => {
+    const h = await harness();
+    h.send('HELP');
+    const text = h.engine.sent[1] ?? '';
+    for (const [verb] of rows) expect(text).toMatch(new RegExp(`\\b${verb}\\b`));
+    h.send('HELP retr');
+    expect(h.engine.sent[2]).toBe(`214 ${commands.RETR.help}\r\n`);
+    h.send('HELP XYZZ');
+    expect(h.engine.sent[3]).toMatch(/^501 /);
+  });
+});
+
+describe('extension tables', () => {
+  const site: CommandSpec = {
+    auth: true,
+    arg: 'optional',
+    feat: 'SITE',
+    help: 'SITE <SP> text (echo)',
+    handler: (ctx, arg) => reply(200, `${ctx.session.user ?? ''} says ${arg}`),
+  };
+
+  it('adds a verb, with its FEAT and HELP lines', async () => {
+    const h = await loggedIn({ commands: { site } });
+    h.send('SITE hello', 'FEAT', 'HELP SITE');
+    expect(h.engine.sent[0]).toBe('200 anonymous says hello\r\n');
+    expect(h.engine.sent[1]).toContain(' SITE\r\n');
+    expect(h.engine.sent[2]).toBe('214 SITE <SP> text (echo)\r\n');
+  });
+
+  it('overrides a verb and removes one with null', async () => {
+    const h = await loggedIn({ commands: { NOOP: { ...commands.NOOP, handler: () => reply(200, 'custom') }, SYST: null } });
+    h.send('NOOP', 'SYST', 'HELP');
+    expect(h.engine.sent.slice(0, 2)).toEqual(['200 custom\r\n', '502 Command not implemented.\r\n']);
+    expect(h.engine.sent[2]).not.toMatch(/\bSYST\b/);
+  });
+
+  it('refuses malformed rows at start with a coded error', () => {
+    const broken = { auth: true, arg: 'sometimes', help: 'X', handler: site.handler } as unknown as CommandSpec;
+    expect(() => buildRegistry({ XBAD: broken })).toThrow(expect.objectContaining({ code: 'MUXFTPD_ERR_BAD_COMMAND' }));
+    expect(() => buildRegistry({ XNOH: { ...site, help: '' } })).toThrow(expect.objectContaining({ code: 'MUXFTPD_ERR_BAD_COMMAND' }));
+    expect(() => buildRegistry({ 'BAD VERB': site })).toThrow(expect.objectContaining({ code: 'MUXFTPD_ERR_BAD_COMMAND' }));
+  });
+});
