@@ -12,7 +12,8 @@ import { StartError } from './errors.js';
 import { createLogger } from './log.js';
 import { Server } from './server.js';
 
-export type ServerOptions = Config;
+/** Each setting typed, or in its CLI string form ('64k', '50000-50999'): the same validators take both. */
+export type ServerOptions = { [K in keyof Config]: Config[K] | string };
 
 export interface StartOptions extends Partial<ServerOptions> {
   /** Extra or replacement command rows (same shape as the built-in table); null removes a verb. */
@@ -46,9 +47,9 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerHandle
   try {
     server = new Server({ config, commands: registry, log }, (handler) => new Engine(engineConfig(config), handler));
   } catch (e) {
-    throw new StartError(`cannot start on ${config.host} port ${config.port}: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: e,
-    });
+    // The addon's messages already name the address and the failing step.
+    const detail = e instanceof Error ? e.message.replace(/^muxftpd:\s*/, '') : String(e);
+    throw new StartError(detail, { cause: e });
   }
   const bound = server.engine.address();
   let closing: Promise<void> | undefined;

@@ -61,6 +61,10 @@ export class Server implements EngineHandler {
     if (error !== 0) this.shared.log.debug(`session ${sid}: data connection failed (errno ${-error})`);
   }
 
+  onError(error: unknown): void {
+    this.shared.log.error(`event handler failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+
   onClosed(sid: SessionId, reason: CloseReasonName): void {
     const connection = this.connections.get(sid);
     if (connection === undefined) return;

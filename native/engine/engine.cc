@@ -75,6 +75,11 @@ void Engine::Stop() {
   running_ = false;
   acceptor_->Stop();
   for (auto& w : workers_) w->Stop();
+  // Release every fd now, not when the owner happens to be destroyed (a JS
+  // object waits for the garbage collector).
+  acceptor_.reset();
+  workers_.clear();
+  root_fd_.Reset();
 }
 
 SockAddr Engine::BoundAddress() const {

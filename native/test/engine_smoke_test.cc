@@ -236,9 +236,9 @@ void ThrottledAndTimedOut(const char* dir) {
   clients.emplace_back([&] { StalePassive(port); });
   for (auto& t : clients) t.join();
   CHECK(ok.load() == 6);
-  engine.Stop();
   stop.store(true);
   driver.join();
+  engine.Stop();
   std::printf("engine_smoke_test (throttled, data timeout): ok\n");
 }
 
@@ -270,9 +270,9 @@ void SharedPassivePorts(const char* dir) {
   }
   for (auto& t : clients) t.join();
   CHECK(ok.load() == 16);
-  engine.Stop();
   stop.store(true);
   driver.join();
+  engine.Stop();
   std::printf("engine_smoke_test (shared passive ports): ok\n");
 }
 
@@ -315,9 +315,10 @@ int main() {
     }
     for (auto& t : clients) t.join();
     CHECK(ok.load() == kClients - 2 * (kClients / 16));
-    engine.Stop();
+    // The driver calls BatchConsumed, which must not race with Stop.
     stop.store(true);
     driver.join();
+    engine.Stop();
     std::printf("engine_smoke_test (%s): ok\n", mode == CopyMode::kSendfile ? "sendfile" : "readwrite");
   }
   ThrottledAndTimedOut(dir);

@@ -2,12 +2,12 @@
 // extend, or null to remove) and checks the result once, at start.
 import { ConfigError } from '../errors.js';
 import { commands } from './table.js';
-import type { CommandOverrides, CommandRegistry, CommandSpec, CommandTable } from './types.js';
+import type { CommandOverrides, CommandRegistry, CommandSpec } from './types.js';
 
 const argRules = new Set(['none', 'required', 'optional']);
 
-export function buildRegistry(overrides: CommandOverrides = {}, base: CommandTable = commands): CommandRegistry {
-  const table = new Map<string, CommandSpec>(Object.entries(base));
+export function buildRegistry(overrides: CommandOverrides = {}): CommandRegistry {
+  const table = new Map<string, CommandSpec>(Object.entries(commands));
   for (const [key, spec] of Object.entries(overrides)) {
     const verb = key.toUpperCase();
     if (!/^[A-Z][A-Z0-9]{0,15}$/.test(verb)) throw badCommand(key, 'is not a verb (letters, then letters or digits)');

@@ -221,16 +221,18 @@ function byteSize(min: number, max: number): (raw: unknown) => number {
 
 function portRange(raw: unknown): PortRange | null {
   if (raw === null) return null;
-  const reason = 'must be MIN-MAX with 1024 <= MIN <= MAX <= 65535';
-  let range: unknown = raw;
+  const isPort = (p: unknown): p is number => typeof p === 'number' && Number.isInteger(p) && p >= 1024 && p <= 65535;
+  let min: unknown;
+  let max: unknown;
   if (typeof raw === 'string') {
     const m = /^(\d+)-(\d+)$/.exec(raw);
-    range = m === null ? undefined : { min: Number(m[1]), max: Number(m[2]) };
+    if (m !== null) [min, max] = [Number(m[1]), Number(m[2])];
+  } else if (typeof raw === 'object' && 'min' in raw && 'max' in raw) {
+    ({ min, max } = raw);
   }
-  if (typeof range !== 'object' || range === null) throw new InvalidValue(reason);
-  const { min, max } = range as Partial<PortRange>;
-  const ok = (p: unknown): p is number => Number.isInteger(p) && (p as number) >= 1024 && (p as number) <= 65535;
-  if (!ok(min) || !ok(max) || min > max) throw new InvalidValue(reason);
+  if (!isPort(min) || !isPort(max) || min > max) {
+    throw new InvalidValue('must be MIN-MAX with 1024 <= MIN <= MAX <= 65535');
+  }
   return { min, max };
 }
 

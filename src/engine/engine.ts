@@ -5,6 +5,7 @@ import { forEachEvent, type RawEvent } from './batch.js';
 import {
   ActionType,
   CloseReason,
+  CopyMode,
   EventType,
   loadBinding,
   type NativeAction,
@@ -31,7 +32,16 @@ export interface EngineHandler {
   /** A data connection came up (error 0), or an active connect failed (-errno). */
   onDataReady(sid: SessionId, error: number): void;
   onClosed(sid: SessionId, reason: CloseReasonName): void;
+  /** A handler above threw: the event is lost, the rest of the batch still runs. */
+  onError(error: unknown): void;
 }
+
+/*
+ * Every action that carries a seq (listenPassive, sendFile, sendBuffer,
+ * recvFile) is answered by the native side exactly once, even when its
+ * session is already gone (then with Aborted / -ECONNRESET): the pending map
+ * below never holds an entry past the session's Closed event.
+ */
 
 /**
  * How a transfer ended. `error` is 0 on success, a TransferError value, or a
@@ -44,7 +54,8 @@ export interface TransferResult {
 
 export type WriteModeName = 'truncate' | 'append' | 'exclusive';
 
-export { TransferError };
+export { CopyMode, TransferError };
+export type { NativeStats };
 
 export type EngineConfig = NativeConfig;
 
@@ -197,6 +208,14 @@ export class Engine {
   }
 
   private readonly onEvent = (ev: RawEvent): void => {
+    try {
+      this.dispatch(ev);
+    } catch (e) {
+      this.handler.onError(e);
+    }
+  };
+
+  private dispatch(ev: RawEvent): void {
     switch (ev.type) {
       case EventType.Open:
         this.handler.onOpen(
@@ -228,7 +247,7 @@ export class Engine {
         this.handler.onClosed(ev.sid, closeReasonNames[ev.flag] ?? 'ioError');
         break;
     }
-  };
+  }
 
   private take(seq: number): Pending | undefined {
     const p = this.pending.get(seq);

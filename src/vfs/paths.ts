@@ -34,7 +34,7 @@ export function relativeOf(virtual: string): string {
   return virtual === '/' ? '.' : virtual.slice(1);
 }
 
-export function parentOf(virtual: string): string {
+function parentOf(virtual: string): string {
   return joinVirtual(virtual, '..');
 }
 
