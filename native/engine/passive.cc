@@ -25,7 +25,9 @@ size_t HostKeyHash::operator()(const HostKey& k) const {
       std::string_view(reinterpret_cast<const char*>(k.bytes.data()), k.bytes.size()));
 }
 
-PassivePool::PassivePool(uint16_t min, uint16_t max, int worker_index, int worker_count) {
+PassivePool::PassivePool(const std::string& host, uint16_t min, uint16_t max, int worker_index,
+                         int worker_count)
+    : host_(host) {
   for (uint32_t p = min + worker_index; p <= max; p += worker_count) {
     ports_.push_back(static_cast<uint16_t>(p));
   }
@@ -35,11 +37,14 @@ int PassivePool::Open(PassivePort* p, int family, int epfd) {
   int fd = sys::TcpSocket(family);
   if (fd < 0) return fd;
   p->fd.Reset(fd);
-  SockAddr any;
-  SockAddr::Parse(family == AF_INET ? "0.0.0.0" : "::", p->port, &any);
+  SockAddr addr;
+  if (!SockAddr::Parse(host_, p->port, &addr) || addr.Family() != family || host_ == "::" ||
+      host_ == "0.0.0.0") {
+    SockAddr::Parse(family == AF_INET ? "0.0.0.0" : "::", p->port, &addr);
+  }
   sys::SetReuseAddr(fd);
   if (family == AF_INET6) sys::SetV6Only(fd, true);  // IPv4 clients have their own socket
-  int r = sys::Bind(fd, any);
+  int r = sys::Bind(fd, addr);
   if (r == 0) r = sys::Listen(fd, 511);
   if (r == 0) r = sys::EpollAdd(epfd, fd, EPOLLIN, &p->handle);
   if (r < 0) p->fd.Reset();

@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -40,7 +41,10 @@ struct PassivePort {
 
 class PassivePool {
  public:
-  PassivePool(uint16_t min, uint16_t max, int worker_index, int worker_count);
+  // `host` is the control listener's address: a specific one confines the
+  // passive listeners to it too; "::" or "0.0.0.0" means every interface.
+  PassivePool(const std::string& host, uint16_t min, uint16_t max, int worker_index,
+              int worker_count);
 
   // Reserves a port of this worker's share for the session's client host,
   // opening its listener (registered with epfd) on first use. Returns the
@@ -55,6 +59,7 @@ class PassivePool {
  private:
   int Open(PassivePort* p, int family, int epfd);
 
+  std::string host_;
   std::vector<uint16_t> ports_;  // this worker's share of the range
   size_t cursor_ = 0;
   // Keyed by family and port: IPv4 and IPv6 clients get separate sockets.

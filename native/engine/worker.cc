@@ -46,7 +46,8 @@ int Worker::Init() {
   if ((r = sys::EpollAdd(epoll_.Get(), handoff_out_.Get(), EPOLLIN, &handoff_handle_)) < 0) return r;
   queue_ = std::make_unique<ActionQueue>(wake_.Get());
   if (config_.pasv_min != 0) {
-    pool_ = std::make_unique<PassivePool>(config_.pasv_min, config_.pasv_max, index_, config_.threads);
+    pool_ = std::make_unique<PassivePool>(config_.host, config_.pasv_min, config_.pasv_max, index_,
+                                          config_.threads);
   }
   now_ms_ = sys::NowMs();
   if (config_.max_rate != 0) {
