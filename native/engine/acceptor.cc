@@ -15,11 +15,13 @@ namespace {
 // a full fd table costs a timer tick instead of a spinning accept loop (nginx).
 constexpr int kPauseMs = 100;
 constexpr int kBacklog = 4096;
+// Past this many hand-offs waiting for all workers, new clients get 421.
+constexpr size_t kMaxPendingHandoffs = 65536;
 
 }  // namespace
 
 Acceptor::Acceptor(const EngineConfig& config, std::vector<Worker*> workers)
-    : config_(config), workers_(std::move(workers)) {}
+    : config_(config), workers_(std::move(workers)), backlogs_(workers_.size()) {}
 
 Acceptor::~Acceptor() { Stop(); }
 
@@ -66,6 +68,10 @@ int Acceptor::Bind(std::string* where) {
   stop_fd_.Reset(r);
   sys::EpollAdd(epoll_.Get(), stop_fd_.Get(), EPOLLIN, &stop_fd_);
   sys::EpollAdd(epoll_.Get(), listen_.Get(), EPOLLIN, &listen_);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    // Registered with no interest: EPOLLOUT is armed only while a backlog waits.
+    sys::EpollAdd(epoll_.Get(), workers_[i]->HandoffFd(), 0, &backlogs_[i]);
+  }
   return 0;
 }
 
@@ -77,20 +83,38 @@ void Acceptor::Stop() {
     thread_.join();
   }
   listen_.Reset();  // new clients are refused by the kernel from here on
+  CloseBacklogs();
+}
+
+void Acceptor::CloseBacklogs() {
+  for (size_t i = 0; i < backlogs_.size(); ++i) {
+    for (const Handoff& h : backlogs_[i].pending) {
+      sys::Close(h.fd);
+      workers_[i]->clients.fetch_sub(1);
+    }
+    backlogs_[i].pending.clear();
+  }
+  backlog_total_ = 0;
 }
 
 void Acceptor::Run() {
-  epoll_event events[2];
+  std::vector<epoll_event> events(2 + workers_.size());
   while (true) {
-    int n = epoll_wait(epoll_.Get(), events, 2, paused_ ? kPauseMs : -1);
+    int n = epoll_wait(epoll_.Get(), events.data(), static_cast<int>(events.size()),
+                       paused_ ? kPauseMs : -1);
     if (n == -1 && errno != EINTR) return;
     if (n <= 0) {
       if (paused_) PauseListening(false);
       continue;
     }
     for (int i = 0; i < n; ++i) {
-      if (events[i].data.ptr == &stop_fd_) return;
-      AcceptAll();
+      void* ptr = events[i].data.ptr;
+      if (ptr == &stop_fd_) return;
+      if (ptr == &listen_) {
+        AcceptAll();
+      } else {
+        FlushBacklog(static_cast<size_t>(static_cast<Backlog*>(ptr) - backlogs_.data()));
+      }
     }
   }
 }
@@ -136,11 +160,46 @@ void Acceptor::HandOff(int fd, const SockAddr& peer) {
   msg.fd = fd;
   msg.sid = next_id_++ * workers_.size() + index;
   msg.peer = peer;
-  best->clients.fetch_add(1);
-  if (sys::Send(best->HandoffFd(), &msg, sizeof msg) != static_cast<ssize_t>(sizeof msg)) {
-    best->clients.fetch_sub(1);
-    Reject(fd);
+  Backlog& backlog = backlogs_[index];
+  if (backlog.pending.empty()) {
+    ssize_t n = sys::Send(best->HandoffFd(), &msg, sizeof msg);
+    if (n == static_cast<ssize_t>(sizeof msg)) {
+      best->clients.fetch_add(1);
+      return;
+    }
+    if (n != -EAGAIN) {
+      Reject(fd);
+      return;
+    }
   }
+  if (backlog_total_ >= kMaxPendingHandoffs) {
+    Reject(fd);
+    return;
+  }
+  best->clients.fetch_add(1);
+  backlog.pending.push_back(msg);
+  ++backlog_total_;
+  if (!backlog.watching) {
+    backlog.watching = true;
+    sys::EpollMod(epoll_.Get(), best->HandoffFd(), EPOLLOUT, &backlog);
+  }
+}
+
+void Acceptor::FlushBacklog(size_t index) {
+  Backlog& backlog = backlogs_[index];
+  while (!backlog.pending.empty()) {
+    const Handoff& msg = backlog.pending.front();
+    ssize_t n = sys::Send(workers_[index]->HandoffFd(), &msg, sizeof msg);
+    if (n == -EAGAIN) return;
+    if (n != static_cast<ssize_t>(sizeof msg)) {
+      workers_[index]->clients.fetch_sub(1);
+      Reject(msg.fd);
+    }
+    backlog.pending.pop_front();
+    --backlog_total_;
+  }
+  backlog.watching = false;
+  sys::EpollMod(epoll_.Get(), workers_[index]->HandoffFd(), 0, &backlog);
 }
 
 void Acceptor::Reject(int fd) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,6 +17,7 @@
 namespace muxftpd {
 
 class Worker;
+struct Handoff;
 
 class Acceptor {
  public:
@@ -37,11 +39,22 @@ class Acceptor {
   void Run();
   void AcceptAll();
   void HandOff(int fd, const SockAddr& peer);
+  void FlushBacklog(size_t worker);
+  void CloseBacklogs();
   void Reject(int fd);
   void PauseListening(bool paused);
 
   const EngineConfig& config_;
   std::vector<Worker*> workers_;
+  // Hand-offs a worker's socket had no room for (a burst of connects faster
+  // than that worker drains them): sent when the socket is writable again,
+  // instead of turning clients away.
+  struct Backlog {
+    std::deque<Handoff> pending;
+    bool watching = false;  // EPOLLOUT armed on the worker's hand-off socket
+  };
+  std::vector<Backlog> backlogs_;
+  size_t backlog_total_ = 0;
   UniqueFd listen_;
   UniqueFd epoll_;
   UniqueFd stop_fd_;

@@ -15,12 +15,15 @@ const srv = useServer(
   {
     maxClients,
     pasvPorts: `${pasvMin}-${pasvMax}`,
-    // Announced in PASV replies; range listeners take any local address, so 127.0.0.2 reaches them.
+    // Announced in PASV replies. The server binds 0.0.0.0, so its range
+    // listeners take any local address and 127.0.0.2 reaches them (bound to
+    // one address, they would take only that one).
     pasvAddress: '127.0.0.2',
     maxLine: 512,
   },
   '127.0.0.1',
   {
+    bind: '0.0.0.0',
     // close() must give the passive ports back: another server (or a restart) needs them.
     afterClose: async () => {
       const held: number[] = [];
