@@ -32,6 +32,16 @@
           "ldflags": ["-fsanitize=thread"]
         }]
       ]
+    },
+    {
+      "target_name": "ftpload",
+      "type": "executable",
+      "sources": ["native/bench/ftpload.cc"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
+      "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-O2"],
+      "ldflags": ["-pthread"],
+      "libraries": ["-lpthread"]
     }
   ]
 }

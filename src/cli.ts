@@ -1,12 +1,20 @@
 #!/usr/bin/env node
 // The muxftpd command: flags and MUXFTPD_* variables → a running server.
-import { helpText } from './config/help.js';
-import { loadConfig, parseFlags } from './config/load.js';
+import { hashPasswordFlag, printPasswordHash } from './auth/hash-command.js';
+import { readConfigFile } from './config/file.js';
+import { configText, helpText } from './config/help.js';
+import { loadConfigWithOrigins, parseFlags } from './config/load.js';
 import { packageVersion } from './config/package-root.js';
 import { ConfigError, StartError } from './errors.js';
 import { startServer } from './index.js';
+import { onShutdownSignals } from './ops/shutdown.js';
+import { startStatusLine } from './ops/status-line.js';
 
 async function main(argv: readonly string[]): Promise<void> {
+  if (argv.length === 1 && argv[0] === hashPasswordFlag) {
+    await printPasswordHash(process.stdin, process.stdout);
+    return;
+  }
   const parsed = parseFlags(argv);
   if (parsed.help) {
     process.stdout.write(helpText());
@@ -16,25 +24,21 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${await packageVersion()}\n`);
     return;
   }
-  const config = await loadConfig({ env: process.env, flags: parsed.flags });
+  const configFile = parsed.configFile ?? (process.env.MUXFTPD_CONFIG || undefined);
+  const file = configFile === undefined ? undefined : await readConfigFile(configFile);
+  const { config, origins } = await loadConfigWithOrigins({ env: process.env, flags: parsed.flags, file });
+  if (parsed.printConfig) {
+    process.stdout.write(configText(config, origins));
+    return;
+  }
   const server = await startServer(config);
   const { address, port } = server.address;
   const host = address.includes(':') ? `[${address}]` : address;
   process.stdout.write(`muxftpd listening on ${host}:${port}, serving ${config.root} (${config.threads} threads)\n`);
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    server.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        process.stderr.write(`muxftpd: stopping failed: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  if (server.metrics !== undefined) process.stdout.write(`metrics on http://${host}:${server.metrics.port}/metrics\n`);
+  // The live status line only on a terminal; piped or under a supervisor, stdout stays quiet.
+  const status = process.stdout.isTTY ? startStatusLine(server.stats, process.stdout) : undefined;
+  onShutdownSignals(server, () => status?.stop());
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

@@ -1,16 +1,19 @@
 // The package API: startServer(), and the types needed to write commands.
 import { realpath } from 'node:fs/promises';
 import net from 'node:net';
+import { loadAccounts } from './auth/accounts.js';
 import { buildRegistry } from './commands/registry.js';
 import type { CommandOverrides } from './commands/types.js';
 import { engineConfig } from './config/engine-config.js';
 import { loadConfig } from './config/load.js';
+import { resolvePasvAddress } from './config/pasv-address.js';
 import type { Config } from './config/settings.js';
 import { Engine } from './engine/engine.js';
-import type { NativeStats } from './engine/native.js';
 import { StartError } from './errors.js';
-import { createLogger } from './log.js';
-import { Server } from './server.js';
+import { createLogger, type Logger } from './log.js';
+import { type MetricsServer, startMetrics } from './ops/metrics.js';
+import { TransferLog } from './ops/xferlog.js';
+import { Server, type ServerStats } from './server.js';
 
 /** Each setting typed, or in its CLI string form ('64k', '50000-50999'): the same validators take both. */
 export type ServerOptions = { [K in keyof Config]: Config[K] | string };
@@ -18,17 +21,27 @@ export type ServerOptions = { [K in keyof Config]: Config[K] | string };
 export interface StartOptions extends Partial<ServerOptions> {
   /** Extra or replacement command rows (same shape as the built-in table); null removes a verb. */
   commands?: CommandOverrides;
+  /** Where log lines go (default: pino on stderr at logLevel). */
+  log?: Logger;
 }
 
-export type ServerStats = NativeStats;
+export type { ServerStats };
 
 export interface ServerHandle {
   /** Where the control listener is bound (the port resolved when 0 was asked). */
   readonly address: { address: string; port: number; family: 'IPv4' | 'IPv6' };
   /** The configuration in force (root is the served root's real path). */
   readonly config: Readonly<Config>;
+  /** The --metrics-port endpoint, when enabled (its port resolved when 0 was asked). */
+  readonly metrics: { port: number } | undefined;
   /** Stops accepting, closes every session, joins the engine's threads. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Graceful shutdown: stops accepting at once, lets running transfers finish
+   * for up to `timeoutMs` (default: --drain-timeout), then closes as close() does.
+   */
+  drain(timeoutMs?: number): Promise<void>;
+  /** The engine's numbers and the server's counters (sessions, commands, bytes, transfers, limits hit). */
   stats(): ServerStats;
 }
 
@@ -38,26 +51,49 @@ export interface ServerHandle {
  * threads) rejects with a StartError.
  */
 export async function startServer(opts: StartOptions = {}): Promise<ServerHandle> {
-  const { commands, ...options } = opts;
+  const { commands, log: givenLog, ...options } = opts;
   const registry = buildRegistry(commands);
   const loaded = await loadConfig({ options });
-  const config: Readonly<Config> = { ...loaded, root: await realpath(loaded.root) };
-  const log = createLogger(config.logLevel);
+  const root = await realpath(loaded.root);
+  const config: Readonly<Config> = { ...loaded, root, pasvAddress: await resolvePasvAddress(loaded.pasvAddress) };
+  const accounts = await loadAccounts(config.users, root);
+  const log = givenLog ?? createLogger(config.logLevel);
+  const xferlog = config.xferlog === null ? undefined : new TransferLog(config.xferlog, (e) => log.error(`--xferlog: ${e.message}`));
   let server: Server;
+  let metrics: MetricsServer | undefined;
   try {
-    server = new Server({ config, commands: registry, log }, (handler) => new Engine(engineConfig(config), handler));
+    server = new Server({ config, accounts, commands: registry, log, xferlog }, (handler) => new Engine(engineConfig(config), handler));
   } catch (e) {
+    await xferlog?.close();
     // The addon's messages already name the address and the failing step.
     const detail = e instanceof Error ? e.message.replace(/^muxftpd:\s*/, '') : String(e);
     throw new StartError(detail, { cause: e });
   }
+  const stats = () => server.stats();
+  if (config.metricsPort !== null) {
+    try {
+      metrics = await startMetrics(config.host, config.metricsPort, stats);
+    } catch (e) {
+      await server.close();
+      await xferlog?.close();
+      throw new StartError(`--metrics-port ${config.metricsPort}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  }
   const bound = server.engine.address();
   let closing: Promise<void> | undefined;
+  const finish = async (stop: Promise<void>) => {
+    await stop;
+    await metrics?.close();
+    await xferlog?.close();
+    log.flush();
+  };
   return {
     address: { address: bound.address, port: bound.port, family: net.isIPv6(bound.address) ? 'IPv6' : 'IPv4' },
     config,
-    close: () => (closing ??= server.close()),
-    stats: () => server.engine.stats(),
+    metrics: metrics === undefined ? undefined : { port: metrics.port },
+    close: () => (closing ??= finish(server.close())),
+    drain: (timeoutMs = config.drainTimeout * 1000) => (closing ??= finish(server.drain(timeoutMs))),
+    stats,
   };
 }
 

@@ -1,23 +1,43 @@
 // Wires the engine's events to connections: the EngineHandler of a server.
+import type { Accounts } from './auth/accounts.js';
 import type { CommandRegistry, EngineActions } from './commands/types.js';
 import type { Config } from './config/settings.js';
 import type { CloseReasonName, Endpoint, EngineHandler, SessionId } from './engine/engine.js';
 import type { NativeStats } from './engine/native.js';
 import type { Logger } from './log.js';
+import { type CounterSnapshot, Counters } from './ops/counters.js';
+import { instrument } from './ops/instrument.js';
+import { observeTransfers } from './ops/observe.js';
+import { Reporter } from './ops/reporter.js';
+import type { TransferLog } from './ops/xferlog.js';
+import { Code, type Reply } from './protocol/replies.js';
 import { Connection, type Shared } from './session/connection.js';
+import { limitReplies, Limits } from './session/limits.js';
+import type { Session } from './session/session.js';
 
 /** The engine as the server drives it (the real Engine, or a fake in unit tests). */
 export interface EngineControl extends EngineActions {
   address(): Endpoint;
   stats(): NativeStats;
+  /** Closes the control listener; open sessions go on (graceful drain). */
+  stopAccepting(): void;
   stop(): Promise<void>;
 }
 
+export type ServerStats = NativeStats & CounterSnapshot;
+
 export interface ServerParts {
   config: Readonly<Config>;
+  /** The accounts of --users (none when absent). */
+  accounts?: Accounts;
   commands: CommandRegistry;
   log: Logger;
+  /** --xferlog, opened. */
+  xferlog?: TransferLog;
 }
+
+/** How often the login and idle timeouts are checked, over all sessions at once. */
+const sweepMs = 1000;
 
 /** Lines one session may have waiting behind a running command. */
 const maxWaitingLines = 64;
@@ -27,10 +47,27 @@ export class Server implements EngineHandler {
   readonly engine: EngineControl;
   private readonly shared: Shared;
   private readonly connections = new Map<SessionId, Connection>();
+  readonly counters = new Counters();
+  private readonly limits: Limits;
+  private readonly reporter: Reporter;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(parts: ServerParts, makeEngine: (handler: EngineHandler) => EngineControl) {
     this.engine = makeEngine(this);
-    this.shared = { ...parts, engine: this.engine, maxWaiting: maxWaitingLines };
+    this.limits = new Limits(parts.config, this.counters);
+    this.reporter = new Reporter(parts.log, this.counters, (sid) => this.connections.get(sid)?.session, parts.xferlog);
+    const commands = instrument(parts.commands, {
+      command: (verb) => this.counters.command(verb),
+      passAnswered: (ctx, answer, wasLoggedIn) => this.passAnswered(ctx.session, answer, wasLoggedIn),
+    });
+    const engine = observeTransfers(this.engine, this.reporter);
+    this.shared = { accounts: new Map(), ...parts, commands, engine, maxWaiting: maxWaitingLines };
+    this.sweeper = setInterval(() => this.limits.sweep(this.connections.values(), Date.now()), sweepMs).unref();
+  }
+
+  stats(): ServerStats {
+    const native = this.engine.stats();
+    return { ...native, ...this.counters.snapshot(native.rejected) };
   }
 
   get sessions(): number {
@@ -38,14 +75,21 @@ export class Server implements EngineHandler {
   }
 
   onOpen(sid: SessionId, peer: Endpoint, local: Endpoint): void {
-    this.connections.set(sid, new Connection(sid, peer, local, this.shared));
-    this.shared.log.debug(`session ${sid}: open from ${peer.address} port ${peer.port}`);
+    if (!this.limits.admit(peer.address)) {
+      this.engine.reply(sid, limitReplies.maxPerIp);
+      this.engine.close(sid);
+      return;
+    }
+    const connection = new Connection(sid, peer, local, this.shared);
+    this.connections.set(sid, connection);
+    this.reporter.sessionStart(connection.session);
     this.engine.reply(sid, greeting);
   }
 
   onLine(sid: SessionId, line: Buffer, tooLong: boolean): void {
     const connection = this.connections.get(sid);
     if (connection === undefined) return;
+    connection.lastActive = Date.now();
     try {
       connection.line(line, tooLong);
     } catch (e) {
@@ -70,13 +114,36 @@ export class Server implements EngineHandler {
     if (connection === undefined) return;
     this.connections.delete(sid);
     connection.dropped();
-    this.shared.log.debug(`session ${sid}: closed (${reason})`);
+    this.limits.release(connection.session.peer.address);
+    if (reason === 'outputOverflow') this.counters.limit('outputOverflow');
+    this.reporter.sessionEnd(connection.session, reason, connection.openedAt);
+  }
+
+  /**
+   * Graceful shutdown: stops accepting, lets running transfers finish for up
+   * to `timeoutMs`, then closes every session.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.engine.stopAccepting();
+    const end = Date.now() + timeoutMs;
+    while (this.counters.transfersRunning > 0 && Date.now() < end) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await this.close();
   }
 
   /** Stops the engine; sessions it no longer reports are dropped here. */
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.limits.clear();
     await this.engine.stop();
     for (const connection of this.connections.values()) connection.dropped();
     this.connections.clear();
+  }
+
+  /** Logs a login; counts the 421 of the failed-login cap (handlers/auth.ts answers it). */
+  private passAnswered(session: Session, answer: Reply, wasLoggedIn: boolean): void {
+    if (answer.code === Code.LoggedIn && !wasLoggedIn && session.loggedIn) this.reporter.login(session);
+    if (answer.code === Code.ServiceNotAvailable) this.counters.limit('loginFailures');
   }
 }

@@ -1,6 +1,6 @@
 // Runs one command: the table's generic checks in a fixed order, then the
 // handler. Unknown → 502, argument → 501, login → 530, state → its refusal
-// (503 unless the row says otherwise), then the handler. A handler's FtpError
+// (503 unless the row says otherwise), write permission → 550, then the handler. A handler's FtpError
 // becomes its reply; any other exception becomes 451 and a log line, never
 // 500 and never a crash. A handler returning a plain Reply is answered
 // without allocating a Promise.
@@ -12,6 +12,7 @@ const notImplemented = reply(Code.NotImplemented, 'Command not implemented.');
 const argMissing = reply(Code.SyntaxErrorArgs, 'Syntax error: command needs an argument.');
 const argUnexpected = reply(Code.SyntaxErrorArgs, 'Syntax error: command takes no argument.');
 const notLoggedIn = reply(Code.NotLoggedIn, 'Please login with USER and PASS.');
+const readOnly = reply(Code.FileUnavailable, 'Permission denied: this session is read-only.');
 const localError = reply(Code.LocalError, 'Requested action aborted: local error in processing.');
 
 export function dispatch(
@@ -27,6 +28,7 @@ export function dispatch(
     if (spec.auth && !ctx.session.loggedIn) return notLoggedIn;
     const stateRefusal = spec.state?.(ctx.session);
     if (stateRefusal !== undefined) return stateRefusal;
+    if (spec.perm === 'write' && !ctx.session.writable) return readOnly;
     const result = spec.handler(ctx, arg);
     if (result instanceof Promise) return result.catch((e: unknown) => failure(ctx, verb, e));
     return result;

@@ -29,6 +29,7 @@ function checked(verb: string, spec: CommandSpec): CommandSpec {
   if (typeof spec.help !== 'string' || spec.help === '') throw badCommand(verb, 'needs a help line');
   if (typeof spec.handler !== 'function') throw badCommand(verb, 'needs a handler');
   if (spec.state !== undefined && typeof spec.state !== 'function') throw badCommand(verb, 'state must be a function');
+  if (spec.perm !== undefined && spec.perm !== 'write') throw badCommand(verb, "perm must be 'write'");
   if (spec.feat !== undefined && (typeof spec.feat !== 'string' || /[\r\n]/.test(spec.feat))) {
     throw badCommand(verb, 'feat must be one line');
   }

@@ -4,12 +4,15 @@
 // these generically; special cases live in the rows' validators and predicates.
 import { Code, type Reply, reply } from '../protocol/replies.js';
 import type { Session } from '../session/session.js';
+import { mlstFacts, mlstFeature } from '../vfs/facts.js';
 import { pass, quit, user } from './handlers/auth.js';
 import { epsv, epsvArg, eprt, pasv, port } from './handlers/data.js';
+import { allo, dele, mkd, needsRenameFrom, rmd, rnfr, rnto } from './handlers/files.js';
 import { feat, help, mdtm, mode, noop, opts, size, stat, stru, syst, type } from './handlers/info.js';
-import { list, nlst } from './handlers/listing.js';
+import { list, mlsd, mlst, nlst } from './handlers/listing.js';
 import { cdup, cwd, pwd } from './handlers/nav.js';
 import { abor, rest, restArg, retr } from './handlers/transfer.js';
+import { appe, stor, stou } from './handlers/upload.js';
 import type { CommandSpec } from './types.js';
 
 const loginWithUser = reply(Code.BadSequence, 'Login with USER first.');
@@ -37,7 +40,7 @@ export const commands = {
   QUIT: { auth: false, arg: 'none', duringTransfer: true, help: 'QUIT (close the connection)', handler: quit },
   SYST: { auth: false, arg: 'none', help: 'SYST (system type)', handler: syst },
   FEAT: { auth: false, arg: 'none', help: 'FEAT (list the extensions)', handler: feat },
-  OPTS: { auth: false, arg: 'required', feat: 'UTF8', help: 'OPTS <SP> UTF8 ON (options)', handler: opts },
+  OPTS: { auth: false, arg: 'required', feat: 'UTF8', help: 'OPTS <SP> UTF8 ON | MLST facts (options)', handler: opts },
   HELP: { auth: false, arg: 'optional', help: 'HELP [<SP> command] (this help)', handler: help },
   NOOP: { auth: false, arg: 'none', duringTransfer: true, help: 'NOOP (do nothing)', handler: noop },
   TYPE: { auth: true, arg: 'required', help: 'TYPE <SP> A | I (transfer type)', handler: type },
@@ -54,13 +57,26 @@ export const commands = {
   PORT: { auth: true, arg: 'required', state: notAfterEpsvAll, help: 'PORT <SP> h1,h2,h3,h4,p1,p2 (active mode)', handler: port },
   EPRT: { auth: true, arg: 'required', state: notAfterEpsvAll, feat: 'EPRT', help: 'EPRT <SP> |proto|address|port| (extended active mode)', handler: eprt },
   RETR: { auth: true, arg: 'required', state: needsDataSetup, help: 'RETR <SP> path (download a file)', handler: retr },
-  REST: { auth: true, arg: restArg, feat: 'REST STREAM', help: 'REST <SP> offset (restart the next RETR at a byte offset)', handler: rest },
+  REST: { auth: true, arg: restArg, feat: 'REST STREAM', help: 'REST <SP> offset (restart the next RETR or STOR at a byte offset)', handler: rest },
   ABOR: { auth: true, arg: 'none', duringTransfer: true, help: 'ABOR (abort the transfer)', handler: abor },
   LIST: { auth: true, arg: 'optional', state: needsDataSetup, help: 'LIST [<SP> path] (long directory listing)', handler: list },
   NLST: { auth: true, arg: 'optional', state: needsDataSetup, help: 'NLST [<SP> path] (names in a directory)', handler: nlst },
   STAT: { auth: true, arg: 'optional', duringTransfer: true, help: 'STAT [<SP> path] (status, or a listing on the control connection)', handler: stat },
   SIZE: { auth: true, arg: 'required', feat: 'SIZE', help: 'SIZE <SP> path (file size in bytes)', handler: size },
   MDTM: { auth: true, arg: 'required', feat: 'MDTM', help: 'MDTM <SP> path (modification time, UTC)', handler: mdtm },
+  MLSD: { auth: true, arg: 'optional', state: needsDataSetup, help: 'MLSD [<SP> dir] (machine listing of a directory)', handler: mlsd },
+  MLST: { auth: true, arg: 'optional', feat: mlstFeature(mlstFacts), help: 'MLST [<SP> path] (machine listing of one entry)', handler: mlst },
+  STOR: { auth: true, arg: 'required', state: needsDataSetup, perm: 'write', help: 'STOR <SP> path (upload a file)', handler: stor },
+  APPE: { auth: true, arg: 'required', state: needsDataSetup, perm: 'write', help: 'APPE <SP> path (append to a file)', handler: appe },
+  STOU: { auth: true, arg: 'optional', state: needsDataSetup, perm: 'write', help: 'STOU [<SP> name] (upload under a unique name)', handler: stou },
+  ALLO: { auth: true, arg: 'required', help: 'ALLO <SP> size (accepted; nothing to reserve)', handler: allo },
+  DELE: { auth: true, arg: 'required', perm: 'write', help: 'DELE <SP> path (delete a file)', handler: dele },
+  MKD: { auth: true, arg: 'required', perm: 'write', help: 'MKD <SP> path (make a directory)', handler: mkd },
+  XMKD: { auth: true, arg: 'required', perm: 'write', help: 'XMKD <SP> path (same as MKD)', handler: mkd },
+  RMD: { auth: true, arg: 'required', perm: 'write', help: 'RMD <SP> path (remove an empty directory)', handler: rmd },
+  XRMD: { auth: true, arg: 'required', perm: 'write', help: 'XRMD <SP> path (same as RMD)', handler: rmd },
+  RNFR: { auth: true, arg: 'required', perm: 'write', help: 'RNFR <SP> path (rename from)', handler: rnfr },
+  RNTO: { auth: true, arg: 'required', state: needsRenameFrom, perm: 'write', help: 'RNTO <SP> path (rename to)', handler: rnto },
 } satisfies Record<string, CommandSpec>;
 
 export type Verb = keyof typeof commands;

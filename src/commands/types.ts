@@ -1,5 +1,6 @@
 // The shape of a command-table row and of what its handler gets. Custom
 // commands passed to startServer({ commands }) are rows of this same shape.
+import type { Accounts } from '../auth/accounts.js';
 import type { Config } from '../config/settings.js';
 import type { Engine, TransferResult } from '../engine/engine.js';
 import type { Logger } from '../log.js';
@@ -23,6 +24,8 @@ export interface CommandSpec {
   auth: boolean;
   arg: ArgRule;
   state?: StateCheck;
+  /** 'write': the command changes the tree, refused with 550 unless the session is writable. */
+  perm?: 'write';
   /** May run while a transfer is running (ABOR, STAT, NOOP, QUIT); other commands wait for its end. */
   duringTransfer?: boolean;
   /** The line FEAT lists for this command (RFC 2389), if any. */
@@ -55,6 +58,8 @@ export interface CommandContext {
   readonly session: Session;
   /** The server's configuration; `root` is the real path of the served root. */
   readonly config: Readonly<Config>;
+  /** The accounts of --users, by name (empty without it). */
+  readonly accounts: Accounts;
   readonly engine: EngineActions;
   readonly commands: CommandRegistry;
   readonly log: Logger;

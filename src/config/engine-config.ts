@@ -22,5 +22,8 @@ export function engineConfig(config: Readonly<Config>): EngineConfig {
     maxLine: config.maxLine,
     maxOutput: maxOutputBytes,
     busyReply,
+    dataTimeoutMs: config.dataTimeout * 1000,
+    maxRate: config.maxRate,
+    maxRatePerClient: config.maxRatePerClient,
   };
 }

@@ -6,7 +6,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { type LogLevel, logLevels } from '../log.js';
+import { type AccountConfig, accountSettings } from './account-settings.js';
+import { type LimitConfig, limitSettings } from './limit-settings.js';
+import { type OpsConfig, opsSettings } from './ops-settings.js';
 import { packageRoot } from './package-root.js';
+import { byteSize, integer, InvalidValue, oneOf, text } from './validators.js';
+
+export { InvalidValue };
 
 export interface PortRange {
   min: number;
@@ -15,7 +21,7 @@ export interface PortRange {
 
 export type CopyModeName = 'sendfile' | 'readwrite';
 
-export interface Config {
+export interface Config extends LimitConfig, OpsConfig, AccountConfig {
   host: string;
   port: number;
   root: string;
@@ -32,15 +38,14 @@ export interface Config {
 
 export type SettingName = keyof Config;
 
-/** Thrown by a validator; the loader adds the flag, the value and the code. */
-export class InvalidValue extends Error {}
-
 export interface Setting<T> {
   flag: `--${string}`;
   /** Environment variable; the error code is derived from it (MUXFTPD_X → MUXFTPD_ERR_BAD_X). */
   env: `MUXFTPD_${string}`;
   /** The value's kind, shown in --help as the flag's argument. */
   type: string;
+  /** The flag takes no value on the command line (present means true). */
+  boolean?: true;
   default: T;
   /** The default as --help shows it, with its unit. */
   defaultText: string;
@@ -142,14 +147,14 @@ export const settings: SettingsTable = {
   pasvAddress: {
     flag: '--pasv-address',
     env: 'MUXFTPD_PASV_ADDRESS',
-    type: 'ipv4',
+    type: 'ipv4|host',
     default: null,
     defaultText: "the control connection's local address",
-    help: 'IPv4 address announced in PASV replies (e.g. behind NAT)',
+    help: 'IPv4 address announced in PASV replies (e.g. behind NAT); a host name is resolved once, at start',
     validate: (raw) => {
       if (raw === null) return null;
       const addr = text(raw);
-      if (!net.isIPv4(addr)) throw new InvalidValue('must be an IPv4 address');
+      if (!net.isIPv4(addr) && !hostName.test(addr)) throw new InvalidValue('must be an IPv4 address or a host name');
       return addr;
     },
   },
@@ -180,7 +185,13 @@ export const settings: SettingsTable = {
     help: 'least severe messages written to stderr',
     validate: oneOf(logLevels),
   },
+  ...limitSettings,
+  ...opsSettings,
+  ...accountSettings,
 };
+
+/** RFC 1123 2.1 host name: dot-separated labels of letters, digits and inner hyphens. */
+const hostName = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
 
 export const settingNames = Object.keys(settings) as SettingName[];
 
@@ -188,35 +199,6 @@ export function defaultConfig(): Config {
   const config: Partial<Record<SettingName, unknown>> = {};
   for (const name of settingNames) config[name] = settings[name].default;
   return config as Config;
-}
-
-function text(raw: unknown): string {
-  if (typeof raw !== 'string') throw new InvalidValue('must be a string');
-  return raw;
-}
-
-function integer(min: number, max: number): (raw: unknown) => number {
-  return (raw) => {
-    const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidValue(`must be an integer from ${min} to ${max}`);
-    }
-    return n;
-  };
-}
-
-function byteSize(min: number, max: number): (raw: unknown) => number {
-  const units: Record<string, number> = { '': 1, k: 1024, m: 1024 * 1024 };
-  const reason = `must be a size from ${min / 1024}k to ${max / (1024 * 1024)}m (bytes, or with suffix k or m)`;
-  return (raw) => {
-    let n = raw;
-    if (typeof raw === 'string') {
-      const m = /^(\d+)(?:([kKmM])(?:i?[bB])?)?$/.exec(raw);
-      n = m === null ? NaN : Number(m[1]) * (units[(m[2] ?? '').toLowerCase()] ?? NaN);
-    }
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new InvalidValue(reason);
-    return n;
-  };
 }
 
 function portRange(raw: unknown): PortRange | null {
@@ -234,13 +216,4 @@ function portRange(raw: unknown): PortRange | null {
     throw new InvalidValue('must be MIN-MAX with 1024 <= MIN <= MAX <= 65535');
   }
   return { min, max };
-}
-
-function oneOf<T extends string>(values: readonly T[]): (raw: unknown) => T {
-  return (raw) => {
-    if (typeof raw !== 'string' || !(values as readonly string[]).includes(raw)) {
-      throw new InvalidValue(`must be one of ${values.join(', ')}`);
-    }
-    return raw as T;
-  };
 }

@@ -5,6 +5,7 @@
 // rest wait for the transfer's command to finish. The Connection is also the
 // CommandContext its handlers get.
 import { dispatch } from '../commands/dispatch.js';
+import type { Accounts } from '../auth/accounts.js';
 import type { CommandContext, CommandRegistry, CommandSpec, EngineActions } from '../commands/types.js';
 import type { Config } from '../config/settings.js';
 import { type Endpoint, type SessionId, TransferError, type TransferResult } from '../engine/engine.js';
@@ -17,6 +18,7 @@ import { Session } from './session.js';
 /** What every connection of a server shares. */
 export interface Shared {
   readonly config: Readonly<Config>;
+  readonly accounts: Accounts;
   readonly engine: EngineActions;
   readonly commands: CommandRegistry;
   readonly log: Logger;
@@ -43,18 +45,32 @@ const closedResult: TransferResult = { bytes: 0, error: TransferError.Aborted };
 
 export class Connection implements CommandContext {
   readonly session: Session;
+  /** When the connection opened, and when its last line arrived (ms; the server's sweep clock). */
+  readonly openedAt: number;
+  lastActive: number;
   private mainBusy = false;
   private sideBusy = false;
   private closed = false;
   private readonly waiting: Entry[] = [];
   private mainDoneWaiters: (() => void)[] = [];
 
-  constructor(sid: SessionId, peer: Endpoint, local: Endpoint, private readonly shared: Shared) {
+  constructor(sid: SessionId, peer: Endpoint, local: Endpoint, private readonly shared: Shared, now = Date.now()) {
     this.session = new Session(sid, peer, local);
+    this.openedAt = now;
+    this.lastActive = now;
+  }
+
+  /** Nothing more is sent: closed by a reply, by the engine, or by the server stopping. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   get config(): Readonly<Config> {
     return this.shared.config;
+  }
+
+  get accounts(): Accounts {
+    return this.shared.accounts;
   }
 
   get engine(): EngineActions {

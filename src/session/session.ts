@@ -3,6 +3,7 @@
 // connection.ts.
 import type { Endpoint, SessionId } from '../engine/engine.js';
 import { type NetProtocol, protocolOf } from '../protocol/address.js';
+import { type MlstFact, mlstFacts } from '../vfs/facts.js';
 
 /** How the next transfer gets its data connection. */
 export type DataSetup =
@@ -17,7 +18,17 @@ const noData: DataSetup = { kind: 'none' };
 export class Session {
   user: string | null = null;
   loggedIn = false;
+  /** Failed PASS commands so far on this connection. */
+  loginFailures = 0;
+  /** The account's home in the served root: the session's '/' (all of the root for anonymous). */
+  home = '/';
+  /** Uploads, deletes, renames and MKD are allowed (per account, or --writable for anonymous). */
+  writable = false;
   cwd = '/';
+  /** RFC 959 4.1.3: the virtual path RNFR named, waiting for RNTO. */
+  renameFrom: string | null = null;
+  /** RFC 3659 7.9: the facts MLST and MLSD show (OPTS MLST selects them). */
+  facts: readonly MlstFact[] = mlstFacts;
   /** RFC 959 3.1.1.1: ASCII is the default type. Data is sent unconverted either way. */
   type: TransferType = 'A';
   restOffset = 0;
@@ -47,6 +58,13 @@ export class Session {
 
   clearData(): void {
     this.data = noData;
+  }
+
+  /** RNTO uses the RNFR path once. */
+  takeRenameFrom(): string | null {
+    const from = this.renameFrom;
+    this.renameFrom = null;
+    return from;
   }
 
   /** The REST offset applies to the next transfer only. */

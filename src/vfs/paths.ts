@@ -41,33 +41,59 @@ function parentOf(virtual: string): string {
 const noSuchFile = () => new FtpError(Code.FileUnavailable, 'No such file or directory.');
 const denied = () => new FtpError(Code.FileUnavailable, 'Permission denied.');
 
+/** Where a session's virtual '/' is: the home of its account inside the served root ('/' for all of it). */
+function homeRel(home: string, virtual: string): string {
+  return relativeOf(joinVirtual(home, '.' + virtual));
+}
+
+/** The real path of a session's '/': its home under the root (checked at start to contain no symlink). */
+export function homeReal(root: string, home: string): string {
+  return path.join(root, homeRel(home, '/'));
+}
+
 /**
- * Resolves cwd + arg under `root` (itself a real path). With `mayBeMissing`,
- * a target that does not exist is accepted when its parent exists inside the
- * root (for uploads). Errors are FtpErrors: 550 outside the root or missing.
+ * Resolves cwd + arg under `root` (itself a real path), or under `home`
+ * inside it when the session is confined there. With `mayBeMissing`, a target
+ * that does not exist is accepted when its parent exists inside (for
+ * uploads). Errors are FtpErrors: 550 outside the root or missing.
  */
 export async function resolvePath(
   root: string,
   cwd: string,
   arg: string,
   mayBeMissing = false,
+  home = '/',
 ): Promise<ResolvedPath> {
   const virtual = joinVirtual(cwd, arg);
-  const rel = relativeOf(virtual);
-  const lexical = path.join(root, rel);
+  const rel = homeRel(home, virtual);
   let real: string;
   try {
-    real = await realpath(lexical);
+    real = await realpath(path.join(root, rel));
   } catch (e) {
     if (!mayBeMissing || errnoCode(e) !== 'ENOENT' || virtual === '/') throw fsError(e);
-    const parent = await resolvePath(root, '/', parentOf(virtual));
-    real = path.join(parent.real, path.posix.basename(virtual));
+    return entryOf(root, virtual, home);
   }
-  if (!isInside(root, real)) throw denied();
+  if (!isInside(homeReal(root, home), real)) throw denied();
   return { virtual, rel, real };
 }
 
-function isInside(root: string, real: string): boolean {
+/**
+ * Resolves a directory entry itself, without following it when it is a
+ * symlink (DELE, RMD, MKD, RNFR, RNTO act on the link): its parent is
+ * resolved and must lie inside. The session's '/' is never an entry.
+ */
+export function resolveEntry(root: string, cwd: string, arg: string, home = '/'): Promise<ResolvedPath> {
+  const virtual = joinVirtual(cwd, arg);
+  if (virtual === '/') return Promise.reject(denied());
+  return entryOf(root, virtual, home);
+}
+
+async function entryOf(root: string, virtual: string, home: string): Promise<ResolvedPath> {
+  const parent = await resolvePath(root, '/', parentOf(virtual), false, home);
+  return { virtual, rel: homeRel(home, virtual), real: path.join(parent.real, path.posix.basename(virtual)) };
+}
+
+export function isInside(root: string, real: string): boolean {
   if (real === root) return true;
   const prefix = root.endsWith(path.sep) ? root : root + path.sep;
   return real.startsWith(prefix);
@@ -83,7 +109,22 @@ export function fsError(e: unknown): unknown {
     case 'EACCES':
     case 'EPERM':
     case 'ELOOP':
+    case 'EROFS':
       return denied();
+    case 'EEXIST':
+      return new FtpError(Code.FileUnavailable, 'File exists.');
+    case 'ENOTEMPTY':
+      return new FtpError(Code.FileUnavailable, 'Directory not empty.');
+    case 'EISDIR':
+      return new FtpError(Code.FileUnavailable, 'Is a directory.');
+    case 'EINVAL':
+    case 'EBUSY':
+    case 'EXDEV':
+      return new FtpError(Code.FileUnavailable, 'Cannot do that to this file.');
+    case 'ENOSPC':
+      return new FtpError(Code.InsufficientStorage, 'No space left on the device.');
+    case 'EDQUOT':
+      return new FtpError(Code.ExceededStorage, 'Disk quota exceeded.');
     default:
       return e;
   }
@@ -103,8 +144,13 @@ export async function statOf(real: string): Promise<Stats> {
 }
 
 /** Resolves a path that must name a regular file (RETR, SIZE, MDTM). */
-export async function resolveFile(root: string, cwd: string, arg: string): Promise<ResolvedPath & { stats: Stats }> {
-  const resolved = await resolvePath(root, cwd, arg);
+export async function resolveFile(
+  root: string,
+  cwd: string,
+  arg: string,
+  home = '/',
+): Promise<ResolvedPath & { stats: Stats }> {
+  const resolved = await resolvePath(root, cwd, arg, false, home);
   const stats = await statOf(resolved.real);
   if (!stats.isFile()) throw new FtpError(Code.FileUnavailable, 'Not a regular file.');
   return { ...resolved, stats };

@@ -196,8 +196,8 @@ describe('SIGTERM stops a running server with exit 0', () => {
     }
   });
 
-  it('in the middle of a download', async () => {
-    const { proc, port } = await startCli(['--block-size', '4k']);
+  it('in the middle of a stalled download (after --drain-timeout)', async () => {
+    const { proc, port } = await startCli(['--block-size', '4k', '--drain-timeout', '1']);
     const ctl = await FtpControl.login('127.0.0.1', port);
     try {
       const channel = await DataChannel.open(ctl, 'EPSV');

@@ -150,6 +150,8 @@ describe('parseFlags', () => {
       flags: { port: '21', blockSize: '1m', pasvPorts: '50000-50010' },
       help: false,
       version: false,
+      printConfig: false,
+      configFile: undefined,
     });
   });
 

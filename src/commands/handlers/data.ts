@@ -15,12 +15,15 @@ import type { CommandContext } from '../types.js';
 
 /**
  * PASV announces an IPv4 address: the configured one, else the control
- * connection's local address. An IPv6-only control connection has none.
+ * connection's local address. On an IPv6 control connection the passive
+ * listener is IPv6 too, which PASV cannot express: 522 points to EPSV
+ * (RFC 2428 2's reply for a protocol the server will not use; curl and lftp
+ * send EPSV over IPv6 anyway).
  */
 export async function pasv(ctx: CommandContext): Promise<Reply> {
-  const host = ctx.config.pasvAddress ?? ipv4Of(ctx.session.local.address);
-  if (host === undefined) throw new FtpError(Code.ProtocolNotSupported, 'PASV needs IPv4; use EPSV.');
-  return pasvReply(host, await openPassive(ctx));
+  const local = ipv4Of(ctx.session.local.address);
+  if (local === undefined) throw new FtpError(Code.ProtocolNotSupported, 'PASV needs IPv4; use EPSV.');
+  return pasvReply(ctx.config.pasvAddress ?? local, await openPassive(ctx));
 }
 
 /** EPSV argument: none, a protocol number, or ALL (RFC 2428 3, 4). */
@@ -84,13 +87,14 @@ async function openPassive(ctx: CommandContext): Promise<number> {
 /**
  * Active mode connects only back to the client itself, and not to a
  * privileged port: anything else would make this server an FTP bounce proxy
- * (RFC 2577 3).
+ * (RFC 2577 3). --allow-foreign-data lifts both checks (tests of middleboxes).
  */
 function setActive(ctx: CommandContext, target: HostPort): void {
-  if (!sameHost(target.host, ctx.session.peer.address)) {
+  const checked = !ctx.config.allowForeignData;
+  if (checked && !sameHost(target.host, ctx.session.peer.address)) {
     throw new FtpError(Code.NotImplementedForParam, 'Data connections go to the client address only.');
   }
-  if (target.port < 1024) throw new FtpError(Code.NotImplementedForParam, 'Refusing a privileged data port.');
+  if (checked && target.port < 1024) throw new FtpError(Code.NotImplementedForParam, 'Refusing a privileged data port.');
   dropPassive(ctx);
   ctx.session.data = { kind: 'active', host: ipv4Of(target.host) ?? target.host, port: target.port };
 }

@@ -2,9 +2,10 @@
 // HELP, STAT, SIZE, MDTM.
 import { FtpError } from '../../errors.js';
 import { Code, multiline, type Reply, reply } from '../../protocol/replies.js';
-import { resolveFile } from '../../vfs/paths.js';
+import { mlstFacts, mlstFeature, selectFacts, timeVal } from '../../vfs/facts.js';
 import type { CommandContext } from '../types.js';
 import { listLines } from './listing.js';
+import { fileOf, pathOf } from './session-paths.js';
 
 const system = reply(Code.SystemType, 'UNIX Type: L8');
 const noopOk = reply(Code.CommandOk, 'NOOP ok.');
@@ -22,13 +23,25 @@ export function noop(): Reply {
   return noopOk;
 }
 
-/** RFC 2389 3.2: one feature per line, each indented by one space. */
+const allFactsFeature = mlstFeature(mlstFacts);
+
+/**
+ * RFC 2389 3.2: one feature per line, each indented by one space. The MLST
+ * line marks the facts this session selected (RFC 3659 7.8).
+ */
 export function feat(ctx: CommandContext): Reply {
-  return multiline(Code.SystemStatus, 'Features:', ctx.commands.features, 'End');
+  const own = mlstFeature(ctx.session.facts);
+  const lines = ctx.commands.features.map((f) => (f === allFactsFeature ? own : f));
+  return multiline(Code.SystemStatus, 'Features:', lines, 'End');
 }
 
-/** RFC 2389 4; RFC 2640 3.1: names are always UTF-8 here. */
-export function opts(_ctx: CommandContext, arg: string): Reply {
+/** RFC 2389 4: OPTS UTF8 (RFC 2640 3.1: names are always UTF-8 here) and OPTS MLST (RFC 3659 7.9). */
+export function opts(ctx: CommandContext, arg: string): Reply {
+  const [name = '', facts = ''] = arg.trim().split(/\s+/);
+  if (name.toUpperCase() === 'MLST') {
+    ctx.session.facts = selectFacts(facts);
+    return reply(Code.CommandOk, `MLST OPTS ${ctx.session.facts.map((f) => `${f};`).join('')}`);
+  }
   const option = arg.trim().toUpperCase().split(/\s+/);
   if (option[0] !== 'UTF8') throw new FtpError(Code.SyntaxErrorArgs, 'Option not understood.');
   if (option.length === 1 || (option.length === 2 && option[1] === 'ON')) return utf8On;
@@ -106,23 +119,18 @@ function status(ctx: CommandContext): Reply {
 }
 
 async function statPath(ctx: CommandContext, arg: string): Promise<Reply> {
-  const lines = await listLines(ctx, arg, true);
+  const lines = await listLines(ctx, await pathOf(ctx, arg), true);
   return multiline(Code.FileStatus, `Status of ${arg}:`, lines, 'End of status');
 }
 
 /** RFC 3659 4: the size in bytes. TYPE A transfers are not converted, so it is exact in both types. */
 export async function size(ctx: CommandContext, arg: string): Promise<Reply> {
-  const file = await resolveFile(ctx.config.root, ctx.session.cwd, arg);
+  const file = await fileOf(ctx, arg);
   return reply(Code.FileStatus, String(file.stats.size));
 }
 
 /** RFC 3659 3: modification time, YYYYMMDDHHMMSS in UTC. */
 export async function mdtm(ctx: CommandContext, arg: string): Promise<Reply> {
-  const file = await resolveFile(ctx.config.root, ctx.session.cwd, arg);
-  return reply(Code.FileStatus, mdtmTime(file.stats.mtime));
-}
-
-export function mdtmTime(t: Date): string {
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${p(t.getUTCFullYear(), 4)}${p(t.getUTCMonth() + 1)}${p(t.getUTCDate())}${p(t.getUTCHours())}${p(t.getUTCMinutes())}${p(t.getUTCSeconds())}`;
+  const file = await fileOf(ctx, arg);
+  return reply(Code.FileStatus, timeVal(file.stats.mtime));
 }

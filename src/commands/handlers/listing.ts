@@ -1,21 +1,45 @@
-// LIST and NLST (basic), and the listing lines STAT <path> shares.
-import { lstat, readdir } from 'node:fs/promises';
+// LIST, NLST, MLSD, MLST, and the listing lines STAT <path> shares. Listings
+// are read with fs.promises and sent with the engine's buffer send.
 import path from 'node:path';
-import { Code, type Reply, reply } from '../../protocol/replies.js';
-import { longLine, type ListEntry, listingBody } from '../../vfs/listing.js';
-import { fsError, resolvePath, statOf } from '../../vfs/paths.js';
+import { FtpError } from '../../errors.js';
+import { Code, multiline, type Reply, reply } from '../../protocol/replies.js';
+import { type DirEntry, readEntries } from '../../vfs/directory.js';
+import { factsLine } from '../../vfs/facts.js';
+import { listingBody, longLine } from '../../vfs/listing.js';
+import { fsError, type ResolvedPath, statOf } from '../../vfs/paths.js';
 import type { CommandContext } from '../types.js';
+import { pathOf, topOf } from './session-paths.js';
 import { runTransfer } from './transfer.js';
 
 const opening = reply(Code.FileStatusOk, 'Here comes the directory listing.');
 
 export async function list(ctx: CommandContext, arg: string): Promise<Reply> {
-  const body = listingBody(await listLines(ctx, listTarget(arg), true));
-  return runTransfer(ctx, opening, () => ctx.engine.sendBuffer(ctx.session.sid, body));
+  return sendListing(ctx, await listLines(ctx, await listPath(ctx, arg), true));
 }
 
 export async function nlst(ctx: CommandContext, arg: string): Promise<Reply> {
-  const body = listingBody(await listLines(ctx, listTarget(arg), false));
+  return sendListing(ctx, await listLines(ctx, await listPath(ctx, arg), false));
+}
+
+/** RFC 3659 7.2: MLSD lists a directory, one fact line per entry; a file is refused with 501. */
+export async function mlsd(ctx: CommandContext, arg: string): Promise<Reply> {
+  const target = await pathOf(ctx, arg);
+  if (!(await statOf(target.real)).isDirectory()) throw new FtpError(Code.SyntaxErrorArgs, 'Not a directory; use MLST.');
+  const s = ctx.session;
+  const entries = await readDir(ctx, target.real);
+  return sendListing(ctx, entries.map((e) => factsLine(e, s.facts, s.writable)));
+}
+
+/** RFC 3659 7.2: MLST gives the facts of one object on the control connection. */
+export async function mlst(ctx: CommandContext, arg: string): Promise<Reply> {
+  const target = await pathOf(ctx, arg);
+  const stats = await statOf(target.real);
+  const line = factsLine({ name: target.virtual, stats }, ctx.session.facts, ctx.session.writable);
+  return multiline(Code.FileActionOk, `Listing ${target.virtual}`, [line], 'End');
+}
+
+function sendListing(ctx: CommandContext, lines: readonly string[]): Promise<Reply> {
+  const body = listingBody(lines);
   return runTransfer(ctx, opening, () => ctx.engine.sendBuffer(ctx.session.sid, body));
 }
 
@@ -24,28 +48,29 @@ export function listTarget(arg: string): string {
   return arg.replace(/^(?:-\S*(?:\s+|$))+/, '');
 }
 
+/** The path of LIST/NLST: the argument as it is when it names something (a name with a leading dash), else without its options. */
+function listPath(ctx: CommandContext, arg: string): Promise<ResolvedPath> {
+  const bare = listTarget(arg);
+  if (bare === arg) return pathOf(ctx, arg);
+  return pathOf(ctx, arg).catch(() => pathOf(ctx, bare));
+}
+
 /** `ls -l` lines (long) or names of a directory's entries, or of one file. */
-export async function listLines(ctx: CommandContext, arg: string, long: boolean): Promise<string[]> {
-  const target = await resolvePath(ctx.config.root, ctx.session.cwd, arg);
+export async function listLines(ctx: CommandContext, target: ResolvedPath, long: boolean): Promise<string[]> {
   const stats = await statOf(target.real);
   const now = new Date();
   if (!stats.isDirectory()) {
     const name = path.posix.basename(target.virtual);
     return [long ? longLine({ name, stats }, now) : name];
   }
-  let names: string[];
+  const entries = await readDir(ctx, target.real);
+  return long ? entries.map((e) => longLine(e, now)) : entries.map((e) => e.name);
+}
+
+async function readDir(ctx: CommandContext, real: string): Promise<DirEntry[]> {
   try {
-    names = (await readdir(target.real)).sort();
+    return await readEntries(real, topOf(ctx));
   } catch (e) {
     throw fsError(e);
   }
-  if (!long) return names;
-  // Entries are lstat'ed: a symlink shows as 'l', and one leading outside the root reveals nothing.
-  const entries = await Promise.all(
-    names.map(async (name): Promise<ListEntry | undefined> => {
-      const entryStats = await lstat(path.join(target.real, name)).catch(() => undefined);
-      return entryStats === undefined ? undefined : { name, stats: entryStats };
-    }),
-  );
-  return entries.filter((e): e is ListEntry => e !== undefined).map((e) => longLine(e, now));
 }

@@ -1,8 +1,9 @@
 // PWD, CWD, CDUP (and their X aliases): the session's current directory.
 import { FtpError } from '../../errors.js';
 import { Code, type Reply, reply } from '../../protocol/replies.js';
-import { resolvePath, statOf } from '../../vfs/paths.js';
+import { statOf } from '../../vfs/paths.js';
 import type { CommandContext } from '../types.js';
+import { pathOf } from './session-paths.js';
 
 const changed = reply(Code.FileActionOk, 'Directory successfully changed.');
 
@@ -12,7 +13,7 @@ export function pwd(ctx: CommandContext): Reply {
 }
 
 export async function cwd(ctx: CommandContext, arg: string): Promise<Reply> {
-  const target = await resolvePath(ctx.config.root, ctx.session.cwd, arg);
+  const target = await pathOf(ctx, arg);
   const stats = await statOf(target.real);
   if (!stats.isDirectory()) throw new FtpError(Code.FileUnavailable, 'Not a directory.');
   ctx.session.cwd = target.virtual;

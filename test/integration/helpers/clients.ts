@@ -105,10 +105,10 @@ export function describeRun(r: RunResult): string {
   return `exit ${r.code} signal ${r.signal}${r.timedOut ? ' (timed out)' : ''}; stderr:\n${tail}`;
 }
 
-/** curl, silent but showing errors, with its own deadlines below the kill deadline. */
-export function curl(args: readonly string[], timeoutMs = 25_000): Promise<RunResult> {
+/** curl, silent but showing errors, with its own deadlines below the kill deadline; `input` is its stdin (-T -). */
+export function curl(args: readonly string[], timeoutMs = 25_000, input?: Buffer): Promise<RunResult> {
   const seconds = String(Math.max(1, Math.floor(timeoutMs / 1000) - 2));
-  return run('curl', ['-sS', '--connect-timeout', '5', '--max-time', seconds, ...args], { timeoutMs });
+  return run('curl', ['-sS', '--connect-timeout', '5', '--max-time', seconds, ...args], { timeoutMs, input });
 }
 
 /** python3 -c script args… */
@@ -326,7 +326,8 @@ export class FtpControl {
   async reply(timeoutMs = defaultReplyMs): Promise<FtpReply> {
     const deadline = Date.now() + timeoutMs;
     const first = await this.line(deadline);
-    const m = /^(\d{3})([ -])(.*)$/.exec(first);
+    // 's': a CR inside a line is legal when sent as CR NUL (RFC 2640 3.1), e.g. an echoed path.
+    const m = /^(\d{3})([ -])(.*)$/s.exec(first);
     if (m === null) throw new Error(`malformed reply line: ${JSON.stringify(first)}`);
     const code = Number(m[1]);
     const lines = [first];

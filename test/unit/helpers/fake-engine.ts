@@ -56,6 +56,9 @@ export class FakeEngine implements EngineControl {
   stats(): NativeStats {
     return { sessions: 0, perWorker: [], accepted: 0, rejected: 0, fdLimit: 1024 };
   }
+  stopAccepting(): void {
+    this.actions.push('stopAccepting');
+  }
   stop(): Promise<void> {
     return Promise.resolve();
   }

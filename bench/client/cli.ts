@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// muxftpd-bench: the stress client. Socket work happens in ftpload (native
+// epoll threads); this file only parses flags, shows progress and reports.
+
+import type { LoadOptions } from './ftpload.js';
+import { runFtpload } from './ftpload.js';
+import { BenchUsageError, parseCli, usage } from './options.js';
+import { probeSize } from './probe.js';
+import { treePss } from './pss.js';
+import { buildReport, formatReport, formatStatus, type FtploadProgress, type MemorySample } from './report.js';
+
+/** Fills in the expected download sizes, asking the server (SIZE) when not told. */
+export async function resolveSizes(o: LoadOptions, noProbe: boolean, warn: (s: string) => void): Promise<void> {
+  if (noProbe) return;
+  if (o.file !== undefined && o.fileSize === undefined && o.fileLocal === undefined) {
+    const size = await probeSize(o.host, o.port, o.user, o.pass, o.file).catch(() => null);
+    if (size === null) warn(`SIZE ${o.file} got no answer: download sizes are not checked`);
+    else o.fileSize = size;
+  }
+  if (o.largeFile !== undefined && o.largeSize === undefined && o.largeLocal === undefined) {
+    const size = await probeSize(o.host, o.port, o.user, o.pass, o.largeFile).catch(() => null);
+    if (size !== null) o.largeSize = size;
+  }
+}
+
+async function main(): Promise<number> {
+  let cli;
+  try {
+    cli = parseCli(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof BenchUsageError) {
+      process.stderr.write(`muxftpd-bench: ${e.message}\n(see muxftpd-bench --help)\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (cli.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const o = cli.load;
+  const warn = (s: string): void => {
+    process.stderr.write(`muxftpd-bench: ${s}\n`);
+  };
+  await resolveSizes(o, cli.noProbe, warn);
+
+  const live = process.stderr.isTTY && !cli.quiet && !cli.json;
+  let baseline: MemorySample | undefined;
+  let held: MemorySample | undefined;
+  let sampling = false;
+  let mostHeld = 0;
+  if (cli.pid !== undefined) baseline = await treePss(cli.pid);
+  let prev: FtploadProgress | null = null;
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const run = await runFtpload(
+    o,
+    (p) => {
+      if (live) process.stderr.write(`\r\x1b[K${formatStatus(prev, p)}`);
+      prev = p;
+      // Sample while sessions are held, not while they close at the end.
+      if (cli.pid !== undefined && !sampling && p.t <= o.duration - 0.2 && p.established >= mostHeld) {
+        mostHeld = p.established;
+        sampling = true;
+        void treePss(cli.pid)
+          .then((m) => {
+            held = m;
+          })
+          .finally(() => {
+            sampling = false;
+          });
+      }
+    },
+    ac.signal,
+  );
+  if (live) process.stderr.write('\r\x1b[K');
+  const memory = baseline && held ? { baseline, held } : undefined;
+  const report = buildReport(run.summary, run.processes, memory);
+  if (cli.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else process.stdout.write(`${formatReport(report)}\n`);
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`muxftpd-bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,189 @@
+// muxftpd-bench's command line: flags → LoadOptions. Bad input throws a
+// BenchUsageError (the CLI prints it and exits 2).
+
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { dataModes, type DataMode, type LoadOptions, type Scenario, scenarios } from './ftpload.js';
+
+export class BenchUsageError extends Error {
+  readonly code = 'MUXFTPD_ERR_BENCH_USAGE';
+}
+
+export interface CliOptions {
+  load: LoadOptions;
+  json: boolean;
+  quiet: boolean;
+  pid?: number | undefined;
+  help: boolean;
+  /** No SIZE probe when neither --file-size nor --verify-local is given. */
+  noProbe: boolean;
+}
+
+export const usage = `Usage: muxftpd-bench --scenario NAME [options]
+
+Drives many concurrent FTP sessions against any FTP server from native epoll
+threads (the ftpload program), then prints ops/s, MB/s, latency and errors.
+
+Scenarios:
+  login        connect, log in, quit (an operation = a session)
+  small        a new session per download of --file (an operation = a session)
+  persistent   many downloads of --file per logged-in session (an operation = a download)
+  large        downloads of --file (or --large-file) back to back; read MB/s
+  upload       STOR of --upload-size bytes to --upload-prefix-*.bin (needs a writable server)
+  idle         hold --concurrency logged-in sessions, a NOOP now and then; reports how many
+               stay alive and, with --pid, the server's memory (PSS of its process tree)
+  mixed        each new session picks login, small, persistent or large by --mix weights
+
+Options:
+  --host IP                 server address, IPv4 or IPv6 (default 127.0.0.1)
+  --port N                  control port (default 21)
+  --concurrency N           sessions at once (default 1)
+  --duration S              stop after S seconds (default 10)
+  --count N                 stop after N operations (and at --duration, whichever first)
+  --file PATH               remote file to download (small, persistent, large, mixed)
+  --large-file PATH         remote file for 'large' inside 'mixed' (default: --file)
+  --file-size N             expected size of --file in bytes (default: asked with SIZE)
+  --verify-local PATH       local copy of --file: its size, and its CRC-32 with --checksum
+  --large-verify-local PATH local copy of --large-file
+  --checksum                check the CRC-32 of every download (needs --verify-local)
+  --user NAME, --pass WORD  login (default anonymous / bench@)
+  --mode epsv|pasv|port|eprt  data connections (default epsv)
+  --source RANGE            local source addresses, e.g. 127.0.0.2-127.0.0.20 or a,b,c
+  --threads N               epoll threads per process (default: half the CPUs, at least 1)
+  --processes N             ftpload processes sharing the sessions (default 1; an idle
+                            session uses one fd, so one process holds ~fd-limit sessions)
+  --upload-size BYTES       bytes per STOR (default 1048576)
+  --upload-prefix PATH      remote name prefix for uploads (default upload/bench)
+  --files-per-session N     persistent: downloads per session, 0 = until the end (default 0)
+  --noop-interval S         idle: mean seconds between NOOPs (default 30)
+  --ramp N                  idle: sessions logging in at once per thread (default 256)
+  --timeout S               any wait for the server longer than this is an error (default 30)
+  --mix SPEC                mixed weights (default login=1,small=4,persistent=4,large=1)
+  --pid PID                 the server's pid, for its memory (PSS) in the report
+  --json                    print the report as JSON
+  --quiet                   no live status line
+  --no-probe                do not ask SIZE; downloads are then not size-checked
+  --help                    show this help
+`;
+
+function int(flag: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min) {
+    throw new BenchUsageError(`${flag}: expected an integer >= ${min}, got '${v}'`);
+  }
+  return Number(v);
+}
+
+function num(flag: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min) {
+    throw new BenchUsageError(`${flag}: expected a number >= ${min}, got '${v}'`);
+  }
+  return n;
+}
+
+export function parseCli(argv: readonly string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        scenario: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        concurrency: { type: 'string' },
+        duration: { type: 'string' },
+        count: { type: 'string' },
+        file: { type: 'string' },
+        'large-file': { type: 'string' },
+        'file-size': { type: 'string' },
+        'verify-local': { type: 'string' },
+        'large-verify-local': { type: 'string' },
+        checksum: { type: 'boolean' },
+        user: { type: 'string' },
+        pass: { type: 'string' },
+        mode: { type: 'string' },
+        source: { type: 'string' },
+        threads: { type: 'string' },
+        processes: { type: 'string' },
+        'upload-size': { type: 'string' },
+        'upload-prefix': { type: 'string' },
+        'files-per-session': { type: 'string' },
+        'noop-interval': { type: 'string' },
+        ramp: { type: 'string' },
+        timeout: { type: 'string' },
+        mix: { type: 'string' },
+        pid: { type: 'string' },
+        json: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        'no-probe': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new BenchUsageError((e as Error).message);
+  }
+  const v = parsed.values;
+  const help = v.help === true;
+  const scenario = v.scenario ?? (help ? 'login' : undefined);
+  if (scenario === undefined) throw new BenchUsageError('--scenario is required');
+  if (!(scenarios as readonly string[]).includes(scenario)) {
+    throw new BenchUsageError(`--scenario: one of ${scenarios.join(', ')}, got '${scenario}'`);
+  }
+  const mode = v.mode ?? 'epsv';
+  if (!(dataModes as readonly string[]).includes(mode)) {
+    throw new BenchUsageError(`--mode: one of ${dataModes.join(', ')}, got '${mode}'`);
+  }
+  const needsFile = ['small', 'persistent', 'large', 'mixed'].includes(scenario);
+  if (needsFile && v.file === undefined && !help) {
+    throw new BenchUsageError(`--scenario ${scenario} needs --file`);
+  }
+  if (v.checksum && v['verify-local'] === undefined && v['large-verify-local'] === undefined) {
+    throw new BenchUsageError('--checksum needs --verify-local (the expected content)');
+  }
+  const port = int('--port', v.port, 1) ?? 21;
+  if (port > 65535) throw new BenchUsageError(`--port: expected 1-65535, got '${v.port}'`);
+  const host = v.host ?? '127.0.0.1';
+  if (!/^[0-9a-fA-F:.]+$/.test(host.replace(/^\[|\]$/g, ''))) {
+    throw new BenchUsageError(`--host: expected an IPv4 or IPv6 address, got '${host}'`);
+  }
+  const load: LoadOptions = {
+    scenario: scenario as Scenario,
+    host: host.replace(/^\[|\]$/g, ''),
+    port,
+    concurrency: int('--concurrency', v.concurrency, 1) ?? 1,
+    duration: num('--duration', v.duration, 0) ?? 10,
+    count: int('--count', v.count, 1),
+    threads: int('--threads', v.threads, 1) ?? Math.max(1, Math.floor(os.availableParallelism() / 2)),
+    processes: int('--processes', v.processes, 1) ?? 1,
+    user: v.user ?? 'anonymous',
+    pass: v.pass ?? 'bench@',
+    mode: mode as DataMode,
+    file: v.file,
+    fileSize: int('--file-size', v['file-size'], 0),
+    fileLocal: v['verify-local'],
+    largeFile: v['large-file'],
+    largeLocal: v['large-verify-local'],
+    checksum: v.checksum === true,
+    uploadSize: int('--upload-size', v['upload-size'], 1) ?? 1 << 20,
+    uploadPrefix: v['upload-prefix'] ?? 'upload/bench',
+    filesPerSession: int('--files-per-session', v['files-per-session'], 0) ?? 0,
+    noopInterval: num('--noop-interval', v['noop-interval'], 0.01) ?? 30,
+    timeout: num('--timeout', v.timeout, 0.01) ?? 30,
+    ramp: int('--ramp', v.ramp, 1) ?? 256,
+    source: v.source,
+    mix: v.mix,
+    progressMs: 1000,
+  };
+  return {
+    load,
+    json: v.json === true,
+    quiet: v.quiet === true,
+    pid: int('--pid', v.pid, 1),
+    help,
+    noProbe: v['no-probe'] === true,
+  };
+}

@@ -1,0 +1,308 @@
+// The arithmetic of a benchmark report: merging ftpload summaries (several
+// processes, several threads), percentiles from the sparse log-linear
+// histogram, rates, ratios and the text table. Pure functions, unit-tested in
+// test/unit/bench-report.test.ts.
+
+/** Sparse histogram as ftpload prints it: [lower_us, upper_us_exclusive, count] buckets. */
+export interface HistogramJson {
+  count: number;
+  sum_us: number;
+  min_us: number;
+  max_us: number;
+  buckets: Array<[number, number, number]>;
+}
+
+export interface FtploadProgress {
+  type: 'progress';
+  t: number;
+  open: number;
+  established: number;
+  ops: number;
+  bytes: number;
+  errors: number;
+}
+
+export interface FtploadSummary {
+  type: 'summary';
+  tag: string;
+  scenario: string;
+  mode: string;
+  host: string;
+  port: number;
+  threads: number;
+  concurrency: number;
+  duration_s: number;
+  count: number;
+  elapsed_s: number;
+  ops: number;
+  ops_by_kind: Record<string, number>;
+  bytes: number;
+  sessions_started: number;
+  sessions_ok: number;
+  errors: Record<string, number>;
+  aborted_at_end: number;
+  alive_at_end: number;
+  max_established: number;
+  verified_size: number;
+  verified_checksum: number;
+  fd_limit: number;
+  latency: HistogramJson;
+  login_latency: HistogramJson;
+}
+
+export interface LatencyMs {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export interface MemorySample {
+  /** Proportional set size of the server's process tree, KiB. */
+  pssKiB: number;
+  processes: number;
+}
+
+export interface Report {
+  scenario: string;
+  mode: string;
+  concurrency: number;
+  processes: number;
+  threads: number;
+  elapsedS: number;
+  ops: number;
+  opsPerSec: number;
+  bytes: number;
+  /** Megabytes (10^6 bytes) per second. */
+  mbPerSec: number;
+  latencyMs: LatencyMs;
+  loginLatencyMs: LatencyMs;
+  errors: Record<string, number>;
+  errorTotal: number;
+  sessionsStarted: number;
+  abortedAtEnd: number;
+  aliveAtEnd: number;
+  maxEstablished: number;
+  verifiedSize: number;
+  verifiedChecksum: number;
+  memory?: {
+    baselineKiB: number;
+    heldKiB: number;
+    processes: number;
+    /** (held - baseline) / sessions alive, KiB; null without sessions. */
+    perSessionKiB: number | null;
+  };
+}
+
+export function emptyHistogram(): HistogramJson {
+  return { count: 0, sum_us: 0, min_us: 0, max_us: 0, buckets: [] };
+}
+
+/** Adds bucket counts with the same bounds; min over non-empty inputs, max over all. */
+export function mergeHistograms(hs: readonly HistogramJson[]): HistogramJson {
+  const byLower = new Map<number, [number, number, number]>();
+  let count = 0;
+  let sum = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = 0;
+  for (const h of hs) {
+    count += h.count;
+    sum += h.sum_us;
+    if (h.count > 0) min = Math.min(min, h.min_us);
+    max = Math.max(max, h.max_us);
+    for (const [lo, hi, n] of h.buckets) {
+      const b = byLower.get(lo);
+      if (b) b[2] += n;
+      else byLower.set(lo, [lo, hi, n]);
+    }
+  }
+  const buckets = [...byLower.values()].sort((a, b) => a[0] - b[0]);
+  return { count, sum_us: sum, min_us: count > 0 ? min : 0, max_us: max, buckets };
+}
+
+/**
+ * The q-quantile (0 < q <= 1) in microseconds: the bucket holding the
+ * ceil(q * count)-th smallest value, reported at its midpoint and clamped to
+ * the recorded [min, max]. Buckets below 64 us are exact.
+ */
+export function percentile(h: HistogramJson, q: number): number {
+  if (h.count === 0) return 0;
+  if (q >= 1) return h.max_us;
+  const rank = Math.max(1, Math.ceil(q * h.count));
+  let seen = 0;
+  for (const [lo, hi, n] of h.buckets) {
+    seen += n;
+    if (seen >= rank) {
+      const mid = lo + (hi - 1 - lo) / 2;
+      return Math.min(h.max_us, Math.max(h.min_us, mid));
+    }
+  }
+  return h.max_us;
+}
+
+export function latencyMs(h: HistogramJson): LatencyMs {
+  const ms = (us: number): number => Math.round(us) / 1000;
+  return {
+    p50: ms(percentile(h, 0.5)),
+    p90: ms(percentile(h, 0.9)),
+    p99: ms(percentile(h, 0.99)),
+    max: ms(h.max_us),
+    mean: h.count > 0 ? ms(h.sum_us / h.count) : 0,
+  };
+}
+
+function addCounts(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+}
+
+/**
+ * Merges the summaries of processes that ran side by side: counts add up, the
+ * window is the longest one (they start together), and histograms merge.
+ */
+export function mergeSummaries(ss: readonly FtploadSummary[]): FtploadSummary {
+  const first = ss[0];
+  if (!first) throw new Error('mergeSummaries: no summary');
+  const errors: Record<string, number> = {};
+  const byKind: Record<string, number> = {};
+  let r: FtploadSummary = { ...first, errors, ops_by_kind: byKind };
+  r = {
+    ...r,
+    threads: 0, concurrency: 0, elapsed_s: 0, ops: 0, bytes: 0, sessions_started: 0,
+    sessions_ok: 0, aborted_at_end: 0, alive_at_end: 0, max_established: 0, verified_size: 0,
+    verified_checksum: 0, count: 0,
+  };
+  for (const s of ss) {
+    r.threads += s.threads;
+    r.concurrency += s.concurrency;
+    r.count += s.count;
+    r.elapsed_s = Math.max(r.elapsed_s, s.elapsed_s);
+    r.ops += s.ops;
+    r.bytes += s.bytes;
+    r.sessions_started += s.sessions_started;
+    r.sessions_ok += s.sessions_ok;
+    r.aborted_at_end += s.aborted_at_end;
+    r.alive_at_end += s.alive_at_end;
+    // Each process's maximum of its own sessions: their sum bounds the joint maximum.
+    r.max_established += s.max_established;
+    r.verified_size += s.verified_size;
+    r.verified_checksum += s.verified_checksum;
+    addCounts(errors, s.errors);
+    addCounts(byKind, s.ops_by_kind);
+  }
+  r.latency = mergeHistograms(ss.map((s) => s.latency));
+  r.login_latency = mergeHistograms(ss.map((s) => s.login_latency));
+  return r;
+}
+
+export function buildReport(
+  s: FtploadSummary,
+  processes = 1,
+  memory?: { baseline: MemorySample; held: MemorySample },
+): Report {
+  const elapsed = s.elapsed_s > 0 ? s.elapsed_s : 0;
+  const errorTotal = Object.values(s.errors).reduce((a, b) => a + b, 0);
+  const report: Report = {
+    scenario: s.scenario,
+    mode: s.mode,
+    concurrency: s.concurrency,
+    processes,
+    threads: s.threads,
+    elapsedS: round(elapsed, 3),
+    ops: s.ops,
+    opsPerSec: elapsed > 0 ? round(s.ops / elapsed, 1) : 0,
+    bytes: s.bytes,
+    mbPerSec: elapsed > 0 ? round(s.bytes / elapsed / 1e6, 1) : 0,
+    latencyMs: latencyMs(s.latency),
+    loginLatencyMs: latencyMs(s.login_latency),
+    errors: { ...s.errors },
+    errorTotal,
+    sessionsStarted: s.sessions_started,
+    abortedAtEnd: s.aborted_at_end,
+    aliveAtEnd: s.alive_at_end,
+    maxEstablished: s.max_established,
+    verifiedSize: s.verified_size,
+    verifiedChecksum: s.verified_checksum,
+  };
+  if (memory) {
+    const delta = memory.held.pssKiB - memory.baseline.pssKiB;
+    report.memory = {
+      baselineKiB: memory.baseline.pssKiB,
+      heldKiB: memory.held.pssKiB,
+      processes: memory.held.processes,
+      perSessionKiB: s.alive_at_end > 0 ? round(delta / s.alive_at_end, 1) : null,
+    };
+  }
+  return report;
+}
+
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** value / base, or null when either is missing or the base is zero. */
+export function ratio(value: number | null | undefined, base: number | null | undefined): number | null {
+  if (value == null || base == null || base === 0 || !Number.isFinite(value) || !Number.isFinite(base)) {
+    return null;
+  }
+  return round(value / base, 2);
+}
+
+export function formatErrors(errors: Record<string, number>): string {
+  const entries = Object.entries(errors).sort((a, b) => b[1] - a[1]);
+  return entries.length === 0 ? 'none' : entries.map(([k, v]) => `${k}=${v}`).join(', ');
+}
+
+/** The human table printed at the end of a run. */
+export function formatReport(r: Report): string {
+  const rows: Array<[string, string]> = [
+    ['scenario', `${r.scenario} (${r.mode}), ${r.concurrency} sessions, ${r.threads} thread(s) in ${r.processes} process(es)`],
+    ['elapsed', `${r.elapsedS.toFixed(3)} s`],
+    ['operations', `${r.ops} (${r.opsPerSec.toFixed(1)} ops/s)`],
+    ['transferred', `${(r.bytes / 1e6).toFixed(1)} MB (${r.mbPerSec.toFixed(1)} MB/s)`],
+    ['latency ms', `p50 ${r.latencyMs.p50}  p90 ${r.latencyMs.p90}  p99 ${r.latencyMs.p99}  max ${r.latencyMs.max}`],
+    ['login ms', `p50 ${r.loginLatencyMs.p50}  p99 ${r.loginLatencyMs.p99}  max ${r.loginLatencyMs.max}`],
+    ['sessions', `${r.sessionsStarted} started, ${r.maxEstablished} most logged in at once, ${r.abortedAtEnd} cut at the end`],
+    ['verified', `${r.verifiedSize} sizes, ${r.verifiedChecksum} checksums`],
+    ['errors', `${r.errorTotal}: ${formatErrors(r.errors)}`],
+  ];
+  if (r.scenario === 'idle') rows.push(['alive at end', `${r.aliveAtEnd} of ${r.concurrency}`]);
+  if (r.memory) {
+    rows.push([
+      'server PSS',
+      `${(r.memory.heldKiB / 1024).toFixed(1)} MiB held in ${r.memory.processes} process(es), ` +
+        `${(r.memory.baselineKiB / 1024).toFixed(1)} MiB before; ` +
+        `${r.memory.perSessionKiB === null ? 'n/a' : r.memory.perSessionKiB.toFixed(1)} KiB per session`,
+    ]);
+  }
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+/** The live line: rates over the last tick. */
+export function formatStatus(prev: FtploadProgress | null, cur: FtploadProgress): string {
+  const dt = prev ? cur.t - prev.t : cur.t;
+  const dOps = cur.ops - (prev?.ops ?? 0);
+  const dBytes = cur.bytes - (prev?.bytes ?? 0);
+  const ops = dt > 0 ? dOps / dt : 0;
+  const mb = dt > 0 ? dBytes / dt / 1e6 : 0;
+  return (
+    `${cur.t.toFixed(1)}s  open ${cur.open}  logged-in ${cur.established}  ` +
+    `${ops.toFixed(0)} ops/s  ${mb.toFixed(1)} MB/s  errors ${cur.errors}`
+  );
+}
+
+/** Sums the latest progress line of each process. */
+export function sumProgress(lines: readonly FtploadProgress[]): FtploadProgress {
+  const r: FtploadProgress = { type: 'progress', t: 0, open: 0, established: 0, ops: 0, bytes: 0, errors: 0 };
+  for (const p of lines) {
+    r.t = Math.max(r.t, p.t);
+    r.open += p.open;
+    r.established += p.established;
+    r.ops += p.ops;
+    r.bytes += p.bytes;
+    r.errors += p.errors;
+  }
+  return r;
+}

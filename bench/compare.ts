@@ -1,0 +1,257 @@
+// npm run bench:compare: muxftpd and every installed peer, one at a time, on
+// loopback, the same scenarios against each, in one run. Writes
+// bench/results/<date>/ (results.md, results.json, chart.svg) and prints the table.
+//
+//   npm run bench:compare -- [--servers muxftpd,vsftpd,...] [--scenarios login,small-100,...]
+//                            [--duration S] [--idle-sessions N] [--idle-duration S]
+//                            [--large-mib N] [--out DIR] [--client-threads N]
+
+import { execSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { type LoadOptions, runFtpload } from './client/ftpload.js';
+import { treePss } from './client/pss.js';
+import { buildReport, type MemorySample, type Report } from './client/report.js';
+import { renderChart } from './chart.js';
+import { type Cell, type CompareResult, formatMarkdown, formatTerminal, matrixScenarios } from './matrix.js';
+import { missing, type Running, type ServerName, serverNames, specs, startServer, stopServer } from './peers/servers.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+// dist/bench/compare.js or bench/compare.ts
+const packageRoot = path.resolve(here, existsSync(path.join(here, '../package.json')) ? '..' : '../..');
+
+function list<T extends string>(flag: string, v: string | undefined, all: readonly T[]): T[] {
+  if (v === undefined) return [...all];
+  const out = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of out) {
+    if (!(all as readonly string[]).includes(s)) {
+      console.error(`bench:compare: ${flag}: unknown '${s}' (one of ${all.join(', ')})`);
+      process.exit(2);
+    }
+  }
+  return out as T[];
+}
+
+function sh(cmd: string): string {
+  try {
+    return execSync(cmd, { encoding: 'utf8', shell: '/bin/bash', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function machineInfo(): Record<string, string> {
+  const lscpu = sh('lscpu');
+  const pick = (k: string): string => lscpu.split('\n').find((l) => l.startsWith(`${k}:`))?.split(':').slice(1).join(':').trim() ?? '';
+  return {
+    nproc: sh('nproc'),
+    cpu: pick('Model name'),
+    threadsPerCore: pick('Thread(s) per core'),
+    uname: sh('uname -srvmo'),
+    ulimitSoft: sh('ulimit -Sn'),
+    ulimitHard: sh('ulimit -Hn'),
+    memory: sh("free -m | awk '/^Mem:/ {print $2 \" MiB\"}'"),
+    node: process.version,
+    os: sh('. /etc/os-release && echo "$PRETTY_NAME"'),
+    portRange: sh('cat /proc/sys/net/ipv4/ip_local_port_range').replace(/\s+/g, '-'),
+    somaxconn: sh('cat /proc/sys/net/core/somaxconn'),
+  };
+}
+
+function versionOf(name: ServerName): string {
+  switch (name) {
+    case 'muxftpd':
+      return sh(`node ${path.join(packageRoot, 'dist/cli.js')} --version`) || 'dev';
+    case 'vsftpd':
+      return sh("dpkg-query -W -f='${Version}' vsftpd");
+    case 'proftpd':
+      return sh(`${existsSync('/usr/sbin/proftpd') ? '/usr/sbin/proftpd' : '/opt/peers/proftpd/usr/sbin/proftpd'} -v 2>&1 | head -1`);
+    case 'pure-ftpd':
+      return sh('ls /opt/peers/debs/pure-ftpd_*.deb 2>/dev/null | head -1 | sed "s/.*pure-ftpd_//; s/_.*//"') || 'installed';
+    case 'pyftpdlib':
+      return sh("/usr/bin/python3 -c 'import pyftpdlib; print(pyftpdlib.__ver__)'");
+    case 'ftp-srv':
+      return sh("node -p \"require('/opt/peers/ftp-srv/node_modules/ftp-srv/package.json').version\"");
+  }
+}
+
+/** The served tree: small.bin (4 KiB), large.bin, upload/ writable by the ftp user. */
+function makeRoot(root: string, largeMiB: number): void {
+  mkdirSync(path.join(root, 'upload'), { recursive: true, mode: 0o755 });
+  const small = path.join(root, 'small.bin');
+  if (!existsSync(small)) writeFileSync(small, randomBytes(4096));
+  const large = path.join(root, 'large.bin');
+  const want = largeMiB * 1024 * 1024;
+  if (!existsSync(large) || sh(`stat -c %s ${large}`) !== String(want)) {
+    const chunk = randomBytes(1024 * 1024);
+    writeFileSync(large, '');
+    for (let i = 0; i < largeMiB; i++) writeFileSync(large, chunk, { flag: 'a' });
+  }
+  const uid = Number(sh('id -u ftp'));
+  const gid = Number(sh('id -g ftp'));
+  if (uid > 0) chownSync(path.join(root, 'upload'), uid, gid);
+  spawnSync('chmod', ['755', root]);
+}
+
+function cleanUploads(root: string): void {
+  const dir = path.join(root, 'upload');
+  for (const f of readdirSync(dir)) rmSync(path.join(dir, f), { force: true });
+}
+
+async function main(): Promise<void> {
+  const { values: v } = parseArgs({
+    options: {
+      servers: { type: 'string' },
+      scenarios: { type: 'string' },
+      duration: { type: 'string' },
+      'idle-sessions': { type: 'string' },
+      'idle-duration': { type: 'string' },
+      'large-mib': { type: 'string' },
+      'client-threads': { type: 'string' },
+      root: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  const allScenarios = matrixScenarios.map((s) => s.name);
+  if (v.help) {
+    console.log(`npm run bench:compare -- [--servers ${serverNames.join(',')}]
+  [--scenarios ${allScenarios.join(',')}]
+  [--duration S (10)] [--idle-sessions N (10000)] [--idle-duration S (30)] [--large-mib N (256)]
+  [--client-threads N (half the CPUs)] [--root DIR] [--out DIR (bench/results/<date>)]`);
+    return;
+  }
+  const servers = list('--servers', v.servers, serverNames);
+  const chosen = list('--scenarios', v.scenarios, allScenarios);
+  const duration = Number(v.duration ?? 10);
+  const idleSessions = Number(v['idle-sessions'] ?? 10000);
+  const idleDuration = Number(v['idle-duration'] ?? 30);
+  const largeMiB = Number(v['large-mib'] ?? 256);
+  const threads = Number(v['client-threads'] ?? Math.max(1, Math.floor(os.availableParallelism() / 2)));
+  const root = path.resolve(v.root ?? path.join(os.tmpdir(), 'muxftpd-bench-root'));
+  const stamp = new Date().toISOString().slice(0, 10);
+  let out = path.resolve(v.out ?? path.join(packageRoot, 'bench/results', stamp));
+  if (!v.out && existsSync(out)) out = `${out}-${new Date().toISOString().slice(11, 16).replace(':', '')}`;
+  const stateBase = path.join(os.tmpdir(), 'muxftpd-bench-run');
+  makeRoot(root, largeMiB);
+
+  const result: CompareResult = {
+    date: new Date().toISOString(),
+    command: `npm run bench:compare -- ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: machineInfo(),
+    settings: { duration, idleSessions, idleDuration, largeMiB, clientThreads: threads, root },
+    servers: [],
+    scenarios: matrixScenarios.filter((s) => chosen.includes(s.name)),
+    cells: [],
+  };
+  let current: Running | null = null;
+  const cleanup = async (): Promise<void> => {
+    if (current) await stopServer(current);
+    current = null;
+  };
+  process.once('SIGINT', () => {
+    void cleanup().then(() => process.exit(130));
+  });
+
+  for (const name of servers) {
+    const why = missing(name, packageRoot);
+    result.servers.push({ name, version: why ? '' : versionOf(name), installed: !why, note: why ? `${why}; install: ${specs[name].install}` : '' });
+    if (why) {
+      console.error(`bench:compare: skipping ${name}: ${why} (install: ${specs[name].install})`);
+      continue;
+    }
+    // Read-only scenarios first, idle last (it may leave the server worn), then
+    // upload on a fresh server in its writable profile.
+    const order = [...result.scenarios].sort((a, b) => Number(a.writable) - Number(b.writable) || Number(a.name.startsWith('idle')) - Number(b.name.startsWith('idle')));
+    // A fresh server for idle (its memory baseline is then the server at rest)
+    // and for upload (the writable profile).
+    const profileOf = (sc: { writable: boolean; memory: boolean }): string => (sc.writable ? 'writable' : sc.memory ? 'fresh' : 'read-only');
+    let profile: string | null = null;
+    for (const sc of order) {
+      if (profile !== profileOf(sc)) {
+        await cleanup();
+        try {
+          current = await startServer(name, { root, stateDir: path.join(stateBase, name), writable: sc.writable, packageRoot });
+          profile = profileOf(sc);
+          console.error(`== ${name} (pid ${current.pid}, 127.0.0.1:${current.spec.port}${sc.writable ? ', writable' : ''})`);
+        } catch (e) {
+          console.error(`bench:compare: ${(e as Error).message}`);
+          result.cells.push({ server: name, scenario: sc.name, report: null, failure: `did not start: ${(e as Error).message.split('\n')[0]}`, argv: [] });
+          profile = null;
+          continue;
+        }
+      }
+      const srv = current as Running | null;
+      if (!srv) continue;
+      const load: LoadOptions = {
+        ...sc.load,
+        scenario: sc.load.scenario,
+        host: '127.0.0.1',
+        port: srv.spec.port,
+        concurrency: sc.name.startsWith('idle') ? idleSessions : sc.load.concurrency,
+        duration: sc.name.startsWith('idle') ? idleDuration : duration,
+        threads,
+        processes: sc.name.startsWith('idle') ? Math.max(1, Math.ceil(idleSessions / 9000)) : 1,
+        user: 'anonymous',
+        pass: 'bench@',
+        mode: 'epsv',
+        file: sc.load.file,
+        fileLocal: sc.load.file ? path.join(root, sc.load.file) : undefined,
+        largeFile: sc.load.largeFile,
+        largeLocal: sc.load.largeFile ? path.join(root, sc.load.largeFile) : undefined,
+        checksum: false,
+        uploadPrefix: `upload/${name}`,
+        progressMs: 1000,
+        tag: `${name}/${sc.name}`,
+      };
+      let baseline: MemorySample | undefined;
+      let held: MemorySample | undefined;
+      let sampling = false;
+      let mostHeld = 0;
+      if (sc.memory) baseline = await treePss(srv.pid);
+      process.stderr.write(`   ${sc.name} ... `);
+      try {
+        const run = await runFtpload(load, (p) => {
+          // Sample while the most sessions so far are held, not while they close at the end.
+          if (sc.memory && !sampling && p.t <= load.duration - 0.5 && p.established >= mostHeld) {
+            mostHeld = p.established;
+            sampling = true;
+            void treePss(srv.pid).then((m) => {
+              held = m;
+            }).finally(() => {
+              sampling = false;
+            });
+          }
+        });
+        const report: Report = buildReport(run.summary, run.processes, baseline && held ? { baseline, held } : undefined);
+        result.cells.push({ server: name, scenario: sc.name, report, failure: null, argv: run.argv });
+        process.stderr.write(`${report.ops} ops, ${report.opsPerSec} ops/s, ${report.mbPerSec} MB/s, errors ${report.errorTotal}` +
+          `${sc.name.startsWith('idle') ? `, alive ${report.aliveAtEnd}` : ''}\n`);
+      } catch (e) {
+        result.cells.push({ server: name, scenario: sc.name, report: null, failure: (e as Error).message, argv: [] });
+        process.stderr.write(`failed: ${(e as Error).message}\n`);
+      }
+      if (sc.writable) cleanUploads(root);
+      // Let TIME_WAIT sockets and exiting session processes settle between runs.
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await cleanup();
+  }
+
+  mkdirSync(out, { recursive: true });
+  const cells: Cell[] = result.cells;
+  writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(out, 'chart.svg'), await renderChart(result));
+  writeFileSync(path.join(out, 'results.md'), formatMarkdown(result));
+  console.log(formatTerminal(result));
+  console.log(`\nwrote ${path.relative(process.cwd(), out)}/{results.md,results.json,chart.svg} (${cells.length} runs)`);
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench:compare: ${e instanceof Error ? e.stack : String(e)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,99 @@
+// Runtime counters of a server (the redis split: declared data elsewhere,
+// counts here). Plain numbers, bumped where things happen; stats(), the
+// metrics endpoint and the status line read them.
+import { TransferError, type TransferResult } from '../engine/engine.js';
+
+export const limitNames = [
+  'maxClients',
+  'maxPerIp',
+  'loginTimeout',
+  'idleTimeout',
+  'dataTimeout',
+  'loginFailures',
+  'outputOverflow',
+] as const;
+export type LimitName = (typeof limitNames)[number];
+
+export const transferOutcomes = ['ok', 'aborted', 'peerClosed', 'noConnection', 'timeout', 'error'] as const;
+export type TransferOutcome = (typeof transferOutcomes)[number];
+
+export type TransferKind = 'download' | 'upload' | 'listing';
+
+export interface CounterSnapshot {
+  /** Sessions opened since start (those refused by --max-clients never reach TypeScript). */
+  sessionsTotal: number;
+  /** Commands run, by verb (only verbs of the command table, so the label set stays bounded). */
+  commands: Record<string, number>;
+  /** Data bytes sent to clients (downloads, listings) and received (uploads). */
+  bytesOut: number;
+  bytesIn: number;
+  transfers: Record<TransferOutcome, number>;
+  transfersRunning: number;
+  /** Times each limit was hit (maxClients is filled in from the engine's count). */
+  limits: Record<LimitName, number>;
+}
+
+export function outcomeOf(result: TransferResult): TransferOutcome {
+  switch (result.error) {
+    case TransferError.Ok:
+      return 'ok';
+    case TransferError.Aborted:
+      return 'aborted';
+    case TransferError.PeerClosed:
+      return 'peerClosed';
+    case TransferError.NoDataConnection:
+    case TransferError.ConnectFailed:
+      return 'noConnection';
+    case TransferError.Timeout:
+      return 'timeout';
+    default:
+      return 'error';
+  }
+}
+
+const zeros = <K extends string>(keys: readonly K[]): Record<K, number> =>
+  Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+
+export class Counters {
+  sessionsTotal = 0;
+  bytesOut = 0;
+  bytesIn = 0;
+  transfersRunning = 0;
+  readonly commands = new Map<string, number>();
+  readonly transfers = zeros(transferOutcomes);
+  readonly limits = zeros(limitNames);
+
+  command(verb: string): void {
+    this.commands.set(verb, (this.commands.get(verb) ?? 0) + 1);
+  }
+
+  limit(name: LimitName): void {
+    this.limits[name] += 1;
+  }
+
+  transferStarted(): void {
+    this.transfersRunning += 1;
+  }
+
+  transferEnded(kind: TransferKind, result: TransferResult): TransferOutcome {
+    this.transfersRunning -= 1;
+    if (kind === 'upload') this.bytesIn += result.bytes;
+    else this.bytesOut += result.bytes;
+    const outcome = outcomeOf(result);
+    this.transfers[outcome] += 1;
+    if (outcome === 'timeout') this.limit('dataTimeout');
+    return outcome;
+  }
+
+  snapshot(engineRejected: number): CounterSnapshot {
+    return {
+      sessionsTotal: this.sessionsTotal,
+      commands: Object.fromEntries(this.commands),
+      bytesOut: this.bytesOut,
+      bytesIn: this.bytesIn,
+      transfers: { ...this.transfers },
+      transfersRunning: this.transfersRunning,
+      limits: { ...this.limits, maxClients: engineRejected },
+    };
+  }
+}

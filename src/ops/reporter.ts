@@ -1,0 +1,69 @@
+// What a server tells about its sessions: one log line per session start,
+// login, transfer (path, bytes, duration, rate) and end; the xferlog line of
+// each file transfer; and the counters behind stats() and the metrics.
+import type { SessionId } from '../engine/engine.js';
+import type { Logger } from '../log.js';
+import type { Session } from '../session/session.js';
+import type { Counters } from './counters.js';
+import type { TransferObserver, TransferRecord } from './observe.js';
+import type { TransferLog } from './xferlog.js';
+
+export class Reporter implements TransferObserver {
+  constructor(
+    private readonly log: Logger,
+    private readonly counters: Counters,
+    private readonly sessionOf: (sid: SessionId) => Session | undefined,
+    private readonly xferlog: TransferLog | undefined,
+  ) {}
+
+  sessionStart(s: Session): void {
+    this.counters.sessionsTotal += 1;
+    this.log.info('session start', { sid: s.sid, peer: s.peer.address, port: s.peer.port });
+  }
+
+  login(s: Session): void {
+    this.log.info('login', { sid: s.sid, user: s.user });
+  }
+
+  sessionEnd(s: Session, reason: string, openedAt: number): void {
+    this.log.info('session end', { sid: s.sid, reason, ms: Date.now() - openedAt });
+  }
+
+  started(): void {
+    this.counters.transferStarted();
+  }
+
+  ended(r: TransferRecord): void {
+    const result = this.counters.transferEnded(r.kind, r.result);
+    const ms = performance.now() - r.startedMs;
+    const s = this.sessionOf(r.sid);
+    const path = r.rel === null ? null : r.rel === '.' ? '/' : `/${r.rel}`;
+    const bytes = r.result.bytes;
+    const rate = ms > 0 ? Math.round((bytes * 1000) / ms) : bytes;
+    this.log.info('transfer', {
+      sid: r.sid,
+      user: s?.user ?? null,
+      peer: s?.peer.address ?? null,
+      kind: r.kind,
+      path,
+      offset: r.offset,
+      bytes,
+      ms: Math.round(ms),
+      rate,
+      result,
+    });
+    if (this.xferlog === undefined || path === null || s === undefined) return;
+    this.xferlog.write({
+      end: new Date(),
+      seconds: ms / 1000,
+      host: s.peer.address,
+      bytes,
+      path,
+      binary: s.type === 'I',
+      direction: r.kind === 'upload' ? 'i' : 'o',
+      anonymous: s.home === '/',
+      user: s.user ?? '',
+      complete: result === 'ok',
+    });
+  }
+}

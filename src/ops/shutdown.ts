@@ -1,0 +1,28 @@
+// Signals of a running CLI server. SIGTERM (and a first SIGINT) drain:
+// stop accepting, let running transfers finish up to --drain-timeout, close,
+// exit 0. A second signal exits at once.
+import type { ServerHandle } from '../index.js';
+
+export function onShutdownSignals(server: ServerHandle, beforeExit: () => void): void {
+  let draining = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (draining) {
+      beforeExit();
+      process.exit(signal === 'SIGINT' ? 130 : 1);
+    }
+    draining = true;
+    server.drain().then(
+      () => {
+        beforeExit();
+        process.exit(0);
+      },
+      (e: unknown) => {
+        beforeExit();
+        process.stderr.write(`muxftpd: stopping failed: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

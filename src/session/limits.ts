@@ -1,0 +1,75 @@
+// The per-connection limits enforced in TypeScript: clients per address,
+// the login and idle timeouts (one sweep a second over every session, not a
+// timer per session). Each answers 421, closes the connection, and is
+// counted. (The failed-login cap lives with PASS, in handlers/auth.ts.)
+import type { Config } from '../config/settings.js';
+import type { Counters, LimitName } from '../ops/counters.js';
+import { ipv4Of } from '../protocol/address.js';
+import { Code, type Reply } from '../protocol/replies.js';
+import type { Connection } from './connection.js';
+
+const closing = (text: string): Reply => ({ code: Code.ServiceNotAvailable, text, close: true });
+
+export const limitReplies = {
+  maxPerIp: '421 Too many connections from your address; try again later.\r\n',
+  loginTimeout: closing('Login timeout: closing control connection.'),
+  idleTimeout: closing('Timeout: no command for too long; closing control connection.'),
+} as const;
+
+export class Limits {
+  private readonly perAddress = new Map<string, number>();
+
+  constructor(
+    private readonly config: Readonly<Config>,
+    private readonly counters: Counters,
+  ) {}
+
+  /** Counts a new client of `address`; false (and counted as a hit) when it is one too many. */
+  admit(address: string): boolean {
+    const key = ipv4Of(address) ?? address;
+    const n = (this.perAddress.get(key) ?? 0) + 1;
+    if (this.config.maxPerIp > 0 && n > this.config.maxPerIp) {
+      this.counters.limit('maxPerIp');
+      return false;
+    }
+    this.perAddress.set(key, n);
+    return true;
+  }
+
+  /** An admitted client of `address` has gone. */
+  release(address: string): void {
+    const key = ipv4Of(address) ?? address;
+    const n = (this.perAddress.get(key) ?? 1) - 1;
+    if (n <= 0) this.perAddress.delete(key);
+    else this.perAddress.set(key, n);
+  }
+
+  /**
+   * Closes the connections past the login timeout (counted from the open)
+   * or the idle timeout (since the last line). A transfer stops the idle
+   * clock: while one runs, the connection counts as active.
+   */
+  sweep(connections: Iterable<Connection>, now: number): void {
+    const { loginTimeout, idleTimeout } = this.config;
+    for (const c of connections) {
+      if (c.isClosed) continue;
+      const s = c.session;
+      if (!s.loggedIn) {
+        if (loginTimeout > 0 && now - c.openedAt >= loginTimeout * 1000) this.close(c, 'loginTimeout');
+      } else if (s.transferring) {
+        c.lastActive = now;
+      } else if (idleTimeout > 0 && now - c.lastActive >= idleTimeout * 1000) {
+        this.close(c, 'idleTimeout');
+      }
+    }
+  }
+
+  clear(): void {
+    this.perAddress.clear();
+  }
+
+  private close(c: Connection, limit: LimitName & keyof typeof limitReplies): void {
+    this.counters.limit(limit);
+    c.send(limitReplies[limit] as Reply);
+  }
+}

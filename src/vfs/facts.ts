@@ -1,0 +1,53 @@
+// RFC 3659 7 machine listings (MLST, MLSD), pure: the facts this server
+// offers, the fact line of one entry, and the FEAT and OPTS MLST texts.
+import type { Stats } from 'node:fs';
+
+export const mlstFacts = ['type', 'size', 'modify', 'perm', 'unique'] as const;
+export type MlstFact = (typeof mlstFacts)[number];
+
+export interface FactsEntry {
+  name: string;
+  stats: Pick<Stats, 'mode' | 'size' | 'mtime' | 'dev' | 'ino' | 'isDirectory'>;
+}
+
+/** RFC 3659 7.8: every fact offered, the selected ones marked with '*'. */
+export function mlstFeature(selected: readonly MlstFact[]): string {
+  return 'MLST ' + mlstFacts.map((f) => `${f}${selected.includes(f) ? '*' : ''};`).join('');
+}
+
+/** RFC 3659 7.9: the facts of OPTS MLST that this server knows, in its order; unknown ones are ignored. */
+export function selectFacts(arg: string): MlstFact[] {
+  const asked = new Set(arg.toLowerCase().split(';'));
+  return mlstFacts.filter((f) => asked.has(f));
+}
+
+/** RFC 3659 2.3: YYYYMMDDHHMMSS in UTC (MDTM and the modify fact). */
+export function timeVal(t: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${p(t.getUTCFullYear(), 4)}${p(t.getUTCMonth() + 1)}${p(t.getUTCDate())}${p(t.getUTCHours())}${p(t.getUTCMinutes())}${p(t.getUTCSeconds())}`;
+}
+
+/**
+ * RFC 3659 7.5.5 perm: what this session may do with the entry. Files: r
+ * (RETR), and when writable a (APPE), w (STOR), d (DELE), f (RNFR). Directories:
+ * e (CWD), l (LIST), and when writable c (STOR in it), m (MKD), p (delete in
+ * it), d (RMD), f (RNFR).
+ */
+export function permFact(isDirectory: boolean, writable: boolean): string {
+  if (isDirectory) return writable ? 'cdeflmp' : 'el';
+  return writable ? 'adfrw' : 'r';
+}
+
+/** One fact line: 'fact=value;…' then a space and the name (RFC 3659 7.2). */
+export function factsLine(entry: FactsEntry, facts: readonly MlstFact[], writable: boolean): string {
+  const { stats } = entry;
+  const dir = stats.isDirectory();
+  const values: Record<MlstFact, string> = {
+    type: dir ? 'dir' : 'file',
+    size: String(stats.size),
+    modify: timeVal(stats.mtime),
+    perm: permFact(dir, writable),
+    unique: `${stats.dev.toString(16)}U${stats.ino.toString(16)}`,
+  };
+  return `${facts.map((f) => `${f}=${values[f]};`).join('')} ${entry.name}`;
+}

@@ -1,0 +1,131 @@
+// Timeouts on a real server: --login-timeout, --idle-timeout, --data-timeout.
+// Each closes what it times out (control: 421 and close; data: 425/426 on
+// the control connection, which goes on) and is counted in stats().
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DataChannel, epsvTarget, FtpControl, withTimeout } from './helpers/clients.js';
+import { expectServes, useServer } from './helpers/server.js';
+
+const srv = useServer({ loginTimeout: 1, idleTimeout: 2, dataTimeout: 1 });
+const opened: FtpControl[] = [];
+const sockets: net.Socket[] = [];
+
+afterEach(() => {
+  for (const c of opened.splice(0)) c.destroy();
+  for (const s of sockets.splice(0)) s.destroy();
+});
+
+async function login(): Promise<FtpControl> {
+  const ctl = await FtpControl.login(srv.host, srv.port);
+  opened.push(ctl);
+  return ctl;
+}
+
+/** The next reply is 421 and the server closes the connection. */
+async function expectClosedWith421(ctl: FtpControl, withinMs: number): Promise<void> {
+  const r = await ctl.reply(withinMs);
+  expect(r.code, r.lines.join(' / ')).toBe(421);
+  await ctl.waitClosed(withinMs);
+}
+
+describe('--login-timeout', () => {
+  it('a client that never logs in gets 421 and is closed', async () => {
+    const ctl = await FtpControl.connect(srv.host, srv.port);
+    opened.push(ctl);
+    await expectClosedWith421(ctl, 5_000);
+    expect(srv.server.stats().limits.loginTimeout).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a slow client sending one byte at a time, never a whole line, is closed too', async () => {
+    const ctl = await FtpControl.connect(srv.host, srv.port);
+    opened.push(ctl);
+    const drip = setInterval(() => ctl.write('N'), 200);
+    try {
+      await expectClosedWith421(ctl, 5_000);
+    } finally {
+      clearInterval(drip);
+    }
+  });
+
+  it('commands before login do not extend it', async () => {
+    const ctl = await FtpControl.connect(srv.host, srv.port);
+    opened.push(ctl);
+    const codes: number[] = [];
+    for (;;) {
+      const r = await ctl.cmd('NOOP', 5_000);
+      codes.push(r.code);
+      if (r.code !== 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(codes.at(-1)).toBe(421);
+    await ctl.waitClosed();
+  });
+});
+
+describe('--idle-timeout', () => {
+  it('a logged-in client that sends nothing gets 421 and is closed', async () => {
+    const ctl = await login();
+    const before = srv.server.stats().limits.idleTimeout;
+    await expectClosedWith421(ctl, 6_000);
+    expect(srv.server.stats().limits.idleTimeout).toBe(before + 1);
+  });
+
+  it('a client sending a command now and then stays', async () => {
+    const ctl = await login();
+    for (let i = 0; i < 6; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect((await ctl.cmd('NOOP')).code).toBe(200);
+    }
+  });
+});
+
+describe('--data-timeout', () => {
+  it('a client that never reads the data connection: 426, and the control connection goes on', async () => {
+    const ctl = await login();
+    const channel = await DataChannel.open(ctl, 'EPSV');
+    (await channel.connected).pause();
+    const timeouts = srv.server.stats().transfers.timeout;
+    expect((await ctl.cmd(`RETR ${srv.fixture.big.path}`)).code).toBe(150);
+    const r = await ctl.reply(8_000);
+    expect(r.code, r.lines.join(' / ')).toBe(426);
+    channel.close();
+    expect((await ctl.cmd('NOOP')).code).toBe(200);
+    const stats = srv.server.stats();
+    expect(stats.transfers.timeout).toBe(timeouts + 1);
+    expect(stats.limits.dataTimeout).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a passive listener nobody connects to is dropped: the transfer fails, the session goes on', async () => {
+    const ctl = await login();
+    expect((await ctl.cmd('EPSV')).code).toBe(229);
+    expect((await ctl.cmd('RETR /hello.txt')).code).toBe(150);
+    const r = await ctl.reply(8_000);
+    // The engine reports a timeout for the listener as for a stalled connection.
+    expect([425, 426], r.lines.join(' / ')).toContain(r.code);
+    expect((await ctl.cmd('NOOP')).code).toBe(200);
+  });
+
+  it('passive port theft: a connection from another address is dropped; the client then gets its file', async () => {
+    const ctl = await login();
+    const target = epsvTarget(await ctl.cmd('EPSV'), ctl);
+    if (target === undefined) throw new Error('EPSV failed');
+    const thief = net.connect({ host: target.host, port: target.port, localAddress: '127.0.0.2' });
+    sockets.push(thief);
+    thief.on('error', () => {});
+    thief.resume();
+    await withTimeout(new Promise((resolve) => thief.once('close', resolve)), 5_000, 'the thief to be dropped');
+    const data = net.connect({ host: target.host, port: target.port });
+    sockets.push(data);
+    const chunks: Buffer[] = [];
+    data.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise((resolve) => data.once('close', resolve));
+    expect((await ctl.cmd('RETR /hello.txt')).code).toBe(150);
+    expect((await ctl.reply()).code).toBe(226);
+    await withTimeout(ended, 5_000, 'data connection to end');
+    expect(Buffer.concat(chunks)).toEqual(srv.files.hello.data);
+  });
+
+  it('the server still serves', async () => {
+    await expectServes(srv);
+  });
+});

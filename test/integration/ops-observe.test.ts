@@ -1,0 +1,60 @@
+// What an operator sees of a download: the structured log lines (session
+// start, login, transfer with path/bytes/duration/rate, end), the xferlog
+// line, and the Prometheus counters at --metrics-port.
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { eventually, FtpControl, retrieve } from './helpers/clients.js';
+import { useServer } from './helpers/server.js';
+
+const lines: Record<string, unknown>[] = [];
+const log = createLogger('info', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+const xferlog = path.join(process.env.TMPDIR ?? '/tmp', `muxftpd-xferlog-${process.pid}.log`);
+const srv = useServer({ log, logLevel: 'info', metricsPort: 0, xferlog });
+
+afterAll(() => rm(xferlog, { force: true }));
+
+const byMsg = (msg: string) => lines.filter((l) => l.msg === msg);
+
+describe('logs, xferlog and metrics after a download', () => {
+  it('logs the session, the login, the transfer and the end', async () => {
+    const ctl = await FtpControl.login(srv.host, srv.port);
+    const got = await retrieve(ctl, 'EPSV', srv.files.mib1.path);
+    expect(got.sha256).toBe(srv.files.mib1.sha256);
+    await ctl.expect('QUIT', 221);
+    await ctl.waitClosed();
+    expect(await eventually(() => byMsg('session end').length > 0, 5_000)).toBe(true);
+    const start = byMsg('session start')[0];
+    expect(start).toMatchObject({ level: 30, peer: '127.0.0.1' });
+    const sid = start?.sid;
+    expect(byMsg('login')).toContainEqual(expect.objectContaining({ sid, user: 'anonymous' }));
+    const transfer = byMsg('transfer').find((l) => l.sid === sid);
+    expect(transfer).toMatchObject({ kind: 'download', path: '/1mib.bin', bytes: 1024 * 1024, result: 'ok' });
+    expect(typeof transfer?.ms).toBe('number');
+    expect(transfer?.rate).toBeGreaterThan(0);
+    expect(byMsg('session end')).toContainEqual(expect.objectContaining({ sid, reason: 'requested' }));
+  });
+
+  it('writes the xferlog line', async () => {
+    expect(await eventually(async () => (await readFile(xferlog, 'utf8').catch(() => '')).includes('1mib.bin'), 5_000)).toBe(true);
+    const line = (await readFile(xferlog, 'utf8')).split('\n').find((l) => l.includes('/1mib.bin')) ?? '';
+    expect(line).toMatch(/^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} \d+ 127\.0\.0\.1 1048576 \/1mib\.bin b _ o a anonymous ftp 0 \* c$/);
+  });
+
+  it('serves the counters at /metrics', async () => {
+    const port = srv.server.metrics?.port;
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('muxftpd_transfers_total{result="ok"}')).toBeGreaterThanOrEqual(1);
+    expect(value('muxftpd_bytes_total{direction="out"}')).toBeGreaterThanOrEqual(1024 * 1024);
+    expect(value('muxftpd_commands_total{verb="RETR"}')).toBeGreaterThanOrEqual(1);
+    expect(value('muxftpd_sessions_total')).toBeGreaterThanOrEqual(1);
+    expect(value('muxftpd_limits_total{limit="maxPerIp"}')).toBe(0);
+    expect(text).toMatch(/^muxftpd_clients\{worker="0"\} \d+$/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+  });
+});

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { factsLine, mlstFacts, mlstFeature, permFact, selectFacts, timeVal } from '../../src/vfs/facts.js';
+
+const stats = (dir: boolean) => ({
+  mode: dir ? 0o40755 : 0o100644,
+  size: 1234,
+  mtime: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)),
+  dev: 0x801,
+  ino: 0xabc,
+  isDirectory: () => dir,
+});
+
+describe('RFC 3659 facts', () => {
+  it('writes a fact line: selected facts in order, a space, the name', () => {
+    expect(factsLine({ name: 'a b.txt', stats: stats(false) }, mlstFacts, false)).toBe(
+      'type=file;size=1234;modify=20240102030405;perm=r;unique=801Uabc; a b.txt',
+    );
+    expect(factsLine({ name: 'd', stats: stats(true) }, ['type', 'perm'], true)).toBe('type=dir;perm=cdeflmp; d');
+    expect(factsLine({ name: 'x', stats: stats(false) }, [], false)).toBe(' x');
+  });
+
+  it('perm follows what the session may do', () => {
+    expect([permFact(false, false), permFact(false, true), permFact(true, false)]).toEqual(['r', 'adfrw', 'el']);
+  });
+
+  it('OPTS MLST keeps known facts in the server order, case-insensitively', () => {
+    expect(selectFacts('Size;TYPE;nope;')).toEqual(['type', 'size']);
+    expect(selectFacts('')).toEqual([]);
+  });
+
+  it('FEAT marks the selected facts', () => {
+    expect(mlstFeature(mlstFacts)).toBe('MLST type*;size*;modify*;perm*;unique*;');
+    expect(mlstFeature(['size'])).toBe('MLST type;size*;modify;perm;unique;');
+  });
+
+  it('times are UTC YYYYMMDDHHMMSS', () => {
+    expect(timeVal(new Date(Date.UTC(1999, 11, 31, 23, 59, 58)))).toBe('19991231235958');
+  });
+});

@@ -1,0 +1,95 @@
+// The pure parts of issue 7: the xferlog line, the status line's text, the
+// config file layer and --print-config.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConfigFile } from '../../src/config/file.js';
+import { configText } from '../../src/config/help.js';
+import { loadConfigWithOrigins, parseFlags } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+import { statusText } from '../../src/ops/status-line.js';
+import { xferlogLine } from '../../src/ops/xferlog.js';
+import type { ServerStats } from '../../src/server.js';
+
+let dir = '';
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'muxftpd-ops-unit-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('xferlogLine', () => {
+  it('writes the wu-ftpd / vsftpd fields, spaces in names as _', () => {
+    const line = xferlogLine({
+      end: new Date(2004, 2, 4, 8, 12, 30),
+      seconds: 1.4,
+      host: '10.0.0.7',
+      bytes: 37,
+      path: '/pub/a file.html',
+      binary: true,
+      direction: 'o',
+      anonymous: true,
+      user: 'anonymous',
+      complete: true,
+    });
+    expect(line).toBe('Thu Mar  4 08:12:30 2004 1 10.0.0.7 37 /pub/a_file.html b _ o a anonymous ftp 0 * c');
+  });
+});
+
+describe('statusText', () => {
+  const zero = { ok: 0, aborted: 0, peerClosed: 0, noConnection: 0, timeout: 0, error: 0 };
+  const limits = { maxClients: 0, maxPerIp: 0, loginTimeout: 0, idleTimeout: 0, dataTimeout: 0, loginFailures: 0, outputOverflow: 0 };
+  const base: ServerStats = {
+    sessions: 3, perWorker: [1, 2], accepted: 3, rejected: 0, fdLimit: 1024, sessionsTotal: 3, commands: {},
+    bytesOut: 0, bytesIn: 0, transfers: zero, transfersRunning: 1, limits,
+  };
+  it('shows clients per worker, transfers, MB/s and errors', () => {
+    const now = { ...base, bytesOut: 2e6, transfers: { ...zero, ok: 4, timeout: 1 }, limits: { ...limits, maxPerIp: 2 } };
+    expect(statusText(now, base, 2)).toBe('clients 3 [1 2] · transfers 1 (4 done) · out 1.0 MB/s · in 0.0 MB/s · errors 1 · limits hit 2');
+  });
+});
+
+describe('config layers', () => {
+  it('defaults < options < file < env < flags, each value with its source', async () => {
+    const file = path.join(dir, 'c.json');
+    await writeFile(file, JSON.stringify({ port: 1, maxPerIp: 2, idleTimeout: 3, allowForeignData: true }));
+    const { config, origins } = await loadConfigWithOrigins({
+      options: { port: 9, loginTimeout: 8, maxPerIp: 9 },
+      file: await readConfigFile(file),
+      env: { MUXFTPD_PORT: '10', MUXFTPD_MAX_PER_IP: '11' },
+      flags: parseFlags(['--port', '12', '--allow-foreign-data=false']).flags,
+    });
+    expect(config).toMatchObject({ port: 12, maxPerIp: 11, idleTimeout: 3, loginTimeout: 8, allowForeignData: false, dataTimeout: 300 });
+    expect(origins).toMatchObject({
+      port: 'flag',
+      maxPerIp: 'env MUXFTPD_MAX_PER_IP',
+      idleTimeout: 'file',
+      loginTimeout: 'option',
+      allowForeignData: 'flag',
+      dataTimeout: 'default',
+    });
+    expect(configText(config, origins)).toMatch(/^--idle-timeout\s+3\s+file$/m);
+  });
+
+  it('a bare boolean flag is true', () => {
+    expect(parseFlags(['--allow-foreign-data']).flags.allowForeignData).toBe('true');
+  });
+
+  it('refuses unknown keys, non-objects and unreadable files with MUXFTPD_ERR_BAD_CONFIG_FILE', async () => {
+    const file = path.join(dir, 'bad.json');
+    await writeFile(file, JSON.stringify({ nope: 1 }));
+    await expect(loadConfigWithOrigins({ file: await readConfigFile(file) })).rejects.toMatchObject({ code: 'MUXFTPD_ERR_BAD_CONFIG_FILE' });
+    await writeFile(file, '[1]');
+    await expect(readConfigFile(file)).rejects.toBeInstanceOf(ConfigError);
+    await expect(readConfigFile(path.join(dir, 'missing.json'))).rejects.toMatchObject({ code: 'MUXFTPD_ERR_BAD_CONFIG_FILE' });
+  });
+
+  it('a bad value in the file names the flag and the file', async () => {
+    const file = path.join(dir, 'v.json');
+    await writeFile(file, JSON.stringify({ maxRate: 'fast' }));
+    const e = await loadConfigWithOrigins({ file: await readConfigFile(file) }).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(String(e)).toContain('--max-rate');
+    expect(String(e)).toContain(file);
+  });
+});
