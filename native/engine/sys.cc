@@ -124,6 +124,11 @@ int SetOobInline(int fd) {
   return setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &on, sizeof on) == -1 ? -errno : 0;
 }
 
+int SetBindNoPort(int fd) {
+  int on = 1;
+  return setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on) == -1 ? -errno : 0;
+}
+
 int SetV6Only(int fd, bool on) {
   int v = on ? 1 : 0;
   return setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v) == -1 ? -errno : 0;

@@ -69,6 +69,7 @@ int TcpSocket(int family);
 int SetReuseAddr(int fd);
 int SetNoDelay(int fd);
 int SetOobInline(int fd);
+int SetBindNoPort(int fd);
 int SetV6Only(int fd, bool on);
 int Bind(int fd, const SockAddr& addr);
 int Listen(int fd, int backlog);

@@ -181,6 +181,7 @@ void Worker::OnListener(Session* s) {
     // Only the control connection's own host may take the data connection:
     // anything else is a port thief and is dropped, and the listener waits on.
     if (!peer.SameHost(s->peer)) continue;
+    sys::EpollDel(epoll_.Get(), s->listener.Get());
     s->listener.Reset();
     AttachData(s, std::move(conn));
   }
@@ -309,6 +310,10 @@ void Worker::ConnectActive(Session* s, const std::string& host, uint16_t port) {
   if (target.Family() == s->local.Family()) {
     SockAddr from = s->local;
     from.SetPort(0);
+    // Let connect() pick the port with the 4-tuple in view: a bind() alone
+    // would search for a port not held by any TIME_WAIT socket, which gets
+    // slow after many thousand active transfers.
+    sys::SetBindNoPort(fd);
     sys::Bind(fd, from);
   }
   r = sys::Connect(fd, target);
@@ -486,7 +491,10 @@ void Worker::ExpireDataConnections() {
     if (now_ms_ - s->data_activity_ms < config_.data_timeout_ms) {
       any = true;
     } else if (s->transfer) {
-      FinishTransfer(s, static_cast<int32_t>(TransferError::kTimeout));
+      // Never connected: the client did not open a data connection at all.
+      bool connected = s->data_state == DataState::kConnected;
+      FinishTransfer(s, static_cast<int32_t>(connected ? TransferError::kTimeout
+                                                       : TransferError::kNoDataConnection));
     } else {
       DropData(s);  // an unused listener or data connection: the next transfer gets 425
     }
@@ -525,6 +533,9 @@ void Worker::DropData(Session* s) {
 }
 
 void Worker::ResetData(Session* s) {
+  // EpollDel before close, for the same reason as in CloseSession.
+  if (s->data.Valid()) sys::EpollDel(epoll_.Get(), s->data.Get());
+  if (s->listener.Valid()) sys::EpollDel(epoll_.Get(), s->listener.Get());
   s->data.Reset();
   s->listener.Reset();
   if (pool_) pool_->Release(s);
@@ -592,7 +603,11 @@ void Worker::ResumeReads() {
 void Worker::CloseSession(Session* s, CloseReason reason) {
   if (s->dead) return;
   DropData(s);
-  s->control.Reset();  // closing the fd also removes it from the epoll set
+  // Remove before closing: a child forked by the embedding process may still
+  // hold the fd for a moment, and then close() alone would leave it in the
+  // epoll set, reporting events for a freed session.
+  sys::EpollDel(epoll_.Get(), s->control.Get());
+  s->control.Reset();
   s->dead = true;
   Emit(EventType::kClosed, s->sid).reason = reason;
   clients.fetch_sub(1);
