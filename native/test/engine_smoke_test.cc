@@ -209,16 +209,21 @@ void StalePassive(uint16_t port) {
   close(ctl);
 }
 
-void ThrottledAndTimedOut(const char* dir) {
+EngineConfig BaseConfig(const char* dir) {
   EngineConfig config;
   config.host = "127.0.0.1";
   config.port = 0;
   config.root = dir;
   config.threads = 2;
   config.block_size = 64 * 1024;
-  config.max_rate = 40 * 1024 * 1024;
-  config.max_rate_per_client = 8 * 1024 * 1024;
-  config.data_timeout_ms = 300;
+  return config;
+}
+
+// Starts an engine with a driver thread, runs `clients` client threads
+// (client(i, port) returns whether it succeeded), stops everything, and
+// returns how many succeeded.
+template <typename Client>
+int RunClients(const EngineConfig& config, int clients, Client client) {
   QueueSink sink;
   Engine engine;
   std::string where;
@@ -227,18 +232,52 @@ void ThrottledAndTimedOut(const char* dir) {
   std::atomic<bool> stop{false};
   std::thread driver([&] { Drive(&engine, &sink, stop); });
   std::atomic<int> ok{0};
-  std::vector<std::thread> clients;
-  for (int i = 0; i < 6; ++i) {
-    clients.emplace_back([&] {
-      if (Download(port)) ok.fetch_add(1);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back([&, i] {
+      if (client(i, port)) ok.fetch_add(1);
     });
   }
-  clients.emplace_back([&] { StalePassive(port); });
-  for (auto& t : clients) t.join();
-  CHECK(ok.load() == 6);
+  for (auto& t : threads) t.join();
+  // The driver calls BatchConsumed, which must not race with Stop.
   stop.store(true);
   driver.join();
   engine.Stop();
+  return ok.load();
+}
+
+// Downloads among abandoned downloads and garbage senders.
+void ManyClients(const char* dir, CopyMode mode) {
+  EngineConfig config = BaseConfig(dir);
+  config.copy_mode = mode;
+  int ok = RunClients(config, kClients, [](int i, uint16_t port) {
+    if (i % 16 == 1) {
+      AbandonDownload(port);
+      return false;
+    }
+    if (i % 16 == 2) {
+      Garbage(port);
+      return false;
+    }
+    return Download(port);
+  });
+  CHECK(ok == kClients - 2 * (kClients / 16));
+  std::printf("engine_smoke_test (%s): ok\n", mode == CopyMode::kSendfile ? "sendfile" : "readwrite");
+}
+
+void ThrottledAndTimedOut(const char* dir) {
+  EngineConfig config = BaseConfig(dir);
+  config.max_rate = 40 * 1024 * 1024;
+  config.max_rate_per_client = 8 * 1024 * 1024;
+  config.data_timeout_ms = 300;
+  int ok = RunClients(config, 7, [](int i, uint16_t port) {
+    if (i == 6) {
+      StalePassive(port);
+      return false;
+    }
+    return Download(port);
+  });
+  CHECK(ok == 6);
   std::printf("engine_smoke_test (throttled, data timeout): ok\n");
 }
 
@@ -246,33 +285,12 @@ void ThrottledAndTimedOut(const char* dir) {
 // client addresses (each worker holds 2 ports, so 2 per host always fit):
 // the pool shares each port between hosts.
 void SharedPassivePorts(const char* dir) {
-  EngineConfig config;
-  config.host = "127.0.0.1";
-  config.port = 0;
-  config.root = dir;
-  config.threads = 2;
+  EngineConfig config = BaseConfig(dir);
   config.block_size = 16 * 1024;
   config.pasv_min = 47100;
   config.pasv_max = 47103;
-  QueueSink sink;
-  Engine engine;
-  std::string where;
-  CHECK(engine.Start(config, &sink, &where) == 0);
-  uint16_t port = engine.BoundAddress().Port();
-  std::atomic<bool> stop{false};
-  std::thread driver([&] { Drive(&engine, &sink, stop); });
-  std::atomic<int> ok{0};
-  std::vector<std::thread> clients;
-  for (int i = 0; i < 16; ++i) {
-    clients.emplace_back([&, i] {
-      if (Download(port, 2 + i % 8, i == 0)) ok.fetch_add(1);
-    });
-  }
-  for (auto& t : clients) t.join();
-  CHECK(ok.load() == 16);
-  stop.store(true);
-  driver.join();
-  engine.Stop();
+  int ok = RunClients(config, 16, [](int i, uint16_t port) { return Download(port, 2 + i % 8, i == 0); });
+  CHECK(ok == 16);
   std::printf("engine_smoke_test (shared passive ports): ok\n");
 }
 
@@ -288,39 +306,8 @@ int main() {
     for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<char>(i * 131);
     f << block;
   }
-  for (CopyMode mode : {CopyMode::kSendfile, CopyMode::kReadWrite}) {
-    EngineConfig config;
-    config.host = "127.0.0.1";
-    config.port = 0;
-    config.root = dir;
-    config.threads = 2;
-    config.block_size = 64 * 1024;
-    config.copy_mode = mode;
-    QueueSink sink;
-    Engine engine;
-    std::string where;
-    CHECK(engine.Start(config, &sink, &where) == 0);
-    uint16_t port = engine.BoundAddress().Port();
-    std::atomic<bool> stop{false};
-    std::thread driver([&] { Drive(&engine, &sink, stop); });
-
-    std::atomic<int> ok{0};
-    std::vector<std::thread> clients;
-    for (int i = 0; i < kClients; ++i) {
-      clients.emplace_back([&, i] {
-        if (i % 16 == 1) AbandonDownload(port);
-        else if (i % 16 == 2) Garbage(port);
-        else if (Download(port)) ok.fetch_add(1);
-      });
-    }
-    for (auto& t : clients) t.join();
-    CHECK(ok.load() == kClients - 2 * (kClients / 16));
-    // The driver calls BatchConsumed, which must not race with Stop.
-    stop.store(true);
-    driver.join();
-    engine.Stop();
-    std::printf("engine_smoke_test (%s): ok\n", mode == CopyMode::kSendfile ? "sendfile" : "readwrite");
-  }
+  ManyClients(dir, CopyMode::kSendfile);
+  ManyClients(dir, CopyMode::kReadWrite);
   ThrottledAndTimedOut(dir);
   SharedPassivePorts(dir);
   std::remove((std::string(dir) + "/file.bin").c_str());
