@@ -59,6 +59,7 @@ export class Server implements EngineHandler {
     const commands = instrument(parts.commands, {
       command: (verb) => this.counters.command(verb),
       passAnswered: (ctx, answer, wasLoggedIn) => this.passAnswered(ctx.session, answer, wasLoggedIn),
+      bounceRefused: () => this.counters.limit('bounce'),
     });
     const engine = observeTransfers(this.engine, this.reporter);
     this.shared = { accounts: new Map(), ...parts, commands, engine, maxWaiting: maxWaitingLines };

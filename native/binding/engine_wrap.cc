@@ -38,6 +38,17 @@ void OptNum(const Napi::Object& o, const char* key, uint64_t* out, bool* ok) {
   *out = static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue());
 }
 
+// An optional string field: absent or undefined leaves it empty.
+void OptStr(const Napi::Object& o, const char* key, std::string* out, bool* ok) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return;
+  if (!v.IsString()) {
+    *ok = false;
+    return;
+  }
+  *out = v.As<Napi::String>().Utf8Value();
+}
+
 bool ParseConfig(const Napi::Object& o, EngineConfig* c) {
   bool ok = true;
   c->host = Str(o, "host", &ok);
@@ -79,6 +90,7 @@ bool ParseAction(const Napi::Object& o, Action* a) {
       a->seq = static_cast<uint32_t>(Num(o, "seq", &ok));
       a->data = Str(o, "path", &ok);
       a->offset = static_cast<uint64_t>(Num(o, "offset", &ok));
+      OptStr(o, "preamble", &a->preamble, &ok);
       if (a->type == ActionType::kRecvFile) {
         a->mode = static_cast<WriteMode>(Num(o, "mode", &ok));
       }
@@ -89,6 +101,7 @@ bool ParseAction(const Napi::Object& o, Action* a) {
       if (!v.IsBuffer()) return false;
       auto buf = v.As<Napi::Buffer<char>>();
       a->data.assign(buf.Data(), buf.Length());
+      OptStr(o, "preamble", &a->preamble, &ok);
       break;
     }
     case ActionType::kAbort:
@@ -238,6 +251,15 @@ Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   Napi::Array per = Napi::Array::New(env, s.per_worker.size());
   for (size_t i = 0; i < s.per_worker.size(); ++i) per.Set(static_cast<uint32_t>(i), static_cast<double>(s.per_worker[i]));
   o.Set("perWorker", per);
+  Napi::Array loops = Napi::Array::New(env, s.loops.size());
+  for (size_t i = 0; i < s.loops.size(); ++i) {
+    Napi::Object l = Napi::Object::New(env);
+    l.Set("iterations", static_cast<double>(s.loops[i].iterations));
+    l.Set("batches", static_cast<double>(s.loops[i].batches));
+    l.Set("events", static_cast<double>(s.loops[i].events));
+    loops.Set(static_cast<uint32_t>(i), l);
+  }
+  o.Set("loops", loops);
   o.Set("accepted", static_cast<double>(s.accepted));
   o.Set("rejected", static_cast<double>(s.rejected));
   o.Set("fdLimit", static_cast<double>(s.fd_limit));

@@ -93,6 +93,7 @@ EngineStats Engine::Stats() const {
     int c = w->clients.load();
     stats.per_worker.push_back(c);
     stats.sessions += c;
+    stats.loops.push_back(w->LoopStats());
   }
   if (acceptor_) {
     stats.accepted = acceptor_->accepted();

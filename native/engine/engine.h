@@ -48,9 +48,17 @@ class EventSink {
 class Acceptor;
 class Worker;
 
+// One worker's loop counters since start. Mean batch size = events / batches.
+struct WorkerLoopStats {
+  uint64_t iterations = 0;  // epoll_wait returns (events, timeouts and EINTR alike)
+  uint64_t batches = 0;     // event batches handed to the sink
+  uint64_t events = 0;      // events in those batches
+};
+
 struct EngineStats {
   int sessions = 0;
   std::vector<int> per_worker;
+  std::vector<WorkerLoopStats> loops;  // one per worker, in worker order
   uint64_t accepted = 0;
   uint64_t rejected = 0;
   int64_t fd_limit = 0;  // the process's open-file limit, raised at start

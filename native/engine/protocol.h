@@ -89,6 +89,9 @@ struct Action {
   WriteMode mode = WriteMode::kTruncate;  // kRecvFile
   std::string data;       // kReply: text; kSendBuffer: bytes; kSendFile/kRecvFile: path
                           // relative to the root; kConnectActive: host
+  std::string preamble;   // transfers: a reply (the 150) queued on the control
+                          // connection only once the file is open; on an open error
+                          // nothing is sent and the error goes back in kTransferDone
 };
 
 }  // namespace muxftpd

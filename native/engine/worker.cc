@@ -18,6 +18,12 @@ constexpr uint64_t kExpirySweepMs = 1000;
 
 bool IsPeerGone(ssize_t err) { return err == -ECONNRESET || err == -EPIPE; }
 
+// Adds to a counter this thread alone writes: a plain load and store, which
+// costs what a non-atomic add does, where fetch_add would be a locked add.
+void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 Worker::Worker(int index, const EngineConfig& config, int root_fd, EventSink* sink)
@@ -72,11 +78,20 @@ void Worker::BatchConsumed() {
   if (inflight_.fetch_sub(1) == kMaxInflight) sys::EventFdSignal(wake_.Get());
 }
 
+WorkerLoopStats Worker::LoopStats() const {
+  WorkerLoopStats s;
+  s.iterations = iterations_.load(std::memory_order_relaxed);
+  s.batches = batches_.load(std::memory_order_relaxed);
+  s.events = batch_events_.load(std::memory_order_relaxed);
+  return s;
+}
+
 void Worker::Run() {
   epoll_event events[kMaxEvents];
   while (!stop_.load(std::memory_order_relaxed)) {
     int n = epoll_wait(epoll_.Get(), events, kMaxEvents, WaitTimeoutMs());
     if (n == -1 && errno != EINTR) break;
+    Bump(iterations_, 1);
     now_ms_ = sys::NowMs();
     for (int i = 0; i < n; ++i) Dispatch(events[i]);
     WakeParked();
@@ -378,6 +393,10 @@ void Worker::BeginTransfer(Session* s, Action& a) {
     DropData(s);
     return;
   }
+  if (!a.preamble.empty()) {
+    s->Append(a.preamble);
+    MarkDirty(s);
+  }
   s->transfer = std::move(t);
   TouchData(s);
   StartTransferIfReady(s);
@@ -584,6 +603,8 @@ void Worker::FlushOutputs() {
 
 void Worker::FlushEvents() {
   if (batch_->empty()) return;
+  Bump(batches_, 1);
+  Bump(batch_events_, batch_->size());
   inflight_.fetch_add(1);
   sink_->Deliver(index_, std::move(batch_));
   batch_ = std::make_unique<EventBatch>();

@@ -44,6 +44,9 @@ class Worker {
   // least-loaded pick reads it; the acceptor adds, this worker subtracts.
   std::atomic<int> clients{0};
 
+  // A snapshot of the loop counters; callable from any thread.
+  WorkerLoopStats LoopStats() const;
+
  private:
   void Run();
   void Dispatch(const epoll_event& ev);
@@ -124,6 +127,13 @@ class Worker {
   std::atomic<int> inflight_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
+
+  // Loop counters for Stats(). Only this worker's thread writes them, once per
+  // iteration or batch, so a relaxed load and store is enough: no locked add
+  // on the loop's path. Other threads may read a value one iteration old.
+  std::atomic<uint64_t> iterations_{0};
+  std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> batch_events_{0};
 };
 
 }  // namespace muxftpd

@@ -11,6 +11,7 @@ import {
   type NativeAction,
   type NativeConfig,
   type NativeEngine,
+  type NativeLoopStats,
   type NativeStats,
   TransferError,
   WriteMode,
@@ -55,7 +56,7 @@ export interface TransferResult {
 export type WriteModeName = 'truncate' | 'append' | 'exclusive';
 
 export { CopyMode, TransferError };
-export type { NativeStats };
+export type { NativeLoopStats, NativeStats };
 
 export type EngineConfig = NativeConfig;
 
@@ -123,15 +124,22 @@ export class Engine {
     this.push({ type: ActionType.ConnectActive, sid, host, port });
   }
 
-  sendFile(sid: SessionId, relPath: string, offset: number): Promise<TransferResult> {
-    return this.transfer(sid, (seq) => ({ type: ActionType.SendFile, sid, seq, path: relPath, offset }));
+  /*
+   * The transfers take a `preamble`: a formatted reply (the 150) that the
+   * worker queues on the control connection only once the file is open, so a
+   * file that cannot be opened is answered by its error alone, with no file
+   * system round trip from JS first.
+   */
+
+  sendFile(sid: SessionId, relPath: string, offset: number, preamble?: string): Promise<TransferResult> {
+    return this.transfer(sid, (seq) => ({ type: ActionType.SendFile, sid, seq, path: relPath, offset, preamble }));
   }
 
-  sendBuffer(sid: SessionId, data: Buffer): Promise<TransferResult> {
-    return this.transfer(sid, (seq) => ({ type: ActionType.SendBuffer, sid, seq, data }));
+  sendBuffer(sid: SessionId, data: Buffer, preamble?: string): Promise<TransferResult> {
+    return this.transfer(sid, (seq) => ({ type: ActionType.SendBuffer, sid, seq, data, preamble }));
   }
 
-  recvFile(sid: SessionId, relPath: string, offset: number, mode: WriteModeName): Promise<TransferResult> {
+  recvFile(sid: SessionId, relPath: string, offset: number, mode: WriteModeName, preamble?: string): Promise<TransferResult> {
     return this.transfer(sid, (seq) => ({
       type: ActionType.RecvFile,
       sid,
@@ -139,6 +147,7 @@ export class Engine {
       path: relPath,
       offset,
       mode: writeModes[mode],
+      preamble,
     }));
   }
 

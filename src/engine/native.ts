@@ -80,19 +80,36 @@ export interface NativeConfig {
   maxRatePerClient?: number;
 }
 
+/**
+ * What JS asks of a worker. `preamble` (transfers): a reply the worker queues
+ * on the control connection once the file is open; on an open error it is
+ * dropped and the error comes back in the TransferDone event.
+ */
 export type NativeAction =
   | { type: 1; sid: number; data: string }
   | { type: 2; sid: number; seq: number }
   | { type: 3; sid: number; host: string; port: number }
-  | { type: 4; sid: number; seq: number; path: string; offset: number }
-  | { type: 5; sid: number; seq: number; data: Buffer }
-  | { type: 6; sid: number; seq: number; path: string; offset: number; mode: number }
+  | { type: 4; sid: number; seq: number; path: string; offset: number; preamble?: string }
+  | { type: 5; sid: number; seq: number; data: Buffer; preamble?: string }
+  | { type: 6; sid: number; seq: number; path: string; offset: number; mode: number; preamble?: string }
   | { type: 7; sid: number }
   | { type: 8; sid: number };
+
+/** One native worker's loop counters since start. Mean batch size = events / batches. */
+export interface NativeLoopStats {
+  /** epoll_wait returns (events, timeouts and interruptions alike). */
+  iterations: number;
+  /** Event batches posted to JS. */
+  batches: number;
+  /** Events in those batches. */
+  events: number;
+}
 
 export interface NativeStats {
   sessions: number;
   perWorker: number[];
+  /** Loop counters, one entry per worker in worker order (as perWorker). */
+  loops: NativeLoopStats[];
   accepted: number;
   rejected: number;
   /** The process's open-file limit, raised to the hard limit at start. */

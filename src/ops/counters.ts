@@ -11,6 +11,8 @@ export const limitNames = [
   'dataTimeout',
   'loginFailures',
   'outputOverflow',
+  /** PORT/EPRT refused as an FTP bounce (another host or a privileged port; see --allow-foreign-data). */
+  'bounce',
 ] as const;
 export type LimitName = (typeof limitNames)[number];
 

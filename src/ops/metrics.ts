@@ -1,11 +1,11 @@
 // --metrics-port: Prometheus metrics over HTTP (prom-client), read from the
 // server's counters when scraped. Node's default metrics come along, among
-// them the main thread's event-loop lag and the process's open fds. (The
-// native workers' loop iterations and batch sizes are not exposed by the
-// addon yet, so they are not here.)
+// them the main thread's event-loop lag and the process's open fds; the native
+// workers' loop iterations and event batches come from the addon's stats().
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { NativeLoopStats } from '../engine/engine.js';
 import type { ServerStats } from '../server.js';
 
 export interface MetricsServer {
@@ -69,6 +69,32 @@ export function metricsRegistry(stats: () => ServerStats): Registry {
       [{ direction: 'out' }, s.bytesOut],
       [{ direction: 'in' }, s.bytesIn],
     ],
+    stats,
+  );
+  const perWorker = (pick: (l: NativeLoopStats) => number) => (s: ServerStats) =>
+    s.loops.map((l, i) => [{ worker: String(i) }, pick(l)] as [Record<'worker', string>, number]);
+  mirrored(
+    registry,
+    'muxftpd_worker_loop_iterations_total',
+    'Epoll loop iterations of each native worker thread (wake-ups for events, timeouts or signals)',
+    ['worker'],
+    perWorker((l) => l.iterations),
+    stats,
+  );
+  mirrored(
+    registry,
+    'muxftpd_worker_event_batches_total',
+    'Event batches each native worker posted to JS; mean batch size = muxftpd_worker_events_total / this',
+    ['worker'],
+    perWorker((l) => l.batches),
+    stats,
+  );
+  mirrored(
+    registry,
+    'muxftpd_worker_events_total',
+    'Events each native worker delivered to JS in its batches; mean batch size = this / muxftpd_worker_event_batches_total',
+    ['worker'],
+    perWorker((l) => l.events),
     stats,
   );
   return registry;

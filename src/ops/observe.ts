@@ -40,9 +40,10 @@ export function observeTransfers(engine: EngineActions, observer: TransferObserv
     reply: (sid, text) => engine.reply(sid, text),
     listenPassive: (sid) => engine.listenPassive(sid),
     connectActive: (sid, host, port) => engine.connectActive(sid, host, port),
-    sendFile: (sid, rel, offset) => track(sid, 'download', rel, offset, engine.sendFile(sid, rel, offset)),
-    sendBuffer: (sid, data) => track(sid, 'listing', null, 0, engine.sendBuffer(sid, data)),
-    recvFile: (sid, rel, offset, mode) => track(sid, 'upload', rel, offset, engine.recvFile(sid, rel, offset, mode)),
+    sendFile: (sid, rel, offset, preamble) => track(sid, 'download', rel, offset, engine.sendFile(sid, rel, offset, preamble)),
+    sendBuffer: (sid, data, preamble) => track(sid, 'listing', null, 0, engine.sendBuffer(sid, data, preamble)),
+    recvFile: (sid, rel, offset, mode, preamble) =>
+      track(sid, 'upload', rel, offset, engine.recvFile(sid, rel, offset, mode, preamble)),
     abort: (sid) => engine.abort(sid),
     close: (sid) => engine.close(sid),
   };

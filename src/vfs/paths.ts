@@ -1,7 +1,8 @@
 // Virtual paths ('/a/b', what the client sees) → paths under the served root.
 // Two checks keep every path inside: the lexical one here ('..' stops at '/'),
-// and a realpath one so that no symlink leads out. The engine checks a third
-// time when it opens (openat2 RESOLVE_BENEATH).
+// and a realpath one so that no symlink leads out. The engine checks again
+// when it opens a file (openat2 RESOLVE_BENEATH); downloads of a session
+// whose '/' is the root rely on that check for symlinks (resolveLexical).
 import type { Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -49,6 +50,16 @@ function homeRel(home: string, virtual: string): string {
 /** The real path of a session's '/': its home under the root (checked at start to contain no symlink). */
 export function homeReal(root: string, home: string): string {
   return path.join(root, homeRel(home, '/'));
+}
+
+/**
+ * The lexical part of resolvePath alone (no file system call): for a file
+ * the engine opens itself, beneath the root, where the kernel refuses any
+ * symlink that leads out.
+ */
+export function resolveLexical(cwd: string, arg: string, home = '/'): Pick<ResolvedPath, 'virtual' | 'rel'> {
+  const virtual = joinVirtual(cwd, arg);
+  return { virtual, rel: homeRel(home, virtual) };
 }
 
 /**

@@ -57,4 +57,34 @@ describe('logs, xferlog and metrics after a download', () => {
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
   });
+
+  it("serves each native worker's loop iterations and event batches", async () => {
+    const workers = srv.server.stats().loops.length;
+    expect(workers).toBe(srv.server.stats().perWorker.length);
+    // One session held open per worker (the least-loaded pick spreads them),
+    // so that every worker, not only the download's, has posted events.
+    const controls: FtpControl[] = [];
+    for (let w = 0; w < workers; w++) controls.push(await FtpControl.login(srv.host, srv.port));
+    try {
+      expect(srv.server.stats().perWorker.every((n) => n >= 1)).toBe(true);
+      const text = await (await fetch(`http://127.0.0.1:${srv.server.metrics?.port}/metrics`)).text();
+      const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+      expect(text).toMatch(/^# HELP muxftpd_worker_event_batches_total .*mean batch size/m);
+      for (let w = 0; w < workers; w++) {
+        const iterations = value(`muxftpd_worker_loop_iterations_total{worker="${w}"}`);
+        const batches = value(`muxftpd_worker_event_batches_total{worker="${w}"}`);
+        const events = value(`muxftpd_worker_events_total{worker="${w}"}`);
+        expect(iterations, `worker ${w}`).toBeGreaterThan(0);
+        expect(batches, `worker ${w}`).toBeGreaterThan(0);
+        expect(events, `worker ${w}`).toBeGreaterThanOrEqual(batches);
+        // At most one batch per loop iteration.
+        expect(iterations, `worker ${w}`).toBeGreaterThanOrEqual(batches);
+      }
+    } finally {
+      for (const ctl of controls) {
+        await ctl.expect('QUIT', 221);
+        await ctl.waitClosed();
+      }
+    }
+  });
 });

@@ -2,7 +2,7 @@
 // npm cache (--prefer-offline) with the addon taken from prebuilds/ (built
 // first, in a copy of the tree, when missing), so no compiler is needed for
 // it; the installed muxftpd then starts, serves its FTP_FILES and stops.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,9 +19,14 @@ afterAll(async () => {
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 
+/** A prebuild newer than every native source (a stale one from an older checkout is rebuilt). */
 const hasPrebuild = () => {
   const at = path.join(repo, 'prebuilds', `${process.platform}-${process.arch}`);
-  return existsSync(at) && readdirSync(at).some((f) => f.endsWith('.node'));
+  const built = existsSync(at) ? readdirSync(at).filter((f) => f.endsWith('.node')) : [];
+  if (built.length === 0) return false;
+  const builtMs = Math.min(...built.map((f) => statSync(path.join(at, f)).mtimeMs));
+  const sources = ['native/engine', 'native/binding'].flatMap((d) => readdirSync(path.join(repo, d)).map((f) => path.join(repo, d, f)));
+  return sources.every((f) => statSync(f).mtimeMs <= builtMs);
 };
 
 describe('npm pack', () => {

@@ -88,6 +88,7 @@ async function openPassive(ctx: CommandContext): Promise<number> {
  * Active mode connects only back to the client itself, and not to a
  * privileged port: anything else would make this server an FTP bounce proxy
  * (RFC 2577 3). --allow-foreign-data lifts both checks (tests of middleboxes).
+ * The 504 of a refusal is counted as limits.bounce (ops/instrument.ts).
  */
 function setActive(ctx: CommandContext, target: HostPort): void {
   const checked = !ctx.config.allowForeignData;

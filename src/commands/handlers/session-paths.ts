@@ -1,6 +1,6 @@
 // Path resolution as a command sees it: the argument taken from the session's
 // current directory, inside the session's root (its account's home).
-import { homeReal, resolveEntry, resolveFile, resolvePath } from '../../vfs/paths.js';
+import { homeReal, type ResolvedPath, resolveEntry, resolveFile, resolveLexical, resolvePath } from '../../vfs/paths.js';
 import type { CommandContext } from '../types.js';
 
 export function pathOf(ctx: CommandContext, arg: string, mayBeMissing = false): ReturnType<typeof resolvePath> {
@@ -9,6 +9,17 @@ export function pathOf(ctx: CommandContext, arg: string, mayBeMissing = false): 
 
 export function fileOf(ctx: CommandContext, arg: string): ReturnType<typeof resolveFile> {
   return resolveFile(ctx.config.root, ctx.session.cwd, arg, ctx.session.home);
+}
+
+/**
+ * A file to download. The engine opens it beneath the served root, which is
+ * the whole check when the session's '/' is the root; a session confined to
+ * a home inside the root also has its realpath checked against the home.
+ */
+export async function downloadOf(ctx: CommandContext, arg: string): Promise<Pick<ResolvedPath, 'virtual' | 'rel'>> {
+  const home = ctx.session.home;
+  if (home === '/') return resolveLexical(ctx.session.cwd, arg);
+  return resolvePath(ctx.config.root, ctx.session.cwd, arg, false, home);
 }
 
 /** The entry itself, a symlink not followed (DELE, RMD, MKD, RNFR, RNTO). */

@@ -39,7 +39,7 @@ export async function stou(ctx: CommandContext, arg: string): Promise<Reply> {
 }
 
 function receive(ctx: CommandContext, target: ResolvedPath, offset: number, mode: WriteModeName, text: string): Promise<Reply> {
-  const start = () => ctx.engine.recvFile(ctx.session.sid, target.rel, offset, mode);
+  const start = (preamble: string) => ctx.engine.recvFile(ctx.session.sid, target.rel, offset, mode, preamble);
   return runTransfer(ctx, reply(Code.FileStatusOk, text), start, uploadReply);
 }
 

@@ -1,5 +1,6 @@
 // A stand-in for the native engine in unit tests (serialport's injectable
 // binding): records replies and actions; transfers settle when a test says so.
+import { statSync } from 'node:fs';
 import { mkdtemp, realpath, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,8 @@ import type { NativeStats } from '../../../src/engine/native.js';
 import { createLogger } from '../../../src/log.js';
 import { type EngineControl, Server } from '../../../src/server.js';
 
+const { ENOENT, EISDIR } = os.constants.errno;
+
 export class FakeEngine implements EngineControl {
   /** Everything sent on the control connection, reply by reply. */
   readonly sent: string[] = [];
@@ -19,6 +22,9 @@ export class FakeEngine implements EngineControl {
   passivePort = 40000;
   passiveError: Error | undefined;
   private running: ((r: TransferResult) => void) | undefined;
+
+  /** `root`: the served root, where sendFile looks for its file. */
+  constructor(private readonly root: string) {}
 
   reply(_sid: number, text: string): void {
     this.sent.push(text);
@@ -30,17 +36,21 @@ export class FakeEngine implements EngineControl {
   connectActive(_sid: number, host: string, port: number): void {
     this.actions.push(`connectActive ${host} ${port}`);
   }
-  sendFile(_sid: number, rel: string, offset: number): Promise<TransferResult> {
+  /** Like the native side: a file that is not there fails to open and sends no preamble. */
+  sendFile(_sid: number, rel: string, offset: number, preamble?: string): Promise<TransferResult> {
     this.actions.push(`sendFile ${rel} ${offset}`);
-    return this.transfer();
+    const st = statSync(path.join(this.root, rel), { throwIfNoEntry: false });
+    if (st === undefined) return Promise.resolve({ bytes: 0, error: -ENOENT });
+    if (!st.isFile()) return Promise.resolve({ bytes: 0, error: -EISDIR });
+    return this.transfer(preamble);
   }
-  sendBuffer(_sid: number, data: Buffer): Promise<TransferResult> {
+  sendBuffer(_sid: number, data: Buffer, preamble?: string): Promise<TransferResult> {
     this.actions.push(`sendBuffer ${data.toString()}`);
-    return this.transfer();
+    return this.transfer(preamble);
   }
-  recvFile(_sid: number, rel: string): Promise<TransferResult> {
+  recvFile(_sid: number, rel: string, _offset: number, _mode: string, preamble?: string): Promise<TransferResult> {
     this.actions.push(`recvFile ${rel}`);
-    return this.transfer();
+    return this.transfer(preamble);
   }
   /** Like the native side: a running transfer then ends, asynchronously, with Aborted. */
   abort(): void {
@@ -54,7 +64,7 @@ export class FakeEngine implements EngineControl {
     return { address: '127.0.0.1', port: 2121 };
   }
   stats(): NativeStats {
-    return { sessions: 0, perWorker: [], accepted: 0, rejected: 0, fdLimit: 1024 };
+    return { sessions: 0, perWorker: [], loops: [], accepted: 0, rejected: 0, fdLimit: 1024 };
   }
   stopAccepting(): void {
     this.actions.push('stopAccepting');
@@ -73,7 +83,8 @@ export class FakeEngine implements EngineControl {
     resolve?.(result);
   }
 
-  private transfer(): Promise<TransferResult> {
+  private transfer(preamble: string | undefined): Promise<TransferResult> {
+    if (preamble !== undefined) this.sent.push(preamble);
     return new Promise((resolve) => {
       this.running = resolve;
     });
@@ -103,7 +114,7 @@ export async function harness(
 ): Promise<Harness> {
   const root = await realpath(await mkdtemp(path.join(os.tmpdir(), 'muxftpd-unit-')));
   await writeFile(path.join(root, 'file.bin'), Buffer.alloc(1000));
-  const engine = new FakeEngine();
+  const engine = new FakeEngine(root);
   const errors: string[] = [];
   const log = createLogger('error', (line) => errors.push(line));
   const config = { ...defaultConfig(), root, ...options.config };
