@@ -38,17 +38,6 @@ void OptNum(const Napi::Object& o, const char* key, uint64_t* out, bool* ok) {
   *out = static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue());
 }
 
-// An optional string field: absent or undefined leaves it empty.
-void OptStr(const Napi::Object& o, const char* key, std::string* out, bool* ok) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return;
-  if (!v.IsString()) {
-    *ok = false;
-    return;
-  }
-  *out = v.As<Napi::String>().Utf8Value();
-}
-
 bool ParseConfig(const Napi::Object& o, EngineConfig* c) {
   bool ok = true;
   c->host = Str(o, "host", &ok);
@@ -70,47 +59,48 @@ bool ParseConfig(const Napi::Object& o, EngineConfig* c) {
   return ok && c->block_size > 0 && c->threads > 0 && c->pasv_min <= c->pasv_max;
 }
 
-bool ParseAction(const Napi::Object& o, Action* a) {
-  bool ok = true;
-  a->type = static_cast<ActionType>(Num(o, "type", &ok));
-  a->sid = static_cast<SessionId>(Num(o, "sid", &ok));
-  switch (a->type) {
-    case ActionType::kReply:
-      a->data = Str(o, "data", &ok);
-      break;
-    case ActionType::kListenPassive:
-      a->seq = static_cast<uint32_t>(Num(o, "seq", &ok));
-      break;
-    case ActionType::kConnectActive:
-      a->data = Str(o, "host", &ok);
-      a->port = static_cast<uint32_t>(Num(o, "port", &ok));
-      break;
-    case ActionType::kSendFile:
-    case ActionType::kRecvFile:
-      a->seq = static_cast<uint32_t>(Num(o, "seq", &ok));
-      a->data = Str(o, "path", &ok);
-      a->offset = static_cast<uint64_t>(Num(o, "offset", &ok));
-      OptStr(o, "preamble", &a->preamble, &ok);
-      if (a->type == ActionType::kRecvFile) {
-        a->mode = static_cast<WriteMode>(Num(o, "mode", &ok));
-      }
-      break;
-    case ActionType::kSendBuffer: {
-      a->seq = static_cast<uint32_t>(Num(o, "seq", &ok));
-      Napi::Value v = o.Get("data");
-      if (!v.IsBuffer()) return false;
-      auto buf = v.As<Napi::Buffer<char>>();
-      a->data.assign(buf.Data(), buf.Length());
-      OptStr(o, "preamble", &a->preamble, &ok);
-      break;
-    }
-    case ActionType::kAbort:
-    case ActionType::kClose:
-      break;
-    default:
-      return false;
+// Decodes the actions JS packed into one buffer (src/engine/actions.ts owns
+// the layout; little-endian, records back to back):
+//   0 u8 type | 1 u8 write mode | 2 u16 0 | 4 u32 seq | 8 f64 sid
+//   16 f64 offset | 24 u32 port | 28 u32 data length | 32 u32 preamble length
+//   36 u32 0 | 40 data | preamble
+// false on a malformed buffer (a bug on the JS side): nothing is posted then.
+constexpr size_t kActionHeader = 40;
+
+template <typename T>
+T Load(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+bool ParseActions(const char* p, size_t n, std::vector<Action>* out) {
+  size_t at = 0;
+  while (at < n) {
+    if (n - at < kActionHeader) return false;
+    const char* h = p + at;
+    uint32_t data_len = Load<uint32_t>(h + 28);
+    uint32_t preamble_len = Load<uint32_t>(h + 32);
+    size_t body = static_cast<size_t>(data_len) + preamble_len;
+    if (n - at - kActionHeader < body) return false;
+    auto type = static_cast<uint8_t>(h[0]);
+    if (type < static_cast<uint8_t>(ActionType::kReply) || type > static_cast<uint8_t>(ActionType::kClose)) return false;
+    Action& a = out->emplace_back();
+    a.type = static_cast<ActionType>(type);
+    a.mode = static_cast<WriteMode>(static_cast<uint8_t>(h[1]));
+    double sid = Load<double>(h + 8);
+    double offset = Load<double>(h + 16);
+    // Integers below 2^53, as JS numbers hold them (a NaN fails both tests).
+    if (!(sid >= 0 && sid < 0x1p53) || !(offset >= 0 && offset < 0x1p53)) return false;
+    a.seq = Load<uint32_t>(h + 4);
+    a.sid = static_cast<SessionId>(sid);
+    a.offset = static_cast<uint64_t>(offset);
+    a.port = Load<uint32_t>(h + 24);
+    a.data.assign(h + kActionHeader, data_len);
+    a.preamble.assign(h + kActionHeader + data_len, preamble_len);
+    at += kActionHeader + body;
   }
-  return ok;
+  return true;
 }
 
 // Packs a batch into one byte buffer, so a batch costs one N-API allocation
@@ -216,19 +206,15 @@ void EngineWrap::Stop() {
 
 Napi::Value EngineWrap::Post(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsArray()) {
-    Napi::TypeError::New(env, "post(actions): expected an array").ThrowAsJavaScriptException();
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    Napi::TypeError::New(env, "post(actions): expected a Buffer").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Napi::Array arr = info[0].As<Napi::Array>();
-  std::vector<Action> actions(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); ++i) {
-    Napi::Value v = arr.Get(i);
-    if (!v.IsObject() || !ParseAction(v.As<Napi::Object>(), &actions[i])) {
-      Napi::TypeError::New(env, "post(actions): bad action at index " + std::to_string(i))
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+  auto buf = info[0].As<Napi::Buffer<char>>();
+  std::vector<Action> actions;
+  if (!ParseActions(buf.Data(), buf.Length(), &actions)) {
+    Napi::TypeError::New(env, "post(actions): malformed action buffer").ThrowAsJavaScriptException();
+    return env.Undefined();
   }
   if (running_) engine_.Post(std::move(actions));
   return env.Undefined();

@@ -1,6 +1,7 @@
 // The typed engine: the only consumer of the addon. It turns event batches
 // into calls on an EngineHandler, turns (sid, seq) answers into Promises, and
 // coalesces the actions of one tick into one post() to the native side.
+import { type ActionFields, ActionWriter } from './actions.js';
 import { forEachEvent, type RawEvent } from './batch.js';
 import {
   ActionType,
@@ -8,7 +9,6 @@ import {
   CopyMode,
   EventType,
   loadBinding,
-  type NativeAction,
   type NativeConfig,
   type NativeEngine,
   type NativeLoopStats,
@@ -87,7 +87,7 @@ type Pending =
 
 export class Engine {
   private readonly native: NativeEngine;
-  private queue: NativeAction[] = [];
+  private readonly actions = new ActionWriter();
   private flushScheduled = false;
   private nextSeq = 1;
   private readonly pending = new Map<number, Pending>();
@@ -107,7 +107,7 @@ export class Engine {
   }
 
   reply(sid: SessionId, text: string): void {
-    this.push({ type: ActionType.Reply, sid, data: text });
+    this.push(ActionType.Reply, sid, { data: text });
   }
 
   /** Opens a passive listener for the session; resolves with its port. */
@@ -115,13 +115,13 @@ export class Engine {
     const seq = this.seq();
     return new Promise((resolve, reject) => {
       this.pending.set(seq, { kind: 'passive', sid, resolve, reject });
-      this.push({ type: ActionType.ListenPassive, sid, seq });
+      this.push(ActionType.ListenPassive, sid, { seq });
     });
   }
 
   /** Starts connecting to the client for the next transfer (active mode). */
   connectActive(sid: SessionId, host: string, port: number): void {
-    this.push({ type: ActionType.ConnectActive, sid, host, port });
+    this.push(ActionType.ConnectActive, sid, { data: host, port });
   }
 
   /*
@@ -132,33 +132,25 @@ export class Engine {
    */
 
   sendFile(sid: SessionId, relPath: string, offset: number, preamble?: string): Promise<TransferResult> {
-    return this.transfer(sid, (seq) => ({ type: ActionType.SendFile, sid, seq, path: relPath, offset, preamble }));
+    return this.transfer(ActionType.SendFile, sid, { data: relPath, offset, preamble });
   }
 
   sendBuffer(sid: SessionId, data: Buffer, preamble?: string): Promise<TransferResult> {
-    return this.transfer(sid, (seq) => ({ type: ActionType.SendBuffer, sid, seq, data, preamble }));
+    return this.transfer(ActionType.SendBuffer, sid, { data, preamble });
   }
 
   recvFile(sid: SessionId, relPath: string, offset: number, mode: WriteModeName, preamble?: string): Promise<TransferResult> {
-    return this.transfer(sid, (seq) => ({
-      type: ActionType.RecvFile,
-      sid,
-      seq,
-      path: relPath,
-      offset,
-      mode: writeModes[mode],
-      preamble,
-    }));
+    return this.transfer(ActionType.RecvFile, sid, { data: relPath, offset, mode: writeModes[mode], preamble });
   }
 
   /** Drops the data connection, listener and transfer; a running transfer ends with Aborted. */
   abort(sid: SessionId): void {
-    this.push({ type: ActionType.Abort, sid });
+    this.push(ActionType.Abort, sid);
   }
 
   /** Flushes the replies already queued, then closes the session. */
   close(sid: SessionId): void {
-    this.push({ type: ActionType.Close, sid });
+    this.push(ActionType.Close, sid);
   }
 
   /** Refuses new clients from now on; open sessions go on (graceful drain). */
@@ -178,11 +170,11 @@ export class Engine {
     }
   }
 
-  private transfer(sid: SessionId, make: (seq: number) => NativeAction): Promise<TransferResult> {
+  private transfer(type: number, sid: SessionId, fields: ActionFields): Promise<TransferResult> {
     const seq = this.seq();
     return new Promise((resolve) => {
       this.pending.set(seq, { kind: 'transfer', sid, resolve });
-      this.push(make(seq));
+      this.push(type, sid, { ...fields, seq });
     });
   }
 
@@ -192,9 +184,9 @@ export class Engine {
     return s;
   }
 
-  private push(action: NativeAction): void {
+  private push(type: number, sid: SessionId, fields?: ActionFields): void {
     if (this.stopped) return;
-    this.queue.push(action);
+    this.actions.add(type, sid, fields);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());
@@ -203,10 +195,8 @@ export class Engine {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.queue.length === 0 || this.stopped) return;
-    const batch = this.queue;
-    this.queue = [];
-    this.native.post(batch);
+    if (this.actions.empty || this.stopped) return;
+    this.native.post(this.actions.take());
   }
 
   private onBatch(batch: Buffer): void {

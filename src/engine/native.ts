@@ -80,21 +80,6 @@ export interface NativeConfig {
   maxRatePerClient?: number;
 }
 
-/**
- * What JS asks of a worker. `preamble` (transfers): a reply the worker queues
- * on the control connection once the file is open; on an open error it is
- * dropped and the error comes back in the TransferDone event.
- */
-export type NativeAction =
-  | { type: 1; sid: number; data: string }
-  | { type: 2; sid: number; seq: number }
-  | { type: 3; sid: number; host: string; port: number }
-  | { type: 4; sid: number; seq: number; path: string; offset: number; preamble?: string }
-  | { type: 5; sid: number; seq: number; data: Buffer; preamble?: string }
-  | { type: 6; sid: number; seq: number; path: string; offset: number; mode: number; preamble?: string }
-  | { type: 7; sid: number }
-  | { type: 8; sid: number };
-
 /** One native worker's loop counters since start. Mean batch size = events / batches. */
 export interface NativeLoopStats {
   /** epoll_wait returns (events, timeouts and interruptions alike). */
@@ -118,7 +103,8 @@ export interface NativeStats {
 
 export interface NativeEngine {
   /** Queue actions; each reaches its session's worker, which an eventfd wakes. */
-  post(actions: NativeAction[]): void;
+  /** Actions encoded by actions.ts (ActionWriter); copied before it returns. */
+  post(actions: Buffer): void;
   /** The address the control listener is bound to (port resolved when 0 was asked). */
   address(): { host: string; port: number };
   stats(): NativeStats;

@@ -1,0 +1,76 @@
+// Encodes the actions of one JS tick into one byte buffer for post()
+// (native/binding/engine_wrap.cc, ParseActions decodes it), so they cross in
+// one N-API call with no object per action: the mirror of the event batches
+// (batch.ts). Records back to back, little-endian:
+//
+//   0 u8 type | 1 u8 write mode | 2 u16 0 | 4 u32 seq | 8 f64 sid
+//   16 f64 offset | 24 u32 port | 28 u32 data length | 32 u32 preamble length
+//   36 u32 0 | 40 data | preamble
+//
+// data: Reply → the text; ConnectActive → the host; SendFile, RecvFile → the
+// path relative to the root; SendBuffer → the bytes. preamble (transfers): a
+// reply the worker queues once the file is open (dropped on an open error).
+
+const kHeader = 40;
+
+export interface ActionFields {
+  seq?: number;
+  offset?: number;
+  port?: number;
+  mode?: number;
+  data?: string | Buffer;
+  preamble?: string;
+}
+
+export class ActionWriter {
+  private buf = Buffer.allocUnsafe(16 * 1024);
+  private at = 0;
+
+  get empty(): boolean {
+    return this.at === 0;
+  }
+
+  add(type: number, sid: number, f: ActionFields = {}): void {
+    const { data, preamble } = f;
+    // Room for the worst case (3 UTF-8 bytes per UTF-16 unit) before writing.
+    const dataMax = data === undefined ? 0 : typeof data === 'string' ? data.length * 3 : data.length;
+    this.reserve(kHeader + dataMax + (preamble === undefined ? 0 : preamble.length * 3));
+    const b = this.buf;
+    const at = this.at;
+    let end = at + kHeader;
+    let dataLen = 0;
+    if (typeof data === 'string') dataLen = b.write(data, end, 'utf8');
+    else if (data !== undefined) dataLen = data.copy(b, end);
+    end += dataLen;
+    const preambleLen = preamble === undefined ? 0 : b.write(preamble, end, 'utf8');
+    end += preambleLen;
+    b[at] = type;
+    b[at + 1] = f.mode ?? 0;
+    b.writeUInt16LE(0, at + 2);
+    b.writeUInt32LE(f.seq ?? 0, at + 4);
+    b.writeDoubleLE(sid, at + 8);
+    b.writeDoubleLE(f.offset ?? 0, at + 16);
+    b.writeUInt32LE(f.port ?? 0, at + 24);
+    b.writeUInt32LE(dataLen, at + 28);
+    b.writeUInt32LE(preambleLen, at + 32);
+    b.writeUInt32LE(0, at + 36);
+    this.at = end;
+  }
+
+  /**
+   * The records written since the last take, as a view of the writer's own
+   * buffer: valid until the next add (post() copies what it needs at once).
+   */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.at);
+    this.at = 0;
+    return out;
+  }
+
+  private reserve(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
+}
