@@ -1,0 +1,66 @@
+// The action buffer's layout, read back field by field as the native
+// ParseActions reads it (native/binding/engine_wrap.cc).
+import { describe, expect, it } from 'vitest';
+import { ActionWriter } from '../../src/engine/actions.js';
+
+interface Decoded {
+  type: number;
+  mode: number;
+  seq: number;
+  sid: number;
+  offset: number;
+  port: number;
+  data: Buffer;
+  preamble: string;
+}
+
+function decode(b: Buffer): Decoded[] {
+  const out: Decoded[] = [];
+  let at = 0;
+  while (at < b.length) {
+    const dataLen = b.readUInt32LE(at + 28);
+    const preambleLen = b.readUInt32LE(at + 32);
+    const body = at + 40;
+    out.push({
+      type: b[at] ?? -1,
+      mode: b[at + 1] ?? -1,
+      seq: b.readUInt32LE(at + 4),
+      sid: b.readDoubleLE(at + 8),
+      offset: b.readDoubleLE(at + 16),
+      port: b.readUInt32LE(at + 24),
+      data: b.subarray(body, body + dataLen),
+      preamble: b.subarray(body + dataLen, body + dataLen + preambleLen).toString('utf8'),
+    });
+    at = body + dataLen + preambleLen;
+  }
+  expect(at).toBe(b.length);
+  return out;
+}
+
+describe('ActionWriter', () => {
+  it('packs every field and both texts, UTF-8 encoded', () => {
+    const w = new ActionWriter();
+    w.add(1, 7, { data: '257 "/é ✓" created.\r\n' });
+    w.add(6, 2 ** 40 + 3, { seq: 0xffffffff, offset: 2 ** 33, mode: 2, data: 'dir/ünï.bin', preamble: '150 Ok to send data.\r\n' });
+    w.add(3, 9, { data: '::1', port: 65535 });
+    w.add(8, 11);
+    const got = decode(w.take());
+    expect(got.map((a) => a.type)).toEqual([1, 6, 3, 8]);
+    expect(got[0]?.data.toString('utf8')).toBe('257 "/é ✓" created.\r\n');
+    expect(got[1]).toMatchObject({ sid: 2 ** 40 + 3, seq: 0xffffffff, offset: 2 ** 33, mode: 2, preamble: '150 Ok to send data.\r\n' });
+    expect(got[1]?.data.toString('utf8')).toBe('dir/ünï.bin');
+    expect(got[2]).toMatchObject({ sid: 9, port: 65535, preamble: '' });
+    expect(got[3]).toMatchObject({ sid: 11, data: Buffer.alloc(0), preamble: '' });
+  });
+
+  it('grows past its first buffer and starts empty again after take', () => {
+    const w = new ActionWriter();
+    const big = Buffer.alloc(100_000, 0x61);
+    for (let i = 0; i < 3; i++) w.add(5, i, { seq: i + 1, data: big });
+    const got = decode(w.take());
+    expect(got.map((a) => a.data.equals(big))).toEqual([true, true, true]);
+    expect(w.empty).toBe(true);
+    w.add(7, 1);
+    expect(decode(w.take())).toHaveLength(1);
+  });
+});
