@@ -1,8 +1,14 @@
 // chart.svg of a comparison, rendered headlessly by Vega (no browser, no canvas):
-// one bar per server and scenario, the ratio to muxftpd on a log axis.
+// one bar per server and scenario, the ratio to muxftpd on a log axis. Rows
+// where lower is better (memory) and the muxftpd-only scaling rows are left
+// out: every bar reads "above 1 = more than muxftpd".
 
 import * as vega from 'vega';
-import { baseServer, type CompareResult, ratios } from './matrix.js';
+import { baseServer, type CompareResult, type MatrixScenario, ratios } from './matrix.js';
+
+function charted(result: CompareResult): MatrixScenario[] {
+  return result.scenarios.filter((s) => !s.only && s.better !== 'lower');
+}
 
 export interface ChartRow {
   scenario: string;
@@ -12,7 +18,7 @@ export interface ChartRow {
 
 export function chartRows(result: CompareResult): ChartRow[] {
   const rows: ChartRow[] = [];
-  for (const sc of result.scenarios) {
+  for (const sc of charted(result)) {
     const r = ratios(result, sc);
     for (const s of result.servers) {
       const v = r[s.name];
@@ -25,7 +31,7 @@ export function chartRows(result: CompareResult): ChartRow[] {
 export async function renderChart(result: CompareResult): Promise<string> {
   const rows = chartRows(result);
   const servers = result.servers.filter((s) => s.installed).map((s) => s.name);
-  const scenarios = result.scenarios.map((s) => s.name);
+  const scenarios = charted(result).map((s) => s.name);
   const base = baseServer(result) ?? 'the first server';
   const bandH = 12;
   const height = Math.max(60, scenarios.length * servers.length * bandH + scenarios.length * 6);

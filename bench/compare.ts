@@ -2,8 +2,9 @@
 // loopback, the same scenarios against each, in one run. Writes
 // bench/results/<date>/ (results.md, results.json, chart.svg) and prints the table.
 //
-//   npm run bench:compare -- [--servers muxftpd,vsftpd,...] [--scenarios login,small-100,...]
+//   npm run bench:compare -- [--servers muxftpd,vsftpd,...] [--scenarios login-100,small-100,...]
 //                            [--duration S] [--idle-sessions N] [--idle-duration S]
+//                            [--passive-sessions N] [--passive-duration S] [--mode epsv|pasv]
 //                            [--large-mib N] [--out DIR] [--client-threads N]
 
 import { execSync, spawnSync } from 'node:child_process';
@@ -13,11 +14,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { type LoadOptions, runFtpload } from './client/ftpload.js';
+import { type DataMode, runFtpload } from './client/ftpload.js';
 import { treePss } from './client/pss.js';
 import { buildReport, type MemorySample, type Report } from './client/report.js';
 import { renderChart } from './chart.js';
-import { type Cell, type CompareResult, formatMarkdown, formatTerminal, matrixScenarios } from './matrix.js';
+import {
+  type Cell,
+  type CompareResult,
+  type CompareSettings,
+  formatMarkdown,
+  formatTerminal,
+  type MatrixScenario,
+  planLoad,
+  selectableScenarios,
+  selectScenarios,
+} from './matrix.js';
 import { missing, type Running, type ServerName, serverNames, specs, startServer, stopServer } from './peers/servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -59,6 +70,8 @@ function machineInfo(): Record<string, string> {
     os: sh('. /etc/os-release && echo "$PRETTY_NAME"'),
     portRange: sh('cat /proc/sys/net/ipv4/ip_local_port_range').replace(/\s+/g, '-'),
     somaxconn: sh('cat /proc/sys/net/core/somaxconn'),
+    // Forking peers need a process (vsftpd: two) per session: 19,000 idle sessions can hit it.
+    pidMax: sh('cat /proc/sys/kernel/pid_max'),
   };
 }
 
@@ -79,14 +92,14 @@ function versionOf(name: ServerName): string {
   }
 }
 
-/** The served tree: small.bin (4 KiB), large.bin, upload/ writable by the ftp user. */
-function makeRoot(root: string, largeMiB: number): void {
+/** The served tree: small.bin (4 KiB), large.bin (when largeMiB is given), upload/ writable by the ftp user. */
+function makeRoot(root: string, largeMiB: number | null): void {
   mkdirSync(path.join(root, 'upload'), { recursive: true, mode: 0o755 });
   const small = path.join(root, 'small.bin');
   if (!existsSync(small)) writeFileSync(small, randomBytes(4096));
   const large = path.join(root, 'large.bin');
-  const want = largeMiB * 1024 * 1024;
-  if (!existsSync(large) || sh(`stat -c %s ${large}`) !== String(want)) {
+  const want = (largeMiB ?? 0) * 1024 * 1024;
+  if (largeMiB !== null && (!existsSync(large) || sh(`stat -c %s ${large}`) !== String(want))) {
     const chunk = randomBytes(1024 * 1024);
     writeFileSync(large, '');
     for (let i = 0; i < largeMiB; i++) writeFileSync(large, chunk, { flag: 'a' });
@@ -97,9 +110,42 @@ function makeRoot(root: string, largeMiB: number): void {
   spawnSync('chmod', ['755', root]);
 }
 
+/** Reads the file once so that the large-file runs serve it from the page cache. */
+function warm(file: string): void {
+  spawnSync('cat', [file], { stdio: 'ignore' });
+}
+
 function cleanUploads(root: string): void {
   const dir = path.join(root, 'upload');
   for (const f of readdirSync(dir)) rmSync(path.join(dir, f), { force: true });
+}
+
+/** Runs in this order on each server: read-only, passive, idle, upload, then muxftpd's scaling rows. */
+function phase(sc: MatrixScenario): number {
+  if (sc.only) return 4;
+  if (sc.writable) return 3;
+  if (sc.memory) return 2;
+  if (sc.fresh) return 1;
+  return 0;
+}
+
+/** Runs sharing a key share a server start; a new key starts a fresh server. */
+function profileKey(server: ServerName, sc: MatrixScenario): string {
+  return JSON.stringify({
+    writable: sc.writable,
+    fresh: sc.fresh || sc.memory ? sc.name : null,
+    muxftpd: server === 'muxftpd' ? (sc.muxftpd ?? null) : null,
+  });
+}
+
+function positive(flag: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) {
+    console.error(`bench:compare: ${flag}: expected a positive number, got '${v}'`);
+    process.exit(2);
+  }
+  return n;
 }
 
 async function main(): Promise<void> {
@@ -110,42 +156,61 @@ async function main(): Promise<void> {
       duration: { type: 'string' },
       'idle-sessions': { type: 'string' },
       'idle-duration': { type: 'string' },
+      'passive-sessions': { type: 'string' },
+      'passive-duration': { type: 'string' },
       'large-mib': { type: 'string' },
       'client-threads': { type: 'string' },
+      mode: { type: 'string' },
       root: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
-  const allScenarios = matrixScenarios.map((s) => s.name);
+  const allScenarios = selectableScenarios();
   if (v.help) {
     console.log(`npm run bench:compare -- [--servers ${serverNames.join(',')}]
   [--scenarios ${allScenarios.join(',')}]
-  [--duration S (10)] [--idle-sessions N (10000)] [--idle-duration S (30)] [--large-mib N (256)]
+    (default: all but mixed; scaling = threads-1,threads-2, muxftpd only)
+  [--duration S (10)] [--idle-sessions N (19000)] [--idle-duration S (60)]
+  [--passive-sessions N (5000)] [--passive-duration S (60, a cap: the run ends when every session is done)]
+  [--large-mib N (1024)] [--mode epsv|pasv (epsv)]
   [--client-threads N (half the CPUs)] [--root DIR] [--out DIR (bench/results/<date>)]`);
     return;
   }
   const servers = list('--servers', v.servers, serverNames);
-  const chosen = list('--scenarios', v.scenarios, allScenarios);
-  const duration = Number(v.duration ?? 10);
-  const idleSessions = Number(v['idle-sessions'] ?? 10000);
-  const idleDuration = Number(v['idle-duration'] ?? 30);
-  const largeMiB = Number(v['large-mib'] ?? 256);
-  const threads = Number(v['client-threads'] ?? Math.max(1, Math.floor(os.availableParallelism() / 2)));
+  const chosen = v.scenarios === undefined ? undefined : list('--scenarios', v.scenarios, allScenarios);
+  const mode = v.mode ?? 'epsv';
+  if (mode !== 'epsv' && mode !== 'pasv') {
+    console.error(`bench:compare: --mode: epsv or pasv, got '${mode}'`);
+    process.exit(2);
+  }
   const root = path.resolve(v.root ?? path.join(os.tmpdir(), 'muxftpd-bench-root'));
+  const settings: CompareSettings = {
+    duration: positive('--duration', v.duration, 10),
+    idleSessions: Math.round(positive('--idle-sessions', v['idle-sessions'], 19000)),
+    idleDuration: positive('--idle-duration', v['idle-duration'], 60),
+    passiveSessions: Math.round(positive('--passive-sessions', v['passive-sessions'], 5000)),
+    passiveDuration: positive('--passive-duration', v['passive-duration'], 60),
+    largeMiB: Math.round(positive('--large-mib', v['large-mib'], 1024)),
+    clientThreads: Math.round(positive('--client-threads', v['client-threads'], Math.max(1, Math.floor(os.availableParallelism() / 2)))),
+    mode: mode as DataMode,
+    root,
+  };
   const stamp = new Date().toISOString().slice(0, 10);
   let out = path.resolve(v.out ?? path.join(packageRoot, 'bench/results', stamp));
   if (!v.out && existsSync(out)) out = `${out}-${new Date().toISOString().slice(11, 16).replace(':', '')}`;
   const stateBase = path.join(os.tmpdir(), 'muxftpd-bench-run');
-  makeRoot(root, largeMiB);
+  const scenarios = selectScenarios(chosen);
+  const needsLarge = scenarios.some((s) => s.load.file === 'large.bin' || s.load.largeFile === 'large.bin');
+  makeRoot(root, needsLarge ? settings.largeMiB : null);
 
   const result: CompareResult = {
     date: new Date().toISOString(),
     command: `npm run bench:compare -- ${process.argv.slice(2).join(' ')}`.trim(),
     machine: machineInfo(),
-    settings: { duration, idleSessions, idleDuration, largeMiB, clientThreads: threads, root },
+    settings,
     servers: [],
-    scenarios: matrixScenarios.filter((s) => chosen.includes(s.name)),
+    scenarios,
     cells: [],
   };
   let current: Running | null = null;
@@ -164,75 +229,67 @@ async function main(): Promise<void> {
       console.error(`bench:compare: skipping ${name}: ${why} (install: ${specs[name].install})`);
       continue;
     }
-    // Read-only scenarios first, idle last (it may leave the server worn), then
-    // upload on a fresh server in its writable profile.
-    const order = [...result.scenarios].sort((a, b) => Number(a.writable) - Number(b.writable) || Number(a.name.startsWith('idle')) - Number(b.name.startsWith('idle')));
-    // A fresh server for idle (its memory baseline is then the server at rest)
-    // and for upload (the writable profile).
-    const profileOf = (sc: { writable: boolean; memory: boolean }): string => (sc.writable ? 'writable' : sc.memory ? 'fresh' : 'read-only');
+    const order = result.scenarios
+      .filter((sc) => !sc.from && (!sc.only || sc.only === name))
+      .sort((a, b) => phase(a) - phase(b));
     let profile: string | null = null;
     for (const sc of order) {
-      if (profile !== profileOf(sc)) {
+      const key = profileKey(name, sc);
+      if (profile !== key) {
         await cleanup();
+        profile = null;
         try {
-          current = await startServer(name, { root, stateDir: path.join(stateBase, name), writable: sc.writable, packageRoot });
-          profile = profileOf(sc);
-          console.error(`== ${name} (pid ${current.pid}, 127.0.0.1:${current.spec.port}${sc.writable ? ', writable' : ''})`);
+          const mux = name === 'muxftpd' ? sc.muxftpd : undefined;
+          current = await startServer(name, {
+            root, stateDir: path.join(stateBase, name), writable: sc.writable, packageRoot,
+            threads: mux?.threads, pasvPorts: mux?.pasvPorts,
+          });
+          profile = key;
+          console.error(`== ${name} (pid ${current.pid}, 127.0.0.1:${current.spec.port}, passive ${current.pasvPorts}` +
+            `${sc.writable ? ', writable' : ''}${mux?.threads ? `, --threads ${mux.threads}` : ''})`);
         } catch (e) {
           console.error(`bench:compare: ${(e as Error).message}`);
           result.cells.push({ server: name, scenario: sc.name, report: null, failure: `did not start: ${(e as Error).message.split('\n')[0]}`, argv: [] });
-          profile = null;
           continue;
         }
       }
       const srv = current as Running | null;
       if (!srv) continue;
-      const load: LoadOptions = {
-        ...sc.load,
-        scenario: sc.load.scenario,
-        host: '127.0.0.1',
-        port: srv.spec.port,
-        concurrency: sc.name.startsWith('idle') ? idleSessions : sc.load.concurrency,
-        duration: sc.name.startsWith('idle') ? idleDuration : duration,
-        threads,
-        processes: sc.name.startsWith('idle') ? Math.max(1, Math.ceil(idleSessions / 9000)) : 1,
-        user: 'anonymous',
-        pass: 'bench@',
-        mode: 'epsv',
-        file: sc.load.file,
-        fileLocal: sc.load.file ? path.join(root, sc.load.file) : undefined,
-        largeFile: sc.load.largeFile,
-        largeLocal: sc.load.largeFile ? path.join(root, sc.load.largeFile) : undefined,
-        checksum: false,
-        uploadPrefix: `upload/${name}`,
-        progressMs: 1000,
-        tag: `${name}/${sc.name}`,
-      };
+      const load = planLoad(sc, settings, name, srv.spec.port);
+      if (load.largeFile) warm(path.join(root, load.largeFile));
+      if (load.scenario === 'large' && load.file) warm(path.join(root, load.file));
       let baseline: MemorySample | undefined;
       let held: MemorySample | undefined;
+      let heldSessions = 0;
       let sampling = false;
       let mostHeld = 0;
       if (sc.memory) baseline = await treePss(srv.pid);
       process.stderr.write(`   ${sc.name} ... `);
+      const cellBase = { server: name, scenario: sc.name, serverArgv: srv.argv, pasvPorts: srv.pasvPorts };
       try {
         const run = await runFtpload(load, (p) => {
           // Sample while the most sessions so far are held, not while they close at the end.
           if (sc.memory && !sampling && p.t <= load.duration - 0.5 && p.established >= mostHeld) {
             mostHeld = p.established;
             sampling = true;
+            const sessions = p.established;
             void treePss(srv.pid).then((m) => {
               held = m;
+              heldSessions = sessions;
             }).finally(() => {
               sampling = false;
             });
           }
         });
-        const report: Report = buildReport(run.summary, run.processes, baseline && held ? { baseline, held } : undefined);
-        result.cells.push({ server: name, scenario: sc.name, report, failure: null, argv: run.argv });
+        const report: Report = buildReport(run.summary, run.processes,
+          baseline && held ? { baseline, held, sessions: heldSessions } : undefined);
+        result.cells.push({ ...cellBase, report, failure: null, argv: run.argv });
         process.stderr.write(`${report.ops} ops, ${report.opsPerSec} ops/s, ${report.mbPerSec} MB/s, errors ${report.errorTotal}` +
-          `${sc.name.startsWith('idle') ? `, alive ${report.aliveAtEnd}` : ''}\n`);
+          `${sc.sizedBy === 'idle' ? `, alive ${report.aliveAtEnd} of ${report.concurrency}` : ''}` +
+          `${report.memory?.perSessionKiB != null ? `, ${report.memory.perSessionKiB} KiB/session` : ''}` +
+          `${sc.sizedBy === 'passive' ? `, ${report.maxDataHeld} data connections held at once` : ''}\n`);
       } catch (e) {
-        result.cells.push({ server: name, scenario: sc.name, report: null, failure: (e as Error).message, argv: [] });
+        result.cells.push({ ...cellBase, report: null, failure: (e as Error).message, argv: [] });
         process.stderr.write(`failed: ${(e as Error).message}\n`);
       }
       if (sc.writable) cleanUploads(root);

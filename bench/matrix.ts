@@ -1,49 +1,157 @@
-// The comparison matrix: which scenarios bench:compare runs, which figure of
-// each it reports, and the markdown/terminal tables with each server's ratio
-// to muxftpd. Pure: unit-tested in test/unit/bench-matrix.test.ts.
+// The comparison matrix: which scenarios bench:compare runs (the performance
+// issue's targets), which figure of each it reports, how each load is sized,
+// and the markdown/terminal tables: each figure, each peer's ratio to muxftpd,
+// and muxftpd's ratio to the best peer of the same run. Pure: unit-tested in
+// test/unit/bench-report.test.ts and test/unit/bench-compare.test.ts.
 
-import type { LoadOptions } from './client/ftpload.js';
+import type { DataMode, LoadOptions } from './client/ftpload.js';
 import { formatErrors, ratio, type Report } from './client/report.js';
 
-export type Metric = 'opsPerSec' | 'mbPerSec' | 'aliveAtEnd';
+export type Metric = 'opsPerSec' | 'mbPerSec' | 'aliveAtEnd' | 'ops' | 'perSessionKiB';
 
 export interface MatrixScenario {
   name: string;
   title: string;
   metric: Metric;
   unit: string;
+  /** 'lower': the best figure is the smallest (memory). Default: higher. */
+  better?: 'higher' | 'lower';
   /** Needs the server's writable (upload) profile. */
   writable: boolean;
   /** Sample the server's memory (PSS) while sessions are held. */
   memory: boolean;
+  /** Runs on a server started for it alone (its memory baseline is the server at rest). */
+  fresh?: boolean;
+  /** How muxftpd is started for it; peers keep their configuration. */
+  muxftpd?: { threads?: number; pasvPorts?: number };
+  /** Only this server runs it (the scaling rows). */
+  only?: 'muxftpd';
+  /** A figure of another scenario's run shown as a row of its own: nothing runs. */
+  from?: string;
+  /** Not in the default run: ask for it with --scenarios. */
+  optional?: boolean;
+  /** Sized by bench:compare's --idle-sessions/--idle-duration or --passive-sessions/--passive-duration. */
+  sizedBy?: 'idle' | 'passive';
   load: Pick<LoadOptions, 'scenario' | 'concurrency' | 'uploadSize' | 'filesPerSession' | 'noopInterval' | 'timeout' | 'ramp'> &
-    Partial<Pick<LoadOptions, 'file' | 'largeFile' | 'mix'>>;
+    Partial<Pick<LoadOptions, 'file' | 'largeFile' | 'mix' | 'source' | 'pipeline'>>;
 }
 
 const base = { uploadSize: 1 << 20, filesPerSession: 0, noopInterval: 10, timeout: 30, ramp: 256 };
 
+/** passive-5000's clients: 20 loopback source addresses (250 sessions each at 5,000). */
+export const passiveSources = '127.0.0.2-127.0.0.21';
+/** muxftpd's passive range in passive-5000. */
+export const passivePorts = 1000;
+
+const smallNew = (n: number): MatrixScenario['load'] => ({ ...base, scenario: 'small', concurrency: n, file: 'small.bin' });
+
 export const matrixScenarios: MatrixScenario[] = [
-  { name: 'login', title: 'logins/s (50 sessions)', metric: 'opsPerSec', unit: 'sessions/s', writable: false, memory: false,
-    load: { ...base, scenario: 'login', concurrency: 50 } },
-  { name: 'small-1', title: 'small files/s, new session each (1 client)', metric: 'opsPerSec', unit: 'files/s', writable: false, memory: false,
-    load: { ...base, scenario: 'small', concurrency: 1, file: 'small.bin' } },
-  { name: 'small-100', title: 'small files/s, new session each (100 clients)', metric: 'opsPerSec', unit: 'files/s', writable: false, memory: false,
-    load: { ...base, scenario: 'small', concurrency: 100, file: 'small.bin' } },
-  { name: 'small-1000', title: 'small files/s, new session each (1000 clients)', metric: 'opsPerSec', unit: 'files/s', writable: false, memory: false,
-    load: { ...base, scenario: 'small', concurrency: 1000, file: 'small.bin' } },
-  { name: 'persistent', title: 'small files/s, persistent sessions (50)', metric: 'opsPerSec', unit: 'files/s', writable: false, memory: false,
-    load: { ...base, scenario: 'persistent', concurrency: 50, file: 'small.bin' } },
-  { name: 'large-1', title: 'large file, 1 stream', metric: 'mbPerSec', unit: 'MB/s', writable: false, memory: false,
+  { name: 'login-100', title: 'logins/s, 100 sessions at once', metric: 'opsPerSec', unit: 'sessions/s', writable: false, memory: false,
+    load: { ...base, scenario: 'login', concurrency: 100 } },
+  { name: 'login-1000', title: 'logins/s, 1000 sessions at once', metric: 'opsPerSec', unit: 'sessions/s', writable: false, memory: false,
+    load: { ...base, scenario: 'login', concurrency: 1000 } },
+  { name: 'small-1', title: 'small files/s (4 KiB), new session each, 1 client', metric: 'opsPerSec', unit: 'files/s', writable: false, memory: false,
+    load: smallNew(1) },
+  { name: 'small-100', title: 'small files/s (4 KiB), new session each, 100 clients', metric: 'opsPerSec', unit: 'files/s', writable: false, memory: false,
+    load: smallNew(100) },
+  { name: 'small-1000', title: 'small files/s (4 KiB), new session each, 1000 clients', metric: 'opsPerSec', unit: 'files/s', writable: false, memory: false,
+    load: smallNew(1000) },
+  { name: 'persistent-100', title: 'small files/s (4 KiB), RETR on 100 open sessions', metric: 'opsPerSec', unit: 'files/s', writable: false, memory: false,
+    load: { ...base, scenario: 'persistent', concurrency: 100, file: 'small.bin' } },
+  { name: 'persistent-1000', title: 'small files/s (4 KiB), RETR on 1000 open sessions', metric: 'opsPerSec', unit: 'files/s', writable: false, memory: false,
+    load: { ...base, scenario: 'persistent', concurrency: 1000, file: 'small.bin' } },
+  { name: 'large-1', title: 'large file (page-cached), 1 stream', metric: 'mbPerSec', unit: 'MB/s', writable: false, memory: false,
     load: { ...base, scenario: 'large', concurrency: 1, file: 'large.bin' } },
-  { name: 'large-100', title: 'large file, 100 streams (aggregate)', metric: 'mbPerSec', unit: 'MB/s', writable: false, memory: false,
+  { name: 'large-100', title: 'large file (page-cached), 100 streams (aggregate)', metric: 'mbPerSec', unit: 'MB/s', writable: false, memory: false,
     load: { ...base, scenario: 'large', concurrency: 100, file: 'large.bin' } },
-  { name: 'mixed', title: 'mixed (login 1 : small 4 : persistent 4 : large 1), 100 sessions', metric: 'opsPerSec', unit: 'ops/s', writable: false, memory: false,
+  { name: 'noop-1000', title: 'NOOP flood: 1000 sessions, 16 pipelined each (command round trips)', metric: 'opsPerSec', unit: 'commands/s',
+    writable: false, memory: false, load: { ...base, scenario: 'noop', concurrency: 1000, pipeline: 16 } },
+  { name: 'mixed', title: 'mixed (login 1 : small 4 : persistent 4 : large 1), 100 sessions', metric: 'opsPerSec', unit: 'ops/s',
+    writable: false, memory: false, optional: true,
     load: { ...base, scenario: 'mixed', concurrency: 100, file: 'small.bin', largeFile: 'large.bin' } },
-  { name: 'idle', title: 'idle sessions held (NOOP every ~10 s)', metric: 'aliveAtEnd', unit: 'sessions', writable: false, memory: true,
-    load: { ...base, scenario: 'idle', concurrency: 10000, ramp: 256 } },
-  { name: 'upload', title: 'upload, 10 streams of 16 MiB files (aggregate)', metric: 'mbPerSec', unit: 'MB/s', writable: true, memory: false,
-    load: { ...base, scenario: 'upload', concurrency: 10, uploadSize: 16 << 20 } },
+  { name: 'passive-5000', title: 'sessions at once, each with a passive data connection open, then RETR (4 KiB) done',
+    metric: 'ops', unit: 'sessions', writable: false, memory: false, fresh: true, sizedBy: 'passive',
+    muxftpd: { pasvPorts: passivePorts },
+    load: { ...base, scenario: 'passive', concurrency: 5000, file: 'small.bin', source: passiveSources } },
+  { name: 'idle', title: 'idle logged-in sessions held (NOOP every ~10 s)', metric: 'aliveAtEnd', unit: 'sessions', writable: false,
+    memory: true, fresh: true, sizedBy: 'idle', load: { ...base, scenario: 'idle', concurrency: 19000 } },
+  { name: 'idle-memory', title: 'memory per idle session (server PSS growth ÷ sessions held)', metric: 'perSessionKiB', unit: 'KiB/session',
+    better: 'lower', writable: false, memory: false, from: 'idle', load: { ...base, scenario: 'idle', concurrency: 19000 } },
+  { name: 'upload-100', title: 'upload (STOR), 100 streams of 16 MiB files (aggregate)', metric: 'mbPerSec', unit: 'MB/s', writable: true,
+    memory: false, load: { ...base, scenario: 'upload', concurrency: 100, uploadSize: 16 << 20 } },
+  { name: 'threads-1', title: 'muxftpd --threads 1: small files/s, new session each, 100 clients', metric: 'opsPerSec', unit: 'files/s',
+    writable: false, memory: false, only: 'muxftpd', muxftpd: { threads: 1 }, load: smallNew(100) },
+  { name: 'threads-2', title: 'muxftpd --threads 2: small files/s, new session each, 100 clients', metric: 'opsPerSec', unit: 'files/s',
+    writable: false, memory: false, only: 'muxftpd', muxftpd: { threads: 2 }, load: smallNew(100) },
 ];
+
+/** Names --scenarios takes besides the scenarios' own: a group of rows. */
+export const scenarioGroups: Record<string, string[]> = { scaling: ['threads-1', 'threads-2'] };
+
+/** The names --scenarios accepts (rows that run, and the groups). */
+export function selectableScenarios(): string[] {
+  return [...matrixScenarios.filter((s) => !s.from).map((s) => s.name), ...Object.keys(scenarioGroups)];
+}
+
+/**
+ * The rows of a run: the named scenarios (groups expanded), or every one not
+ * optional; each row derived from a chosen scenario's run comes along.
+ */
+export function selectScenarios(names?: readonly string[]): MatrixScenario[] {
+  const want = new Set<string>();
+  if (names === undefined) {
+    for (const s of matrixScenarios) if (!s.from && !s.optional) want.add(s.name);
+  } else {
+    for (const n of names) for (const m of scenarioGroups[n] ?? [n]) want.add(m);
+  }
+  return matrixScenarios.filter((s) => (s.from ? want.has(s.from) : want.has(s.name)));
+}
+
+export type CompareSettings = {
+  duration: number;
+  idleSessions: number;
+  idleDuration: number;
+  passiveSessions: number;
+  passiveDuration: number;
+  largeMiB: number;
+  clientThreads: number;
+  mode: DataMode;
+  root: string;
+};
+
+/** One ftpload process holds at most this many sessions of an idle or passive run (20,000-fd limit). */
+export const sessionsPerProcess = 9000;
+
+/** The load of one scenario against one server, as bench:compare runs it. */
+export function planLoad(sc: MatrixScenario, st: CompareSettings, server: string, port: number): LoadOptions {
+  const sessions = sc.sizedBy === 'idle' ? st.idleSessions : sc.sizedBy === 'passive' ? st.passiveSessions : sc.load.concurrency;
+  const duration = sc.sizedBy === 'idle' ? st.idleDuration : sc.sizedBy === 'passive' ? st.passiveDuration : st.duration;
+  // An idle session holds one fd, a passive one two: 9,000 sessions a process
+  // stays under a 20,000-fd limit either way (19,000 idle sessions: 3 processes).
+  const processes = sc.sizedBy ? Math.max(1, Math.ceil(sessions / sessionsPerProcess)) : 1;
+  const file = sc.load.file;
+  const large = sc.load.largeFile;
+  return {
+    ...sc.load,
+    host: '127.0.0.1',
+    port,
+    concurrency: sessions,
+    duration,
+    threads: st.clientThreads,
+    processes,
+    user: 'anonymous',
+    pass: 'bench@',
+    mode: st.mode,
+    file,
+    fileLocal: file ? `${st.root}/${file}` : undefined,
+    largeFile: large,
+    largeLocal: large ? `${st.root}/${large}` : undefined,
+    checksum: false,
+    uploadPrefix: `upload/${server}`,
+    progressMs: 1000,
+    tag: `${server}/${sc.name}`,
+  };
+}
 
 export interface Cell {
   server: string;
@@ -51,6 +159,10 @@ export interface Cell {
   report: Report | null;
   failure: string | null;
   argv: string[][];
+  /** The server's command line for this run. */
+  serverArgv?: string[];
+  /** The server's passive port range for this run, "min-max". */
+  pasvPorts?: string;
 }
 
 export interface CompareResult {
@@ -63,7 +175,7 @@ export interface CompareResult {
   cells: Cell[];
 }
 
-/** The figure a cell stands for, or null when the run produced none (no operation at all). */
+/** The figure a cell stands for, or null when the run produced none. */
 export function cellValue(cell: Cell | undefined, metric: Metric): number | null {
   const r = cell?.report;
   if (!r) return null;
@@ -71,6 +183,7 @@ export function cellValue(cell: Cell | undefined, metric: Metric): number | null
   // (100 streams of a large file may finish none within a short window).
   if (metric === 'opsPerSec' && r.ops === 0) return null;
   if (metric === 'mbPerSec' && r.bytes === 0) return null;
+  if (metric === 'perSessionKiB') return r.memory?.perSessionKiB ?? null;
   return r[metric];
 }
 
@@ -79,8 +192,11 @@ export function baseServer(result: CompareResult): string | undefined {
   return installed.includes('muxftpd') ? 'muxftpd' : installed[0];
 }
 
+/** The cell a row reads: its own, or for a derived row the cell of the run it comes from. */
 export function findCell(result: CompareResult, server: string, scenario: string): Cell | undefined {
-  return result.cells.find((c) => c.server === server && c.scenario === scenario);
+  const sc = result.scenarios.find((s) => s.name === scenario);
+  const name = sc?.from ?? scenario;
+  return result.cells.find((c) => c.server === server && c.scenario === name);
 }
 
 /** Ratio of each server's figure to the base server's (muxftpd) for one scenario. */
@@ -94,10 +210,43 @@ export function ratios(result: CompareResult, scenario: MatrixScenario): Record<
   return out;
 }
 
+/** The best figure among the peers (every installed server but the base) in this run. */
+export function bestPeer(result: CompareResult, sc: MatrixScenario): { server: string; value: number } | null {
+  const b = baseServer(result);
+  let best: { server: string; value: number } | null = null;
+  for (const s of result.servers) {
+    if (!s.installed || s.name === b) continue;
+    const v = cellValue(findCell(result, s.name, sc.name), sc.metric);
+    if (v === null) continue;
+    if (!best || (sc.better === 'lower' ? v < best.value : v > best.value)) best = { server: s.name, value: v };
+  }
+  return best;
+}
+
+/** The base server's (muxftpd's) figure ÷ the best peer's; null when either is missing. */
+export function vsBestPeer(result: CompareResult, sc: MatrixScenario): number | null {
+  const b = baseServer(result);
+  const best = bestPeer(result, sc);
+  if (!b || !best) return null;
+  return ratio(cellValue(findCell(result, b, sc.name), sc.metric), best.value);
+}
+
+export function formatVsBest(result: CompareResult, sc: MatrixScenario): string {
+  const best = bestPeer(result, sc);
+  if (!best) return '—';
+  const r = vsBestPeer(result, sc);
+  return r === null ? `— (best peer ${best.server}: ${fmt(best.value)})` : `${r}x (${best.server})`;
+}
+
 function fmt(v: number): string {
   if (v >= 100) return v.toFixed(0);
   if (v >= 10) return v.toFixed(1);
   return v.toFixed(2);
+}
+
+function portCount(range: string): number {
+  const [a, b] = range.split('-').map(Number);
+  return a !== undefined && b !== undefined && b >= a ? b - a + 1 : 0;
 }
 
 /** "1234 (0.52x)", with a dagger when the run had errors, or why there is no figure. */
@@ -108,39 +257,98 @@ export function formatCell(result: CompareResult, sc: MatrixScenario, server: st
   const v = cellValue(cell, sc.metric);
   const r = cell.report;
   if (v === null) {
+    if (sc.metric === 'perSessionKiB') return r.aliveAtEnd === 0 ? 'n/a (no session held)' : 'n/a (no memory sample)';
     const top = Object.entries(r.errors).sort((a, b) => b[1] - a[1])[0];
     return `n/a${top ? ` (${top[0]})` : ''}`;
   }
   const rt = ratios(result, sc)[server];
   let text = fmt(v);
   if (sc.metric === 'aliveAtEnd') {
-    text += ` of ${r.concurrency}`;
+    text = `${v} of ${r.concurrency} held`;
     // Sessions still between connect and login when the hold ended: a slow ramp, not a drop.
     if (r.abortedAtEnd > 0) text += ` (${r.abortedAtEnd} still logging in)`;
     if (r.memory?.perSessionKiB != null) text += `, ${fmt(r.memory.perSessionKiB)} KiB/session`;
   }
+  if (sc.metric === 'ops') {
+    text = `${v} of ${r.concurrency}, ${r.maxDataHeld} held at once`;
+    if (r.abortedAtEnd > 0) text += ` (${r.abortedAtEnd} unfinished at the end)`;
+    if (cell.pasvPorts) text += `, ports ${cell.pasvPorts}`;
+  }
+  if (sc.metric === 'perSessionKiB' && r.memory) text += ` (${r.memory.sessions} sessions)`;
   if (rt !== null && rt !== undefined && server !== baseServer(result)) text += ` (${rt}x)`;
   if (r.errorTotal > 0) text += ' †';
   return text;
 }
 
+/** Rows of the main table: everything but the muxftpd-only scaling rows. */
+export function tableScenarios(result: CompareResult): MatrixScenario[] {
+  return result.scenarios.filter((s) => !s.only);
+}
+
+/** muxftpd --threads 2 ÷ --threads 1 on the same load, or null. */
+export function scalingRatio(result: CompareResult): { t1: number | null; t2: number | null; ratio: number | null } | null {
+  const t1s = result.scenarios.find((s) => s.name === 'threads-1');
+  const t2s = result.scenarios.find((s) => s.name === 'threads-2');
+  if (!t1s && !t2s) return null;
+  const t1 = t1s ? cellValue(findCell(result, 'muxftpd', 'threads-1'), t1s.metric) : null;
+  const t2 = t2s ? cellValue(findCell(result, 'muxftpd', 'threads-2'), t2s.metric) : null;
+  return { t1, t2, ratio: ratio(t2, t1) };
+}
+
+function unitOf(sc: MatrixScenario): string {
+  return sc.better === 'lower' ? `${sc.unit} (lower is better)` : sc.unit;
+}
+
 export function formatMarkdown(result: CompareResult): string {
   const servers = result.servers.filter((s) => s.installed).map((s) => s.name);
   const b = baseServer(result);
+  const mode = String(result.settings['mode'] ?? 'epsv').toUpperCase();
   const lines: string[] = [];
   lines.push(`# muxftpd vs peers — ${result.date.slice(0, 10)}`, '');
   lines.push(`Each figure is the server's rate over the whole run; in parentheses, its ratio to ${b ?? 'the first server'} ` +
-    '(above 1 = more than it). † = the run had errors (listed below). n/a = no operation succeeded (the error named).', '');
-  lines.push(`| scenario | unit | ${servers.join(' | ')} |`);
-  lines.push(`|---|---|${servers.map(() => '---:').join('|')}|`);
-  for (const sc of result.scenarios) {
-    lines.push(`| ${sc.title} | ${sc.unit} | ${servers.map((s) => formatCell(result, sc, s)).join(' | ')} |`);
+    '(above 1 = more than it). ' +
+    `Last column: ${b ?? 'the first server'}'s figure ÷ the best peer's in this run, and which peer that is ` +
+    '(for a row marked "lower is better", below 1 is better). ' +
+    '† = the run had errors (listed below). n/a = no operation succeeded (the error named). ' +
+    `Data connections: ${mode}.`, '');
+  lines.push(`| scenario | unit | ${servers.join(' | ')} | ${b ?? 'base'} ÷ best peer |`);
+  lines.push(`|---|---|${servers.map(() => '---:').join('|')}|---:|`);
+  for (const sc of tableScenarios(result)) {
+    lines.push(`| ${sc.title} | ${unitOf(sc)} | ${servers.map((s) => formatCell(result, sc, s)).join(' | ')} | ${formatVsBest(result, sc)} |`);
+  }
+  const notes: string[] = [];
+  const passive = result.scenarios.find((s) => s.sizedBy === 'passive');
+  if (passive) {
+    const ranges = servers
+      .map((s) => ({ s, c: findCell(result, s, passive.name) }))
+      .filter((x) => x.c?.pasvPorts)
+      .map((x) => `${x.s} ${x.c?.pasvPorts} (${portCount(x.c?.pasvPorts ?? '')} ports)`);
+    notes.push(`- ${passive.name}: ${result.settings['passiveSessions'] ?? passive.load.concurrency} sessions from ${passive.load.source ?? '127.0.0.1'}; ` +
+      'each holds its data connection until all do, then RETRs; "held at once" = most data connections open together. ' +
+      `muxftpd runs with a ${passivePorts}-port passive range; peers keep their configured ranges` +
+      `${ranges.length ? ` (this run: ${ranges.join(', ')})` : ''}.`);
+  }
+  if (result.scenarios.some((s) => s.sizedBy === 'idle')) {
+    notes.push(`- idle: ${result.settings['idleSessions'] ?? ''} sessions asked for; a server that holds fewer shows how many it held ` +
+      'and the errors say why (its result, not a fault of the bench). Memory: PSS of the server\'s process tree while the ' +
+      'most sessions were held, minus at rest, ÷ the sessions logged in at that moment.');
+  }
+  if (notes.length) lines.push('', ...notes);
+  const scaling = scalingRatio(result);
+  if (scaling) {
+    const t1s = result.scenarios.find((s) => s.name === 'threads-1');
+    const t2s = result.scenarios.find((s) => s.name === 'threads-2');
+    const show = (sc: MatrixScenario | undefined): string => (sc ? formatCell(result, sc, 'muxftpd') : '—');
+    lines.push('', '## Scaling (muxftpd, small files/s, new session each, 100 clients)', '');
+    lines.push('| --threads 1 | --threads 2 | 2 ÷ 1 |');
+    lines.push('|---:|---:|---:|');
+    lines.push(`| ${show(t1s)} | ${show(t2s)} | ${scaling.ratio === null ? '—' : `${scaling.ratio}x`} |`);
   }
   lines.push('', '![chart](chart.svg)', '');
   lines.push('## Latency (ms, p50 / p99 / max)', '');
   lines.push(`| scenario | ${servers.join(' | ')} |`);
   lines.push(`|---|${servers.map(() => '---').join('|')}|`);
-  for (const sc of result.scenarios) {
+  for (const sc of result.scenarios.filter((s) => !s.from)) {
     const row = servers.map((s) => {
       const r = findCell(result, s, sc.name)?.report;
       return r && r.ops > 0 ? `${r.latencyMs.p50} / ${r.latencyMs.p99} / ${r.latencyMs.max}` : '—';
@@ -159,6 +367,16 @@ export function formatMarkdown(result: CompareResult): string {
     }
   }
   if (!any) lines.push('None.');
+  // Where the figure counts sessions, say where the unfinished ones were when the run ended.
+  const held = new Set(result.scenarios.filter((s) => s.metric === 'ops' || s.metric === 'aliveAtEnd').map((s) => s.name));
+  const cut = result.cells.filter((c) => held.has(c.scenario) && c.report && c.report.abortedAtEnd > 0);
+  if (cut.length) {
+    lines.push('', 'Sessions unfinished when the run ended (by the state they were in):', '');
+    for (const c of cut) {
+      const r = c.report as Report;
+      lines.push(`- ${c.server} / ${c.scenario}: ${r.abortedAtEnd}: ${formatErrors(r.abortedByState)}`);
+    }
+  }
   lines.push('', '## Servers', '');
   for (const s of result.servers) {
     lines.push(`- ${s.name}${s.version ? ` ${s.version}` : ''}${s.installed ? '' : ` — not measured: ${s.note}`}`);
@@ -167,7 +385,16 @@ export function formatMarkdown(result: CompareResult): string {
   for (const [k, v] of Object.entries(result.machine)) lines.push(`- ${k}: ${v}`);
   lines.push('', '## Settings', '');
   for (const [k, v] of Object.entries(result.settings)) lines.push(`- ${k}: ${v}`);
-  lines.push('', '## Commands', '', 'Whole run:', '', '```', result.command, '```', '', 'Each load (ftpload argv):', '', '```');
+  lines.push('', '## Commands', '', 'Whole run:', '', '```', result.command, '```', '', 'Each server start:', '', '```');
+  const seen = new Set<string>();
+  for (const c of result.cells) {
+    if (!c.serverArgv?.length) continue;
+    const line = c.serverArgv.join(' ');
+    if (seen.has(`${c.server}\n${line}`)) continue;
+    seen.add(`${c.server}\n${line}`);
+    lines.push(`# ${c.server} (${result.cells.filter((d) => d.server === c.server && d.serverArgv?.join(' ') === line).map((d) => d.scenario).join(', ')})`, line);
+  }
+  lines.push('```', '', 'Each load (ftpload argv):', '', '```');
   for (const c of result.cells) for (const a of c.argv) lines.push(`# ${c.server} / ${c.scenario}`, a.join(' '));
   lines.push('```', '');
   return lines.join('\n');
@@ -175,8 +402,18 @@ export function formatMarkdown(result: CompareResult): string {
 
 export function formatTerminal(result: CompareResult): string {
   const servers = result.servers.filter((s) => s.installed).map((s) => s.name);
-  const rows = [['scenario', 'unit', ...servers]];
-  for (const sc of result.scenarios) rows.push([sc.name, sc.unit, ...servers.map((s) => formatCell(result, sc, s))]);
+  const b = baseServer(result) ?? 'base';
+  const rows = [['scenario', 'unit', ...servers, `${b} ÷ best peer`]];
+  for (const sc of tableScenarios(result)) {
+    rows.push([sc.name, unitOf(sc), ...servers.map((s) => formatCell(result, sc, s)), formatVsBest(result, sc)]);
+  }
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')).join('\n');
+  const out = rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
+  const scaling = scalingRatio(result);
+  if (scaling) {
+    const f = (v: number | null): string => (v === null ? 'n/a' : fmt(v));
+    out.push('', `scaling (muxftpd small-100): --threads 1 ${f(scaling.t1)}, --threads 2 ${f(scaling.t2)} files/s, ` +
+      `2 ÷ 1 = ${scaling.ratio === null ? 'n/a' : `${scaling.ratio}x`}`);
+  }
+  return out.join('\n');
 }

@@ -47,6 +47,7 @@ async function main(): Promise<number> {
   const live = process.stderr.isTTY && !cli.quiet && !cli.json;
   let baseline: MemorySample | undefined;
   let held: MemorySample | undefined;
+  let heldSessions = 0;
   let sampling = false;
   let mostHeld = 0;
   if (cli.pid !== undefined) baseline = await treePss(cli.pid);
@@ -64,9 +65,11 @@ async function main(): Promise<number> {
       if (cli.pid !== undefined && !sampling && p.t <= o.duration - 0.2 && p.established >= mostHeld) {
         mostHeld = p.established;
         sampling = true;
+        const sessions = p.established;
         void treePss(cli.pid)
           .then((m) => {
             held = m;
+            heldSessions = sessions;
           })
           .finally(() => {
             sampling = false;
@@ -76,7 +79,7 @@ async function main(): Promise<number> {
     ac.signal,
   );
   if (live) process.stderr.write('\r\x1b[K');
-  const memory = baseline && held ? { baseline, held } : undefined;
+  const memory = baseline && held ? { baseline, held, sessions: heldSessions } : undefined;
   const report = buildReport(run.summary, run.processes, memory);
   if (cli.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else process.stdout.write(`${formatReport(report)}\n`);

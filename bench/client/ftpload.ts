@@ -3,7 +3,7 @@
 // needed past one process's fd limit (an idle session holds one fd).
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import {
   sumProgress,
 } from './report.js';
 
-export const scenarios = ['login', 'small', 'persistent', 'large', 'upload', 'idle', 'mixed'] as const;
+export const scenarios = ['login', 'small', 'persistent', 'large', 'upload', 'idle', 'noop', 'passive', 'mixed'] as const;
 export type Scenario = (typeof scenarios)[number];
 export const dataModes = ['epsv', 'pasv', 'port', 'eprt'] as const;
 export type DataMode = (typeof dataModes)[number];
@@ -42,6 +42,8 @@ export interface LoadOptions {
   uploadPrefix: string;
   filesPerSession: number;
   noopInterval: number;
+  /** noop: NOOPs in flight per session (ftpload's default 16 when unset). */
+  pipeline?: number | undefined;
   timeout: number;
   ramp: number;
   source?: string | undefined;
@@ -50,7 +52,11 @@ export interface LoadOptions {
   tag?: string | undefined;
 }
 
-/** Locates the ftpload executable: $FTPLOAD_BIN, node-gyp's build, then the Makefile's. */
+/**
+ * Locates the ftpload executable: $FTPLOAD_BIN, else the newer of node-gyp's
+ * build and the Makefile's (`make -C native/bench` after an edit must win over
+ * an older node-gyp build).
+ */
 export function findFtpload(): string {
   const env = process.env['FTPLOAD_BIN'];
   if (env) return env;
@@ -58,10 +64,11 @@ export function findFtpload(): string {
   // dist/bench/client/ or bench/client/ (vitest runs the sources)
   for (const up of ['../../..', '../..']) {
     const root = path.resolve(here, up);
-    for (const rel of ['build/Release/ftpload', 'build/bench/ftpload']) {
-      const p = path.join(root, rel);
-      if (existsSync(p)) return p;
-    }
+    const found = ['build/Release/ftpload', 'build/bench/ftpload']
+      .map((rel) => path.join(root, rel))
+      .filter((p) => existsSync(p))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    if (found[0]) return found[0];
   }
   throw new Error(
     'MUXFTPD_ERR_NO_FTPLOAD: the ftpload load generator is not built; run `npm install` ' +
@@ -86,6 +93,7 @@ export function ftploadArgs(o: LoadOptions, index = 0, processes = 1): string[] 
     '--ramp', String(o.ramp), '--progress-ms', String(o.progressMs),
   ];
   if (o.count !== undefined) a.push('--count', String(share(o.count, index, processes)));
+  if (o.pipeline !== undefined) a.push('--pipeline', String(o.pipeline));
   if (o.file !== undefined) a.push('--file', o.file);
   if (o.fileSize !== undefined) a.push('--file-size', String(o.fileSize));
   if (o.fileLocal !== undefined) a.push('--file-local', o.fileLocal);

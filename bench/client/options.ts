@@ -32,6 +32,11 @@ Scenarios:
   upload       STOR of --upload-size bytes to --upload-prefix-*.bin (needs a writable server)
   idle         hold --concurrency logged-in sessions, a NOOP now and then; reports how many
                stay alive and, with --pid, the server's memory (PSS of its process tree)
+  noop         NOOP flood: each logged-in session keeps --pipeline NOOPs in flight
+               (an operation = a 200 reply; ops/s = command round trips per second)
+  passive      each session runs once: log in, EPSV/PASV, open the data connection, wait
+               until every session holds one, then RETR --file (an operation = a session
+               whose transfer is done; use --source to spread the clients over addresses)
   mixed        each new session picks login, small, persistent or large by --mix weights
 
 Options:
@@ -40,7 +45,7 @@ Options:
   --concurrency N           sessions at once (default 1)
   --duration S              stop after S seconds (default 10)
   --count N                 stop after N operations (and at --duration, whichever first)
-  --file PATH               remote file to download (small, persistent, large, mixed)
+  --file PATH               remote file to download (small, persistent, large, passive, mixed)
   --large-file PATH         remote file for 'large' inside 'mixed' (default: --file)
   --file-size N             expected size of --file in bytes (default: asked with SIZE)
   --verify-local PATH       local copy of --file: its size, and its CRC-32 with --checksum
@@ -56,7 +61,8 @@ Options:
   --upload-prefix PATH      remote name prefix for uploads (default upload/bench)
   --files-per-session N     persistent: downloads per session, 0 = until the end (default 0)
   --noop-interval S         idle: mean seconds between NOOPs (default 30)
-  --ramp N                  idle: sessions logging in at once per thread (default 256)
+  --pipeline N              noop: NOOPs in flight per session (default 16)
+  --ramp N                  idle, noop, passive: sessions logging in at once per thread (default 256)
   --timeout S               any wait for the server longer than this is an error (default 30)
   --mix SPEC                mixed weights (default login=1,small=4,persistent=4,large=1)
   --pid PID                 the server's pid, for its memory (PSS) in the report
@@ -113,6 +119,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
         'upload-prefix': { type: 'string' },
         'files-per-session': { type: 'string' },
         'noop-interval': { type: 'string' },
+        pipeline: { type: 'string' },
         ramp: { type: 'string' },
         timeout: { type: 'string' },
         mix: { type: 'string' },
@@ -137,10 +144,15 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (!(dataModes as readonly string[]).includes(mode)) {
     throw new BenchUsageError(`--mode: one of ${dataModes.join(', ')}, got '${mode}'`);
   }
-  const needsFile = ['small', 'persistent', 'large', 'mixed'].includes(scenario);
+  const needsFile = ['small', 'persistent', 'large', 'passive', 'mixed'].includes(scenario);
   if (needsFile && v.file === undefined && !help) {
     throw new BenchUsageError(`--scenario ${scenario} needs --file`);
   }
+  if (scenario === 'passive' && mode !== 'epsv' && mode !== 'pasv') {
+    throw new BenchUsageError('--scenario passive needs --mode epsv or pasv');
+  }
+  const pipeline = int('--pipeline', v.pipeline, 1);
+  if (pipeline !== undefined && pipeline > 4096) throw new BenchUsageError(`--pipeline: at most 4096, got '${v.pipeline}'`);
   if (v.checksum && v['verify-local'] === undefined && v['large-verify-local'] === undefined) {
     throw new BenchUsageError('--checksum needs --verify-local (the expected content)');
   }
@@ -172,6 +184,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     uploadPrefix: v['upload-prefix'] ?? 'upload/bench',
     filesPerSession: int('--files-per-session', v['files-per-session'], 0) ?? 0,
     noopInterval: num('--noop-interval', v['noop-interval'], 0.01) ?? 30,
+    pipeline: pipeline ?? (scenario === 'noop' ? 16 : undefined),
     timeout: num('--timeout', v.timeout, 0.01) ?? 30,
     ramp: int('--ramp', v.ramp, 1) ?? 256,
     source: v.source,

@@ -41,11 +41,17 @@ export interface FtploadSummary {
   sessions_ok: number;
   errors: Record<string, number>;
   aborted_at_end: number;
+  /** Sessions cut at the end by the state they were in (older builds: absent). */
+  aborted_by_state?: Record<string, number>;
   alive_at_end: number;
   max_established: number;
   verified_size: number;
   verified_checksum: number;
   fd_limit: number;
+  /** passive: most sessions holding their data connection at once (older builds: absent). */
+  max_data_held?: number;
+  /** noop: NOOPs in flight per session. */
+  pipeline?: number;
   latency: HistogramJson;
   login_latency: HistogramJson;
 }
@@ -82,15 +88,21 @@ export interface Report {
   errorTotal: number;
   sessionsStarted: number;
   abortedAtEnd: number;
+  /** Sessions cut at the end, by the state they were in (e.g. greeting, xfer). */
+  abortedByState: Record<string, number>;
   aliveAtEnd: number;
   maxEstablished: number;
+  /** passive: most sessions holding an open data connection at once. */
+  maxDataHeld: number;
   verifiedSize: number;
   verifiedChecksum: number;
   memory?: {
     baselineKiB: number;
     heldKiB: number;
     processes: number;
-    /** (held - baseline) / sessions alive, KiB; null without sessions. */
+    /** Sessions logged in when the held sample was taken. */
+    sessions: number;
+    /** (held - baseline) / sessions, KiB; null without sessions. */
     perSessionKiB: number | null;
   };
 }
@@ -165,12 +177,13 @@ export function mergeSummaries(ss: readonly FtploadSummary[]): FtploadSummary {
   if (!first) throw new Error('mergeSummaries: no summary');
   const errors: Record<string, number> = {};
   const byKind: Record<string, number> = {};
-  let r: FtploadSummary = { ...first, errors, ops_by_kind: byKind };
+  const cut: Record<string, number> = {};
+  let r: FtploadSummary = { ...first, errors, ops_by_kind: byKind, aborted_by_state: cut };
   r = {
     ...r,
     threads: 0, concurrency: 0, elapsed_s: 0, ops: 0, bytes: 0, sessions_started: 0,
     sessions_ok: 0, aborted_at_end: 0, alive_at_end: 0, max_established: 0, verified_size: 0,
-    verified_checksum: 0, count: 0,
+    verified_checksum: 0, count: 0, max_data_held: 0,
   };
   for (const s of ss) {
     r.threads += s.threads;
@@ -185,20 +198,26 @@ export function mergeSummaries(ss: readonly FtploadSummary[]): FtploadSummary {
     r.alive_at_end += s.alive_at_end;
     // Each process's maximum of its own sessions: their sum bounds the joint maximum.
     r.max_established += s.max_established;
+    r.max_data_held = (r.max_data_held ?? 0) + (s.max_data_held ?? 0);
     r.verified_size += s.verified_size;
     r.verified_checksum += s.verified_checksum;
     addCounts(errors, s.errors);
     addCounts(byKind, s.ops_by_kind);
+    addCounts(cut, s.aborted_by_state ?? {});
   }
   r.latency = mergeHistograms(ss.map((s) => s.latency));
   r.login_latency = mergeHistograms(ss.map((s) => s.login_latency));
   return r;
 }
 
+/**
+ * `memory.sessions`: sessions logged in when `held` was sampled (default: those
+ * alive at the end); the growth over the baseline is divided by it.
+ */
 export function buildReport(
   s: FtploadSummary,
   processes = 1,
-  memory?: { baseline: MemorySample; held: MemorySample },
+  memory?: { baseline: MemorySample; held: MemorySample; sessions?: number | undefined },
 ): Report {
   const elapsed = s.elapsed_s > 0 ? s.elapsed_s : 0;
   const errorTotal = Object.values(s.errors).reduce((a, b) => a + b, 0);
@@ -219,18 +238,22 @@ export function buildReport(
     errorTotal,
     sessionsStarted: s.sessions_started,
     abortedAtEnd: s.aborted_at_end,
+    abortedByState: { ...(s.aborted_by_state ?? {}) },
     aliveAtEnd: s.alive_at_end,
     maxEstablished: s.max_established,
+    maxDataHeld: s.max_data_held ?? 0,
     verifiedSize: s.verified_size,
     verifiedChecksum: s.verified_checksum,
   };
   if (memory) {
     const delta = memory.held.pssKiB - memory.baseline.pssKiB;
+    const sessions = memory.sessions ?? s.alive_at_end;
     report.memory = {
       baselineKiB: memory.baseline.pssKiB,
       heldKiB: memory.held.pssKiB,
       processes: memory.held.processes,
-      perSessionKiB: s.alive_at_end > 0 ? round(delta / s.alive_at_end, 1) : null,
+      sessions,
+      perSessionKiB: sessions > 0 ? round(delta / sessions, 1) : null,
     };
   }
   return report;
@@ -263,17 +286,22 @@ export function formatReport(r: Report): string {
     ['transferred', `${(r.bytes / 1e6).toFixed(1)} MB (${r.mbPerSec.toFixed(1)} MB/s)`],
     ['latency ms', `p50 ${r.latencyMs.p50}  p90 ${r.latencyMs.p90}  p99 ${r.latencyMs.p99}  max ${r.latencyMs.max}`],
     ['login ms', `p50 ${r.loginLatencyMs.p50}  p99 ${r.loginLatencyMs.p99}  max ${r.loginLatencyMs.max}`],
-    ['sessions', `${r.sessionsStarted} started, ${r.maxEstablished} most logged in at once, ${r.abortedAtEnd} cut at the end`],
+    ['sessions', `${r.sessionsStarted} started, ${r.maxEstablished} most logged in at once, ${r.abortedAtEnd} cut at the end` +
+      `${r.abortedAtEnd > 0 && Object.keys(r.abortedByState).length > 0 ? ` (${formatErrors(r.abortedByState)})` : ''}`],
     ['verified', `${r.verifiedSize} sizes, ${r.verifiedChecksum} checksums`],
     ['errors', `${r.errorTotal}: ${formatErrors(r.errors)}`],
   ];
-  if (r.scenario === 'idle') rows.push(['alive at end', `${r.aliveAtEnd} of ${r.concurrency}`]);
+  if (r.scenario === 'idle' || r.scenario === 'noop') rows.push(['alive at end', `${r.aliveAtEnd} of ${r.concurrency}`]);
+  if (r.scenario === 'passive') {
+    rows.push(['passive', `${r.ops} of ${r.concurrency} sessions transferred; ${r.maxDataHeld} held a data connection at once`]);
+  }
   if (r.memory) {
     rows.push([
       'server PSS',
       `${(r.memory.heldKiB / 1024).toFixed(1)} MiB held in ${r.memory.processes} process(es), ` +
         `${(r.memory.baselineKiB / 1024).toFixed(1)} MiB before; ` +
-        `${r.memory.perSessionKiB === null ? 'n/a' : r.memory.perSessionKiB.toFixed(1)} KiB per session`,
+        `${r.memory.perSessionKiB === null ? 'n/a' : r.memory.perSessionKiB.toFixed(1)} KiB per session ` +
+        `(${r.memory.sessions} sessions)`,
     ]);
   }
   const w = Math.max(...rows.map(([k]) => k.length));

@@ -3,6 +3,8 @@
 // (writable only in the upload profile, into ROOT/upload), sendfile on where
 // the server has it, client limits raised, logging off, no reverse DNS.
 // Every server runs in its own session (setsid) and is stopped by pid.
+// A scenario may start muxftpd with other worker threads or a narrower
+// passive range (StartOptions.threads / pasvPorts); peers keep their own.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,6 +51,17 @@ export interface StartOptions {
   stateDir: string;
   writable: boolean;
   packageRoot: string;
+  /** muxftpd only: --threads (default: muxftpd's own, one per CPU). */
+  threads?: number | undefined;
+  /** muxftpd only: this many passive ports from its pasvMin (default: its whole spec range). */
+  pasvPorts?: number | undefined;
+}
+
+/** The passive port range a server is started with, "min-max". */
+export function pasvRange(name: ServerName, o: Pick<StartOptions, 'pasvPorts'>): string {
+  const s = specs[name];
+  const max = name === 'muxftpd' && o.pasvPorts ? Math.min(s.pasvMax, s.pasvMin + o.pasvPorts - 1) : s.pasvMax;
+  return `${s.pasvMin}-${max}`;
 }
 
 interface Launch {
@@ -93,15 +106,18 @@ export function missing(name: ServerName, packageRoot: string): string | null {
   }
 }
 
-function launch(name: ServerName, s: ServerSpec, o: StartOptions): Launch {
+/** The command line (and config files) of one server; exported for the tests. */
+export function launch(name: ServerName, s: ServerSpec, o: StartOptions): Launch {
   const { root, stateDir: dir, writable } = o;
   switch (name) {
     case 'muxftpd':
-      // muxftpd has no write support yet: its upload runs report what it answers to STOR.
+      // Client limits raised like the peers' (its default is 5000 per thread).
       return {
         argv: [process.execPath, path.join(o.packageRoot, 'dist/cli.js'), '--host', '127.0.0.1',
-          '--port', String(s.port), '--pasv-ports', `${s.pasvMin}-${s.pasvMax}`, '--root', root,
-          '--log-level', 'error'],
+          '--port', String(s.port), '--pasv-ports', pasvRange(name, o), '--root', root,
+          '--log-level', 'error', '--max-clients', '50000', '--clients-per-thread', '50000',
+          ...(o.threads ? ['--threads', String(o.threads)] : []),
+          ...(writable ? ['--writable'] : [])],
         files: {},
       };
     case 'vsftpd': {
@@ -311,6 +327,8 @@ export interface Running {
   pid: number;
   argv: string[];
   log: string;
+  /** Its passive port range, "min-max". */
+  pasvPorts: string;
 }
 
 export async function startServer(name: ServerName, o: StartOptions): Promise<Running> {
@@ -327,7 +345,7 @@ export async function startServer(name: ServerName, o: StartOptions): Promise<Ru
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${name}: could not start ${cmd}`);
-  const running: Running = { name, spec, pid, argv: l.argv, log };
+  const running: Running = { name, spec, pid, argv: l.argv, log, pasvPorts: pasvRange(name, o) };
   for (let i = 0; i < 100; i++) {
     const b = await banner(spec.port, 500);
     if (b?.startsWith('220')) return running;

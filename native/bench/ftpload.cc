@@ -3,7 +3,7 @@
 // N worker threads, each with its own epoll instance, each driving many FTP
 // sessions as non-blocking state machines: connect, 220, USER/PASS, then per
 // scenario a data connection (EPSV, PASV, PORT or EPRT) and RETR/STOR, NOOPs
-// for idle sessions, QUIT. Nothing is shared between workers but a handful of
+// for idle sessions, a window of pipelined NOOPs for the NOOP flood, QUIT. Nothing is shared between workers but a handful of
 // relaxed atomic counters, so the client scales with its threads and is not
 // the bottleneck of a benchmark (the reason it is native and not Node).
 //
@@ -181,7 +181,11 @@ struct Histogram {
 
 // ---------------------------------------------------------------- options
 
-enum class Kind { kLogin, kSmall, kPersistent, kLarge, kUpload, kIdle };
+// noop: a logged-in session keeps --pipeline NOOPs in flight (an operation =
+// one 200). passive: each session runs once: log in, EPSV/PASV, open the data
+// connection, then wait until every session of the process has its data
+// connection open (or failed) before RETR, so they all hold one at once.
+enum class Kind { kLogin, kSmall, kPersistent, kLarge, kUpload, kIdle, kNoop, kPassive };
 const char* KindName(Kind k) {
   switch (k) {
     case Kind::kLogin: return "login";
@@ -190,6 +194,8 @@ const char* KindName(Kind k) {
     case Kind::kLarge: return "large";
     case Kind::kUpload: return "upload";
     case Kind::kIdle: return "idle";
+    case Kind::kNoop: return "noop";
+    case Kind::kPassive: return "passive";
   }
   return "?";
 }
@@ -221,7 +227,8 @@ struct Options {
   uint64_t files_per_session = 0;  // persistent: 0 = until the end
   double noop_interval_s = 30;
   double timeout_s = 30;
-  int ramp = 256;  // sessions allowed between connect and logged-in, per thread (idle)
+  int ramp = 256;  // sessions allowed between connect and logged-in, per thread (idle, noop, passive)
+  int pipeline = 16;  // noop: NOOPs in flight per session
   std::vector<sockaddr_storage> sources;
   int progress_ms = 1000;
   std::string tag;
@@ -310,7 +317,8 @@ void ParseSources(const std::string& spec, std::vector<sockaddr_storage>* out) {
 bool ParseKind(const std::string& s, Kind* k) {
   static const std::pair<const char*, Kind> kinds[] = {
       {"login", Kind::kLogin}, {"small", Kind::kSmall}, {"persistent", Kind::kPersistent},
-      {"large", Kind::kLarge}, {"upload", Kind::kUpload}, {"idle", Kind::kIdle}};
+      {"large", Kind::kLarge}, {"upload", Kind::kUpload}, {"idle", Kind::kIdle},
+      {"noop", Kind::kNoop}, {"passive", Kind::kPassive}};
   for (auto& [n, v] : kinds) {
     if (s == n) {
       *k = v;
@@ -344,12 +352,14 @@ void LoadLocal(const std::string& path, FileSpec* f, bool checksum) {
 
 void Usage() {
   std::fprintf(stderr,
-      "usage: ftpload --host H --port P --scenario login|small|persistent|large|upload|idle|mixed\n"
+      "usage: ftpload --host H --port P\n"
+      "  --scenario login|small|persistent|large|upload|idle|noop|passive|mixed\n"
       "  [--mode epsv|pasv|port|eprt] [--concurrency N] [--threads N] [--duration S] [--count N]\n"
       "  [--user U] [--pass P] [--file REMOTE] [--file-size N] [--file-local PATH]\n"
       "  [--large-file REMOTE] [--large-size N] [--large-local PATH] [--checksum]\n"
       "  [--upload-size N] [--upload-prefix P] [--files-per-session N]\n"
-      "  [--noop-interval S] [--timeout S] [--ramp N] [--source A-B|A,B] [--progress-ms N]\n"
+      "  [--noop-interval S] [--pipeline N] [--timeout S] [--ramp N] [--source A-B|A,B]\n"
+      "  [--progress-ms N]\n"
       "  [--mix login=1,small=4,...] [--tag T]\n");
   std::exit(2);
 }
@@ -398,6 +408,7 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--noop-interval") o.noop_interval_s = num(a, need(i));
     else if (a == "--timeout") o.timeout_s = num(a, need(i));
     else if (a == "--ramp") o.ramp = static_cast<int>(num(a, need(i)));
+    else if (a == "--pipeline") o.pipeline = static_cast<int>(num(a, need(i)));
     else if (a == "--source") ParseSources(need(i), &o.sources);
     else if (a == "--progress-ms") o.progress_ms = static_cast<int>(num(a, need(i)));
     else if (a == "--mix") mix = need(i);
@@ -411,6 +422,8 @@ Options ParseArgs(int argc, char** argv) {
   if (o.threads < 1) o.threads = 1;
   if (o.threads > o.concurrency) o.threads = o.concurrency;
   if (o.ramp < 1) o.ramp = 1;
+  if (o.pipeline < 1) o.pipeline = 1;
+  if (o.pipeline > 4096) o.pipeline = 4096;
   if (o.progress_ms < 50) o.progress_ms = 50;
   if (o.scenario == "mixed") {
     if (mix.empty()) mix = "login=1,small=4,persistent=4,large=1";
@@ -421,7 +434,8 @@ Options ParseArgs(int argc, char** argv) {
                                                                       : comma - start);
       size_t eq = part.find('=');
       Kind k;
-      if (eq == std::string::npos || !ParseKind(part.substr(0, eq), &k) || k == Kind::kIdle) {
+      if (eq == std::string::npos || !ParseKind(part.substr(0, eq), &k) || k == Kind::kIdle ||
+          k == Kind::kNoop || k == Kind::kPassive) {
         Die("bad --mix entry '%s'", part.c_str());
       }
       int w = static_cast<int>(num("--mix", part.substr(eq + 1)));
@@ -442,12 +456,15 @@ Options ParseArgs(int argc, char** argv) {
   if (!large_local.empty()) LoadLocal(large_local, &o.large, o.checksum);
   for (auto& [k, w] : o.mix) {
     (void)w;
-    if ((k == Kind::kSmall || k == Kind::kPersistent) && o.small.remote.empty()) {
+    if ((k == Kind::kSmall || k == Kind::kPersistent || k == Kind::kPassive) && o.small.remote.empty()) {
       Die("scenario %s needs --file", KindName(k));
     }
     if (k == Kind::kLarge && o.large.remote.empty()) {
       if (o.small.remote.empty()) Die("scenario large needs --large-file (or --file)");
       o.large = o.small;
+    }
+    if (k == Kind::kPassive && o.mode != DataMode::kEpsv && o.mode != DataMode::kPasv) {
+      Die("scenario passive needs --mode epsv or pasv");
     }
   }
   return o;
@@ -458,6 +475,9 @@ Options ParseArgs(int argc, char** argv) {
 struct Shared {
   std::atomic<uint64_t> ops{0}, bytes{0}, errors{0}, open{0}, established{0}, claimed{0};
   std::atomic<uint64_t> sessions_started{0};
+  // passive: sessions past their data setup (holding a data connection, or
+  // failed before), and sessions holding one right now.
+  std::atomic<uint64_t> settled{0}, held{0};
   std::atomic<bool> stop{false};
   uint64_t start_us = 0, deadline_us = 0;
 };
@@ -478,6 +498,8 @@ enum class St {
   kXfer,         // data moving, waiting for its end and 226
   kHold,         // idle: logged in, waiting for the next NOOP time
   kNoop,         // NOOP sent
+  kFlood,        // noop: logged in, --pipeline NOOPs in flight
+  kDataHold,     // passive: data connection open, waiting for the others' (then RETR)
   kQuit,         // QUIT sent, waiting 221 then EOF
   kQuitEof,      // 221 seen, waiting for the server to close
 };
@@ -497,6 +519,8 @@ const char* StName(St s) {
     case St::kXfer: return "xfer";
     case St::kHold: return "hold";
     case St::kNoop: return "noop";
+    case St::kFlood: return "noop_flood";
+    case St::kDataHold: return "data_hold";
     case St::kQuit: return "quit";
     case St::kQuitEof: return "quit";
   }
@@ -527,6 +551,10 @@ struct Session {
   uint64_t upload_seq = 0;
   int src = -1;
   sockaddr_storage peer{}, local{};
+  // noop: send times of the NOOPs in flight (a ring of --pipeline entries)
+  std::vector<uint64_t> ring;
+  uint32_t ring_head = 0, inflight = 0;
+  bool settled = false;  // passive: counted in Shared::settled
 };
 
 class Worker {
@@ -560,7 +588,7 @@ class Worker {
       if (!stopping_ && (sh_.stop.load(std::memory_order_relaxed) || now >= sh_.deadline_us)) {
         StopAll(now);
       }
-      if (stopping_ || (CountDone() && active_ == 0)) break;
+      if (stopping_ || (CountDone() && active_ == 0) || (OneShot() && active_ == 0 && pending_.empty())) break;
       int n = epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()), 20);
       if (n == -1 && errno != EINTR) Die("epoll_wait: %s", strerror(errno));
       now = NowUs();
@@ -590,6 +618,7 @@ class Worker {
       StartPending(now);
     }
     stopped_us = NowUs();
+    if (flood_ops_) ops_by_kind["noop"] += flood_ops_;
     close(ep_);
   }
 
@@ -598,8 +627,9 @@ class Worker {
   Histogram login_hist;  // connect to 230
   std::map<std::string, uint64_t> errors;
   uint64_t aborted = 0, alive_at_end = 0, max_established = 0, verified_size = 0,
-           verified_crc = 0, sessions_ok = 0;
+           verified_crc = 0, sessions_ok = 0, max_data_held = 0;
   std::map<std::string, uint64_t> ops_by_kind;
+  std::map<std::string, uint64_t> aborted_by_state;  // cut at the end, by the state they were in
 
  private:
   bool CountDone() const {
@@ -624,6 +654,17 @@ class Worker {
   }
 
   static bool PerSessionOp(Kind k) { return k == Kind::kLogin || k == Kind::kSmall; }
+
+  bool Single(Kind k) const { return o_.mix.size() == 1 && o_.mix[0].first == k; }
+  // passive: every slot runs one session, never restarted.
+  bool OneShot() const { return Single(Kind::kPassive); }
+
+  // passive: this session is past its data setup (holding, or failed before).
+  void Settle(Session& s) {
+    if (s.settled || s.kind != Kind::kPassive) return;
+    s.settled = true;
+    sh_.settled.fetch_add(1, std::memory_order_relaxed);
+  }
 
   uint64_t Tag(uint32_t slot, Which w, uint32_t gen) {
     return slot | (static_cast<uint64_t>(w) << 32) | (static_cast<uint64_t>(gen & 0x3fffffffu) << 34);
@@ -681,6 +722,8 @@ class Worker {
   // Ends a session; the slot restarts after delay_us unless the run is over.
   void EndSession(Session& s, uint64_t now, uint64_t delay_us) {
     if (s.st == St::kFree) return;
+    if (s.st == St::kDataHold) sh_.held.fetch_sub(1, std::memory_order_relaxed);
+    Settle(s);
     CloseData(s);
     CloseFd(s.ctl);
     if (s.counted_open) sh_.open.fetch_sub(1, std::memory_order_relaxed);
@@ -690,8 +733,10 @@ class Worker {
     s.st = St::kFree;
     s.in.clear();
     s.out.clear();
+    std::vector<uint64_t>().swap(s.ring);
+    s.inflight = 0;
     active_--;
-    if (!stopping_) {
+    if (!stopping_ && !OneShot()) {
       s.next_at = now + delay_us;
       pending_.push_back(s.slot);
     }
@@ -707,21 +752,24 @@ class Worker {
         pending_.push_back(slot);
         continue;
       }
-      if (connecting_ >= o_.ramp && IdleRun()) break;
+      if (connecting_ >= o_.ramp && Ramped()) break;
       pending_.pop_front();
       StartSession(s, now);
     }
   }
 
-  bool IdleRun() const { return o_.mix.size() == 1 && o_.mix[0].first == Kind::kIdle; }
+  // Runs that hold many sessions log them in --ramp at a time per thread.
+  bool Ramped() const { return Single(Kind::kIdle) || Single(Kind::kNoop) || Single(Kind::kPassive); }
 
   void StartSession(Session& s, uint64_t now) {
     s.kind = PickKind();
     s.claimed_op = false;
+    s.settled = false;
     if (PerSessionOp(s.kind)) {
       if (!ClaimOp()) return;  // --count reached: the slot stays free
       s.claimed_op = true;
     } else if (CountDone()) {
+      Settle(s);  // never starts: no one waits for it
       return;
     }
     sh_.sessions_started.fetch_add(1, std::memory_order_relaxed);
@@ -874,7 +922,10 @@ class Worker {
       }
       OnReply(s, code, line, now);
     }
-    if (s.st != St::kFree) s.in.erase(0, pos);
+    if (s.st == St::kFree) return;
+    s.in.erase(0, pos);
+    // NOOP flood: the replies of this read queued their follow-ups; one send for all.
+    if (!s.out.empty() && !s.ctl_out_armed) FlushCtl(s, now);
   }
 
   void ReplyError(Session& s, int code, uint64_t now) {
@@ -939,6 +990,19 @@ class Worker {
           return MaybeOpDone(s, now);
         }
         return ReplyError(s, code, now);
+      case St::kFlood: {
+        if (code != 200) return ReplyError(s, code, now);
+        if (s.inflight == 0) return ReplyError(s, code, now);  // a reply to nothing
+        hist.Add(now - s.ring[s.ring_head]);
+        s.ring_head = (s.ring_head + 1) % static_cast<uint32_t>(s.ring.size());
+        s.inflight--;
+        flood_ops_++;
+        sh_.ops.fetch_add(1, std::memory_order_relaxed);
+        s.wait_since = now;
+        TopUp(s, now);  // queued; OnCtl sends once per read
+        if (s.inflight == 0) return Quit(s, now);
+        return;
+      }
       case St::kNoop:
         if (code != 200) return ReplyError(s, code, now);
         hist.Add(now - s.op_start);
@@ -1017,9 +1081,27 @@ class Worker {
         s.st = St::kHold;
         s.next_at = now + NoopDelay();
         return;
+      case Kind::kNoop:
+        s.st = St::kFlood;
+        s.ring.assign(static_cast<size_t>(o_.pipeline), 0);
+        s.ring_head = 0;
+        s.inflight = 0;
+        TopUp(s, now);
+        if (s.inflight == 0) return Quit(s, now);
+        return FlushCtl(s, now);
       default:
         s.st = St::kType;
         return Send(s, "TYPE I", now);
+    }
+  }
+
+  // noop: queue NOOPs until --pipeline are in flight (or --count is reached).
+  void TopUp(Session& s, uint64_t now) {
+    const uint32_t cap = static_cast<uint32_t>(s.ring.size());
+    while (s.inflight < cap && ClaimOp()) {
+      s.ring[(s.ring_head + s.inflight) % cap] = now;
+      s.inflight++;
+      s.out += "NOOP\r\n";
     }
   }
 
@@ -1104,6 +1186,14 @@ class Worker {
       if (err) return Errno(s, "data_connect", err, now);
       s.data_connected = true;
       Watch(s, kData, s.data, s.data_gen, s.upload ? 0u : EPOLLIN, false);
+      if (s.kind == Kind::kPassive) {
+        // Hold the data connection until every session has one (Scan releases).
+        s.st = St::kDataHold;
+        uint64_t h = sh_.held.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (h > max_data_held) max_data_held = h;
+        Settle(s);
+        return;
+      }
       return SendXferCmd(s, now);
     }
     if (s.upload) {
@@ -1147,6 +1237,7 @@ class Worker {
       return Errno(s, "data_recv", errno, now);
     }
     if (n == 0) {
+      if (s.st == St::kDataHold) return Error(s, "closed_in_data_hold", now);
       CloseData(s);
       s.data_done = true;
       return MaybeOpDone(s, now);
@@ -1177,6 +1268,7 @@ class Worker {
     s.files_done++;
     switch (s.kind) {
       case Kind::kSmall:
+      case Kind::kPassive:
         return Quit(s, now);
       case Kind::kPersistent: {
         uint64_t fps = o_.files_per_session;
@@ -1201,9 +1293,20 @@ class Worker {
   }
 
   void Scan(uint64_t now) {
+    // passive: every session of this process holds its data connection (or failed).
+    const bool release = OneShot() && sh_.settled.load(std::memory_order_relaxed) >=
+                                           static_cast<uint64_t>(o_.concurrency);
     for (auto& s : sessions_) {
       switch (s.st) {
         case St::kFree:
+          break;
+        case St::kDataHold:
+          // Not a wait for the server: no timeout while held.
+          if (release) {
+            sh_.held.fetch_sub(1, std::memory_order_relaxed);
+            s.op_start = now;
+            SendXferCmd(s, now);
+          }
           break;
         case St::kHold:
           if (now >= s.next_at) {
@@ -1228,8 +1331,12 @@ class Worker {
     stopping_ = true;
     for (auto& s : sessions_) {
       if (s.st == St::kFree) continue;
-      if (s.st == St::kHold || s.st == St::kNoop) alive_at_end++;
-      else aborted++;
+      if (s.st == St::kHold || s.st == St::kNoop || s.st == St::kFlood) {
+        alive_at_end++;
+      } else {
+        aborted++;
+        aborted_by_state[StName(s.st)]++;
+      }
       EndSession(s, now, 0);
     }
     pending_.clear();
@@ -1249,6 +1356,7 @@ class Worker {
   bool stopping_ = false;
   uint64_t rr_ = 0;
   uint64_t timeout_us_ = 0;
+  uint64_t flood_ops_ = 0;
   std::vector<char> buf_, upload_buf_;
 };
 
@@ -1316,16 +1424,18 @@ int Main(int argc, char** argv) {
   end_us = stop_us;
 
   Histogram hist, login;
-  std::map<std::string, uint64_t> errors, by_kind;
-  uint64_t aborted = 0, alive = 0, max_est = 0, vsize = 0, vcrc = 0, sok = 0;
+  std::map<std::string, uint64_t> errors, by_kind, cut;
+  uint64_t aborted = 0, alive = 0, max_est = 0, vsize = 0, vcrc = 0, sok = 0, max_held = 0;
   for (auto& w : workers) {
     hist.Merge(w->hist);
     login.Merge(w->login_hist);
     for (auto& [k, v] : w->errors) errors[k] += v;
     for (auto& [k, v] : w->ops_by_kind) by_kind[k] += v;
+    for (auto& [k, v] : w->aborted_by_state) cut[k] += v;
     aborted += w->aborted;
     alive += w->alive_at_end;
     max_est = std::max(max_est, w->max_established);  // each is a global count
+    max_held = std::max(max_held, w->max_data_held);
     vsize += w->verified_size;
     vcrc += w->verified_crc;
     sok += w->sessions_ok;
@@ -1342,20 +1452,26 @@ int Main(int argc, char** argv) {
     kind_json += "\"" + JsonEscape(k) + "\":" + std::to_string(v);
   }
   kind_json += "}";
+  std::string cut_json = "{";
+  for (auto& [k, v] : cut) {
+    if (cut_json.size() > 1) cut_json += ',';
+    cut_json += "\"" + JsonEscape(k) + "\":" + std::to_string(v);
+  }
+  cut_json += "}";
   static const char* modes[] = {"epsv", "pasv", "port", "eprt"};
   std::printf(
       "{\"type\":\"summary\",\"tag\":\"%s\",\"scenario\":\"%s\",\"mode\":\"%s\",\"host\":\"%s\","
       "\"port\":%d,\"threads\":%d,\"concurrency\":%d,\"duration_s\":%.3f,\"count\":%" PRIu64
       ",\"elapsed_s\":%.6f,\"ops\":%" PRIu64 ",\"ops_by_kind\":%s,\"bytes\":%" PRIu64
       ",\"sessions_started\":%" PRIu64 ",\"sessions_ok\":%" PRIu64 ",\"errors\":%s"
-      ",\"aborted_at_end\":%" PRIu64 ",\"alive_at_end\":%" PRIu64 ",\"max_established\":%" PRIu64
+      ",\"aborted_at_end\":%" PRIu64 ",\"aborted_by_state\":%s,\"alive_at_end\":%" PRIu64 ",\"max_established\":%" PRIu64
       ",\"verified_size\":%" PRIu64 ",\"verified_checksum\":%" PRIu64 ",\"fd_limit\":%" PRIu64
-      ",\"latency\":%s,\"login_latency\":%s}\n",
+      ",\"max_data_held\":%" PRIu64 ",\"pipeline\":%d,\"latency\":%s,\"login_latency\":%s}\n",
       JsonEscape(o.tag).c_str(), JsonEscape(o.scenario).c_str(), modes[static_cast<int>(o.mode)],
       JsonEscape(o.host).c_str(), o.port, o.threads, o.concurrency, o.duration_s, o.count,
       (end_us - sh.start_us) / 1e6, sh.ops.load(), kind_json.c_str(), sh.bytes.load(),
-      sh.sessions_started.load(), sok, err_json.c_str(), aborted, alive, max_est, vsize, vcrc,
-      static_cast<uint64_t>(r.rlim_cur), hist.Json().c_str(), login.Json().c_str());
+      sh.sessions_started.load(), sok, err_json.c_str(), aborted, cut_json.c_str(), alive, max_est, vsize, vcrc,
+      static_cast<uint64_t>(r.rlim_cur), max_held, o.pipeline, hist.Json().c_str(), login.Json().c_str());
   std::fflush(stdout);
   return 0;
 }

@@ -1,7 +1,8 @@
 // The stress client's protocol handling: ftpload (native) driven against a
 // scripted in-process FTP server that splits replies across TCP writes, sends
 // multi-line replies, PASV without parentheses, 150 and 226 in one write, and
-// wrong sizes or contents on purpose. Plus the TS reply framer and CLI parser.
+// wrong sizes or contents on purpose, answers pipelined NOOPs one by one, and
+// records when data connections arrive. Plus the TS reply framer and CLI parser.
 // Speed is never asserted.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -21,12 +22,24 @@ interface FakeOptions {
   passReply?: string;
   /** answer PASV as "227 =h,h,h,h,p,p" (no parentheses) */
   bareePasv?: boolean;
+  /** reply to NOOP (default "200 OK.") */
+  noopReply?: string;
+  /** answer the first EPSV of the server's life with 425 */
+  refuseFirstEpsv?: boolean;
 }
 
 interface Fake {
   port: number;
   uploads: number[];
   commands: string[];
+  /** most command lines received on one control connection and not yet answered */
+  maxBacklog: number;
+  /** passive data connections accepted so far */
+  dataAccepted: number;
+  /** dataAccepted when each RETR arrived */
+  retrSeenData: number[];
+  /** remote addresses of the control connections */
+  clients: Set<string>;
   close(): Promise<void>;
 }
 
@@ -43,9 +56,17 @@ async function splitWrite(sock: net.Socket, text: string): Promise<void> {
 async function startFake(o: FakeOptions): Promise<Fake> {
   const uploads: number[] = [];
   const commands: string[] = [];
+  const retrSeenData: number[] = [];
+  const clients = new Set<string>();
   const sockets = new Set<net.Socket>();
+  let maxBacklog = 0;
+  let dataAccepted = 0;
+  let epsvs = 0;
   const server = net.createServer((ctl) => {
     sockets.add(ctl);
+    clients.add(ctl.remoteAddress ?? '');
+    let received = 0;
+    let answered = 0;
     ctl.on('close', () => sockets.delete(ctl));
     ctl.on('error', () => {});
     ctl.setNoDelay(true);
@@ -71,14 +92,21 @@ async function startFake(o: FakeOptions): Promise<Fake> {
         case 'PASS':
           return splitWrite(ctl, o.passReply ?? '230-Welcome\r\n230-to the fake\r\n230 Logged in.\r\n');
         case 'TYPE':
-        case 'NOOP':
           return splitWrite(ctl, '200 OK.\r\n');
+        case 'NOOP':
+          return splitWrite(ctl, o.noopReply ?? '200 OK.\r\n');
         case 'EPSV':
         case 'PASV': {
+          if (verb.toUpperCase() === 'EPSV' && o.refuseFirstEpsv && epsvs++ === 0) {
+            return splitWrite(ctl, '425 Not now.\r\n');
+          }
           pasv?.close();
           const srv = net.createServer();
           pasv = srv;
-          pasvConn = new Promise((res) => srv.once('connection', res));
+          pasvConn = new Promise((res) => srv.once('connection', (d: net.Socket) => {
+            dataAccepted++;
+            res(d);
+          }));
           await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
           const port = (srv.address() as net.AddressInfo).port;
           if (verb.toUpperCase() === 'EPSV') return splitWrite(ctl, `229 Extended (|||${port}|)\r\n`);
@@ -98,6 +126,7 @@ async function startFake(o: FakeOptions): Promise<Fake> {
           return splitWrite(ctl, '200 EPRT ok.\r\n');
         }
         case 'RETR': {
+          retrSeenData.push(dataAccepted);
           const d = await dataSocket();
           await splitWrite(ctl, '150 Here it comes.\r\n');
           await new Promise<void>((res) => d.end(o.content, res));
@@ -134,7 +163,11 @@ async function startFake(o: FakeOptions): Promise<Fake> {
         if (nl < 0) break;
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 2);
-        chain = chain.then(() => handle(line)).catch(() => {});
+        received++;
+        maxBacklog = Math.max(maxBacklog, received - answered);
+        chain = chain.then(() => handle(line)).catch(() => {}).then(() => {
+          answered++;
+        });
       }
     });
     void splitWrite(ctl, '220-fake FTP\r\n220-second line\r\n220 ready\r\n');
@@ -144,6 +177,14 @@ async function startFake(o: FakeOptions): Promise<Fake> {
     port: (server.address() as net.AddressInfo).port,
     uploads,
     commands,
+    get maxBacklog() {
+      return maxBacklog;
+    },
+    get dataAccepted() {
+      return dataAccepted;
+    },
+    retrSeenData,
+    clients,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((res) => server.close(() => res()));
@@ -227,6 +268,74 @@ describe('ftpload against a scripted server', () => {
     expect(s.ops).toBeGreaterThan(0);
   });
 
+  it('keeps --pipeline NOOPs in flight and counts each 200 as an operation', async () => {
+    const fake = await startFake({ content });
+    try {
+      const s = await ftpload(['--port', String(fake.port), '--scenario', 'noop', '--pipeline', '8',
+        '--concurrency', '2', '--count', '200', '--duration', '20']);
+      expect(s.errors).toEqual({});
+      expect(s.ops).toBe(200);
+      expect(s.ops_by_kind).toEqual({ noop: 200 });
+      expect(s.latency.count).toBe(200);
+      expect(s.pipeline).toBe(8);
+      // pipelined: more than one NOOP waited for its reply, never more than the window
+      expect(fake.maxBacklog).toBeGreaterThan(1);
+      expect(fake.maxBacklog).toBeLessThanOrEqual(8);
+      expect(fake.commands.filter((c) => c === 'NOOP').length).toBe(200);
+      // the flood drains its window, then quits
+      expect(fake.commands.filter((c) => c === 'QUIT').length).toBe(2);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('reads a multi-line 200 as one NOOP reply', async () => {
+    const fake = await startFake({ content, noopReply: '200-one\r\n200-two\r\n200 three\r\n' });
+    try {
+      const s = await ftpload(['--port', String(fake.port), '--scenario', 'noop', '--pipeline', '4',
+        '--count', '20', '--duration', '20']);
+      expect(s.errors).toEqual({});
+      expect(s.ops).toBe(20);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('holds every passive data connection open before the first RETR, then ends', async () => {
+    const fake = await startFake({ content });
+    try {
+      const s = await ftpload(['--port', String(fake.port), '--scenario', 'passive', '--file', 'f.bin',
+        '--file-size', String(content.length), '--concurrency', '6', '--threads', '2',
+        '--source', '127.0.0.2-127.0.0.3', '--duration', '20']);
+      expect(s.errors).toEqual({});
+      expect(s.ops).toBe(6);
+      expect(s.max_data_held).toBe(6);
+      expect(s.verified_size).toBe(6);
+      expect(s.sessions_started).toBe(6);
+      expect(s.aborted_at_end).toBe(0);
+      expect(fake.retrSeenData).toEqual([6, 6, 6, 6, 6, 6]);
+      expect([...fake.clients].sort()).toEqual(['127.0.0.2', '127.0.0.3']);
+      // one session each: the run ends when they are done, not at --duration
+      expect(s.elapsed_s).toBeLessThan(15);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('releases the held sessions when one fails its data setup', async () => {
+    const fake = await startFake({ content, refuseFirstEpsv: true });
+    try {
+      const s = await ftpload(['--port', String(fake.port), '--scenario', 'passive', '--file', 'f.bin',
+        '--concurrency', '4', '--duration', '20']);
+      expect(s.errors).toEqual({ pasv_425: 1 });
+      expect(s.ops).toBe(3);
+      expect(s.sessions_started).toBe(4);
+      expect(s.elapsed_s).toBeLessThan(15);
+    } finally {
+      await fake.close();
+    }
+  });
+
   it('reports a short download as size_mismatch', async () => {
     const s = await ftpload(['--port', String(fake.port), '--scenario', 'persistent', '--file', 'f.bin',
       '--file-size', String(content.length + 1), '--count', '2', '--duration', '20']);
@@ -255,6 +364,17 @@ describe('ftpload error kinds', () => {
       const s = await ftpload(['--port', String(fake.port), '--scenario', 'login', '--count', '1', '--duration', '1']);
       expect(s.ops).toBe(0);
       expect(s.errors['pass_530']).toBeGreaterThan(0);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('names a refused NOOP of the flood by its state and code', async () => {
+    const fake = await startFake({ content, noopReply: '421 Going away.\r\n' });
+    try {
+      const s = await ftpload(['--port', String(fake.port), '--scenario', 'noop', '--duration', '0.5']);
+      expect(s.ops).toBe(0);
+      expect(s.errors['noop_flood_421']).toBeGreaterThan(0);
     } finally {
       await fake.close();
     }
@@ -311,6 +431,15 @@ describe('muxftpd-bench flags', () => {
     expect(o.load).toMatchObject({ scenario: 'small', host: '::1', port: 2121, concurrency: 100, duration: 5,
       count: 1000, file: 'a.bin', mode: 'eprt', source: '127.0.0.2-127.0.0.20' });
     expect(o.json).toBe(true);
+    expect(o.load.pipeline).toBeUndefined();
+  });
+  it('parses the noop and passive scenarios', () => {
+    expect(parseCli(['--scenario', 'noop']).load).toMatchObject({ scenario: 'noop', pipeline: 16 });
+    expect(parseCli(['--scenario', 'noop', '--pipeline', '4']).load.pipeline).toBe(4);
+    expect(parseCli(['--scenario', 'passive', '--file', 'a.bin', '--mode', 'pasv']).load).toMatchObject({ scenario: 'passive', mode: 'pasv' });
+    expect(() => parseCli(['--scenario', 'passive'])).toThrow(/needs --file/);
+    expect(() => parseCli(['--scenario', 'passive', '--file', 'a', '--mode', 'port'])).toThrow(/epsv or pasv/);
+    expect(() => parseCli(['--scenario', 'noop', '--pipeline', '0'])).toThrow(/--pipeline/);
   });
   it('refuses bad input with a usage error', () => {
     expect(() => parseCli([])).toThrow(BenchUsageError);

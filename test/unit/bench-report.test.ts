@@ -11,7 +11,23 @@ import {
   ratio,
   sumProgress,
 } from '../../bench/client/report.js';
-import { type CompareResult, cellValue, formatCell, formatMarkdown, matrixScenarios, ratios } from '../../bench/matrix.js';
+import {
+  bestPeer,
+  type Cell,
+  type CompareResult,
+  cellValue,
+  findCell,
+  formatCell,
+  formatMarkdown,
+  formatTerminal,
+  formatVsBest,
+  type MatrixScenario,
+  matrixScenarios,
+  ratios,
+  scalingRatio,
+  tableScenarios,
+  vsBestPeer,
+} from '../../bench/matrix.js';
 import { chartRows } from '../../bench/chart.js';
 import { parsePssKiB, parseStat, processTree } from '../../bench/client/pss.js';
 
@@ -78,6 +94,19 @@ describe('merging', () => {
     expect(m.concurrency).toBe(20);
     expect(m.latency.count).toBe(8);
   });
+  it('adds the passive and cut-at-the-end counts of processes (absent in older builds)', () => {
+    const m = mergeSummaries([
+      summary({ max_data_held: 30, aborted_by_state: { greeting: 2, data_hold: 1 } }),
+      summary({ max_data_held: 20, aborted_by_state: { greeting: 3 } }),
+      summary({}),
+    ]);
+    expect(m.max_data_held).toBe(50);
+    expect(m.aborted_by_state).toEqual({ greeting: 5, data_hold: 1 });
+    const r = buildReport(m);
+    expect(r.maxDataHeld).toBe(50);
+    expect(r.abortedByState).toEqual({ greeting: 5, data_hold: 1 });
+    expect(buildReport(summary({})).maxDataHeld).toBe(0);
+  });
 });
 
 describe('buildReport', () => {
@@ -96,6 +125,13 @@ describe('buildReport', () => {
       held: { pssKiB: 60_000, processes: 1 },
     });
     expect(r.memory?.perSessionKiB).toBe(50);
+    // divided by the sessions logged in when the sample was taken, when known
+    const sampled = buildReport(summary({ scenario: 'idle', alive_at_end: 1000 }), 1, {
+      baseline: { pssKiB: 10_000, processes: 1 },
+      held: { pssKiB: 60_000, processes: 1 },
+      sessions: 500,
+    });
+    expect(sampled.memory).toMatchObject({ sessions: 500, perSessionKiB: 100 });
     const none = buildReport(summary({ alive_at_end: 0 }), 1, {
       baseline: { pssKiB: 1, processes: 1 },
       held: { pssKiB: 2, processes: 1 },
@@ -123,49 +159,126 @@ describe('ratio and status line', () => {
 });
 
 describe('comparison matrix', () => {
-  const login = matrixScenarios.find((s) => s.name === 'login');
-  const upload = matrixScenarios.find((s) => s.name === 'upload');
-  if (!login || !upload) throw new Error('matrix lacks login/upload');
-  const cell = (server: string, scenario: string, s: Partial<FtploadSummary>): CompareResult['cells'][number] => ({
-    server, scenario, report: buildReport(summary({ scenario, ...s })), failure: null, argv: [['ftpload']],
+  const row = (name: string): MatrixScenario => {
+    const sc = matrixScenarios.find((s) => s.name === name);
+    if (!sc) throw new Error(`matrix lacks ${name}`);
+    return sc;
+  };
+  const login = row('login-100');
+  const upload = row('upload-100');
+  const idle = row('idle');
+  const idleMemory = row('idle-memory');
+  const passive = row('passive-5000');
+  const cell = (server: string, scenario: string, s: Partial<FtploadSummary>, more: Partial<Cell> = {}): Cell => ({
+    server, scenario, report: buildReport(summary({ scenario, ...s })), failure: null, argv: [['ftpload']], ...more,
+  });
+  const memCell = (server: string, alive: number, baseline: number, held: number, sessions: number): Cell => ({
+    server, scenario: 'idle', failure: null, argv: [],
+    report: buildReport(summary({ scenario: 'idle', concurrency: 1000, alive_at_end: alive, aborted_at_end: 1000 - alive }), 1, {
+      baseline: { pssKiB: baseline, processes: 1 }, held: { pssKiB: held, processes: 1 }, sessions,
+    }),
   });
   const result: CompareResult = {
-    date: '2025-01-01T00:00:00Z', command: 'npm run bench:compare', machine: { nproc: '2' }, settings: { duration: 2 },
+    date: '2025-01-01T00:00:00Z', command: 'npm run bench:compare', machine: { nproc: '2' },
+    settings: { duration: 2, mode: 'epsv', passiveSessions: 100, idleSessions: 1000 },
     servers: [
       { name: 'muxftpd', version: '0.1.0', installed: true, note: '' },
       { name: 'vsftpd', version: '3.0.3', installed: true, note: '' },
+      { name: 'pyftpdlib', version: '1.5', installed: true, note: '' },
       { name: 'proftpd', version: '', installed: false, note: 'not installed' },
     ],
-    scenarios: [login, upload],
+    scenarios: [login, upload, passive, idle, idleMemory],
     cells: [
-      cell('muxftpd', 'login', { ops: 2000, elapsed_s: 2 }),
-      cell('vsftpd', 'login', { ops: 500, elapsed_s: 2, errors: { timeout_greeting: 3 } }),
-      cell('muxftpd', 'upload', { ops: 0, bytes: 0, errors: { xfer_cmd_502: 40 } }),
-      cell('vsftpd', 'upload', { ops: 10, bytes: 20e6, elapsed_s: 2 }),
+      cell('muxftpd', 'login-100', { ops: 2000, elapsed_s: 2 }),
+      cell('vsftpd', 'login-100', { ops: 500, elapsed_s: 2, errors: { timeout_greeting: 3 } }),
+      cell('pyftpdlib', 'login-100', { ops: 1600, elapsed_s: 2 }),
+      cell('muxftpd', 'upload-100', { ops: 0, bytes: 0, errors: { xfer_cmd_550: 40 } }),
+      cell('vsftpd', 'upload-100', { ops: 10, bytes: 20e6, elapsed_s: 2 }),
+      cell('pyftpdlib', 'upload-100', { ops: 10, bytes: 30e6, elapsed_s: 2 }),
+      cell('muxftpd', 'passive-5000', { ops: 100, concurrency: 100, max_data_held: 100, aborted_at_end: 0 }, { pasvPorts: '4000-4999' }),
+      cell('vsftpd', 'passive-5000', {
+        ops: 40, concurrency: 100, max_data_held: 60, aborted_at_end: 50, aborted_by_state: { greeting: 50 },
+        errors: { timeout_greeting: 10 },
+      }, { pasvPorts: '10000-11999' }),
+      memCell('muxftpd', 1000, 10_000, 12_000, 1000),
+      memCell('vsftpd', 800, 1_000, 201_000, 800),
+      memCell('pyftpdlib', 1000, 10_000, 14_000, 1000),
     ],
   };
   it('computes each server’s ratio to muxftpd', () => {
-    expect(ratios(result, login)).toEqual({ muxftpd: 1, vsftpd: 0.25, proftpd: null });
-    expect(cellValue(result.cells[2], 'mbPerSec')).toBeNull();
+    expect(ratios(result, login)).toEqual({ muxftpd: 1, vsftpd: 0.25, pyftpdlib: 0.8, proftpd: null });
+    expect(cellValue(result.cells[3], 'mbPerSec')).toBeNull();
     expect(ratios(result, upload)['vsftpd']).toBeNull();
     // MB/s counts bytes moved even when no transfer finished in the window
-    const partial = { ...result.cells[3]!, report: buildReport(summary({ ops: 0, bytes: 5e6, elapsed_s: 5 })) };
+    const partial = { ...result.cells[4]!, report: buildReport(summary({ ops: 0, bytes: 5e6, elapsed_s: 5 })) };
     expect(cellValue(partial, 'mbPerSec')).toBe(1);
     expect(cellValue(partial, 'opsPerSec')).toBeNull();
   });
+  it('divides muxftpd’s figure by the best peer’s', () => {
+    expect(bestPeer(result, login)).toEqual({ server: 'pyftpdlib', value: 800 });
+    expect(vsBestPeer(result, login)).toBe(1.25);
+    expect(formatVsBest(result, login)).toBe('1.25x (pyftpdlib)');
+    // no figure for muxftpd: no ratio, the best peer still named
+    expect(vsBestPeer(result, upload)).toBeNull();
+    expect(formatVsBest(result, upload)).toBe('— (best peer pyftpdlib: 15.0)');
+    // a peer with errors still counts; pyftpdlib ran no passive-5000
+    expect(bestPeer(result, passive)).toEqual({ server: 'vsftpd', value: 40 });
+    expect(vsBestPeer(result, passive)).toBe(2.5);
+  });
+  it('takes the smallest figure as best where lower is better (memory per session)', () => {
+    // growth ÷ sessions held when sampled: muxftpd 2, vsftpd 250, pyftpdlib 4 KiB
+    expect(cellValue(findCell(result, 'vsftpd', 'idle-memory'), 'perSessionKiB')).toBe(250);
+    expect(bestPeer(result, idleMemory)).toEqual({ server: 'pyftpdlib', value: 4 });
+    expect(vsBestPeer(result, idleMemory)).toBe(0.5);
+    expect(formatCell(result, idleMemory, 'muxftpd')).toBe('2.00 (1000 sessions)');
+    // held sessions are the idle row's figure; the best peer holds the most
+    expect(bestPeer(result, idle)).toEqual({ server: 'pyftpdlib', value: 1000 });
+    expect(formatCell(result, idle, 'vsftpd')).toBe('800 of 1000 held (200 still logging in), 250 KiB/session (0.8x)');
+  });
+  it('says how many passive sessions finished, how many held at once, and on which ports', () => {
+    expect(formatCell(result, passive, 'muxftpd')).toBe('100 of 100, 100 held at once, ports 4000-4999');
+    expect(formatCell(result, passive, 'vsftpd')).toBe('40 of 100, 60 held at once (50 unfinished at the end), ports 10000-11999 (0.4x) †');
+    const md = formatMarkdown(result);
+    expect(md).toContain('muxftpd 4000-4999 (1000 ports), vsftpd 10000-11999 (2000 ports)');
+    expect(md).toContain('- vsftpd / passive-5000: 50: greeting=50');
+  });
   it('marks runs with errors and explains missing figures', () => {
     expect(formatCell(result, login, 'vsftpd')).toBe('250 (0.25x) †');
-    expect(formatCell(result, upload, 'muxftpd')).toBe('n/a (xfer_cmd_502)');
+    expect(formatCell(result, upload, 'muxftpd')).toBe('n/a (xfer_cmd_550)');
     const md = formatMarkdown(result);
-    expect(md).toContain('| logins/s (50 sessions) | sessions/s | 1000 | 250 (0.25x) † |');
-    expect(md).toContain('vsftpd / login: 3 of 503: timeout_greeting=3');
+    expect(md).toContain('| logins/s, 100 sessions at once | sessions/s | 1000 | 250 (0.25x) † | 800 (0.8x) | 1.25x (pyftpdlib) |');
+    expect(md).toContain('| KiB/session (lower is better) |');
+    expect(md).toContain('vsftpd / login-100: 3 of 503: timeout_greeting=3');
     expect(md).toContain('proftpd — not measured: not installed');
+    expect(md).toContain('Data connections: EPSV.');
+    expect(md).not.toContain('## Scaling');
   });
-  it('charts only figures that have a ratio', () => {
-    expect(chartRows(result)).toEqual([
-      { scenario: 'login', server: 'muxftpd', ratio: 1 },
-      { scenario: 'login', server: 'vsftpd', ratio: 0.25 },
+  it('charts the ratios to muxftpd, not the lower-is-better rows', () => {
+    const rows = chartRows(result);
+    expect(rows.filter((r) => r.scenario === 'login-100')).toEqual([
+      { scenario: 'login-100', server: 'muxftpd', ratio: 1 },
+      { scenario: 'login-100', server: 'vsftpd', ratio: 0.25 },
+      { scenario: 'login-100', server: 'pyftpdlib', ratio: 0.8 },
     ]);
+    expect(rows.some((r) => r.scenario === 'upload-100')).toBe(false);
+    expect(rows.some((r) => r.scenario === 'idle-memory')).toBe(false);
+  });
+  it('puts muxftpd --threads 2 ÷ --threads 1 in a table of its own', () => {
+    const scaled: CompareResult = {
+      ...result,
+      scenarios: [login, row('threads-1'), row('threads-2')],
+      cells: [
+        ...result.cells,
+        cell('muxftpd', 'threads-1', { ops: 1000, elapsed_s: 2 }),
+        cell('muxftpd', 'threads-2', { ops: 1800, elapsed_s: 2 }),
+      ],
+    };
+    expect(scalingRatio(scaled)).toEqual({ t1: 500, t2: 900, ratio: 1.8 });
+    expect(tableScenarios(scaled).map((s) => s.name)).toEqual(['login-100']);
+    const md = formatMarkdown(scaled);
+    expect(md).toContain('| 500 | 900 | 1.8x |');
+    expect(formatTerminal(scaled)).toContain('2 ÷ 1 = 1.8x');
+    expect(chartRows(scaled).some((r) => r.scenario.startsWith('threads'))).toBe(false);
   });
 });
 
