@@ -91,8 +91,20 @@ struct Action {
                           // relative to the root; kConnectActive: host
   std::string preamble;   // transfers: a reply (the 150) queued on the control
                           // connection only once the file is open; on an open error
-                          // nothing is sent and the error goes back in kTransferDone
+                          // nothing is sent and the error goes back in kTransferDone.
+                          // kListenPassive: a reply template sent once the listener is
+                          // up, with %P → the port, %H → "p1,p2" (FillPassivePort)
 };
+
+// The first %H of `reply` becomes PASV's "p1,p2" and the first %P the port in
+// decimal (src/protocol/address.ts fillPassive is the same in TypeScript).
+inline std::string FillPassivePort(std::string reply, uint16_t port) {
+  if (size_t at = reply.find("%H"); at != std::string::npos) {
+    reply.replace(at, 2, std::to_string(port >> 8) + "," + std::to_string(port & 255));
+  }
+  if (size_t at = reply.find("%P"); at != std::string::npos) reply.replace(at, 2, std::to_string(port));
+  return reply;
+}
 
 }  // namespace muxftpd
 

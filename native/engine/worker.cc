@@ -266,7 +266,7 @@ void Worker::Apply(Action& a) {
       s->Append(a.data);
       MarkDirty(s);
       break;
-    case ActionType::kListenPassive: ListenPassive(s, a.seq); break;
+    case ActionType::kListenPassive: ListenPassive(s, a); break;
     case ActionType::kConnectActive: ConnectActive(s, a.data, static_cast<uint16_t>(a.port)); break;
     case ActionType::kSendFile:
     case ActionType::kSendBuffer:
@@ -280,16 +280,20 @@ void Worker::Apply(Action& a) {
   }
 }
 
-void Worker::ListenPassive(Session* s, uint32_t seq) {
+void Worker::ListenPassive(Session* s, const Action& a) {
   DropData(s);
   int r = pool_ ? pool_->Reserve(s, epoll_.Get()) : OpenOwnListener(s);
   if (r >= 0) {
     s->data_state = DataState::kListening;
     TouchData(s);
     data_sessions_ = true;
+    if (!a.preamble.empty()) {
+      s->Append(FillPassivePort(a.preamble, static_cast<uint16_t>(r)));
+      MarkDirty(s);
+    }
   }
   Event& e = Emit(EventType::kPassiveReady, s->sid);
-  e.seq = seq;
+  e.seq = a.seq;
   e.port = r >= 0 ? static_cast<uint32_t>(r) : 0;
   e.error = r >= 0 ? 0 : r;
 }

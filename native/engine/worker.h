@@ -60,7 +60,7 @@ class Worker {
   void OnData(Session* s, uint32_t events);
 
   void Apply(Action& a);
-  void ListenPassive(Session* s, uint32_t seq);
+  void ListenPassive(Session* s, const Action& a);
   int OpenOwnListener(Session* s);
   void ConnectActive(Session* s, const std::string& host, uint16_t port);
   void BeginTransfer(Session* s, Action& a);

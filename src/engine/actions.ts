@@ -8,8 +8,9 @@
 //   36 u32 0 | 40 data | preamble
 //
 // data: Reply → the text; ConnectActive → the host; SendFile, RecvFile → the
-// path relative to the root; SendBuffer → the bytes. preamble (transfers): a
-// reply the worker queues once the file is open (dropped on an open error).
+// path relative to the root; SendBuffer → the bytes. preamble: transfers → a
+// reply the worker queues once the file is open (dropped on an open error);
+// ListenPassive → the reply template the worker fills with the port.
 
 const kHeader = 40;
 

@@ -110,12 +110,16 @@ export class Engine {
     this.push(ActionType.Reply, sid, { data: text });
   }
 
-  /** Opens a passive listener for the session; resolves with its port. */
-  listenPassive(sid: SessionId): Promise<number> {
+  /**
+   * Opens a passive listener for the session; resolves with its port. The
+   * worker sends `replyTemplate` with the port filled in (%P decimal, %H
+   * "p1,p2"; protocol/address.ts) as soon as the listener is up.
+   */
+  listenPassive(sid: SessionId, replyTemplate?: string): Promise<number> {
     const seq = this.seq();
     return new Promise((resolve, reject) => {
       this.pending.set(seq, { kind: 'passive', sid, resolve, reject });
-      this.push(ActionType.ListenPassive, sid, { seq });
+      this.push(ActionType.ListenPassive, sid, { seq, preamble: replyTemplate });
     });
   }
 

@@ -38,7 +38,7 @@ export function observeTransfers(engine: EngineActions, observer: TransferObserv
   };
   return {
     reply: (sid, text) => engine.reply(sid, text),
-    listenPassive: (sid) => engine.listenPassive(sid),
+    listenPassive: (sid, replyTemplate) => engine.listenPassive(sid, replyTemplate),
     connectActive: (sid, host, port) => engine.connectActive(sid, host, port),
     sendFile: (sid, rel, offset, preamble) => track(sid, 'download', rel, offset, engine.sendFile(sid, rel, offset, preamble)),
     sendBuffer: (sid, data, preamble) => track(sid, 'listing', null, 0, engine.sendBuffer(sid, data, preamble)),

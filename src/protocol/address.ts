@@ -45,13 +45,24 @@ export function parseEprtArg(arg: string): EprtResult {
   return { ok: true, family, host, port };
 }
 
-export function pasvReply(ipv4: string, port: number): Reply {
+/*
+ * Passive replies are templates: the worker that opens the listener puts its
+ * port in and sends the reply at once (native worker.cc FillPassivePort), so
+ * PASV and EPSV cost one round trip to the worker, not two. %P stands for
+ * the port in decimal, %H for PASV's "p1,p2". fillPassive is the same
+ * substitution in TypeScript.
+ */
+export function pasvTemplate(ipv4: string): Reply {
   const h = ipv4.split('.').join(',');
-  return reply(Code.EnteringPassive, `Entering Passive Mode (${h},${port >> 8},${port & 255}).`);
+  return reply(Code.EnteringPassive, `Entering Passive Mode (${h},%H).`);
 }
 
-export function epsvReply(port: number): Reply {
-  return reply(Code.EnteringExtendedPassive, `Entering Extended Passive Mode (|||${port}|)`);
+export function epsvTemplate(): Reply {
+  return reply(Code.EnteringExtendedPassive, 'Entering Extended Passive Mode (|||%P|)');
+}
+
+export function fillPassive(template: string, port: number): string {
+  return template.replace('%H', `${port >> 8},${port & 255}`).replace('%P', String(port));
 }
 
 const mappedPrefix = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;

@@ -52,6 +52,8 @@ export interface Reply {
   readonly end?: string;
   /** Close the control connection once this reply is sent (QUIT, 421). */
   readonly close?: boolean;
+  /** The engine has sent it already (a passive reply template it filled in): nothing to send. */
+  readonly sent?: boolean;
 }
 
 export function reply(code: ReplyCode, text: string): Reply {

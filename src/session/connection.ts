@@ -96,7 +96,7 @@ export class Connection implements CommandContext {
 
   send(r: Reply): void {
     if (this.closed) return;
-    this.shared.engine.reply(this.session.sid, formatReply(r));
+    if (r.sent !== true) this.shared.engine.reply(this.session.sid, formatReply(r));
     if (r.close === true) {
       this.shared.engine.close(this.session.sid);
       this.dropped();

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
-  epsvReply,
+  epsvTemplate,
+  fillPassive,
   ipv4Of,
   parseEprtArg,
   parsePortArg,
-  pasvReply,
+  pasvTemplate,
   protocolOf,
   sameHost,
 } from '../../src/protocol/address.js';
+import { formatReply } from '../../src/protocol/replies.js';
 
 describe('PORT argument', () => {
   it('decodes h1,h2,h3,h4,p1,p2', () => {
@@ -55,11 +57,11 @@ describe('EPRT argument', () => {
 
 describe('passive replies', () => {
   it('encodes PASV as 227 with h1..p2', () => {
-    expect(pasvReply('192.168.1.2', 50000)).toEqual({ code: 227, text: 'Entering Passive Mode (192,168,1,2,195,80).' });
+    expect(fillPassive(formatReply(pasvTemplate('192.168.1.2')), 50000)).toBe('227 Entering Passive Mode (192,168,1,2,195,80).\r\n');
   });
 
   it('encodes EPSV as 229 with |||port|', () => {
-    expect(epsvReply(50000)).toEqual({ code: 229, text: 'Entering Extended Passive Mode (|||50000|)' });
+    expect(fillPassive(formatReply(epsvTemplate()), 50000)).toBe('229 Entering Extended Passive Mode (|||50000|)\r\n');
   });
 });
 

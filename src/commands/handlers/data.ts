@@ -2,15 +2,15 @@
 import { PassiveError } from '../../engine/engine.js';
 import { FtpError } from '../../errors.js';
 import {
-  epsvReply,
+  epsvTemplate,
   type HostPort,
   ipv4Of,
   parseEprtArg,
   parsePortArg,
-  pasvReply,
+  pasvTemplate,
   sameHost,
 } from '../../protocol/address.js';
-import { Code, type Reply, reply } from '../../protocol/replies.js';
+import { Code, formatReply, type Reply, reply } from '../../protocol/replies.js';
 import type { CommandContext } from '../types.js';
 
 /**
@@ -23,7 +23,7 @@ import type { CommandContext } from '../types.js';
 export async function pasv(ctx: CommandContext): Promise<Reply> {
   const local = ipv4Of(ctx.session.local.address);
   if (local === undefined) throw new FtpError(Code.ProtocolNotSupported, 'PASV needs IPv4; use EPSV.');
-  return pasvReply(ctx.config.pasvAddress ?? local, await openPassive(ctx));
+  return openPassive(ctx, pasvTemplate(ctx.config.pasvAddress ?? local));
 }
 
 /** EPSV argument: none, a protocol number, or ALL (RFC 2428 3, 4). */
@@ -38,7 +38,7 @@ export async function epsv(ctx: CommandContext, arg: string): Promise<Reply> {
     return reply(Code.CommandOk, 'EPSV ALL ok.');
   }
   if (arg !== '' && Number(arg) !== s.protocol) throw unsupported(s.protocol);
-  return epsvReply(await openPassive(ctx));
+  return openPassive(ctx, epsvTemplate());
 }
 
 export function port(ctx: CommandContext, arg: string): Reply {
@@ -69,19 +69,20 @@ function dropPassive(ctx: CommandContext): void {
   ctx.session.clearData();
 }
 
-async function openPassive(ctx: CommandContext): Promise<number> {
+/** Opens the listener; the engine sends `template` with the port filled in (the returned reply is marked sent). */
+async function openPassive(ctx: CommandContext, template: Reply): Promise<Reply> {
   const s = ctx.session;
   dropPassive(ctx);
   let listenPort: number;
   try {
-    listenPort = await ctx.engine.listenPassive(s.sid);
+    listenPort = await ctx.engine.listenPassive(s.sid, formatReply(template));
   } catch (e) {
     if (!(e instanceof PassiveError)) throw e;
     ctx.log.warn(`session ${s.sid}: ${e.message}`);
     throw new FtpError(Code.CantOpenData, "Can't open passive connection.");
   }
   s.data = { kind: 'passive', port: listenPort };
-  return listenPort;
+  return { ...template, sent: true };
 }
 
 /**

@@ -11,6 +11,7 @@ import { type Config, defaultConfig } from '../../../src/config/settings.js';
 import { type EngineHandler, type Endpoint, TransferError, type TransferResult } from '../../../src/engine/engine.js';
 import type { NativeStats } from '../../../src/engine/native.js';
 import { createLogger } from '../../../src/log.js';
+import { fillPassive } from '../../../src/protocol/address.js';
 import { type EngineControl, Server } from '../../../src/server.js';
 
 const { ENOENT, EISDIR } = os.constants.errno;
@@ -22,6 +23,7 @@ export class FakeEngine implements EngineControl {
   passivePort = 40000;
   passiveError: Error | undefined;
   private running: ((r: TransferResult) => void) | undefined;
+  private closed = false;
 
   /** `root`: the served root, where sendFile looks for its file. */
   constructor(private readonly root: string) {}
@@ -29,9 +31,14 @@ export class FakeEngine implements EngineControl {
   reply(_sid: number, text: string): void {
     this.sent.push(text);
   }
-  listenPassive(): Promise<number> {
+  /** Like the native side: the reply template is filled and sent once the listener is up, unless the session closed. */
+  listenPassive(_sid: number, replyTemplate?: string): Promise<number> {
     this.actions.push('listenPassive');
-    return this.passiveError === undefined ? Promise.resolve(this.passivePort) : Promise.reject(this.passiveError);
+    if (this.passiveError !== undefined) return Promise.reject(this.passiveError);
+    return Promise.resolve().then(() => {
+      if (replyTemplate !== undefined && !this.closed) this.sent.push(fillPassive(replyTemplate, this.passivePort));
+      return this.passivePort;
+    });
   }
   connectActive(_sid: number, host: string, port: number): void {
     this.actions.push(`connectActive ${host} ${port}`);
@@ -58,6 +65,7 @@ export class FakeEngine implements EngineControl {
     setImmediate(() => this.finish({ bytes: 0, error: TransferError.Aborted }));
   }
   close(): void {
+    this.closed = true;
     this.actions.push('close');
   }
   address(): Endpoint {
