@@ -101,9 +101,9 @@ export class Server implements EngineHandler {
     }
   }
 
-  onDataReady(sid: SessionId, error: number): void {
+  onDataFailed(sid: SessionId, error: number): void {
     // The transfer's own result reports a failed connect; this is for the log only.
-    if (error !== 0) this.shared.log.debug(`session ${sid}: data connection failed (errno ${-error})`);
+    this.shared.log.debug(`session ${sid}: data connection failed (errno ${-error})`);
   }
 
   onError(error: unknown): void {

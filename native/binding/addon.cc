@@ -29,7 +29,7 @@ Napi::Object Constants(Napi::Env env) {
   Put(events, "Open", EventType::kOpen);
   Put(events, "Line", EventType::kLine);
   Put(events, "PassiveReady", EventType::kPassiveReady);
-  Put(events, "DataReady", EventType::kDataReady);
+  Put(events, "DataFailed", EventType::kDataFailed);
   Put(events, "TransferDone", EventType::kTransferDone);
   Put(events, "Closed", EventType::kClosed);
   Napi::Object actions = Napi::Object::New(env);

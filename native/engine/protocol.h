@@ -20,7 +20,8 @@ enum class EventType : uint8_t {
   kOpen = 1,           // a control connection was accepted: peer and local address
   kLine = 2,           // one control line (without CRLF), or an over-long line marker
   kPassiveReady = 3,   // answer to kListenPassive: port, or error
-  kDataReady = 4,      // a data connection is up (passive accepted, active connected), or failed
+  kDataFailed = 4,     // an active connect failed: the errno (a success is not reported:
+                       // the transfer that needs the connection reports its end)
   kTransferDone = 5,   // a transfer ended: bytes moved, error 0 or a TransferError / -errno
   kClosed = 6,         // the session is gone: reason
 };
@@ -50,7 +51,7 @@ enum class TransferError : int32_t {
   kAborted = 1,        // ABOR, a new data command, or the session closing
   kNoDataConnection = 2,  // a transfer was asked with no listener and no connect pending
   kPeerClosed = 3,     // the data connection closed before the transfer ended
-  kConnectFailed = 4,  // the active connect failed (detail: the errno in kDataReady)
+  kConnectFailed = 4,  // the active connect failed (detail: the errno in kDataFailed)
   kTimeout = 5,        // the data connection made no progress for the data timeout
 };
 
@@ -70,7 +71,7 @@ struct Event {
   EventType type;
   SessionId sid = 0;
   uint32_t seq = 0;
-  int32_t error = 0;      // kPassiveReady/kDataReady/kTransferDone: 0 or error
+  int32_t error = 0;      // kPassiveReady/kDataFailed/kTransferDone: 0 or error
   uint32_t port = 0;      // kPassiveReady: the port; kOpen: the peer port
   uint32_t local_port = 0;  // kOpen
   uint64_t bytes = 0;     // kTransferDone

@@ -220,7 +220,6 @@ void Worker::AttachData(Session* s, UniqueFd conn) {
   s->data_events = 0;
   TouchData(s);
   sys::EpollAdd(epoll_.Get(), s->data.Get(), 0, &s->data_handle);
-  Emit(EventType::kDataReady, s->sid);
   StartTransferIfReady(s);
 }
 
@@ -230,11 +229,10 @@ void Worker::OnData(Session* s, uint32_t events) {
     if (err == 0 && !(events & (EPOLLERR | EPOLLHUP))) {
       s->data_state = DataState::kConnected;
       SetDataEvents(s, 0);
-      Emit(EventType::kDataReady, s->sid);
       StartTransferIfReady(s);
       return;
     }
-    Emit(EventType::kDataReady, s->sid).error = err != 0 ? err : -ECONNREFUSED;
+    Emit(EventType::kDataFailed, s->sid).error = err != 0 ? err : -ECONNREFUSED;
     if (s->transfer) FinishTransfer(s, static_cast<int32_t>(TransferError::kConnectFailed));
     DropData(s);
     return;
@@ -320,7 +318,7 @@ void Worker::ConnectActive(Session* s, const std::string& host, uint16_t port) {
   int r = SockAddr::Parse(host, port, &target) ? 0 : -EINVAL;
   int fd = r == 0 ? sys::TcpSocket(target.Family()) : r;
   if (fd < 0) {
-    Emit(EventType::kDataReady, s->sid).error = fd;
+    Emit(EventType::kDataFailed, s->sid).error = fd;
     return;
   }
   UniqueFd conn(fd);
@@ -337,7 +335,7 @@ void Worker::ConnectActive(Session* s, const std::string& host, uint16_t port) {
   }
   r = sys::Connect(fd, target);
   if (r != 0 && r != -EINPROGRESS) {
-    Emit(EventType::kDataReady, s->sid).error = r;
+    Emit(EventType::kDataFailed, s->sid).error = r;
     return;
   }
   s->data = std::move(conn);
@@ -346,7 +344,6 @@ void Worker::ConnectActive(Session* s, const std::string& host, uint16_t port) {
   TouchData(s);
   data_sessions_ = true;
   sys::EpollAdd(epoll_.Get(), s->data.Get(), s->data_events, &s->data_handle);
-  if (r == 0) Emit(EventType::kDataReady, s->sid);
 }
 
 int Worker::OpenForTransfer(Action& a, Transfer* t) {

@@ -30,8 +30,8 @@ export interface EngineHandler {
   onOpen(sid: SessionId, peer: Endpoint, local: Endpoint): void;
   /** `line` is a view into the batch: copy it to keep it past the call. */
   onLine(sid: SessionId, line: Buffer, tooLong: boolean): void;
-  /** A data connection came up (error 0), or an active connect failed (-errno). */
-  onDataReady(sid: SessionId, error: number): void;
+  /** An active connect failed (-errno); the transfer waiting for it ends with ConnectFailed. */
+  onDataFailed(sid: SessionId, error: number): void;
   onClosed(sid: SessionId, reason: CloseReasonName): void;
   /** A handler above threw: the event is lost, the rest of the batch still runs. */
   onError(error: unknown): void;
@@ -238,8 +238,8 @@ export class Engine {
         }
         break;
       }
-      case EventType.DataReady:
-        this.handler.onDataReady(ev.sid, ev.error);
+      case EventType.DataFailed:
+        this.handler.onDataFailed(ev.sid, ev.error);
         break;
       case EventType.TransferDone: {
         const p = this.take(ev.seq);

@@ -9,7 +9,7 @@ export const EventType = {
   Open: 1,
   Line: 2,
   PassiveReady: 3,
-  DataReady: 4,
+  DataFailed: 4,
   TransferDone: 5,
   Closed: 6,
 } as const;
