@@ -155,6 +155,7 @@ async function main(): Promise<void> {
       scenarios: { type: 'string' },
       duration: { type: 'string' },
       'idle-sessions': { type: 'string' },
+      'peer-idle-sessions': { type: 'string' },
       'idle-duration': { type: 'string' },
       'passive-sessions': { type: 'string' },
       'passive-duration': { type: 'string' },
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
     console.log(`npm run bench:compare -- [--servers ${serverNames.join(',')}]
   [--scenarios ${allScenarios.join(',')}]
     (default: all but mixed; scaling = threads-1,threads-2, muxftpd only)
-  [--duration S (10)] [--idle-sessions N (19000)] [--idle-duration S (60)]
+  [--duration S (10)] [--idle-sessions N (19000)] [--peer-idle-sessions N (5000)] [--idle-duration S (60)]
   [--passive-sessions N (5000)] [--passive-duration S (60, a cap: the run ends when every session is done)]
   [--large-mib N (1024)] [--mode epsv|pasv (epsv)]
   [--client-threads N (half the CPUs)] [--root DIR] [--out DIR (bench/results/<date>)]`);
@@ -188,6 +189,7 @@ async function main(): Promise<void> {
   const settings: CompareSettings = {
     duration: positive('--duration', v.duration, 10),
     idleSessions: Math.round(positive('--idle-sessions', v['idle-sessions'], 19000)),
+    peerIdleSessions: Math.round(positive('--peer-idle-sessions', v['peer-idle-sessions'], 5000)),
     idleDuration: positive('--idle-duration', v['idle-duration'], 60),
     passiveSessions: Math.round(positive('--passive-sessions', v['passive-sessions'], 5000)),
     passiveDuration: positive('--passive-duration', v['passive-duration'], 60),

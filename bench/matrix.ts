@@ -110,6 +110,11 @@ export function selectScenarios(names?: readonly string[]): MatrixScenario[] {
 export type CompareSettings = {
   duration: number;
   idleSessions: number;
+  /**
+   * Idle sessions asked of the peers: a process per session at 19,000 would
+   * need up to 38,000 processes (pid_max is often 32,768) and gigabytes.
+   */
+  peerIdleSessions: number;
   idleDuration: number;
   passiveSessions: number;
   passiveDuration: number;
@@ -124,7 +129,8 @@ export const sessionsPerProcess = 9000;
 
 /** The load of one scenario against one server, as bench:compare runs it. */
 export function planLoad(sc: MatrixScenario, st: CompareSettings, server: string, port: number): LoadOptions {
-  const sessions = sc.sizedBy === 'idle' ? st.idleSessions : sc.sizedBy === 'passive' ? st.passiveSessions : sc.load.concurrency;
+  const idle = server === 'muxftpd' ? st.idleSessions : st.peerIdleSessions;
+  const sessions = sc.sizedBy === 'idle' ? idle : sc.sizedBy === 'passive' ? st.passiveSessions : sc.load.concurrency;
   const duration = sc.sizedBy === 'idle' ? st.idleDuration : sc.sizedBy === 'passive' ? st.passiveDuration : st.duration;
   // An idle session holds one fd, a passive one two: 9,000 sessions a process
   // stays under a 20,000-fd limit either way (19,000 idle sessions: 3 processes).
@@ -329,7 +335,8 @@ export function formatMarkdown(result: CompareResult): string {
       `${ranges.length ? ` (this run: ${ranges.join(', ')})` : ''}.`);
   }
   if (result.scenarios.some((s) => s.sizedBy === 'idle')) {
-    notes.push(`- idle: ${result.settings['idleSessions'] ?? ''} sessions asked for; a server that holds fewer shows how many it held ` +
+    notes.push(`- idle: ${result.settings['idleSessions'] ?? ''} sessions asked of muxftpd, ${result.settings['peerIdleSessions'] ?? ''} of each peer ` +
+      '(a process per session at 19,000 would need up to 38,000 processes); a server that holds fewer shows how many it held ' +
       'and the errors say why (its result, not a fault of the bench). Memory: PSS of the server\'s process tree while the ' +
       'most sessions were held, minus at rest, ÷ the sessions logged in at that moment.');
   }

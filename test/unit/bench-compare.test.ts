@@ -14,7 +14,7 @@ import {
 import { launch, pasvRange, specs } from '../../bench/peers/servers.js';
 
 const settings: CompareSettings = {
-  duration: 10, idleSessions: 19000, idleDuration: 60, passiveSessions: 5000, passiveDuration: 60,
+  duration: 10, idleSessions: 19000, peerIdleSessions: 5000, idleDuration: 60, passiveSessions: 5000, passiveDuration: 60,
   largeMiB: 1024, clientThreads: 1, mode: 'epsv', root: '/tmp/r',
 };
 const sc = (name: string) => {
@@ -50,6 +50,9 @@ describe('planLoad', () => {
     const shares = [0, 1, 2].map((i) => Number(arg(ftploadArgs(load, i, 3), '--concurrency')));
     expect(shares).toEqual([6334, 6333, 6333]);
     expect(Math.max(...shares)).toBeLessThan(20000 / 2);
+  });
+  it('asks the peers for --peer-idle-sessions idle sessions', () => {
+    expect(planLoad(sc('idle'), settings, 'vsftpd', 2201)).toMatchObject({ concurrency: 5000, processes: 1 });
   });
   it('runs 5,000 passive sessions in one process (one barrier) from several source addresses', () => {
     const load = planLoad(sc('passive-5000'), settings, 'vsftpd', 2201);
