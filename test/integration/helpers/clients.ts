@@ -54,9 +54,28 @@ export interface Tracked {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+const sanitizerVars = ['LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS'] as const;
+
+/**
+ * Under npm run test:asan, node runs with libasan preloaded (scripts/test-asan.sh)
+ * and loads the sanitized addon: a node child (the CLI) needs the sanitizer's
+ * variables even when given a clean environment, and no other child may have
+ * libasan preloaded (curl and lftp hang in setlocale with it). Without it,
+ * `env` is returned as it is.
+ */
+function childEnv(cmd: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!(process.env.LD_PRELOAD ?? '').includes('libasan')) return env;
+  if (cmd === process.execPath) {
+    return { ...env, ...Object.fromEntries(sanitizerVars.flatMap((v) => (process.env[v] === undefined ? [] : [[v, process.env[v]]]))) };
+  }
+  const { LD_PRELOAD: _, ...rest } = env;
+  return rest;
+}
+
 /** Starts a tracked child process; the caller must wait for it or kill it (killChildren in afterAll does). */
 export function start(cmd: string, args: readonly string[], opts: Omit<RunOptions, 'timeoutMs'> = {}): Tracked {
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const env = childEnv(cmd, opts.env ?? process.env);
+  const child = spawn(cmd, args, { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
   liveChildren.add(child);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
