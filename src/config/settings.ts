@@ -103,9 +103,8 @@ export const settings: SettingsTable = {
     flag: '--threads',
     env: 'MUXFTPD_THREADS',
     type: 'n',
-    // The JS main thread is busy too (every command runs there): it keeps a core.
-    default: defaultThreads(),
-    defaultText: `CPUs - 1, at least 1 (${defaultThreads()})`,
+    default: os.availableParallelism(),
+    defaultText: `number of CPUs (${os.availableParallelism()})`,
     help: 'worker threads',
     validate: integer(1, 1024),
   },
@@ -192,11 +191,6 @@ export const settings: SettingsTable = {
 };
 
 /** RFC 1123 2.1 host name: dot-separated labels of letters, digits and inner hyphens. */
-/** Worker threads by default: one per CPU but the one the JS main thread needs. */
-export function defaultThreads(): number {
-  return Math.max(1, os.availableParallelism() - 1);
-}
-
 const hostName = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
 
 export const settingNames = Object.keys(settings) as SettingName[];

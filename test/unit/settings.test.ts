@@ -61,7 +61,7 @@ describe('loadConfig', () => {
       host: '::',
       port: 2121,
       root: path.resolve(packageRoot, 'FTP_FILES'),
-      threads: Math.max(1, os.availableParallelism() - 1),
+      threads: os.availableParallelism(),
       clientsPerThread: 5000,
       maxClients: 20000,
       blockSize: 256 * 1024,
