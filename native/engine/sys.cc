@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -233,9 +234,10 @@ int OpenByWalk(int root_fd, const std::string& path, int flags, unsigned mode) {
 }  // namespace
 
 int OpenBeneath(int root_fd, const std::string& path, int flags, unsigned mode) {
-  static bool have_openat2 = true;  // benign race: every thread learns the same answer
+  // Every worker thread learns the same answer; atomic, so that learning it is no data race.
+  static std::atomic<bool> have_openat2{true};
   const char* rel = path.empty() ? "." : path.c_str();
-  if (have_openat2) {
+  if (have_openat2.load(std::memory_order_relaxed)) {
     open_how how{};
     how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
     how.mode = (flags & O_CREAT) ? mode : 0;
@@ -244,7 +246,7 @@ int OpenBeneath(int root_fd, const std::string& path, int flags, unsigned mode) 
       return static_cast<int>(syscall(SYS_openat2, root_fd, rel, &how, sizeof how));
     });
     if (fd != -ENOSYS) return fd;
-    have_openat2 = false;
+    have_openat2.store(false, std::memory_order_relaxed);
   }
   return OpenByWalk(root_fd, path, flags, mode);
 }

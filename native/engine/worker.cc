@@ -352,9 +352,11 @@ int Worker::OpenForTransfer(Action& a, Transfer* t) {
     t->end = t->buffer.size();
     return 0;
   }
-  int flags = O_RDONLY;
+  // O_NONBLOCK: opening a FIFO (or a device) must never block the loop; such
+  // a file is refused below as not regular (or fails at once with ENXIO).
+  int flags = O_RDONLY | O_NONBLOCK;
   if (a.type == ActionType::kRecvFile) {
-    flags = O_WRONLY | O_CREAT;
+    flags = O_WRONLY | O_CREAT | O_NONBLOCK;
     if (a.mode == WriteMode::kAppend) flags |= O_APPEND;
     if (a.mode == WriteMode::kExclusive) flags |= O_EXCL;
     if (a.mode == WriteMode::kTruncate && a.offset == 0) flags |= O_TRUNC;

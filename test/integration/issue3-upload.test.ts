@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'basic-ftp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataChannel, describeRun, eventually, FtpControl, python, sha256 } from './helpers/clients.js';
+import { DataChannel, describeRun, eventually, FtpControl, python, run, sha256 } from './helpers/clients.js';
 import { expectServes, useServer } from './helpers/server.js';
 import { makeTree, treeDigest } from './helpers/tree.js';
 
@@ -169,5 +169,27 @@ describe('a cut upload', () => {
     } finally {
       ctl.destroy();
     }
+  });
+});
+
+describe('special files in the root', () => {
+  // The engine opens with O_NONBLOCK: without it, opening a FIFO nobody
+  // writes (or reads) would block the worker thread and every client on it.
+  it('a FIFO is refused at once for RETR and STOR (550, no 150), and the server goes on', async () => {
+    const r = await run('mkfifo', [onServer('pipe')]);
+    expect(r.code, describeRun(r)).toBe(0);
+    const ctl = await FtpControl.login(srv.host, srv.port);
+    try {
+      for (const cmd of ['RETR pipe', 'STOR pipe']) {
+        const channel = await DataChannel.open(ctl, 'EPSV');
+        const answer = await ctl.cmd(cmd);
+        expect(answer.code, `${cmd}: ${answer.lines.join(' / ')}`).toBe(550);
+        channel.close();
+      }
+      expect((await ctl.cmd('NOOP')).code).toBe(200);
+    } finally {
+      ctl.destroy();
+    }
+    await expectServes(srv);
   });
 });

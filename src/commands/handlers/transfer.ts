@@ -19,6 +19,7 @@ const openErrors: Record<string, string> = {
   ENOENT: 'No such file or directory.',
   ENOTDIR: 'No such file or directory.',
   EISDIR: 'Not a regular file.',
+  ENXIO: 'Not a regular file.',
   EXDEV: 'Permission denied.',
   ELOOP: 'Permission denied.',
   EACCES: 'Permission denied.',
@@ -26,7 +27,7 @@ const openErrors: Record<string, string> = {
 };
 
 /** Errors the engine reports when opening a file (-errno) that mean "not available", not "server fault". */
-const unavailable = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'ELOOP', 'EXDEV', 'ENAMETOOLONG', 'EEXIST', 'EROFS']);
+const unavailable = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ENXIO', 'EACCES', 'EPERM', 'ELOOP', 'EXDEV', 'ENAMETOOLONG', 'EEXIST', 'EROFS']);
 
 /**
  * RETR asks the file system nothing itself: the engine opens the file beneath
