@@ -106,6 +106,10 @@ export class Server implements EngineHandler {
     this.shared.log.debug(`session ${sid}: data connection failed (errno ${-error})`);
   }
 
+  onInputEnded(sid: SessionId): void {
+    this.connections.get(sid)?.inputEnded();
+  }
+
   onError(error: unknown): void {
     this.shared.log.error(`event handler failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   }

@@ -32,6 +32,7 @@ Napi::Object Constants(Napi::Env env) {
   Put(events, "DataFailed", EventType::kDataFailed);
   Put(events, "TransferDone", EventType::kTransferDone);
   Put(events, "Closed", EventType::kClosed);
+  Put(events, "InputEnded", EventType::kInputEnded);
   Napi::Object actions = Napi::Object::New(env);
   Put(actions, "Reply", ActionType::kReply);
   Put(actions, "ListenPassive", ActionType::kListenPassive);

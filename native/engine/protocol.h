@@ -24,6 +24,8 @@ enum class EventType : uint8_t {
                        // the transfer that needs the connection reports its end)
   kTransferDone = 5,   // a transfer ended: bytes moved, error 0 or a TransferError / -errno
   kClosed = 6,         // the session is gone: reason
+  kInputEnded = 7,     // the client shut down its sending side (FIN): no more lines will
+                       // come, replies still can go; JS closes once it has answered
 };
 
 enum class ActionType : uint8_t {

@@ -55,6 +55,7 @@ class Session {
   bool dead = false;            // closed this iteration; freed at its end
   bool in_dirty = false;        // queued for an output flush this iteration
   bool read_paused = false;     // EPOLLIN dropped while JS is behind
+  bool input_ended = false;     // the client half-closed: EPOLLIN stays off for good
 
   DataState data_state = DataState::kNone;
   UniqueFd listener;             // a listener of its own (no passive port range)

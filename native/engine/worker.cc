@@ -175,8 +175,16 @@ void Worker::OnControl(Session* s, uint32_t events) {
   // One read per loop per client: a flooding client gets its turn like everyone else.
   ssize_t n = sys::Read(s->control.Get(), scratch_.get(), kControlReadSize);
   if (n == -EAGAIN) return;
-  if (n <= 0) {
-    CloseSession(s, n == 0 || IsPeerGone(n) ? CloseReason::kPeerClosed : CloseReason::kIoError);
+  if (n == 0) {
+    // A half-close (`printf 'USER a\r\n...QUIT\r\n' | nc`): the lines already
+    // read still get their replies; JS closes the session once it has answered.
+    s->input_ended = true;
+    SetControlEvents(s);
+    Emit(EventType::kInputEnded, s->sid);
+    return;
+  }
+  if (n < 0) {
+    CloseSession(s, IsPeerGone(n) ? CloseReason::kPeerClosed : CloseReason::kIoError);
     return;
   }
   s->framer.Feed(scratch_.get(), static_cast<size_t>(n), [&](std::string_view line, bool too_long) {
@@ -572,7 +580,8 @@ void Worker::SetDataEvents(Session* s, uint32_t events) {
 }
 
 void Worker::SetControlEvents(Session* s) {
-  uint32_t events = (s->read_paused ? 0u : uint32_t{EPOLLIN}) | (s->Unsent() > 0 ? uint32_t{EPOLLOUT} : 0u);
+  bool reading = !s->read_paused && !s->input_ended;
+  uint32_t events = (reading ? uint32_t{EPOLLIN} : 0u) | (s->Unsent() > 0 ? uint32_t{EPOLLOUT} : 0u);
   if (events == s->control_events) return;
   s->control_events = events;
   sys::EpollMod(epoll_.Get(), s->control.Get(), events, &s->control_handle);

@@ -33,6 +33,8 @@ export interface EngineHandler {
   /** An active connect failed (-errno); the transfer waiting for it ends with ConnectFailed. */
   onDataFailed(sid: SessionId, error: number): void;
   onClosed(sid: SessionId, reason: CloseReasonName): void;
+  /** The client half-closed: no line comes after the ones already delivered. */
+  onInputEnded(sid: SessionId): void;
   /** A handler above threw: the event is lost, the rest of the batch still runs. */
   onError(error: unknown): void;
 }
@@ -248,6 +250,9 @@ export class Engine {
       }
       case EventType.Closed:
         this.handler.onClosed(ev.sid, closeReasonNames[ev.flag] ?? 'ioError');
+        break;
+      case EventType.InputEnded:
+        this.handler.onInputEnded(ev.sid);
         break;
     }
   }

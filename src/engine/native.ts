@@ -12,6 +12,7 @@ export const EventType = {
   DataFailed: 4,
   TransferDone: 5,
   Closed: 6,
+  InputEnded: 7,
 } as const;
 
 export const ActionType = {

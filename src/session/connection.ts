@@ -51,6 +51,8 @@ export class Connection implements CommandContext {
   private mainBusy = false;
   private sideBusy = false;
   private closed = false;
+  /** The client half-closed: once every line it sent is answered, the session closes. */
+  private noMoreInput = false;
   private readonly waiting: Entry[] = [];
   private mainDoneWaiters: (() => void)[] = [];
 
@@ -120,6 +122,21 @@ export class Connection implements CommandContext {
   afterTransfer(): Promise<void> {
     if (!this.mainBusy || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.mainDoneWaiters.push(resolve));
+  }
+
+  /**
+   * The client will send nothing more (a half-close): close once its lines
+   * are answered. During a transfer it means the client is leaving (it can no
+   * longer send ABOR): the transfer is aborted with the session, as before.
+   */
+  inputEnded(): void {
+    this.noMoreInput = true;
+    if (this.session.transferring && !this.closed) {
+      this.shared.engine.close(this.session.sid);
+      this.dropped();
+      return;
+    }
+    this.closeIfAnswered();
   }
 
   /** The engine closed the session, or the server is stopping: nothing more is sent. */
@@ -194,6 +211,13 @@ export class Connection implements CommandContext {
       this.mainBusy = false;
       this.wakeMainDoneWaiters();
     }
+    this.closeIfAnswered();
+  }
+
+  private closeIfAnswered(): void {
+    if (!this.noMoreInput || this.closed || this.mainBusy || this.sideBusy || this.waiting.length > 0) return;
+    this.shared.engine.close(this.session.sid);
+    this.dropped();
   }
 
   /** A bug on the async path (e.g. a custom handler resolving to no reply): log, close this session only. */

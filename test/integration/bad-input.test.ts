@@ -348,6 +348,22 @@ describe('framing and garbage', () => {
     await expectServes(srv);
   });
 
+  it.each([
+    ['with QUIT', 'USER anonymous\r\nPASS x\r\nTYPE I\r\nPWD\r\nQUIT\r\n', [220, 331, 230, 200, 257, 221]],
+    ['without QUIT', 'USER anonymous\r\nPASS x\r\nNOOP\r\nEPSV\r\n', [220, 331, 230, 200, 229]],
+  ])('a client that half-closes after pipelined commands (%s) gets every reply, then the server closes', async (_, sent, codes) => {
+    const socket = net.connect({ host: srv.host, port: srv.port });
+    const chunks: Buffer[] = [];
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('error', () => {});
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    await withTimeout(new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject)), 5000, 'connect');
+    socket.end(sent);
+    await withTimeout(closed, 10_000, 'the server to close after answering');
+    const lines = Buffer.concat(chunks).toString('latin1').split('\r\n').filter((l) => /^\d{3} /.test(l));
+    expect(lines.map((l) => Number(l.slice(0, 3))), lines.join(' / ')).toEqual(codes);
+  });
+
   it('QUIT gets 221 and the server closes the connection', async () => {
     const ctl = await login();
     expect((await codeOf(ctl, 'QUIT')).code).toBe(221);
