@@ -33,6 +33,7 @@ Napi::Object Constants(Napi::Env env) {
   Put(events, "TransferDone", EventType::kTransferDone);
   Put(events, "Closed", EventType::kClosed);
   Put(events, "InputEnded", EventType::kInputEnded);
+  Put(events, "TransferStarted", EventType::kTransferStarted);
   Napi::Object actions = Napi::Object::New(env);
   Put(actions, "Reply", ActionType::kReply);
   Put(actions, "ListenPassive", ActionType::kListenPassive);

@@ -26,6 +26,8 @@ enum class EventType : uint8_t {
   kClosed = 6,         // the session is gone: reason
   kInputEnded = 7,     // the client shut down its sending side (FIN): no more lines will
                        // come, replies still can go; JS closes once it has answered
+  kTransferStarted = 8,  // a transfer's file is open and its preamble queued: seq
+                         // (kTransferDone follows; an open error has only kTransferDone)
 };
 
 enum class ActionType : uint8_t {

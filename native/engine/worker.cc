@@ -361,10 +361,12 @@ int Worker::OpenForTransfer(Action& a, Transfer* t) {
     return 0;
   }
   // O_NONBLOCK: opening a FIFO (or a device) must never block the loop; such
-  // a file is refused below as not regular (or fails at once with ENXIO).
-  int flags = O_RDONLY | O_NONBLOCK;
+  // a file is refused below as not regular (or fails at once with ENXIO), as
+  // vsftpd does (open, then fstat).
+  // O_NOCTTY: a tty under the root never becomes this process's terminal.
+  int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
   if (a.type == ActionType::kRecvFile) {
-    flags = O_WRONLY | O_CREAT | O_NONBLOCK;
+    flags = O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY;
     if (a.mode == WriteMode::kAppend) flags |= O_APPEND;
     if (a.mode == WriteMode::kExclusive) flags |= O_EXCL;
     if (a.mode == WriteMode::kTruncate && a.offset == 0) flags |= O_TRUNC;
@@ -408,6 +410,7 @@ void Worker::BeginTransfer(Session* s, Action& a) {
     s->Append(a.preamble);
     MarkDirty(s);
   }
+  Emit(EventType::kTransferStarted, s->sid).seq = a.seq;
   s->transfer = std::move(t);
   TouchData(s);
   StartTransferIfReady(s);

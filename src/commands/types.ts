@@ -66,10 +66,11 @@ export interface CommandContext {
   /** Sends a reply now, ahead of the handler's final one (e.g. 150 before a transfer). */
   send(reply: Reply): void;
   /**
-   * Runs a data transfer started by `start` (an engine action). While it runs,
+   * Runs a data transfer started by `start` (an engine action, given the
+   * callback to call once the file is open). From then until its end,
    * commands marked duringTransfer are served; the others wait for its end.
    */
-  transfer(start: () => Promise<TransferResult>): Promise<TransferResult>;
+  transfer(start: (started: () => void) => Promise<TransferResult>): Promise<TransferResult>;
   /** Resolves once the command owning the running transfer has sent its final reply (ABOR waits on this). */
   afterTransfer(): Promise<void>;
 }

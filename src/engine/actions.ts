@@ -13,6 +13,12 @@
 // ListenPassive → the reply template the worker fills with the port.
 
 const kHeader = 40;
+const kInitial = 16 * 1024;
+const kShrinkAbove = 1024 * 1024;
+
+function check(name: string, v: number, max: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`action ${name} ${v} is not an integer in 0..${max}`);
+}
 
 export interface ActionFields {
   seq?: number;
@@ -24,15 +30,21 @@ export interface ActionFields {
 }
 
 export class ActionWriter {
-  private buf = Buffer.allocUnsafe(16 * 1024);
+  private buf = Buffer.allocUnsafe(kInitial);
   private at = 0;
 
   get empty(): boolean {
     return this.at === 0;
   }
 
+  /** Throws a RangeError for a number the native side would refuse (nothing is written then). */
   add(type: number, sid: number, f: ActionFields = {}): void {
     const { data, preamble } = f;
+    check('sid', sid, Number.MAX_SAFE_INTEGER);
+    check('offset', f.offset ?? 0, Number.MAX_SAFE_INTEGER);
+    check('seq', f.seq ?? 0, 0xffffffff);
+    check('port', f.port ?? 0, 0xffff);
+    check('mode', f.mode ?? 0, 0xff);
     // Room for the worst case (3 UTF-8 bytes per UTF-16 unit) before writing.
     const dataMax = data === undefined ? 0 : typeof data === 'string' ? data.length * 3 : data.length;
     this.reserve(kHeader + dataMax + (preamble === undefined ? 0 : preamble.length * 3));
@@ -65,6 +77,8 @@ export class ActionWriter {
   take(): Buffer {
     const out = this.buf.subarray(0, this.at);
     this.at = 0;
+    // One huge listing must not pin a huge buffer: the view above keeps the old one alive until post() returns.
+    if (this.buf.length > kShrinkAbove) this.buf = Buffer.allocUnsafe(kInitial);
     return out;
   }
 

@@ -85,7 +85,19 @@ export class PassiveError extends Error {
 
 type Pending =
   | { kind: 'passive'; sid: SessionId; resolve: (port: number) => void; reject: (e: Error) => void }
-  | { kind: 'transfer'; sid: SessionId; resolve: (r: TransferResult) => void };
+  | { kind: 'transfer'; sid: SessionId; resolve: (r: TransferResult) => void; started: (() => void) | undefined };
+
+/**
+ * How a transfer starts. `preamble`: a formatted reply (the 150) that the
+ * worker queues on the control connection only once the file is open, so a
+ * file that cannot be opened is answered by its error alone, with no file
+ * system round trip from JS first. `started`: called when it is open (never,
+ * when it fails to open).
+ */
+export interface TransferOptions {
+  preamble?: string;
+  started?: () => void;
+}
 
 export class Engine {
   private readonly native: NativeEngine;
@@ -120,8 +132,8 @@ export class Engine {
   listenPassive(sid: SessionId, replyTemplate?: string): Promise<number> {
     const seq = this.seq();
     return new Promise((resolve, reject) => {
-      this.pending.set(seq, { kind: 'passive', sid, resolve, reject });
       this.push(ActionType.ListenPassive, sid, { seq, preamble: replyTemplate });
+      this.pending.set(seq, { kind: 'passive', sid, resolve, reject });
     });
   }
 
@@ -130,23 +142,17 @@ export class Engine {
     this.push(ActionType.ConnectActive, sid, { data: host, port });
   }
 
-  /*
-   * The transfers take a `preamble`: a formatted reply (the 150) that the
-   * worker queues on the control connection only once the file is open, so a
-   * file that cannot be opened is answered by its error alone, with no file
-   * system round trip from JS first.
-   */
-
-  sendFile(sid: SessionId, relPath: string, offset: number, preamble?: string): Promise<TransferResult> {
-    return this.transfer(ActionType.SendFile, sid, { data: relPath, offset, preamble });
+  sendFile(sid: SessionId, relPath: string, offset: number, opts: TransferOptions = {}): Promise<TransferResult> {
+    return this.transfer(ActionType.SendFile, sid, { data: relPath, offset, preamble: opts.preamble }, opts.started);
   }
 
-  sendBuffer(sid: SessionId, data: Buffer, preamble?: string): Promise<TransferResult> {
-    return this.transfer(ActionType.SendBuffer, sid, { data, preamble });
+  sendBuffer(sid: SessionId, data: Buffer, opts: TransferOptions = {}): Promise<TransferResult> {
+    return this.transfer(ActionType.SendBuffer, sid, { data, preamble: opts.preamble }, opts.started);
   }
 
-  recvFile(sid: SessionId, relPath: string, offset: number, mode: WriteModeName, preamble?: string): Promise<TransferResult> {
-    return this.transfer(ActionType.RecvFile, sid, { data: relPath, offset, mode: writeModes[mode], preamble });
+  recvFile(sid: SessionId, relPath: string, offset: number, mode: WriteModeName, opts: TransferOptions = {}): Promise<TransferResult> {
+    const fields = { data: relPath, offset, mode: writeModes[mode], preamble: opts.preamble };
+    return this.transfer(ActionType.RecvFile, sid, fields, opts.started);
   }
 
   /** Drops the data connection, listener and transfer; a running transfer ends with Aborted. */
@@ -176,11 +182,12 @@ export class Engine {
     }
   }
 
-  private transfer(type: number, sid: SessionId, fields: ActionFields): Promise<TransferResult> {
+  private transfer(type: number, sid: SessionId, fields: ActionFields, started?: () => void): Promise<TransferResult> {
     const seq = this.seq();
     return new Promise((resolve) => {
-      this.pending.set(seq, { kind: 'transfer', sid, resolve });
+      // Pushed first: an action the writer refuses (a bad number) leaves nothing pending.
       this.push(type, sid, { ...fields, seq });
+      this.pending.set(seq, { kind: 'transfer', sid, resolve, started });
     });
   }
 
@@ -254,6 +261,11 @@ export class Engine {
       case EventType.InputEnded:
         this.handler.onInputEnded(ev.sid);
         break;
+      case EventType.TransferStarted: {
+        const p = this.pending.get(ev.seq);
+        if (p?.kind === 'transfer') p.started?.();
+        break;
+      }
     }
   }
 

@@ -13,6 +13,7 @@ export const EventType = {
   TransferDone: 5,
   Closed: 6,
   InputEnded: 7,
+  TransferStarted: 8,
 } as const;
 
 export const ActionType = {

@@ -77,6 +77,11 @@ export class Counters {
     this.transfersRunning += 1;
   }
 
+  /** A transfer whose file did not open: no longer running, and not a transfer outcome. */
+  transferRefused(): void {
+    this.transfersRunning -= 1;
+  }
+
   transferEnded(kind: TransferKind, result: TransferResult): TransferOutcome {
     this.transfersRunning -= 1;
     if (kind === 'upload') this.bytesIn += result.bytes;

@@ -2,7 +2,7 @@
 // it moves (file or listing), from when, and how it ended. Handlers need no
 // change to be logged and counted.
 import type { EngineActions } from '../commands/types.js';
-import type { SessionId, TransferResult } from '../engine/engine.js';
+import type { SessionId, TransferOptions, TransferResult } from '../engine/engine.js';
 import type { TransferKind } from './counters.js';
 
 export interface TransferRecord {
@@ -17,8 +17,12 @@ export interface TransferRecord {
 }
 
 export interface TransferObserver {
+  /** Asked of the engine (running from now on). */
   started(sid: SessionId): void;
+  /** Ended after its file opened. */
   ended(record: TransferRecord): void;
+  /** Its file did not open: no transfer took place. */
+  refused(sid: SessionId): void;
 }
 
 export function observeTransfers(engine: EngineActions, observer: TransferObserver): EngineActions {
@@ -27,12 +31,22 @@ export function observeTransfers(engine: EngineActions, observer: TransferObserv
     kind: TransferKind,
     rel: string | null,
     offset: number,
-    run: Promise<TransferResult>,
+    opts: TransferOptions | undefined,
+    run: (opts: TransferOptions) => Promise<TransferResult>,
   ): Promise<TransferResult> => {
+    // Running from the request on (a drain waits for it), but counted and
+    // logged as a transfer only once the file opened: a file that fails to
+    // open is a refused command (550), not a failed transfer.
     const startedMs = performance.now();
+    let opened = false;
     observer.started(sid);
-    return run.then((result) => {
-      observer.ended({ sid, kind, rel, offset, startedMs, result });
+    const started = () => {
+      opened = true;
+      opts?.started?.();
+    };
+    return run({ ...opts, started }).then((result) => {
+      if (opened) observer.ended({ sid, kind, rel, offset, startedMs, result });
+      else observer.refused(sid);
       return result;
     });
   };
@@ -40,10 +54,10 @@ export function observeTransfers(engine: EngineActions, observer: TransferObserv
     reply: (sid, text) => engine.reply(sid, text),
     listenPassive: (sid, replyTemplate) => engine.listenPassive(sid, replyTemplate),
     connectActive: (sid, host, port) => engine.connectActive(sid, host, port),
-    sendFile: (sid, rel, offset, preamble) => track(sid, 'download', rel, offset, engine.sendFile(sid, rel, offset, preamble)),
-    sendBuffer: (sid, data, preamble) => track(sid, 'listing', null, 0, engine.sendBuffer(sid, data, preamble)),
-    recvFile: (sid, rel, offset, mode, preamble) =>
-      track(sid, 'upload', rel, offset, engine.recvFile(sid, rel, offset, mode, preamble)),
+    sendFile: (sid, rel, offset, opts) => track(sid, 'download', rel, offset, opts, (o) => engine.sendFile(sid, rel, offset, o)),
+    sendBuffer: (sid, data, opts) => track(sid, 'listing', null, 0, opts, (o) => engine.sendBuffer(sid, data, o)),
+    recvFile: (sid, rel, offset, mode, opts) =>
+      track(sid, 'upload', rel, offset, opts, (o) => engine.recvFile(sid, rel, offset, mode, o)),
     abort: (sid) => engine.abort(sid),
     close: (sid) => engine.close(sid),
   };

@@ -33,6 +33,10 @@ export class Reporter implements TransferObserver {
     this.counters.transferStarted();
   }
 
+  refused(): void {
+    this.counters.transferRefused();
+  }
+
   ended(r: TransferRecord): void {
     const result = this.counters.transferEnded(r.kind, r.result);
     const ms = performance.now() - r.startedMs;

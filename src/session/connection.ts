@@ -53,6 +53,8 @@ export class Connection implements CommandContext {
   private closed = false;
   /** The client half-closed: once every line it sent is answered, the session closes. */
   private noMoreInput = false;
+  /** A transfer's file is open: commands marked duringTransfer may run beside it. */
+  private sideLaneOpen = false;
   private readonly waiting: Entry[] = [];
   private mainDoneWaiters: (() => void)[] = [];
 
@@ -105,17 +107,22 @@ export class Connection implements CommandContext {
     }
   }
 
-  async transfer(start: () => Promise<TransferResult>): Promise<TransferResult> {
+  async transfer(start: (started: () => void) => Promise<TransferResult>): Promise<TransferResult> {
     if (this.closed) return closedResult;
-    // The action is queued before any waiting ABOR can run, so that the
-    // engine sees the transfer first and the abort second.
-    const result = start();
+    // The side lane opens once the engine has the file open (and its 150
+    // queued): a command waiting behind a RETR of a missing file is answered
+    // after the 550, and an ABOR reaches the engine after the transfer.
+    const result = start(() => {
+      if (!this.session.transferring) return;
+      this.sideLaneOpen = true;
+      this.pump();
+    });
     this.session.transferring = true;
-    this.pump();
     try {
       return await result;
     } finally {
       this.session.transferring = false;
+      this.sideLaneOpen = false;
     }
   }
 
@@ -159,14 +166,14 @@ export class Connection implements CommandContext {
   private mayRunNow(entry: Entry): boolean {
     if (this.sideBusy) return false;
     if (!this.mainBusy) return this.waiting.length === 0;
-    return this.session.transferring && entry.spec?.duringTransfer === true;
+    return this.sideLaneOpen && entry.spec?.duringTransfer === true;
   }
 
   /** Index of the next waiting entry that may run, or -1. */
   private nextRunnable(): number {
     if (this.sideBusy) return -1;
     if (!this.mainBusy) return this.waiting.length > 0 ? 0 : -1;
-    if (!this.session.transferring) return -1;
+    if (!this.sideLaneOpen) return -1;
     return this.waiting.findIndex((e) => e.spec?.duringTransfer === true);
   }
 

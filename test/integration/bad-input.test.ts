@@ -364,6 +364,17 @@ describe('framing and garbage', () => {
     expect(lines.map((l) => Number(l.slice(0, 3))), lines.join(' / ')).toEqual(codes);
   });
 
+  it('a command pipelined behind a RETR that cannot open is answered after its 550', async () => {
+    const ctl = await login();
+    const channel = await DataChannel.open(ctl, 'EPSV');
+    ctl.send('RETR no-such-file.bin');
+    ctl.send('NOOP');
+    const first = await ctl.reply();
+    const second = await ctl.reply();
+    expect([first.code, second.code], `${first.lines.join(' / ')} | ${second.lines.join(' / ')}`).toEqual([550, 200]);
+    channel.close();
+  });
+
   it('QUIT gets 221 and the server closes the connection', async () => {
     const ctl = await login();
     expect((await codeOf(ctl, 'QUIT')).code).toBe(221);

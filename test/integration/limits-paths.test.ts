@@ -21,7 +21,7 @@ const srv = useServer({
       state: needsDataSetup,
       help: 'XRAW <SP> engine-path (test only)',
       handler: (ctx, arg) =>
-        runTransfer(ctx, reply(Code.FileStatusOk, 'Raw.'), (preamble) => ctx.engine.sendFile(ctx.session.sid, arg, 0, preamble)),
+        runTransfer(ctx, reply(Code.FileStatusOk, 'Raw.'), (opts) => ctx.engine.sendFile(ctx.session.sid, arg, 0, opts)),
     },
   },
 });

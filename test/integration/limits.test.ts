@@ -2,7 +2,7 @@
 // maxClients (421 past it), pasvPorts (passive ports inside the range),
 // pasvAddress (announced by PASV), maxLine (500 past it).
 import { afterEach, describe, expect, it } from 'vitest';
-import { canListenOn, epsvTarget, FtpControl, pasvTarget, retrieve } from './helpers/clients.js';
+import { canListenOn, epsvTarget, eventually, FtpControl, pasvTarget, retrieve } from './helpers/clients.js';
 import { expectServes, useServer } from './helpers/server.js';
 
 const maxClients = 5;
@@ -38,8 +38,10 @@ const opened: FtpControl[] = [];
 afterEach(async () => {
   const all = opened.splice(0);
   for (const c of all) c.destroy();
-  // The server must have seen these go before the next test counts clients.
+  // The server must have seen these go before the next test counts clients
+  // (a client's FIN is a half-close: the session ends once JS has answered).
   await Promise.all(all.map((c) => c.closed));
+  expect(await eventually(async () => srv.server.stats().sessions === 0, 5000)).toBe(true);
 });
 
 describe('--max-clients', () => {

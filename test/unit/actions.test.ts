@@ -53,6 +53,16 @@ describe('ActionWriter', () => {
     expect(got[3]).toMatchObject({ sid: 11, data: Buffer.alloc(0), preamble: '' });
   });
 
+  it('refuses numbers the native side would refuse, writing nothing', () => {
+    const w = new ActionWriter();
+    expect(() => w.add(1, Number.NaN)).toThrow(RangeError);
+    expect(() => w.add(4, 1, { offset: -1 })).toThrow(RangeError);
+    expect(() => w.add(4, 1, { offset: 2 ** 53 })).toThrow(RangeError);
+    expect(() => w.add(3, 1, { port: 70000 })).toThrow(RangeError);
+    expect(() => w.add(2, 1.5)).toThrow(RangeError);
+    expect(w.empty).toBe(true);
+  });
+
   it('grows past its first buffer and starts empty again after take', () => {
     const w = new ActionWriter();
     const big = Buffer.alloc(100_000, 0x61);

@@ -40,7 +40,7 @@ export async function mlst(ctx: CommandContext, arg: string): Promise<Reply> {
 
 function sendListing(ctx: CommandContext, lines: readonly string[]): Promise<Reply> {
   const body = listingBody(lines);
-  return runTransfer(ctx, opening, (preamble) => ctx.engine.sendBuffer(ctx.session.sid, body, preamble));
+  return runTransfer(ctx, opening, (opts) => ctx.engine.sendBuffer(ctx.session.sid, body, opts));
 }
 
 /** Clients send `ls` options (LIST -la, LIST -al dir): they are skipped, the rest is the path. */

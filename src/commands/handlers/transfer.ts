@@ -1,7 +1,7 @@
 // RETR, REST, ABOR, and the data-transfer steps every data command shares.
 import path from 'node:path';
 import { getSystemErrorName } from 'node:util';
-import { TransferError, type TransferResult } from '../../engine/engine.js';
+import { TransferError, type TransferOptions, type TransferResult } from '../../engine/engine.js';
 import { Code, formatReply, type Reply, reply } from '../../protocol/replies.js';
 import type { CommandContext } from '../types.js';
 import { downloadOf } from './session-paths.js';
@@ -41,7 +41,7 @@ export async function retr(ctx: CommandContext, arg: string): Promise<Reply> {
   const file = await downloadOf(ctx, arg);
   const mode = s.type === 'I' ? 'BINARY' : 'ASCII';
   const opening = reply(Code.FileStatusOk, `Opening ${mode} mode data connection for ${path.posix.basename(file.virtual)}.`);
-  return runTransfer(ctx, opening, (preamble) => ctx.engine.sendFile(s.sid, file.rel, offset, preamble));
+  return runTransfer(ctx, opening, (opts) => ctx.engine.sendFile(s.sid, file.rel, offset, opts));
 }
 
 /** REST STREAM (RFC 3659 5): a byte offset for the next RETR or STOR. */
@@ -70,8 +70,8 @@ export async function abor(ctx: CommandContext): Promise<Reply> {
   return nothingToAbort;
 }
 
-/** Starts a transfer; `preamble` is the formatted 150, for the engine to send once the file is open. */
-export type StartTransfer = (preamble: string) => Promise<TransferResult>;
+/** Starts a transfer; `opts.preamble` is the formatted 150, for the engine to send once the file is open. */
+export type StartTransfer = (opts: TransferOptions) => Promise<TransferResult>;
 
 /**
  * The steps of every data command once its file or listing is ready: use up
@@ -89,7 +89,7 @@ export async function runTransfer(
   const data = s.takeData();
   if (data.kind === 'active') ctx.engine.connectActive(s.sid, data.host, data.port);
   const preamble = formatReply(opening);
-  return finalReply(await ctx.transfer(() => start(preamble)));
+  return finalReply(await ctx.transfer((started) => start({ preamble, started })));
 }
 
 /** An upload's final reply names the bytes written: a cut upload keeps exactly those. */

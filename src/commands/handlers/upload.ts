@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import type { WriteModeName } from '../../engine/engine.js';
+import type { TransferOptions, WriteModeName } from '../../engine/engine.js';
 import { FtpError } from '../../errors.js';
 import { Code, type Reply, reply } from '../../protocol/replies.js';
 import type { ResolvedPath } from '../../vfs/paths.js';
@@ -39,7 +39,7 @@ export async function stou(ctx: CommandContext, arg: string): Promise<Reply> {
 }
 
 function receive(ctx: CommandContext, target: ResolvedPath, offset: number, mode: WriteModeName, text: string): Promise<Reply> {
-  const start = (preamble: string) => ctx.engine.recvFile(ctx.session.sid, target.rel, offset, mode, preamble);
+  const start = (opts: TransferOptions) => ctx.engine.recvFile(ctx.session.sid, target.rel, offset, mode, opts);
   return runTransfer(ctx, reply(Code.FileStatusOk, text), start, uploadReply);
 }
 

@@ -8,7 +8,7 @@ import { vi } from 'vitest';
 import { buildRegistry } from '../../../src/commands/registry.js';
 import type { CommandOverrides } from '../../../src/commands/types.js';
 import { type Config, defaultConfig } from '../../../src/config/settings.js';
-import { type EngineHandler, type Endpoint, TransferError, type TransferResult } from '../../../src/engine/engine.js';
+import { type EngineHandler, type Endpoint, TransferError, type TransferOptions, type TransferResult } from '../../../src/engine/engine.js';
 import type { NativeStats } from '../../../src/engine/native.js';
 import { createLogger } from '../../../src/log.js';
 import { fillPassive } from '../../../src/protocol/address.js';
@@ -44,20 +44,20 @@ export class FakeEngine implements EngineControl {
     this.actions.push(`connectActive ${host} ${port}`);
   }
   /** Like the native side: a file that is not there fails to open and sends no preamble. */
-  sendFile(_sid: number, rel: string, offset: number, preamble?: string): Promise<TransferResult> {
+  sendFile(_sid: number, rel: string, offset: number, opts: TransferOptions = {}): Promise<TransferResult> {
     this.actions.push(`sendFile ${rel} ${offset}`);
     const st = statSync(path.join(this.root, rel), { throwIfNoEntry: false });
     if (st === undefined) return Promise.resolve({ bytes: 0, error: -ENOENT });
     if (!st.isFile()) return Promise.resolve({ bytes: 0, error: -EISDIR });
-    return this.transfer(preamble);
+    return this.transfer(opts);
   }
-  sendBuffer(_sid: number, data: Buffer, preamble?: string): Promise<TransferResult> {
+  sendBuffer(_sid: number, data: Buffer, opts: TransferOptions = {}): Promise<TransferResult> {
     this.actions.push(`sendBuffer ${data.toString()}`);
-    return this.transfer(preamble);
+    return this.transfer(opts);
   }
-  recvFile(_sid: number, rel: string, _offset: number, _mode: string, preamble?: string): Promise<TransferResult> {
+  recvFile(_sid: number, rel: string, _offset: number, _mode: string, opts: TransferOptions = {}): Promise<TransferResult> {
     this.actions.push(`recvFile ${rel}`);
-    return this.transfer(preamble);
+    return this.transfer(opts);
   }
   /** Like the native side: a running transfer then ends, asynchronously, with Aborted. */
   abort(): void {
@@ -91,8 +91,10 @@ export class FakeEngine implements EngineControl {
     resolve?.(result);
   }
 
-  private transfer(preamble: string | undefined): Promise<TransferResult> {
-    if (preamble !== undefined) this.sent.push(preamble);
+  /** Like the native side: open at once, the preamble queued, then `started` a moment later (an event). */
+  private transfer(opts: TransferOptions): Promise<TransferResult> {
+    if (opts.preamble !== undefined) this.sent.push(opts.preamble);
+    if (opts.started) queueMicrotask(opts.started);
     return new Promise((resolve) => {
       this.running = resolve;
     });
