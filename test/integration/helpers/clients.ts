@@ -54,17 +54,17 @@ export interface Tracked {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-const sanitizerVars = ['LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS'] as const;
+const sanitizerVars = ['LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'TSAN_OPTIONS'] as const;
 
 /**
- * Under npm run test:asan, node runs with libasan preloaded (scripts/test-asan.sh)
- * and loads the sanitized addon: a node child (the CLI) needs the sanitizer's
- * variables even when given a clean environment, and no other child may have
- * libasan preloaded (curl and lftp hang in setlocale with it). Without it,
- * `env` is returned as it is.
+ * Under npm run test:asan or test:tsan, node runs with libasan or libtsan
+ * preloaded (scripts/test-sanitized.sh) and loads the sanitized addon: a node
+ * child (the CLI) needs the sanitizer's variables even when given a clean
+ * environment, and no other child may have the runtime preloaded (curl and lftp
+ * hang in setlocale with libasan). Without it, `env` is returned as it is.
  */
 function childEnv(cmd: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  if (!(process.env.LD_PRELOAD ?? '').includes('libasan')) return env;
+  if (!/lib[at]san/.test(process.env.LD_PRELOAD ?? '')) return env;
   if (cmd === process.execPath) {
     return { ...env, ...Object.fromEntries(sanitizerVars.flatMap((v) => (process.env[v] === undefined ? [] : [[v, process.env[v]]]))) };
   }
