@@ -160,11 +160,16 @@ async function freePort(): Promise<number> {
   return p;
 }
 
+// Before each sample: slow clients are closed by the server's timeouts (5 s at
+// most), and V8's memory reducer and the workers' malloc trim get their turn.
+const settleMs = 15_000;
+
 const root = mkdtempSync(path.join(os.tmpdir(), 'muxftpd-soak-'));
 writeFileSync(path.join(root, 'soak.bin'), randomBytes(4 * 1024 * 1024));
 const port = await freePort();
 const args = ['--host', host, '--port', String(port), '--root', root, '--log-level', 'warn'];
-const server: ChildProcess = spawn(process.execPath, [cli, ...args, '--login-timeout', '3', '--idle-timeout', '5', '--data-timeout', '3'], {
+// node's flags as `npm start` sets them (README, Operations).
+const server: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=1', cli, ...args, '--login-timeout', '3', '--idle-timeout', '5', '--data-timeout', '3'], {
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 try {
@@ -174,12 +179,11 @@ try {
     await sleep(100);
   }
   await hammer(Date.now() + 2_000);
-  await sleep(6_000);
+  await sleep(settleMs);
   const start = usage(pid);
   console.log(`start:  fds ${start.fds}  rss ${start.rssKiB} KiB  pss ${start.pssKiB} KiB`);
   const counts = await hammer(Date.now() + seconds * 1000);
-  // Slow clients are closed by the server's timeouts; give them time to go.
-  await sleep(6_000);
+  await sleep(settleMs);
   const end = usage(pid);
   console.log(`end:    fds ${end.fds}  rss ${end.rssKiB} KiB  pss ${end.pssKiB} KiB  (${counts.runs} client runs, ${counts.errors} failed to connect or were cut)`);
   console.log(`change: fds ${end.fds - start.fds}  rss ${end.rssKiB - start.rssKiB} KiB  pss ${end.pssKiB - start.pssKiB} KiB`);

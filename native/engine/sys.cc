@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <malloc.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -314,6 +315,8 @@ int64_t RaiseFdLimit() {
   }
   return static_cast<int64_t>(lim.rlim_cur);
 }
+
+void ReleaseFreeMemory() { malloc_trim(0); }
 
 uint64_t NowMs() {
   timespec ts{};

@@ -101,6 +101,9 @@ int SeqPacketPair(int fds[2]);
 int64_t RaiseFdLimit();
 // Milliseconds of a coarse monotonic clock (vDSO: no syscall).
 uint64_t NowMs();
+// Gives the memory malloc holds free in all its arenas back to the kernel
+// (glibc malloc_trim): per-thread arenas otherwise keep the peak of a burst.
+void ReleaseFreeMemory();
 
 }  // namespace sys
 }  // namespace muxftpd

@@ -86,6 +86,18 @@ WorkerLoopStats Worker::LoopStats() const {
   return s;
 }
 
+// Sessions closed this iteration are freed here. Once a second at most after
+// frees, malloc is told to hand free memory back: after a burst of clients
+// (or a flood one of them sent) the process shrinks back instead of keeping
+// its peak in per-thread arenas.
+void Worker::ReleaseClosedSessions() {
+  if (graveyard_.empty()) return;
+  graveyard_.clear();
+  if (now_ms_ < next_trim_ms_) return;
+  next_trim_ms_ = now_ms_ + kTrimIntervalMs;
+  sys::ReleaseFreeMemory();
+}
+
 void Worker::Run() {
   epoll_event events[kMaxEvents];
   while (!stop_.load(std::memory_order_relaxed)) {
@@ -99,7 +111,7 @@ void Worker::Run() {
     StepTransfers();
     FlushOutputs();
     FlushEvents();
-    graveyard_.clear();
+    ReleaseClosedSessions();
   }
   CloseAll();
 }

@@ -86,6 +86,7 @@ class Worker {
   void ResumeReads();
   void CloseSession(Session* s, CloseReason reason);
   void CloseAll();
+  void ReleaseClosedSessions();
 
   Event& Emit(EventType type, SessionId sid);
   void EmitTransferDone(SessionId sid, uint32_t seq, uint64_t bytes, int32_t error);
@@ -116,6 +117,8 @@ class Worker {
   TokenBucket worker_bucket_;      // this worker's share of --max-rate
   uint64_t now_ms_ = 0;            // read once per loop iteration
   uint64_t next_expiry_ms_ = 0;    // next --data-timeout sweep
+  uint64_t next_trim_ms_ = 0;      // ReleaseClosedSessions: next malloc trim allowed
+  static constexpr uint64_t kTrimIntervalMs = 1000;
   bool data_sessions_ = false;     // some session has a data setup: sweep it
   std::unique_ptr<char[]> scratch_;
   size_t scratch_size_;
