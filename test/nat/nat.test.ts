@@ -164,21 +164,39 @@ async function teardown(servers: (Server | undefined)[], lab: Lab | undefined): 
   if (errors.length > 0) throw new AggregateError(errors, 'NAT lab teardown');
 }
 
-/** Starts the lab and its servers; on any failure removes whatever was started, then rethrows. */
-async function setUp(
-  tag: string,
-  opts: LabOptions,
-  serverArgs: (lab: Lab) => string[][],
-): Promise<{ lab: Lab; servers: Server[] }> {
-  const lab = await Lab.up(tag, opts);
+interface LabUp {
+  lab: Lab;
+  /** The servers, in the order of serverArgs: at least one. */
+  servers: [Server, ...Server[]];
+}
+
+/**
+ * Registers the beforeAll/afterAll of one describe: the lab and its servers
+ * (one per serverArgs entry) come up before its tests and go after them; a
+ * failure while starting removes whatever was started, then rethrows. The
+ * getter throws when the lab is not up (its beforeAll failed).
+ */
+function useLab(tag: string, opts: LabOptions, serverArgs: (lab: Lab) => string[][]): () => LabUp {
+  let lab: Lab | undefined;
   const servers: Server[] = [];
-  try {
-    for (const args of serverArgs(lab)) servers.push(await Server.start(lab.env.nsServer, args));
-    return { lab, servers };
-  } catch (e) {
+  beforeAll(async () => {
+    lab = await Lab.up(tag, opts);
+    try {
+      for (const args of serverArgs(lab)) servers.push(await Server.start(lab.env.nsServer, args));
+    } catch (e) {
+      await teardown(servers.splice(0), lab);
+      lab = undefined;
+      throw e;
+    }
+  }, 60_000);
+  afterAll(async () => {
     await teardown(servers, lab);
-    throw e;
-  }
+  }, 60_000);
+  return () => {
+    const [first, ...rest] = servers;
+    if (lab === undefined || first === undefined) throw new Error('lab not up');
+    return { lab, servers: [first, ...rest] };
+  };
 }
 
 const title = 'FTP through a Linux NAT in network namespaces';
@@ -203,34 +221,23 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
   });
 
   describe(`client behind a masquerading NAT, FTP helper on the control port (${env.fw})`, () => {
-    let lab: Lab | undefined;
-    let server: Server | undefined;
+    const up = useLab(
+      'snat',
+      {
+        mode: 'snat', fw: env.fw, helper: true, ftpPorts: [CONTROL_PORT], forward: '40000-40999',
+        clientNet: '10.231.0', serverNet: '10.232.0',
+      },
+      (l) => [[
+        '--host', l.env.serverAddr, '--port', String(CONTROL_PORT), '--root', root,
+        // All clients share the NAT's one address: the range bounds how many
+        // passive setups they can have open at once.
+        '--pasv-ports', '40000-40999', '--threads', '2', '--log-level', 'warn',
+      ]],
+    );
     const the = (): { lab: Lab; server: Server } => {
-      if (lab === undefined || server === undefined) throw new Error('lab not up');
-      return { lab, server };
+      const { lab, servers } = up();
+      return { lab, server: servers[0] };
     };
-
-    beforeAll(async () => {
-      const up = await setUp(
-        'snat',
-        {
-          mode: 'snat', fw: env.fw, helper: true, ftpPorts: [CONTROL_PORT], forward: '40000-40999',
-          clientNet: '10.231.0', serverNet: '10.232.0',
-        },
-        (l) => [[
-          '--host', l.env.serverAddr, '--port', String(CONTROL_PORT), '--root', root,
-          // All clients share the NAT's one address: the range bounds how many
-          // passive setups they can have open at once.
-          '--pasv-ports', '40000-40999', '--threads', '2', '--log-level', 'warn',
-        ]],
-      );
-      lab = up.lab;
-      server = up.servers[0];
-    }, 60_000);
-
-    afterAll(async () => {
-      await teardown([server], lab);
-    }, 60_000);
 
     it('the server sees the client as the NAT\'s outside address', async () => {
       const { lab } = the();
@@ -319,36 +326,25 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
     // same server without --pasv-address. No helper unless a test turns it on.
     const PORT_A = 2121;
     const PORT_B = 2122;
-    let lab: Lab | undefined;
-    let servers: Server[] = [];
+    const up = useLab(
+      'dnat',
+      {
+        mode: 'dnat', fw: env.fw, helper: false, ftpPorts: [PORT_A, PORT_B], forward: '41000-41999',
+        clientNet: '10.233.0', serverNet: '10.234.0',
+      },
+      (l) => {
+        const common = ['--host', l.env.serverAddr, '--root', root, '--threads', '2', '--log-level', 'warn'];
+        return [
+          [...common, '--port', String(PORT_A), '--pasv-ports', '41000-41499', '--pasv-address', l.env.publicAddr],
+          [...common, '--port', String(PORT_B), '--pasv-ports', '41500-41999'],
+        ];
+      },
+    );
     const the = (): { lab: Lab; a: Server; b: Server } => {
-      const [a, b] = servers;
-      if (lab === undefined || a === undefined || b === undefined) throw new Error('lab not up');
+      const { lab, servers: [a, b] } = up();
+      if (b === undefined) throw new Error('lab not up');
       return { lab, a, b };
     };
-
-    beforeAll(async () => {
-      const up = await setUp(
-        'dnat',
-        {
-          mode: 'dnat', fw: env.fw, helper: false, ftpPorts: [PORT_A, PORT_B], forward: '41000-41999',
-          clientNet: '10.233.0', serverNet: '10.234.0',
-        },
-        (l) => {
-          const common = ['--host', l.env.serverAddr, '--root', root, '--threads', '2', '--log-level', 'warn'];
-          return [
-            [...common, '--port', String(PORT_A), '--pasv-ports', '41000-41499', '--pasv-address', l.env.publicAddr],
-            [...common, '--port', String(PORT_B), '--pasv-ports', '41500-41999'],
-          ];
-        },
-      );
-      lab = up.lab;
-      servers = up.servers;
-    }, 60_000);
-
-    afterAll(async () => {
-      await teardown(servers, lab);
-    }, 60_000);
 
     it('PASV announces the public address and a port of the forwarded range', async () => {
       const { lab } = the();
@@ -411,31 +407,20 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
   const iptSkip =
     env.fw !== 'nft' ? 'the labs above already use iptables' : !env.iptables ? 'iptables (with the CT target) is missing' : undefined;
   describe.skipIf(iptSkip !== undefined)(`iptables fallback: raw CT --helper ftp${iptSkip ? ` (skipped: ${iptSkip})` : ''}`, () => {
-    let lab: Lab | undefined;
-    let server: Server | undefined;
-
-    beforeAll(async () => {
-      const up = await setUp(
-        'ipt',
-        {
-          mode: 'snat', fw: 'iptables', helper: true, ftpPorts: [CONTROL_PORT], forward: '42000-42099',
-          clientNet: '10.235.0', serverNet: '10.236.0',
-        },
-        (l) => [[
-          '--host', l.env.serverAddr, '--port', String(CONTROL_PORT), '--root', root,
-          '--pasv-ports', '42000-42099', '--threads', '2', '--log-level', 'warn',
-        ]],
-      );
-      lab = up.lab;
-      server = up.servers[0];
-    }, 60_000);
-
-    afterAll(async () => {
-      await teardown([server], lab);
-    }, 60_000);
+    const up = useLab(
+      'ipt',
+      {
+        mode: 'snat', fw: 'iptables', helper: true, ftpPorts: [CONTROL_PORT], forward: '42000-42099',
+        clientNet: '10.235.0', serverNet: '10.236.0',
+      },
+      (l) => [[
+        '--host', l.env.serverAddr, '--port', String(CONTROL_PORT), '--root', root,
+        '--pasv-ports', '42000-42099', '--threads', '2', '--log-level', 'warn',
+      ]],
+    );
 
     it('active EPRT and PORT work with the helper and are refused without it', async () => {
-      if (lab === undefined) throw new Error('lab not up');
+      const { lab } = up();
       for (const mode of ['EPRT', 'PORT'] as const) {
         const r = await curl(lab, [...curlMode[mode], url(lab.env.connectAddr, CONTROL_PORT, 'm1.bin')]);
         expect(r.code, explain(r)).toBe(0);
