@@ -112,7 +112,12 @@ export function isInside(root: string, real: string): boolean {
 
 /** Maps an fs error to its 550 reply; anything unexpected is rethrown (→ 451). */
 export function fsError(e: unknown): unknown {
-  switch (errnoCode(e)) {
+  return fsErrorOf(errnoCode(e)) ?? e;
+}
+
+/** The reply of an errno name (ENOENT, ...) as an FtpError; undefined for one that means a server fault. */
+export function fsErrorOf(code: string | undefined): FtpError | undefined {
+  switch (code) {
     case 'ENOENT':
     case 'ENOTDIR':
     case 'ENAMETOOLONG':
@@ -137,7 +142,7 @@ export function fsError(e: unknown): unknown {
     case 'EDQUOT':
       return new FtpError(Code.ExceededStorage, 'Disk quota exceeded.');
     default:
-      return e;
+      return undefined;
   }
 }
 

@@ -4,6 +4,7 @@ import { getSystemErrorName } from 'node:util';
 import { TransferError, type TransferOptions, type TransferResult } from '../../engine/engine.js';
 import { Code, formatReply, type Reply, reply } from '../../protocol/replies.js';
 import type { CommandContext } from '../types.js';
+import { fsErrorOf } from '../../vfs/paths.js';
 import { downloadOf } from './session-paths.js';
 
 const complete = reply(Code.ClosingData, 'Transfer complete.');
@@ -14,20 +15,18 @@ const noConnection = reply(Code.CantOpenData, "Can't open data connection.");
 const abortDone = reply(Code.ClosingData, 'ABOR successful.');
 const nothingToAbort = reply(Code.DataOpenNoTransfer, 'No transfer to abort.');
 
-/** Open errors worded as the file-system checks in TypeScript word them (vfs/paths.ts). */
-const openErrors: Record<string, string> = {
-  ENOENT: 'No such file or directory.',
-  ENOTDIR: 'No such file or directory.',
-  EISDIR: 'Not a regular file.',
-  ENXIO: 'Not a regular file.',
-  EXDEV: 'Permission denied.',
-  ELOOP: 'Permission denied.',
-  EACCES: 'Permission denied.',
-  EPERM: 'Permission denied.',
+/**
+ * What the engine's open means by these, unlike a file-system call from JS:
+ * EISDIR and ENXIO, not a regular file (a directory, a FIFO, a device);
+ * EXDEV, a path that leads out of the root (openat2 RESOLVE_BENEATH). Every
+ * other errno is answered as vfs/paths.ts answers it.
+ */
+const notRegular = reply(Code.FileUnavailable, 'Not a regular file.');
+const openRefusals: Record<string, Reply> = {
+  EISDIR: notRegular,
+  ENXIO: notRegular,
+  EXDEV: reply(Code.FileUnavailable, 'Permission denied.'),
 };
-
-/** Errors the engine reports when opening a file (-errno) that mean "not available", not "server fault". */
-const unavailable = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ENXIO', 'EACCES', 'EPERM', 'ELOOP', 'EXDEV', 'ENAMETOOLONG', 'EEXIST', 'EROFS']);
 
 /**
  * RETR asks the file system nothing itself: the engine opens the file beneath
@@ -116,10 +115,5 @@ export function transferReply(result: TransferResult): Reply {
   }
   if (result.error >= 0) return reply(Code.LocalError, `Transfer failed (error ${result.error}).`);
   const name = getSystemErrorName(result.error);
-  const known = openErrors[name];
-  if (known !== undefined) return reply(Code.FileUnavailable, known);
-  if (unavailable.has(name)) return reply(Code.FileUnavailable, `Failed to open file (${name}).`);
-  if (name === 'ENOSPC') return reply(Code.InsufficientStorage, 'No space left on the device.');
-  if (name === 'EDQUOT') return reply(Code.ExceededStorage, 'Disk quota exceeded.');
-  return reply(Code.LocalError, `Local error: ${name}.`);
+  return openRefusals[name] ?? fsErrorOf(name)?.reply ?? reply(Code.LocalError, `Local error: ${name}.`);
 }
