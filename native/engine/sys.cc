@@ -121,6 +121,11 @@ int SetNoDelay(int fd) {
   return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == -1 ? -errno : 0;
 }
 
+int SetCork(int fd, bool on) {
+  int v = on ? 1 : 0;
+  return setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v) == -1 ? -errno : 0;
+}
+
 int SetOobInline(int fd) {
   int on = 1;
   return setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &on, sizeof on) == -1 ? -errno : 0;

@@ -68,6 +68,7 @@ int Close(int fd);
 int TcpSocket(int family);
 int SetReuseAddr(int fd);
 int SetNoDelay(int fd);
+int SetCork(int fd, bool on);
 int SetOobInline(int fd);
 int SetBindNoPort(int fd);
 int SetV6Only(int fd, bool on);

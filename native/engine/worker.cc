@@ -431,6 +431,13 @@ void Worker::BeginTransfer(Session* s, Action& a) {
 void Worker::StartTransferIfReady(Session* s) {
   if (s->transfer && s->data_state == DataState::kConnected) {
     if (!s->transfer->Sending()) SetDataEvents(s, EPOLLIN);
+    Transfer* t = s->transfer.get();
+    // A file longer than one block goes out in full segments only (as
+    // proftpd does): without the cork, every block's tail leaves as a short
+    // segment. Closing the data socket at the end sends what the cork holds.
+    if (t->kind == TransferKind::kSendFile && t->end - t->offset > config_.block_size) {
+      sys::SetCork(s->data.Get(), true);
+    }
     Activate(s);
   }
 }
@@ -520,6 +527,13 @@ void Worker::WakeParked() {
     parked_[i] = parked_.back();
     parked_.pop_back();
     if (!s->transfer->Sending()) SetDataEvents(s, EPOLLIN);
+    Transfer* t = s->transfer.get();
+    // A file longer than one block goes out in full segments only (as
+    // proftpd does): without the cork, every block's tail leaves as a short
+    // segment. Closing the data socket at the end sends what the cork holds.
+    if (t->kind == TransferKind::kSendFile && t->end - t->offset > config_.block_size) {
+      sys::SetCork(s->data.Get(), true);
+    }
     Activate(s);
   }
 }
