@@ -63,7 +63,7 @@ bool ParseConfig(const Napi::Object& o, EngineConfig* c) {
 // the layout; little-endian, records back to back):
 //   0 u8 type | 1 u8 write mode | 2 u16 0 | 4 u32 seq | 8 f64 sid
 //   16 f64 offset | 24 u32 port | 28 u32 data length | 32 u32 preamble length
-//   36 u32 0 | 40 data | preamble
+//   36 u32 epilogue length | 40 data | preamble | epilogue
 // false on a malformed buffer (a bug on the JS side): nothing is posted then.
 constexpr size_t kActionHeader = 40;
 
@@ -81,7 +81,8 @@ bool ParseActions(const char* p, size_t n, std::vector<Action>* out) {
     const char* h = p + at;
     uint32_t data_len = Load<uint32_t>(h + 28);
     uint32_t preamble_len = Load<uint32_t>(h + 32);
-    size_t body = static_cast<size_t>(data_len) + preamble_len;
+    uint32_t epilogue_len = Load<uint32_t>(h + 36);
+    size_t body = static_cast<size_t>(data_len) + preamble_len + epilogue_len;
     if (n - at - kActionHeader < body) return false;
     auto type = static_cast<uint8_t>(h[0]);
     if (type < static_cast<uint8_t>(ActionType::kReply) || type > static_cast<uint8_t>(ActionType::kClose)) return false;
@@ -98,6 +99,7 @@ bool ParseActions(const char* p, size_t n, std::vector<Action>* out) {
     a.port = Load<uint32_t>(h + 24);
     a.data.assign(h + kActionHeader, data_len);
     a.preamble.assign(h + kActionHeader + data_len, preamble_len);
+    a.epilogue.assign(h + kActionHeader + data_len + preamble_len, epilogue_len);
     at += kActionHeader + body;
   }
   return true;

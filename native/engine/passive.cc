@@ -44,6 +44,7 @@ int PassivePool::Open(PassivePort* p, int family, int epfd) {
   }
   sys::SetReuseAddr(fd);
   if (family == AF_INET6) sys::SetV6Only(fd, true);  // IPv4 clients have their own socket
+  sys::SetCork(fd, true);  // data connections inherit it: see Worker::OpenOwnListener
   int r = sys::Bind(fd, addr);
   if (r == 0) r = sys::Listen(fd, 511);
   if (r == 0) r = sys::EpollAdd(epfd, fd, EPOLLIN, &p->handle);

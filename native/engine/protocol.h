@@ -99,6 +99,8 @@ struct Action {
                           // nothing is sent and the error goes back in kTransferDone.
                           // kListenPassive: a reply template sent once the listener is
                           // up, with %P → the port, %H → "p1,p2" (FillPassivePort)
+  std::string epilogue;   // transfers: a reply (the 226) queued when the transfer
+                          // ends without error, once the data connection is closed
 };
 
 // The first %H of `reply` becomes PASV's "p1,p2" and the first %P the port in

@@ -62,6 +62,7 @@ class Session {
   PassivePort* passive = nullptr;  // or a reservation in the shared pool
   UniqueFd data;
   uint32_t data_events = 0;
+  bool data_registered = false;  // `data` is in the epoll set (see Worker::SetDataEvents)
   std::unique_ptr<Transfer> transfer;
   bool in_active = false;       // on the worker's list of transfers to step
   bool parked = false;          // throttled: on the worker's parked list

@@ -31,6 +31,7 @@ struct Transfer {
   uint64_t bytes = 0;   // bytes moved over the socket
   int32_t error = 0;
   std::string buffer;   // kSendBuffer: the bytes to send
+  std::string epilogue; // the reply queued when it ends without error (Action::epilogue)
   TokenBucket bucket;   // --max-rate-per-client
 
   bool Sending() const { return kind != TransferKind::kRecvFile; }

@@ -239,7 +239,6 @@ void Worker::AttachData(Session* s, UniqueFd conn) {
   s->data_state = DataState::kConnected;
   s->data_events = 0;
   TouchData(s);
-  sys::EpollAdd(epoll_.Get(), s->data.Get(), 0, &s->data_handle);
   StartTransferIfReady(s);
 }
 
@@ -323,6 +322,11 @@ int Worker::OpenOwnListener(Session* s) {
   SockAddr addr = s->local;
   addr.SetPort(0);  // no range configured: the kernel picks an ephemeral port
   SockAddr bound;
+  // Every data connection is corked (accepted sockets inherit TCP_CORK from
+  // their listener): data goes out in full segments only, as proftpd sends,
+  // and the close that ends a transfer sends the tail with the FIN. A small
+  // file is one segment; a large one has no short segment after each block.
+  sys::SetCork(fd, true);
   int r = sys::Bind(fd, addr);
   if (r == 0) r = sys::Listen(fd, 8);
   if (r == 0) r = sys::LocalAddress(fd, &bound);
@@ -342,6 +346,7 @@ void Worker::ConnectActive(Session* s, const std::string& host, uint16_t port) {
     return;
   }
   UniqueFd conn(fd);
+  sys::SetCork(fd, true);  // as every data connection: see OpenOwnListener
   // Connect from the control connection's local address, so the client (and
   // any NAT in between) sees the data connection come from the server it knows.
   if (target.Family() == s->local.Family()) {
@@ -359,11 +364,11 @@ void Worker::ConnectActive(Session* s, const std::string& host, uint16_t port) {
     return;
   }
   s->data = std::move(conn);
-  s->data_events = r == 0 ? 0u : uint32_t{EPOLLOUT};
+  s->data_events = 0;
   s->data_state = r == 0 ? DataState::kConnected : DataState::kConnecting;
   TouchData(s);
   data_sessions_ = true;
-  sys::EpollAdd(epoll_.Get(), s->data.Get(), s->data_events, &s->data_handle);
+  if (r != 0) SetDataEvents(s, EPOLLOUT);
 }
 
 int Worker::OpenForTransfer(Action& a, Transfer* t) {
@@ -410,6 +415,7 @@ void Worker::BeginTransfer(Session* s, Action& a) {
             : a.type == ActionType::kSendBuffer ? TransferKind::kSendBuffer
                                                 : TransferKind::kRecvFile;
   t->seq = a.seq;
+  t->epilogue = std::move(a.epilogue);
   t->bucket = TokenBucket(config_.max_rate_per_client, now_ms_);
   int r = OpenForTransfer(a, t.get());
   if (r < 0) {
@@ -431,13 +437,6 @@ void Worker::BeginTransfer(Session* s, Action& a) {
 void Worker::StartTransferIfReady(Session* s) {
   if (s->transfer && s->data_state == DataState::kConnected) {
     if (!s->transfer->Sending()) SetDataEvents(s, EPOLLIN);
-    Transfer* t = s->transfer.get();
-    // A file longer than one block goes out in full segments only (as
-    // proftpd does): without the cork, every block's tail leaves as a short
-    // segment. Closing the data socket at the end sends what the cork holds.
-    if (t->kind == TransferKind::kSendFile && t->end - t->offset > config_.block_size) {
-      sys::SetCork(s->data.Get(), true);
-    }
     Activate(s);
   }
 }
@@ -527,13 +526,6 @@ void Worker::WakeParked() {
     parked_[i] = parked_.back();
     parked_.pop_back();
     if (!s->transfer->Sending()) SetDataEvents(s, EPOLLIN);
-    Transfer* t = s->transfer.get();
-    // A file longer than one block goes out in full segments only (as
-    // proftpd does): without the cork, every block's tail leaves as a short
-    // segment. Closing the data socket at the end sends what the cork holds.
-    if (t->kind == TransferKind::kSendFile && t->end - t->offset > config_.block_size) {
-      sys::SetCork(s->data.Get(), true);
-    }
     Activate(s);
   }
 }
@@ -575,12 +567,17 @@ int Worker::WaitTimeoutMs() const {
 void Worker::FinishTransfer(Session* s, int32_t error) {
   Deactivate(s);
   Unpark(s);
-  if (s->transfer) {
-    EmitTransferDone(s->sid, s->transfer->seq, s->transfer->bytes, error);
-    s->transfer.reset();
-  }
   // Closing the data socket is what tells the client the file has ended.
   ResetData(s);
+  if (!s->transfer) return;
+  // The 226 leaves in this iteration's flush, after the FIN: a download
+  // costs the client no wait for a round trip through JS.
+  if (error == 0 && !s->transfer->epilogue.empty()) {
+    s->Append(s->transfer->epilogue);
+    MarkDirty(s);
+  }
+  EmitTransferDone(s->sid, s->transfer->seq, s->transfer->bytes, error);
+  s->transfer.reset();
 }
 
 void Worker::DropData(Session* s) {
@@ -593,19 +590,28 @@ void Worker::DropData(Session* s) {
 
 void Worker::ResetData(Session* s) {
   // EpollDel before close, for the same reason as in CloseSession.
-  if (s->data.Valid()) sys::EpollDel(epoll_.Get(), s->data.Get());
+  if (s->data_registered) sys::EpollDel(epoll_.Get(), s->data.Get());
   if (s->listener.Valid()) sys::EpollDel(epoll_.Get(), s->listener.Get());
   s->data.Reset();
   s->listener.Reset();
   if (pool_) pool_->Release(s);
   s->data_events = 0;
+  s->data_registered = false;
   s->data_state = DataState::kNone;
 }
 
+// A data connection joins the epoll set only once the worker must wait on it
+// (a send that would block, an upload, an active connect): a small download
+// is sent and closed without an epoll_ctl. Until then a client that drops the
+// connection is noticed by the transfer's send (EPIPE) or by --data-timeout.
 void Worker::SetDataEvents(Session* s, uint32_t events) {
-  if (s->data_events == events) return;
+  if (s->data_events == events && (s->data_registered || events == 0)) return;
   s->data_events = events;
-  sys::EpollMod(epoll_.Get(), s->data.Get(), events, &s->data_handle);
+  if (s->data_registered) {
+    sys::EpollMod(epoll_.Get(), s->data.Get(), events, &s->data_handle);
+  } else if (sys::EpollAdd(epoll_.Get(), s->data.Get(), events, &s->data_handle) == 0) {
+    s->data_registered = true;
+  }
 }
 
 void Worker::SetControlEvents(Session* s) {

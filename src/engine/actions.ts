@@ -5,12 +5,14 @@
 //
 //   0 u8 type | 1 u8 write mode | 2 u16 0 | 4 u32 seq | 8 f64 sid
 //   16 f64 offset | 24 u32 port | 28 u32 data length | 32 u32 preamble length
-//   36 u32 0 | 40 data | preamble
+//   36 u32 epilogue length | 40 data | preamble | epilogue
 //
 // data: Reply → the text; ConnectActive → the host; SendFile, RecvFile → the
 // path relative to the root; SendBuffer → the bytes. preamble: transfers → a
 // reply the worker queues once the file is open (dropped on an open error);
 // ListenPassive → the reply template the worker fills with the port.
+// epilogue: transfers → a reply the worker queues when the transfer ends
+// without error, right after closing the data connection (the 226).
 
 const kHeader = 40;
 const kInitial = 16 * 1024;
@@ -27,6 +29,7 @@ export interface ActionFields {
   mode?: number;
   data?: string | Buffer;
   preamble?: string;
+  epilogue?: string;
 }
 
 export class ActionWriter {
@@ -39,7 +42,7 @@ export class ActionWriter {
 
   /** Throws a RangeError for a number the native side would refuse (nothing is written then). */
   add(type: number, sid: number, f: ActionFields = {}): void {
-    const { data, preamble } = f;
+    const { data, preamble, epilogue } = f;
     check('sid', sid, Number.MAX_SAFE_INTEGER);
     check('offset', f.offset ?? 0, Number.MAX_SAFE_INTEGER);
     check('seq', f.seq ?? 0, 0xffffffff);
@@ -47,7 +50,7 @@ export class ActionWriter {
     check('mode', f.mode ?? 0, 0xff);
     // Room for the worst case (3 UTF-8 bytes per UTF-16 unit) before writing.
     const dataMax = data === undefined ? 0 : typeof data === 'string' ? data.length * 3 : data.length;
-    this.reserve(kHeader + dataMax + (preamble === undefined ? 0 : preamble.length * 3));
+    this.reserve(kHeader + dataMax + ((preamble?.length ?? 0) + (epilogue?.length ?? 0)) * 3);
     const b = this.buf;
     const at = this.at;
     let end = at + kHeader;
@@ -57,6 +60,8 @@ export class ActionWriter {
     end += dataLen;
     const preambleLen = preamble === undefined ? 0 : b.write(preamble, end, 'utf8');
     end += preambleLen;
+    const epilogueLen = epilogue === undefined ? 0 : b.write(epilogue, end, 'utf8');
+    end += epilogueLen;
     b[at] = type;
     b[at + 1] = f.mode ?? 0;
     b.writeUInt16LE(0, at + 2);
@@ -66,7 +71,7 @@ export class ActionWriter {
     b.writeUInt32LE(f.port ?? 0, at + 24);
     b.writeUInt32LE(dataLen, at + 28);
     b.writeUInt32LE(preambleLen, at + 32);
-    b.writeUInt32LE(0, at + 36);
+    b.writeUInt32LE(epilogueLen, at + 36);
     this.at = end;
   }
 

@@ -91,11 +91,14 @@ type Pending =
  * How a transfer starts. `preamble`: a formatted reply (the 150) that the
  * worker queues on the control connection only once the file is open, so a
  * file that cannot be opened is answered by its error alone, with no file
- * system round trip from JS first. `started`: called when it is open (never,
- * when it fails to open).
+ * system round trip from JS first. `epilogue`: a formatted reply (the 226)
+ * that the worker queues when the transfer ends without error, right after
+ * closing the data connection; a result with error Ok means it was sent.
+ * `started`: called when it is open (never, when it fails to open).
  */
 export interface TransferOptions {
   preamble?: string;
+  epilogue?: string;
   started?: () => void;
 }
 
@@ -143,15 +146,15 @@ export class Engine {
   }
 
   sendFile(sid: SessionId, relPath: string, offset: number, opts: TransferOptions = {}): Promise<TransferResult> {
-    return this.transfer(ActionType.SendFile, sid, { data: relPath, offset, preamble: opts.preamble }, opts.started);
+    return this.transfer(ActionType.SendFile, sid, { data: relPath, offset, preamble: opts.preamble, epilogue: opts.epilogue }, opts.started);
   }
 
   sendBuffer(sid: SessionId, data: Buffer, opts: TransferOptions = {}): Promise<TransferResult> {
-    return this.transfer(ActionType.SendBuffer, sid, { data, preamble: opts.preamble }, opts.started);
+    return this.transfer(ActionType.SendBuffer, sid, { data, preamble: opts.preamble, epilogue: opts.epilogue }, opts.started);
   }
 
   recvFile(sid: SessionId, relPath: string, offset: number, mode: WriteModeName, opts: TransferOptions = {}): Promise<TransferResult> {
-    const fields = { data: relPath, offset, mode: writeModes[mode], preamble: opts.preamble };
+    const fields = { data: relPath, offset, mode: writeModes[mode], preamble: opts.preamble, epilogue: opts.epilogue };
     return this.transfer(ActionType.RecvFile, sid, fields, opts.started);
   }
 

@@ -12,6 +12,7 @@ interface Decoded {
   port: number;
   data: Buffer;
   preamble: string;
+  epilogue: string;
 }
 
 function decode(b: Buffer): Decoded[] {
@@ -20,6 +21,7 @@ function decode(b: Buffer): Decoded[] {
   while (at < b.length) {
     const dataLen = b.readUInt32LE(at + 28);
     const preambleLen = b.readUInt32LE(at + 32);
+    const epilogueLen = b.readUInt32LE(at + 36);
     const body = at + 40;
     out.push({
       type: b[at] ?? -1,
@@ -30,27 +32,28 @@ function decode(b: Buffer): Decoded[] {
       port: b.readUInt32LE(at + 24),
       data: b.subarray(body, body + dataLen),
       preamble: b.subarray(body + dataLen, body + dataLen + preambleLen).toString('utf8'),
+      epilogue: b.subarray(body + dataLen + preambleLen, body + dataLen + preambleLen + epilogueLen).toString('utf8'),
     });
-    at = body + dataLen + preambleLen;
+    at = body + dataLen + preambleLen + epilogueLen;
   }
   expect(at).toBe(b.length);
   return out;
 }
 
 describe('ActionWriter', () => {
-  it('packs every field and both texts, UTF-8 encoded', () => {
+  it('packs every field and all three texts, UTF-8 encoded', () => {
     const w = new ActionWriter();
     w.add(1, 7, { data: '257 "/é ✓" created.\r\n' });
-    w.add(6, 2 ** 40 + 3, { seq: 0xffffffff, offset: 2 ** 33, mode: 2, data: 'dir/ünï.bin', preamble: '150 Ok to send data.\r\n' });
+    w.add(6, 2 ** 40 + 3, { seq: 0xffffffff, offset: 2 ** 33, mode: 2, data: 'dir/ünï.bin', preamble: '150 Ok to send data.\r\n', epilogue: '226 Fertig ✓.\r\n' });
     w.add(3, 9, { data: '::1', port: 65535 });
     w.add(8, 11);
     const got = decode(w.take());
     expect(got.map((a) => a.type)).toEqual([1, 6, 3, 8]);
     expect(got[0]?.data.toString('utf8')).toBe('257 "/é ✓" created.\r\n');
-    expect(got[1]).toMatchObject({ sid: 2 ** 40 + 3, seq: 0xffffffff, offset: 2 ** 33, mode: 2, preamble: '150 Ok to send data.\r\n' });
+    expect(got[1]).toMatchObject({ sid: 2 ** 40 + 3, seq: 0xffffffff, offset: 2 ** 33, mode: 2, preamble: '150 Ok to send data.\r\n', epilogue: '226 Fertig ✓.\r\n' });
     expect(got[1]?.data.toString('utf8')).toBe('dir/ünï.bin');
-    expect(got[2]).toMatchObject({ sid: 9, port: 65535, preamble: '' });
-    expect(got[3]).toMatchObject({ sid: 11, data: Buffer.alloc(0), preamble: '' });
+    expect(got[2]).toMatchObject({ sid: 9, port: 65535, preamble: '', epilogue: '' });
+    expect(got[3]).toMatchObject({ sid: 11, data: Buffer.alloc(0), preamble: '', epilogue: '' });
   });
 
   it('refuses numbers the native side would refuse, writing nothing', () => {

@@ -8,6 +8,9 @@ import { fsErrorOf } from '../../vfs/paths.js';
 import { downloadOf } from './session-paths.js';
 
 const complete = reply(Code.ClosingData, 'Transfer complete.');
+/** `complete`, already queued by the worker as the transfer's epilogue. */
+const completeSent: Reply = { ...complete, sent: true };
+const completeText = formatReply(complete);
 const aborted = reply(Code.TransferAborted, 'Connection closed; transfer aborted.');
 const peerClosed = reply(Code.TransferAborted, 'Data connection closed by the client; transfer aborted.');
 const timedOut = reply(Code.TransferAborted, 'Data connection timed out; transfer aborted.');
@@ -69,26 +72,35 @@ export async function abor(ctx: CommandContext): Promise<Reply> {
   return nothingToAbort;
 }
 
-/** Starts a transfer; `opts.preamble` is the formatted 150, for the engine to send once the file is open. */
+/**
+ * Starts a transfer; `opts.preamble` is the formatted 150, for the engine to
+ * send once the file is open, `opts.epilogue` (when set) the 226 it sends on success.
+ */
 export type StartTransfer = (opts: TransferOptions) => Promise<TransferResult>;
 
 /**
  * The steps of every data command once its file or listing is ready: use up
  * the data setup, connect (active mode), run the transfer (the engine sends
  * the preliminary 150 when it has opened the file), and map its result to the
- * final reply.
+ * final reply. Without a `finalReply` of its own, a transfer that succeeds is
+ * answered by the worker itself (the 226 as its epilogue, sent the moment the
+ * data connection closes): no round trip through JS before the client may
+ * send its next command.
  */
 export async function runTransfer(
   ctx: CommandContext,
   opening: Reply,
   start: StartTransfer,
-  finalReply: (result: TransferResult) => Reply = transferReply,
+  finalReply?: (result: TransferResult) => Reply,
 ): Promise<Reply> {
   const s = ctx.session;
   const data = s.takeData();
   if (data.kind === 'active') ctx.engine.connectActive(s.sid, data.host, data.port);
   const preamble = formatReply(opening);
-  return finalReply(await ctx.transfer((started) => start({ preamble, started })));
+  const epilogue = finalReply === undefined ? completeText : undefined;
+  const result = await ctx.transfer((started) => start({ preamble, epilogue, started }));
+  if (finalReply !== undefined) return finalReply(result);
+  return result.error === TransferError.Ok ? completeSent : transferReply(result);
 }
 
 /** An upload's final reply names the bytes written: a cut upload keeps exactly those. */

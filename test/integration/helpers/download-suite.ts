@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type DataMode,
+  DataChannel,
   dataModes,
   curl,
   describeRun,
@@ -139,6 +140,29 @@ export function downloadSuite(copy: CopyMode, family: Family, enabled = true, bi
           }
           await ctl.expect('QUIT', 221);
           await ctl.waitClosed();
+        } finally {
+          ctl.destroy();
+        }
+      });
+
+      // The worker sends a download's 226 itself (its epilogue), in the loop
+      // turn that sends a small file over a connected data connection: a NOOP
+      // sent right behind the RETR is answered after it. (A NOOP may run beside
+      // a longer transfer, or one still connecting in active mode: either order
+      // is right then.)
+      it.runIf(mode === 'EPSV' || mode === 'PASV')('a small RETR and a NOOP in one write are answered 150, 226, 200 in that order', async () => {
+        const file = srv.files.hello;
+        const ctl = await FtpControl.login(srv.host, srv.port);
+        try {
+          const channel = await DataChannel.open(ctl, mode);
+          ctl.write(`RETR ${file.path}\r\nNOOP\r\n`);
+          const codes: number[] = [];
+          for (let i = 0; i < 3; i++) codes.push((await ctl.reply()).code);
+          expect(codes).toEqual([150, 226, 200]);
+          const got = await channel.result(10_000);
+          channel.close();
+          expect(got.bytes).toBe(file.size);
+          expect(got.sha256).toBe(file.sha256);
         } finally {
           ctl.destroy();
         }

@@ -23,6 +23,7 @@ export class FakeEngine implements EngineControl {
   passivePort = 40000;
   passiveError: Error | undefined;
   private running: ((r: TransferResult) => void) | undefined;
+  private epilogue: string | undefined;
   private closed = false;
 
   /** `root`: the served root, where sendFile looks for its file. */
@@ -85,14 +86,17 @@ export class FakeEngine implements EngineControl {
     return this.running !== undefined;
   }
 
+  /** Like the native side: the epilogue is queued when the transfer ends without error. */
   finish(result: TransferResult = { bytes: 1, error: TransferError.Ok }): void {
     const resolve = this.running;
     this.running = undefined;
+    if (resolve !== undefined && result.error === TransferError.Ok && this.epilogue !== undefined) this.sent.push(this.epilogue);
     resolve?.(result);
   }
 
   /** Like the native side: open at once, the preamble queued, then `started` a moment later (an event). */
   private transfer(opts: TransferOptions): Promise<TransferResult> {
+    this.epilogue = opts.epilogue;
     if (opts.preamble !== undefined) this.sent.push(opts.preamble);
     if (opts.started) queueMicrotask(opts.started);
     return new Promise((resolve) => {
