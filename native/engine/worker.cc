@@ -247,7 +247,7 @@ void Worker::OnData(Session* s, uint32_t events) {
     int err = sys::SocketError(s->data.Get());
     if (err == 0 && !(events & (EPOLLERR | EPOLLHUP))) {
       s->data_state = DataState::kConnected;
-      SetDataEvents(s, 0);
+      (void)SetDataEvents(s, 0);
       StartTransferIfReady(s);
       return;
     }
@@ -260,7 +260,9 @@ void Worker::OnData(Session* s, uint32_t events) {
   if (s->transfer) {
     Activate(s);
   } else if (events & (EPOLLERR | EPOLLHUP)) {
-    DropData(s);  // the client gave up on a data connection nobody used
+    // The client gave up on an active-mode connection nobody used (a passive
+    // one is not watched before a transfer needs it: --data-timeout reaps it).
+    DropData(s);
   }
 }
 
@@ -326,6 +328,8 @@ int Worker::OpenOwnListener(Session* s) {
   // their listener): data goes out in full segments only, as proftpd sends,
   // and the close that ends a transfer sends the tail with the FIN. A small
   // file is one segment; a large one has no short segment after each block.
+  // (Linux clones the listener's TCP state into accepted sockets; a kernel
+  // that did not would only segment differently, nothing would break.)
   sys::SetCork(fd, true);
   int r = sys::Bind(fd, addr);
   if (r == 0) r = sys::Listen(fd, 8);
@@ -368,7 +372,10 @@ void Worker::ConnectActive(Session* s, const std::string& host, uint16_t port) {
   s->data_state = r == 0 ? DataState::kConnected : DataState::kConnecting;
   TouchData(s);
   data_sessions_ = true;
-  if (r != 0) SetDataEvents(s, EPOLLOUT);
+  if (r != 0 && (r = SetDataEvents(s, EPOLLOUT)) < 0) {
+    Emit(EventType::kDataFailed, s->sid).error = r;
+    ResetData(s);
+  }
 }
 
 int Worker::OpenForTransfer(Action& a, Transfer* t) {
@@ -436,7 +443,7 @@ void Worker::BeginTransfer(Session* s, Action& a) {
 
 void Worker::StartTransferIfReady(Session* s) {
   if (s->transfer && s->data_state == DataState::kConnected) {
-    if (!s->transfer->Sending()) SetDataEvents(s, EPOLLIN);
+    if (!s->transfer->Sending() && !WatchData(s, EPOLLIN)) return;
     Activate(s);
   }
 }
@@ -445,7 +452,7 @@ void Worker::Activate(Session* s) {
   if (s->in_active || s->parked) return;
   s->in_active = true;
   active_.push_back(s);
-  if (s->transfer->Sending() && s->data_events != 0) SetDataEvents(s, 0);
+  if (s->transfer->Sending() && s->data_events != 0) (void)SetDataEvents(s, 0);
 }
 
 void Worker::Deactivate(Session* s) {
@@ -485,7 +492,7 @@ void Worker::StepTransfers() {
       case StepResult::kBlocked:
         // Sending waits for EPOLLOUT; receiving is already watched for EPOLLIN.
         s->in_active = false;
-        if (t->Sending()) SetDataEvents(s, EPOLLOUT);
+        if (t->Sending()) WatchData(s, EPOLLOUT);
         break;
       case StepResult::kDone:
       case StepResult::kFailed:
@@ -502,7 +509,7 @@ void Worker::Park(Session* s, uint64_t wait_ms) {
   s->parked_until_ms = now_ms_ + std::max<uint64_t>(wait_ms, 1);
   parked_.push_back(s);
   // A parked upload must not keep firing EPOLLIN (level-triggered) meanwhile.
-  SetDataEvents(s, 0);
+  (void)SetDataEvents(s, 0);
 }
 
 void Worker::Unpark(Session* s) {
@@ -525,7 +532,7 @@ void Worker::WakeParked() {
     s->parked = false;
     parked_[i] = parked_.back();
     parked_.pop_back();
-    if (!s->transfer->Sending()) SetDataEvents(s, EPOLLIN);
+    if (!s->transfer->Sending() && !WatchData(s, EPOLLIN)) continue;
     Activate(s);
   }
 }
@@ -570,8 +577,9 @@ void Worker::FinishTransfer(Session* s, int32_t error) {
   // Closing the data socket is what tells the client the file has ended.
   ResetData(s);
   if (!s->transfer) return;
-  // The 226 leaves in this iteration's flush, after the FIN: a download
-  // costs the client no wait for a round trip through JS.
+  // The 226 leaves in this iteration's flush, after close(): a small file's
+  // FIN has left with its data already; a large file's tail may still be on
+  // its way, as RFC 959 allows. The client waits for no round trip through JS.
   if (error == 0 && !s->transfer->epilogue.empty()) {
     s->Append(s->transfer->epilogue);
     MarkDirty(s);
@@ -604,14 +612,23 @@ void Worker::ResetData(Session* s) {
 // (a send that would block, an upload, an active connect): a small download
 // is sent and closed without an epoll_ctl. Until then a client that drops the
 // connection is noticed by the transfer's send (EPIPE) or by --data-timeout.
-void Worker::SetDataEvents(Session* s, uint32_t events) {
-  if (s->data_events == events && (s->data_registered || events == 0)) return;
+int Worker::SetDataEvents(Session* s, uint32_t events) {
+  if (s->data_events == events && (s->data_registered || events == 0)) return 0;
+  int r = s->data_registered ? sys::EpollMod(epoll_.Get(), s->data.Get(), events, &s->data_handle)
+                             : sys::EpollAdd(epoll_.Get(), s->data.Get(), events, &s->data_handle);
+  if (r < 0) return r;
   s->data_events = events;
-  if (s->data_registered) {
-    sys::EpollMod(epoll_.Get(), s->data.Get(), events, &s->data_handle);
-  } else if (sys::EpollAdd(epoll_.Get(), s->data.Get(), events, &s->data_handle) == 0) {
-    s->data_registered = true;
-  }
+  s->data_registered = true;
+  return 0;
+}
+
+// A transfer whose data connection cannot be watched (epoll_ctl failed, e.g.
+// at fs.epoll.max_user_watches) ends with that error instead of stalling.
+bool Worker::WatchData(Session* s, uint32_t events) {
+  int r = SetDataEvents(s, events);
+  if (r == 0) return true;
+  FinishTransfer(s, r);
+  return false;
 }
 
 void Worker::SetControlEvents(Session* s) {

@@ -1,5 +1,6 @@
 // A worker thread: one level-triggered epoll loop over its handoff socket, its
-// wake eventfd and every fd of the sessions it owns.
+// wake eventfd, and the control connections and listeners of the sessions it
+// owns (a data connection joins once the worker must wait on it).
 #ifndef MUXFTPD_ENGINE_WORKER_H_
 #define MUXFTPD_ENGINE_WORKER_H_
 
@@ -78,7 +79,8 @@ class Worker {
   void TouchData(Session* s) { s->data_activity_ms = now_ms_; }
   void FinishTransfer(Session* s, int32_t error);
   void DropData(Session* s);
-  void SetDataEvents(Session* s, uint32_t events);
+  [[nodiscard]] int SetDataEvents(Session* s, uint32_t events);
+  bool WatchData(Session* s, uint32_t events);
   void SetControlEvents(Session* s);
   void MarkDirty(Session* s);
   void FlushOutputs();

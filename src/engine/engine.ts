@@ -93,7 +93,7 @@ type Pending =
  * file that cannot be opened is answered by its error alone, with no file
  * system round trip from JS first. `epilogue`: a formatted reply (the 226)
  * that the worker queues when the transfer ends without error, right after
- * closing the data connection; a result with error Ok means it was sent.
+ * closing the data connection; a result with error Ok means it was queued.
  * `started`: called when it is open (never, when it fails to open).
  */
 export interface TransferOptions {

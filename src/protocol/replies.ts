@@ -52,7 +52,7 @@ export interface Reply {
   readonly end?: string;
   /** Close the control connection once this reply is sent (QUIT, 421). */
   readonly close?: boolean;
-  /** The engine has sent it already (a passive reply template it filled in): nothing to send. */
+  /** The engine has queued it already (a passive reply template it filled in, a transfer's 226 epilogue): nothing to send. */
   readonly sent?: boolean;
 }
 

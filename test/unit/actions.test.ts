@@ -1,7 +1,9 @@
 // The action buffer's layout, read back field by field as the native
 // ParseActions reads it (native/binding/engine_wrap.cc).
-import { describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ActionWriter } from '../../src/engine/actions.js';
+import { ActionType, CopyMode, loadBinding } from '../../src/engine/native.js';
 
 interface Decoded {
   type: number;
@@ -75,5 +77,41 @@ describe('ActionWriter', () => {
     expect(w.empty).toBe(true);
     w.add(7, 1);
     expect(decode(w.take())).toHaveLength(1);
+  });
+});
+
+// The native decoder (engine_wrap.cc ParseActions) must refuse, whole, a
+// buffer whose lengths do not add up, before it posts anything.
+describe('the native action decoder', () => {
+  const engine = loadBinding().createEngine(
+    {
+      host: '127.0.0.1', port: 0, root: tmpdir(), threads: 1, clientsPerThread: 16, maxClients: 16,
+      blockSize: 65536, pasvMin: 0, pasvMax: 0, copyMode: CopyMode.Sendfile, maxLine: 512,
+      maxOutput: 65536, busyReply: '421 Busy.\r\n',
+    },
+    () => {},
+  );
+  afterAll(() => engine.stop());
+
+  /** One SendFile record for session 1, with its three text lengths changed by `patch`. */
+  function record(patch: (b: Buffer) => void): Buffer {
+    const w = new ActionWriter();
+    w.add(ActionType.SendFile, 1, { seq: 1, data: 'a.bin', preamble: '150 Ok.\r\n', epilogue: '226 Done.\r\n' });
+    const b = Buffer.from(w.take());
+    patch(b);
+    return b;
+  }
+
+  it('takes a well-formed buffer', () => {
+    expect(() => engine.post(record(() => {}))).not.toThrow();
+  });
+
+  it.each([
+    ['an epilogue length past the end', (b: Buffer) => b.writeUInt32LE(b.readUInt32LE(36) + 1, 36)],
+    ['a preamble length past the end', (b: Buffer) => b.writeUInt32LE(0xffffffff, 32)],
+    ['all three lengths at their maximum', (b: Buffer) => [28, 32, 36].forEach((at) => b.writeUInt32LE(0xffffffff, at))],
+    ['an unknown action type', (b: Buffer) => b.writeUInt8(200, 0)],
+  ])('refuses %s with a TypeError', (_what, patch) => {
+    expect(() => engine.post(record(patch))).toThrow(TypeError);
   });
 });

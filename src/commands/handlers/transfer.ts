@@ -82,10 +82,11 @@ export type StartTransfer = (opts: TransferOptions) => Promise<TransferResult>;
  * The steps of every data command once its file or listing is ready: use up
  * the data setup, connect (active mode), run the transfer (the engine sends
  * the preliminary 150 when it has opened the file), and map its result to the
- * final reply. Without a `finalReply` of its own, a transfer that succeeds is
- * answered by the worker itself (the 226 as its epilogue, sent the moment the
- * data connection closes): no round trip through JS before the client may
- * send its next command.
+ * final reply. Without a `finalReply` (any, even `transferReply`), a transfer
+ * that succeeds is answered by the worker itself (the 226 as its epilogue,
+ * queued the moment the data connection closes): no round trip through JS
+ * before the client may send its next command. Uploads pass their own, to
+ * name the bytes received.
  */
 export async function runTransfer(
   ctx: CommandContext,
