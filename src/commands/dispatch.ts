@@ -21,6 +21,8 @@ export function dispatch(
   arg: string,
   spec: CommandSpec | undefined,
 ): Reply | Promise<Reply> {
+  // RFC 959 4.1.3: RNTO must come right after RNFR; any other command forgets the RNFR.
+  if (verb !== 'RNTO') ctx.session.renameFrom = null;
   if (spec === undefined) return notImplemented;
   try {
     const argRefusal = checkArg(spec.arg, arg);

@@ -59,6 +59,13 @@ try:
     ftp.sendcmd('RNTO nowhere')
 except ftplib.error_perm as e:
     out['rnto-alone'] = str(e)[:3]
+ftp.sendcmd('RNFR up/resumed.bin')
+ftp.voidcmd('NOOP')
+try:
+    ftp.sendcmd('RNTO up/never.bin')
+    out['rnto-after-noop'] = 'ok'
+except ftplib.error_perm as e:
+    out['rnto-after-noop'] = str(e)[:3]
 ftp.quit()
 print(json.dumps(out))
 `;
@@ -80,6 +87,8 @@ describe('python3 ftplib uploads', () => {
     expect(out.rmd).toMatch(/^250 /);
     expect(out['rmd-full']).toBe('550');
     expect(out['rnto-alone']).toBe('503');
+    // RNFR then NOOP: the RNFR is forgotten, RNTO is out of sequence and nothing is renamed.
+    expect(out['rnto-after-noop']).toBe('503');
     expect(out.nlst).toEqual(expect.arrayContaining(['appended.bin', 'renamed ü.bin', 'resumed.bin']));
     expect(out.mlsd).toEqual(
       expect.arrayContaining([
