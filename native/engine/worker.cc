@@ -142,10 +142,6 @@ void Worker::OnHandoff() {
       clients.fetch_sub(1);
       continue;
     }
-    sys::SetNoDelay(fd.Get());
-    // Clients send ABOR's Telnet "Synch" as urgent data (ftplib puts the
-    // line's last byte there): keep it in the stream, where the line ends.
-    sys::SetOobInline(fd.Get());
     auto session = std::make_unique<Session>(msg.sid, std::move(fd), msg.peer, local, config_.max_line);
     Session* s = session.get();
     s->control_events = EPOLLIN;

@@ -3,7 +3,7 @@
 // the server still serves a download to someone else.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataChannel, FtpControl, freePort, retrieve, withTimeout } from './helpers/clients.js';
+import { DataChannel, describeRun, FtpControl, freePort, python, retrieve, withTimeout } from './helpers/clients.js';
 import { expectServes, useServer } from './helpers/server.js';
 
 const srv = useServer();
@@ -457,6 +457,33 @@ describe('during a transfer, and clients that leave mid-transfer', () => {
     expect((await codeOf(ctl, 'NOOP')).code).toBe(200);
     const got = await retrieve(ctl, 'PASV', srv.files.mib1.path);
     expect(got.sha256).toBe(srv.files.mib1.sha256);
+  });
+
+  // ftplib's abort() sends ABOR with its last byte as TCP urgent data (the
+  // Telnet "Synch"): the control connection keeps it in the stream
+  // (SO_OOBINLINE, taken over from the listener), so the line still ends.
+  it("python ftplib's abort() (ABOR with urgent data) mid-transfer is answered, and the session goes on", async () => {
+    const script = `
+import ftplib, sys
+ftp = ftplib.FTP(timeout=10)
+ftp.connect(sys.argv[1], int(sys.argv[2]))
+ftp.login()
+ftp.voidcmd('TYPE I')
+conn = ftp.transfercmd('RETR ${srv.fixture.big.path}')
+got = conn.recv(65536)
+print('abort', ftp.abort()[:3])
+print('abor', ftp.voidresp()[:3])
+conn.close()
+print('noop', ftp.voidcmd('NOOP')[:3])
+ftp.quit()
+`;
+    const r = await python(script, [srv.host, String(srv.port)]);
+    expect(r.code, describeRun(r)).toBe(0);
+    const out = r.stdout.toString();
+    // abort() returns the transfer's 426; the ABOR's own 226 follows.
+    expect(out).toMatch(/^abort 426$/m);
+    expect(out).toMatch(/^abor 226$/m);
+    expect(out).toMatch(/^noop 200$/m);
   });
 
   it('QUIT mid-transfer gets 221 and closes both connections', async () => {
