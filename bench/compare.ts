@@ -131,7 +131,7 @@ function cleanUploads(root: string): void {
   for (const f of readdirSync(dir)) rmSync(path.join(dir, f), { force: true });
 }
 
-/** Runs in this order on each server: read-only, passive, idle, upload, then muxftpd's scaling rows. */
+/** Scenarios run in this order (each on every server in turn): read-only, passive, idle, upload, then muxftpd's scaling rows. */
 function phase(sc: MatrixScenario): number {
   if (sc.only) return 4;
   if (sc.writable) return 3;
@@ -235,19 +235,23 @@ async function main(): Promise<void> {
     void cleanup().then(() => process.exit(130));
   });
 
+  const ready: ServerName[] = [];
   for (const name of servers) {
     const why = missing(name, packageRoot);
     result.servers.push({ name, version: why ? '' : versionOf(name), installed: !why, note: why ? `${why}; install: ${specs[name].install}` : '' });
-    if (why) {
-      console.error(`bench:compare: skipping ${name}: ${why} (install: ${specs[name].install})`);
-      continue;
-    }
-    const order = result.scenarios
-      .filter((sc) => !sc.from && (!sc.only || sc.only === name))
-      .sort((a, b) => phase(a) - phase(b));
-    let profile: string | null = null;
-    for (const sc of order) {
-      const key = profileKey(name, sc);
+    if (why) console.error(`bench:compare: skipping ${name}: ${why} (install: ${specs[name].install})`);
+    else ready.push(name);
+  }
+  // Scenario by scenario, every server in turn: the figures of one row are
+  // measured within a minute or two of each other, not half an hour apart,
+  // so a drift in the machine's speed (this VM's drifts by up to a third
+  // within minutes) skews their ratios less. Each cell starts its server.
+  const order = result.scenarios.filter((sc) => !sc.from).sort((a, b) => phase(a) - phase(b));
+  let profile: string | null = null;
+  for (const sc of order) {
+    for (const name of ready) {
+      if (sc.only && sc.only !== name) continue;
+      const key = `${name} ${profileKey(name, sc)}`;
       if (profile !== key) {
         await cleanup();
         profile = null;
@@ -310,8 +314,8 @@ async function main(): Promise<void> {
       // Let TIME_WAIT sockets and exiting session processes settle between runs.
       await new Promise((r) => setTimeout(r, 1000));
     }
-    await cleanup();
   }
+  await cleanup();
 
   mkdirSync(out, { recursive: true });
   const cells: Cell[] = result.cells;
