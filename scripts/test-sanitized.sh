@@ -46,8 +46,10 @@ node "$repo/node_modules/node-gyp/bin/node-gyp.js" rebuild --sanitize="$sanitize
 
 if [[ $sanitizer == address ]]; then
   runtime=$(g++ -print-file-name=libasan.so)
-  export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:allow_user_segv_handler=1:detect_odr_violation=0"
-  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  # Reports go to files as well: a vitest worker that aborts takes its stderr
+  # with it ("Worker exited unexpectedly"), the files are printed below.
+  export ASAN_OPTIONS="log_path=$work/report:detect_leaks=0:abort_on_error=1:halt_on_error=1:allow_user_segv_handler=1:detect_odr_violation=0"
+  export UBSAN_OPTIONS="log_path=$work/report:print_stacktrace=1:halt_on_error=1"
   timeouts=(--testTimeout=120000 --hookTimeout=180000)
 else
   # Preloaded after libtsan: lets TSan see libuv's syscall(SYS_close) (see the file).
@@ -55,7 +57,7 @@ else
   runtime="$(g++ -print-file-name=libtsan.so) $work/tsan-syscall-close.so"
   # addr2line: libtsan's own symbolizer names no frame of the addon.
   addr2line=$(command -v addr2line)
-  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$repo/scripts/tsan.supp:external_symbolizer_path=$addr2line"
+  export TSAN_OPTIONS="log_path=$work/report:halt_on_error=1:second_deadlock_stack=1:suppressions=$repo/scripts/tsan.supp:external_symbolizer_path=$addr2line"
   timeouts=(--testTimeout=240000 --hookTimeout=360000)
 fi
 # The runtime goes only into the test workers, the processes that load the
@@ -67,5 +69,12 @@ import base from './vitest.config.ts';
 export default mergeConfig(base, { test: { env: { LD_PRELOAD: '$runtime' } } });
 END
 # The packaging test installs from the registry cache and builds nothing native: not useful here.
+status=0
 node "$repo/node_modules/vitest/vitest.mjs" run test/integration --config vitest.sanitized.config.ts \
-  --exclude 'test/integration/ops-pack.test.ts' "${timeouts[@]}" "$@"
+  --exclude 'test/integration/ops-pack.test.ts' "${timeouts[@]}" "$@" || status=$?
+for report in "$work"/report.*; do
+  [[ -e $report ]] || continue
+  echo "test:$name: sanitizer output $report:"
+  cat "$report"
+done
+exit "$status"
