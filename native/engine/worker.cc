@@ -233,7 +233,6 @@ void Worker::OnPoolListener(PassivePort* port) {
 void Worker::AttachData(Session* s, UniqueFd conn) {
   s->data = std::move(conn);
   s->data_state = DataState::kConnected;
-  s->data_events = 0;
   TouchData(s);
   StartTransferIfReady(s);
 }
@@ -278,8 +277,7 @@ void Worker::Apply(Action& a) {
   }
   switch (a.type) {
     case ActionType::kReply:
-      s->Append(a.data);
-      MarkDirty(s);
+      Queue(s, a.data);
       break;
     case ActionType::kListenPassive: ListenPassive(s, a); break;
     case ActionType::kConnectActive: ConnectActive(s, a.data, static_cast<uint16_t>(a.port)); break;
@@ -303,8 +301,7 @@ void Worker::ListenPassive(Session* s, const Action& a) {
     TouchData(s);
     data_sessions_ = true;
     if (!a.preamble.empty()) {
-      s->Append(FillPassivePort(a.preamble, static_cast<uint16_t>(r)));
-      MarkDirty(s);
+      Queue(s, FillPassivePort(a.preamble, static_cast<uint16_t>(r)));
     }
   }
   Event& e = Emit(EventType::kPassiveReady, s->sid);
@@ -364,7 +361,6 @@ void Worker::ConnectActive(Session* s, const std::string& host, uint16_t port) {
     return;
   }
   s->data = std::move(conn);
-  s->data_events = 0;
   s->data_state = r == 0 ? DataState::kConnected : DataState::kConnecting;
   TouchData(s);
   data_sessions_ = true;
@@ -428,8 +424,7 @@ void Worker::BeginTransfer(Session* s, Action& a) {
     return;
   }
   if (!a.preamble.empty()) {
-    s->Append(a.preamble);
-    MarkDirty(s);
+    Queue(s, a.preamble);
   }
   Emit(EventType::kTransferStarted, s->sid).seq = a.seq;
   s->transfer = std::move(t);
@@ -448,7 +443,7 @@ void Worker::Activate(Session* s) {
   if (s->in_active || s->parked) return;
   s->in_active = true;
   active_.push_back(s);
-  if (s->transfer->Sending() && s->data_events != 0) (void)SetDataEvents(s, 0);
+  if (s->transfer->Sending()) (void)SetDataEvents(s, 0);
 }
 
 void Worker::Deactivate(Session* s) {
@@ -576,10 +571,7 @@ void Worker::FinishTransfer(Session* s, int32_t error) {
   // The 226 leaves in this iteration's flush, after close(): a small file's
   // FIN has left with its data already; a large file's tail may still be on
   // its way, as RFC 959 allows. The client waits for no round trip through JS.
-  if (error == 0 && !s->transfer->epilogue.empty()) {
-    s->Append(s->transfer->epilogue);
-    MarkDirty(s);
-  }
+  if (error == 0 && !s->transfer->epilogue.empty()) Queue(s, s->transfer->epilogue);
   EmitTransferDone(s->sid, s->transfer->seq, s->transfer->bytes, error);
   s->transfer.reset();
 }
@@ -608,8 +600,10 @@ void Worker::ResetData(Session* s) {
 // (a send that would block, an upload, an active connect): a small download
 // is sent and closed without an epoll_ctl. Until then a client that drops the
 // connection is noticed by the transfer's send (EPIPE) or by --data-timeout.
+// data_events is 0 whenever the fd is not registered, so asking for 0 then
+// registers nothing.
 int Worker::SetDataEvents(Session* s, uint32_t events) {
-  if (s->data_events == events && (s->data_registered || events == 0)) return 0;
+  if (s->data_events == events) return 0;
   int r = s->data_registered ? sys::EpollMod(epoll_.Get(), s->data.Get(), events, &s->data_handle)
                              : sys::EpollAdd(epoll_.Get(), s->data.Get(), events, &s->data_handle);
   if (r < 0) return r;
@@ -633,6 +627,11 @@ void Worker::SetControlEvents(Session* s) {
   if (events == s->control_events) return;
   s->control_events = events;
   sys::EpollMod(epoll_.Get(), s->control.Get(), events, &s->control_handle);
+}
+
+void Worker::Queue(Session* s, const std::string& reply) {
+  s->Append(reply);
+  MarkDirty(s);
 }
 
 void Worker::MarkDirty(Session* s) {

@@ -82,6 +82,8 @@ class Worker {
   [[nodiscard]] int SetDataEvents(Session* s, uint32_t events);
   bool WatchData(Session* s, uint32_t events);
   void SetControlEvents(Session* s);
+  // Appends a reply to the session's output, flushed at the end of this iteration.
+  void Queue(Session* s, const std::string& reply);
   void MarkDirty(Session* s);
   void FlushOutputs();
   void FlushEvents();

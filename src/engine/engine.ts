@@ -146,16 +146,15 @@ export class Engine {
   }
 
   sendFile(sid: SessionId, relPath: string, offset: number, opts: TransferOptions = {}): Promise<TransferResult> {
-    return this.transfer(ActionType.SendFile, sid, { data: relPath, offset, preamble: opts.preamble, epilogue: opts.epilogue }, opts.started);
+    return this.transfer(ActionType.SendFile, sid, { data: relPath, offset }, opts);
   }
 
   sendBuffer(sid: SessionId, data: Buffer, opts: TransferOptions = {}): Promise<TransferResult> {
-    return this.transfer(ActionType.SendBuffer, sid, { data, preamble: opts.preamble, epilogue: opts.epilogue }, opts.started);
+    return this.transfer(ActionType.SendBuffer, sid, { data }, opts);
   }
 
   recvFile(sid: SessionId, relPath: string, offset: number, mode: WriteModeName, opts: TransferOptions = {}): Promise<TransferResult> {
-    const fields = { data: relPath, offset, mode: writeModes[mode], preamble: opts.preamble, epilogue: opts.epilogue };
-    return this.transfer(ActionType.RecvFile, sid, fields, opts.started);
+    return this.transfer(ActionType.RecvFile, sid, { data: relPath, offset, mode: writeModes[mode] }, opts);
   }
 
   /** Drops the data connection, listener and transfer; a running transfer ends with Aborted. */
@@ -185,12 +184,12 @@ export class Engine {
     }
   }
 
-  private transfer(type: number, sid: SessionId, fields: ActionFields, started?: () => void): Promise<TransferResult> {
+  private transfer(type: number, sid: SessionId, fields: ActionFields, opts: TransferOptions): Promise<TransferResult> {
     const seq = this.seq();
     return new Promise((resolve) => {
       // Pushed first: an action the writer refuses (a bad number) leaves nothing pending.
-      this.push(type, sid, { ...fields, seq });
-      this.pending.set(seq, { kind: 'transfer', sid, resolve, started });
+      this.push(type, sid, { ...fields, seq, preamble: opts.preamble, epilogue: opts.epilogue });
+      this.pending.set(seq, { kind: 'transfer', sid, resolve, started: opts.started });
     });
   }
 
