@@ -56,6 +56,7 @@ bool ParseConfig(const Napi::Object& o, EngineConfig* c) {
   OptNum(o, "dataTimeoutMs", &c->data_timeout_ms, &ok);
   OptNum(o, "maxRate", &c->max_rate, &ok);
   OptNum(o, "maxRatePerClient", &c->max_rate_per_client, &ok);
+  OptNum(o, "writeBehind", &c->write_behind, &ok);
   return ok && c->block_size > 0 && c->threads > 0 && c->pasv_min <= c->pasv_max;
 }
 

@@ -209,6 +209,17 @@ ssize_t SendFile(int out_fd, int in_fd, uint64_t* offset, size_t len) {
   return n;
 }
 
+int StartWriteback(int fd, uint64_t offset, uint64_t len) {
+  return RetryEintr([&] {
+    return sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE);
+  });
+}
+
+int DropCache(int fd, uint64_t offset, uint64_t len) {
+  // posix_fadvise returns the error number instead of setting errno.
+  return -posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(len), POSIX_FADV_DONTNEED);
+}
+
 namespace {
 
 // The fallback for kernels without openat2: walk the path one component at a

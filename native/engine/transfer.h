@@ -33,12 +33,24 @@ struct Transfer {
   std::string buffer;   // kSendBuffer: the bytes to send
   std::string epilogue; // the reply queued when it ends without error (Action::epilogue)
   TokenBucket bucket;   // --max-rate-per-client
+  // kRecvFile write-behind (--upload-write-behind): every `write_behind` bytes
+  // the newest stretch is handed to writeback and the stretch written a few
+  // windows earlier, on disk by then, leaves the page cache. 0: off.
+  uint64_t write_behind = 0;
+  uint64_t written_back = 0;  // file offset up to which writeback was started
+  uint64_t dropped = 0;       // file offset up to which the cache was dropped
 
   bool Sending() const { return kind != TransferKind::kRecvFile; }
 
   // Moves at most `max_bytes` (one block, or less when throttled) between the
   // data socket and the file or buffer. `scratch` holds at least max_bytes.
   StepResult Step(int data_fd, CopyMode mode, size_t max_bytes, char* scratch);
+
+  // Where an upload starts writing: file offsets from here on are its own.
+  void StartRecvAt(uint64_t at) { offset = written_back = dropped = at; }
+
+ private:
+  void WriteBehind();
 };
 
 }  // namespace muxftpd

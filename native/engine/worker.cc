@@ -396,7 +396,13 @@ int Worker::OpenForTransfer(Action& a, Transfer* t) {
   if (r < 0) return r;
   if (!regular) return -EISDIR;
   t->end = size;
-  t->offset = a.type == ActionType::kSendFile ? std::min(a.offset, size) : a.offset;
+  if (a.type == ActionType::kSendFile) {
+    t->offset = std::min(a.offset, size);
+  } else {
+    // O_APPEND writes land at the end whatever offset pwrite names.
+    t->StartRecvAt(a.mode == WriteMode::kAppend ? size : a.offset);
+    t->write_behind = config_.write_behind;
+  }
   return 0;
 }
 

@@ -25,5 +25,6 @@ export function engineConfig(config: Readonly<Config>): EngineConfig {
     dataTimeoutMs: config.dataTimeout * 1000,
     maxRate: config.maxRate,
     maxRatePerClient: config.maxRatePerClient,
+    writeBehind: config.uploadWriteBehind,
   };
 }

@@ -32,6 +32,7 @@ export interface Config extends LimitConfig, OpsConfig, AccountConfig {
   pasvPorts: PortRange | null;
   pasvAddress: string | null;
   copy: CopyModeName;
+  uploadWriteBehind: number;
   maxLine: number;
   logLevel: LogLevel;
 }
@@ -166,6 +167,15 @@ export const settings: SettingsTable = {
     defaultText: 'sendfile',
     help: 'how downloads copy file blocks to sockets',
     validate: oneOf(['sendfile', 'readwrite'] as const),
+  },
+  uploadWriteBehind: {
+    flag: '--upload-write-behind',
+    env: 'MUXFTPD_UPLOAD_WRITE_BEHIND',
+    type: 'size',
+    default: 1024 * 1024,
+    defaultText: '1 MiB',
+    help: 'an upload starts writing to disk every this many bytes and leaves the page cache four such windows behind (0: off, the kernel decides)',
+    validate: byteSize(0, 1024 * 1024 * 1024),
   },
   maxLine: {
     flag: '--max-line',

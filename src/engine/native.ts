@@ -80,6 +80,8 @@ export interface NativeConfig {
   maxRate?: number;
   /** Bytes per second per transfer (0 or absent: unlimited). */
   maxRatePerClient?: number;
+  /** Upload write-behind window in bytes (0: off; absent: 1 MiB). */
+  writeBehind?: number;
 }
 
 /** One native worker's loop counters since start. Mean batch size = events / batches. */
