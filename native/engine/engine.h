@@ -31,7 +31,7 @@ struct EngineConfig {
   uint64_t data_timeout_ms = 0;       // 0: data connections never time out
   uint64_t max_rate = 0;              // bytes/s over all transfers (0: unlimited)
   uint64_t max_rate_per_client = 0;   // bytes/s per transfer (0: unlimited)
-  uint64_t write_behind = 1 << 20;     // upload write-behind window, bytes (0: off)
+  uint64_t write_behind = 1 << 20;    // upload write-behind window, bytes (0: off)
   std::string busy_reply = "421 Too many connections, try again later.\r\n";
 };
 

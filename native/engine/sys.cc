@@ -215,6 +215,8 @@ int StartWriteback(int fd, uint64_t offset, uint64_t len) {
   });
 }
 
+uint64_t PageSize() { return static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
+
 int DropCache(int fd, uint64_t offset, uint64_t len) {
   // posix_fadvise returns the error number instead of setting errno.
   return -posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(len), POSIX_FADV_DONTNEED);

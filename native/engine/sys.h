@@ -83,10 +83,13 @@ ssize_t Send(int fd, const void* buf, size_t len);  // MSG_NOSIGNAL
 ssize_t PRead(int fd, void* buf, size_t len, uint64_t offset);
 int PWriteAll(int fd, const void* buf, size_t len, uint64_t offset);
 ssize_t SendFile(int out_fd, int in_fd, uint64_t* offset, size_t len);
-// Starts writeback of [offset, offset+len) without waiting (sync_file_range).
+// Starts writeback of [offset, offset+len) without waiting for it to complete
+// (sync_file_range); it may still block while the device's queue is full.
 int StartWriteback(int fd, uint64_t offset, uint64_t len);
-// Drops the clean cached pages of [offset, offset+len) (POSIX_FADV_DONTNEED).
+// Drops the cached pages of [offset, offset+len) that are clean
+// (POSIX_FADV_DONTNEED; dirty pages and pages under writeback stay).
 int DropCache(int fd, uint64_t offset, uint64_t len);
+uint64_t PageSize();
 // Opens path (relative, no leading '/') strictly beneath root_fd: openat2 with
 // RESOLVE_BENEATH, or, where the kernel lacks it, a component walk that
 // refuses every symlink and "..".

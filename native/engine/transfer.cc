@@ -71,16 +71,23 @@ StepResult Transfer::Step(int data_fd, CopyMode mode, size_t max_bytes, char* sc
 // Why: on a fast upload the kernel lets gigabytes of dirty pages pile up,
 // then throttles the writer, which here is a whole worker's loop; and every
 // page of the upload is a fresh allocation. Writing behind keeps an upload's
-// cached pages to a few windows, and its freed pages are the next ones it
-// writes into (on this project's VMs, five times cheaper than fresh pages the
-// host has reclaimed). Both calls are advice: their errors change nothing, and
-// a real write error still surfaces from pwrite or at close.
+// cached pages to a few windows when the disk keeps up (pages still being
+// written when their turn to drop comes stay cached), and the freed pages are
+// likely the next ones the kernel hands out (on this project's VMs several
+// times cheaper than fresh pages the host has reclaimed). Both calls are
+// advice, their errors ignored: uploads are not fsynced, with or without them.
+// Ranges end on page boundaries: writeback of a partly written last page
+// would have the next write dirty it again while it may be under I/O.
 void Transfer::WriteBehind() {
-  static_cast<void>(sys::StartWriteback(file.Get(), written_back, offset - written_back));
-  written_back = offset;
-  uint64_t lag = 4 * write_behind;
-  if (offset - dropped > lag) {
-    uint64_t upto = offset - lag;
+  static const uint64_t page = sys::PageSize();
+  uint64_t written = offset & ~(page - 1);
+  if (written > written_back) {
+    static_cast<void>(sys::StartWriteback(file.Get(), written_back, written - written_back));
+    written_back = written;
+  }
+  uint64_t lag = kWindowsKept * write_behind;
+  if (written > dropped + lag) {
+    uint64_t upto = written - lag;
     static_cast<void>(sys::DropCache(file.Get(), dropped, upto - dropped));
     dropped = upto;
   }

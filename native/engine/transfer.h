@@ -34,8 +34,11 @@ struct Transfer {
   std::string epilogue; // the reply queued when it ends without error (Action::epilogue)
   TokenBucket bucket;   // --max-rate-per-client
   // kRecvFile write-behind (--upload-write-behind): every `write_behind` bytes
-  // the newest stretch is handed to writeback and the stretch written a few
-  // windows earlier, on disk by then, leaves the page cache. 0: off.
+  // (at least one block, so one Step never spans more than a window) the
+  // newest stretch is handed to writeback, and what lies more than
+  // kWindowsKept windows behind, normally on disk by then, leaves the page
+  // cache. 0: off.
+  static constexpr uint64_t kWindowsKept = 4;
   uint64_t write_behind = 0;
   uint64_t written_back = 0;  // file offset up to which writeback was started
   uint64_t dropped = 0;       // file offset up to which the cache was dropped

@@ -401,7 +401,7 @@ int Worker::OpenForTransfer(Action& a, Transfer* t) {
   } else {
     // O_APPEND writes land at the end whatever offset pwrite names.
     t->StartRecvAt(a.mode == WriteMode::kAppend ? size : a.offset);
-    t->write_behind = config_.write_behind;
+    if (config_.write_behind > 0) t->write_behind = std::max<uint64_t>(config_.write_behind, config_.block_size);
   }
   return 0;
 }

@@ -10,7 +10,7 @@ import { type AccountConfig, accountSettings } from './account-settings.js';
 import { type LimitConfig, limitSettings } from './limit-settings.js';
 import { type OpsConfig, opsSettings } from './ops-settings.js';
 import { packageRoot } from './package-root.js';
-import { byteSize, integer, InvalidValue, oneOf, text } from './validators.js';
+import { byteSize, byteSizeOrOff, integer, InvalidValue, oneOf, text } from './validators.js';
 
 export { InvalidValue };
 
@@ -174,8 +174,8 @@ export const settings: SettingsTable = {
     type: 'size',
     default: 1024 * 1024,
     defaultText: '1 MiB',
-    help: 'an upload starts writing to disk every this many bytes and leaves the page cache four such windows behind (0: off, the kernel decides)',
-    validate: byteSize(0, 1024 * 1024 * 1024),
+    help: 'an upload starts writing to disk every this many bytes (at least one block) and drops from the page cache what lies four such windows behind (0: off, the kernel decides)',
+    validate: byteSizeOrOff(64 * 1024, 1024 * 1024 * 1024),
   },
   maxLine: {
     flag: '--max-line',

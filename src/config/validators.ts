@@ -35,6 +35,20 @@ export function byteSize(min: number, max: number): (raw: unknown) => number {
   };
 }
 
+/** `byteSize(min, max)`, or 0 (or '0'): off. */
+export function byteSizeOrOff(min: number, max: number): (raw: unknown) => number {
+  const size = byteSize(min, max);
+  return (raw) => {
+    if (raw === 0 || raw === '0') return 0;
+    try {
+      return size(raw);
+    } catch (e) {
+      if (e instanceof InvalidValue) throw new InvalidValue(`must be 0 (off) or ${e.message.replace(/^must be /, '')}`);
+      throw e;
+    }
+  };
+}
+
 export function oneOf<T extends string>(values: readonly T[]): (raw: unknown) => T {
   return (raw) => {
     if (typeof raw !== 'string' || !(values as readonly string[]).includes(raw)) {

@@ -100,6 +100,16 @@ describe('loadConfig', () => {
     }
   });
 
+  it('takes 0 or a size of at least 64 KiB for --upload-write-behind', async () => {
+    for (const [raw, bytes] of [['0', 0], [0, 0], ['64k', 65536], ['1m', 1048576]] as const) {
+      expect((await loadConfig({ flags: { uploadWriteBehind: String(raw) } })).uploadWriteBehind, String(raw)).toBe(bytes);
+      expect((await loadConfig({ options: { uploadWriteBehind: raw } })).uploadWriteBehind, String(raw)).toBe(bytes);
+    }
+    const e = await failure(loadConfig({ flags: { uploadWriteBehind: '4k' } }));
+    expect(e.code).toBe('MUXFTPD_ERR_BAD_UPLOAD_WRITE_BEHIND');
+    expect(e.message).toContain('must be 0 (off) or a size from 64k to 1024m');
+  });
+
   const bad: [Parameters<typeof loadConfig>[0], string][] = [
     [{ flags: { host: 'example.com' } }, 'MUXFTPD_ERR_BAD_HOST'],
     [{ flags: { port: '70000' } }, 'MUXFTPD_ERR_BAD_PORT'],
