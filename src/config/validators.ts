@@ -20,10 +20,15 @@ export function integer(min: number, max: number): (raw: unknown) => number {
   };
 }
 
+/** 'a size from 4k to 64m (bytes, or with suffix k or m)' */
+function sizeRange(min: number, max: number): string {
+  const show = (n: number) => (n === 0 ? '0' : n < 1024 * 1024 ? `${n / 1024}k` : `${n / (1024 * 1024)}m`);
+  return `a size from ${show(min)} to ${show(max)} (bytes, or with suffix k or m)`;
+}
+
 export function byteSize(min: number, max: number): (raw: unknown) => number {
   const units: Record<string, number> = { '': 1, k: 1024, m: 1024 * 1024 };
-  const show = (n: number) => (n === 0 ? '0' : n < 1024 * 1024 ? `${n / 1024}k` : `${n / (1024 * 1024)}m`);
-  const reason = `must be a size from ${show(min)} to ${show(max)} (bytes, or with suffix k or m)`;
+  const reason = `must be ${sizeRange(min, max)}`;
   return (raw) => {
     let n = raw;
     if (typeof raw === 'string') {
@@ -38,13 +43,13 @@ export function byteSize(min: number, max: number): (raw: unknown) => number {
 /** `byteSize(min, max)`, or 0 (or '0'): off. */
 export function byteSizeOrOff(min: number, max: number): (raw: unknown) => number {
   const size = byteSize(min, max);
+  const reason = `must be 0 (off) or ${sizeRange(min, max)}`;
   return (raw) => {
     if (raw === 0 || raw === '0') return 0;
     try {
       return size(raw);
-    } catch (e) {
-      if (e instanceof InvalidValue) throw new InvalidValue(`must be 0 (off) or ${e.message.replace(/^must be /, '')}`);
-      throw e;
+    } catch {
+      throw new InvalidValue(reason);
     }
   };
 }
