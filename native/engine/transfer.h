@@ -34,7 +34,7 @@ struct Transfer {
   std::string epilogue; // the reply queued when it ends without error (Action::epilogue)
   TokenBucket bucket;   // --max-rate-per-client
   // kRecvFile write-behind (--upload-write-behind): every `write_behind` bytes
-  // (at least one block, so one Step never spans more than a window) the
+  // (at least one block: see Worker::upload_window_) the
   // newest stretch is handed to writeback, and what lies more than
   // kWindowsKept windows behind, normally on disk by then, leaves the page
   // cache. 0: off.
@@ -49,8 +49,12 @@ struct Transfer {
   // data socket and the file or buffer. `scratch` holds at least max_bytes.
   StepResult Step(int data_fd, CopyMode mode, size_t max_bytes, char* scratch);
 
-  // Where an upload starts writing: file offsets from here on are its own.
-  void StartRecvAt(uint64_t at) { offset = written_back = dropped = at; }
+  // Where an upload starts writing (file offsets from here on are its own),
+  // and its write-behind window.
+  void StartRecv(uint64_t at, uint64_t window) {
+    offset = written_back = dropped = at;
+    write_behind = window;
+  }
 
  private:
   void WriteBehind();

@@ -32,7 +32,9 @@ Worker::Worker(int index, const EngineConfig& config, int root_fd, EventSink* si
       root_fd_(root_fd),
       sink_(sink),
       batch_(std::make_unique<EventBatch>()),
-      scratch_size_(std::max(config.block_size, kControlReadSize)) {}
+      scratch_size_(std::max(config.block_size, kControlReadSize)),
+      // At least one block, so one read never spans more than one window.
+      upload_window_(config.write_behind > 0 ? std::max<uint64_t>(config.write_behind, config.block_size) : 0) {}
 
 Worker::~Worker() { Stop(); }
 
@@ -400,8 +402,7 @@ int Worker::OpenForTransfer(Action& a, Transfer* t) {
     t->offset = std::min(a.offset, size);
   } else {
     // O_APPEND writes land at the end whatever offset pwrite names.
-    t->StartRecvAt(a.mode == WriteMode::kAppend ? size : a.offset);
-    if (config_.write_behind > 0) t->write_behind = std::max<uint64_t>(config_.write_behind, config_.block_size);
+    t->StartRecv(a.mode == WriteMode::kAppend ? size : a.offset, upload_window_);
   }
   return 0;
 }

@@ -126,6 +126,7 @@ class Worker {
   bool data_sessions_ = false;     // some session has a data setup: sweep it
   std::unique_ptr<char[]> scratch_;
   size_t scratch_size_;
+  uint64_t upload_window_;  // Transfer::write_behind of every upload (0: off)
 
   // Batches handed to JS and not yet consumed. Past kMaxInflight the worker
   // stops reading control input, so a slow JS thread bounds memory instead of
