@@ -169,7 +169,7 @@ writeFileSync(path.join(root, 'soak.bin'), randomBytes(4 * 1024 * 1024));
 const port = await freePort();
 const args = ['--host', host, '--port', String(port), '--root', root, '--log-level', 'warn'];
 // node's flags as `npm start` sets them (README, Operations).
-const server: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=1', cli, ...args, '--login-timeout', '3', '--idle-timeout', '5', '--data-timeout', '3'], {
+const server: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=4', cli, ...args, '--login-timeout', '3', '--idle-timeout', '5', '--data-timeout', '3'], {
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 try {

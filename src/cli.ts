@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=4
 // The muxftpd command: flags and MUXFTPD_* variables → a running server.
 import { hashPasswordFlag, printPasswordHash } from './auth/hash-command.js';
 import { readConfigFile } from './config/file.js';

@@ -114,7 +114,7 @@ export function launch(name: ServerName, s: ServerSpec, o: StartOptions): Launch
       // Client limits raised like the peers' (its default is 5000 per thread);
       // node's flag as `npm start` and the muxftpd command set it (README, Operations).
       return {
-        argv: [process.execPath, '--max-semi-space-size=1', path.join(o.packageRoot, 'dist/cli.js'), '--host', '127.0.0.1',
+        argv: [process.execPath, '--max-semi-space-size=4', path.join(o.packageRoot, 'dist/cli.js'), '--host', '127.0.0.1',
           '--port', String(s.port), '--pasv-ports', pasvRange(name, o), '--root', root,
           '--log-level', 'error', '--max-clients', '50000', '--clients-per-thread', '50000',
           ...(o.threads ? ['--threads', String(o.threads)] : []),

@@ -3,7 +3,9 @@
 // (503 unless the row says otherwise), write permission → 550, then the handler. A handler's FtpError
 // becomes its reply; any other exception becomes 451 and a log line, never
 // 500 and never a crash. A handler returning a plain Reply is answered
-// without allocating a Promise.
+// without allocating a Promise; a handler's promise is passed on as it is
+// (one promise less per command), and its rejection is for the caller to map
+// with failureReply.
 import { FtpError } from '../errors.js';
 import { Code, type Reply, reply } from '../protocol/replies.js';
 import type { ArgRule, CommandContext, CommandSpec } from './types.js';
@@ -31,11 +33,9 @@ export function dispatch(
     const stateRefusal = spec.state?.(ctx.session);
     if (stateRefusal !== undefined) return stateRefusal;
     if (spec.perm === 'write' && !ctx.session.writable) return readOnly;
-    const result = spec.handler(ctx, arg);
-    if (result instanceof Promise) return result.catch((e: unknown) => failure(ctx, verb, e));
-    return result;
+    return spec.handler(ctx, arg);
   } catch (e) {
-    return failure(ctx, verb, e);
+    return failureReply(ctx, verb, e);
   }
 }
 
@@ -54,7 +54,8 @@ function checkArg(rule: ArgRule, arg: string): Reply | undefined {
   }
 }
 
-function failure(ctx: CommandContext, verb: string, e: unknown): Reply {
+/** The reply to a handler's throw or rejection: its FtpError's reply, else 451 and a log line. */
+export function failureReply(ctx: CommandContext, verb: string, e: unknown): Reply {
   if (e instanceof FtpError) return e.reply;
   const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);
   ctx.log.error(`session ${ctx.session.sid}: ${verb} failed: ${detail}`);

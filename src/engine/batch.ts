@@ -26,10 +26,13 @@ export interface RawEvent {
   second: Buffer;
 }
 
+/** The text of an event that has none: most events carry only numbers, and a view per event is garbage to collect. */
+const none = Buffer.alloc(0);
+
 export function forEachEvent(batch: Buffer, visit: (e: RawEvent) => void): void {
   const e: RawEvent = {
     type: 0, flag: 0, sid: 0, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0,
-    text: batch.subarray(0, 0), second: batch.subarray(0, 0),
+    text: none, second: none,
   };
   let at = 0;
   while (at + kHeader <= batch.length) {
@@ -44,8 +47,8 @@ export function forEachEvent(batch: Buffer, visit: (e: RawEvent) => void): void 
     e.localPort = batch.readUInt32LE(at + 28);
     e.bytes = batch.readDoubleLE(at + 32);
     const textAt = at + kHeader;
-    e.text = batch.subarray(textAt, textAt + textLen);
-    e.second = batch.subarray(textAt + textLen, textAt + textLen + secondLen);
+    e.text = textLen === 0 ? none : batch.subarray(textAt, textAt + textLen);
+    e.second = secondLen === 0 ? none : batch.subarray(textAt + textLen, textAt + textLen + secondLen);
     visit(e);
     at = textAt + textLen + secondLen;
   }

@@ -85,7 +85,13 @@ export class PassiveError extends Error {
 
 type Pending =
   | { kind: 'passive'; sid: SessionId; resolve: (port: number) => void; reject: (e: Error) => void }
-  | { kind: 'transfer'; sid: SessionId; resolve: (r: TransferResult) => void; started: (() => void) | undefined };
+  | {
+      kind: 'transfer';
+      sid: SessionId;
+      resolve: (r: TransferResult) => void;
+      started: (() => void) | undefined;
+      ended: ((r: TransferResult) => void) | undefined;
+    };
 
 /**
  * How a transfer starts. `preamble`: a formatted reply (the 150) that the
@@ -95,11 +101,19 @@ type Pending =
  * that the worker queues when the transfer ends without error, right after
  * closing the data connection; a result with error Ok means it was queued.
  * `started`: called when it is open (never, when it fails to open).
+ * `ended`: called with the result just before the promise resolves, for
+ * bookkeeping that must not cost a promise of its own per transfer.
  */
 export interface TransferOptions {
   preamble?: string;
   epilogue?: string;
   started?: () => void;
+  ended?: (result: TransferResult) => void;
+}
+
+function settle(p: Extract<Pending, { kind: 'transfer' }>, result: TransferResult): void {
+  p.ended?.(result);
+  p.resolve(result);
 }
 
 export class Engine {
@@ -146,15 +160,15 @@ export class Engine {
   }
 
   sendFile(sid: SessionId, relPath: string, offset: number, opts: TransferOptions = {}): Promise<TransferResult> {
-    return this.transfer(ActionType.SendFile, sid, { data: relPath, offset }, opts);
+    return this.transfer(ActionType.SendFile, sid, relPath, offset, 0, opts);
   }
 
   sendBuffer(sid: SessionId, data: Buffer, opts: TransferOptions = {}): Promise<TransferResult> {
-    return this.transfer(ActionType.SendBuffer, sid, { data }, opts);
+    return this.transfer(ActionType.SendBuffer, sid, data, 0, 0, opts);
   }
 
   recvFile(sid: SessionId, relPath: string, offset: number, mode: WriteModeName, opts: TransferOptions = {}): Promise<TransferResult> {
-    return this.transfer(ActionType.RecvFile, sid, { data: relPath, offset, mode: writeModes[mode] }, opts);
+    return this.transfer(ActionType.RecvFile, sid, relPath, offset, writeModes[mode], opts);
   }
 
   /** Drops the data connection, listener and transfer; a running transfer ends with Aborted. */
@@ -180,16 +194,24 @@ export class Engine {
     for (const [seq, p] of this.pending) {
       this.pending.delete(seq);
       if (p.kind === 'passive') p.reject(new PassiveError(-125 /* ECANCELED */));
-      else p.resolve({ bytes: 0, error: TransferError.Aborted });
+      else settle(p, { bytes: 0, error: TransferError.Aborted });
     }
   }
 
-  private transfer(type: number, sid: SessionId, fields: ActionFields, opts: TransferOptions): Promise<TransferResult> {
+  private transfer(
+    type: number,
+    sid: SessionId,
+    data: string | Buffer,
+    offset: number,
+    mode: number,
+    opts: TransferOptions,
+  ): Promise<TransferResult> {
     const seq = this.seq();
+    const fields: ActionFields = { seq, data, offset, mode, preamble: opts.preamble, epilogue: opts.epilogue };
     return new Promise((resolve) => {
       // Pushed first: an action the writer refuses (a bad number) leaves nothing pending.
-      this.push(type, sid, { ...fields, seq, preamble: opts.preamble, epilogue: opts.epilogue });
-      this.pending.set(seq, { kind: 'transfer', sid, resolve, started: opts.started });
+      this.push(type, sid, fields);
+      this.pending.set(seq, { kind: 'transfer', sid, resolve, started: opts.started, ended: opts.ended });
     });
   }
 
@@ -254,7 +276,7 @@ export class Engine {
         break;
       case EventType.TransferDone: {
         const p = this.take(ev.seq);
-        if (p?.kind === 'transfer') p.resolve({ bytes: ev.bytes, error: ev.error });
+        if (p?.kind === 'transfer') settle(p, { bytes: ev.bytes, error: ev.error });
         break;
       }
       case EventType.Closed:

@@ -4,7 +4,7 @@
 // (ABOR, STAT, NOOP, QUIT) run at once, one at a time, on a side lane; the
 // rest wait for the transfer's command to finish. The Connection is also the
 // CommandContext its handlers get.
-import { dispatch } from '../commands/dispatch.js';
+import { dispatch, failureReply } from '../commands/dispatch.js';
 import type { Accounts } from '../auth/accounts.js';
 import type { CommandContext, CommandRegistry, CommandSpec, EngineActions } from '../commands/types.js';
 import type { Config } from '../config/settings.js';
@@ -107,8 +107,8 @@ export class Connection implements CommandContext {
     }
   }
 
-  async transfer(start: (started: () => void) => Promise<TransferResult>): Promise<TransferResult> {
-    if (this.closed) return closedResult;
+  transfer(start: (started: () => void) => Promise<TransferResult>): Promise<TransferResult> {
+    if (this.closed) return Promise.resolve(closedResult);
     // The side lane opens once the engine has the file open (and its 150
     // queued): a command waiting behind a RETR of a missing file is answered
     // after the 550, and an ABOR reaches the engine after the transfer.
@@ -118,12 +118,12 @@ export class Connection implements CommandContext {
       this.pump();
     });
     this.session.transferring = true;
-    try {
-      return await result;
-    } finally {
+    // A .then, not an async frame: this runs once per file on the hot path. The engine's promise never rejects.
+    return result.then((r) => {
       this.session.transferring = false;
       this.sideLaneOpen = false;
-    }
+      return r;
+    });
   }
 
   afterTransfer(): Promise<void> {
@@ -194,7 +194,7 @@ export class Connection implements CommandContext {
     if (result instanceof Promise) {
       result.then(
         (r) => this.settle(side, r),
-        (e: unknown) => this.fail(e),
+        (e: unknown) => this.settle(side, failureReply(this, entry.verb, e)),
       );
       return;
     }

@@ -21,6 +21,8 @@ export interface ResolvedPath {
 /** cwd + argument → normalized virtual path. Only '/' separates; '\', '%2F' are plain name characters. */
 export function joinVirtual(cwd: string, arg: string): string {
   if (arg.includes('\0')) throw new FtpError(Code.SyntaxErrorArgs, 'Invalid path.');
+  // The common case, a plain name in '/', without the split and join below (once per download).
+  if (cwd === '/' && arg !== '' && arg !== '.' && arg !== '..' && !arg.includes('/')) return '/' + arg;
   const parts: string[] = [];
   const input = arg.startsWith('/') ? arg : `${cwd}/${arg}`;
   for (const part of input.split('/')) {
@@ -44,6 +46,7 @@ const denied = () => new FtpError(Code.FileUnavailable, 'Permission denied.');
 
 /** Where a session's virtual '/' is: the home of its account inside the served root ('/' for all of it). */
 function homeRel(home: string, virtual: string): string {
+  if (home === '/') return relativeOf(virtual);
   return relativeOf(joinVirtual(home, '.' + virtual));
 }
 

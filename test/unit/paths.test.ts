@@ -33,6 +33,15 @@ describe('joinVirtual', () => {
     expect(() => joinVirtual('/', 'a\0b')).toThrow(expect.objectContaining({ code: 501 }));
   });
 
+  it('takes a plain name in / the short way, with the same result', () => {
+    expect(joinVirtual('/', 'small.bin')).toBe('/small.bin');
+    expect(joinVirtual('/', '...')).toBe('/...');
+    expect(joinVirtual('/', ' a ')).toBe('/ a ');
+    expect(joinVirtual('/', '.')).toBe('/');
+    expect(joinVirtual('/', '')).toBe('/');
+    expect(() => joinVirtual('/', '\0')).toThrow(expect.objectContaining({ code: 501 }));
+  });
+
   it('maps virtual paths to engine paths', () => {
     expect(relativeOf('/')).toBe('.');
     expect(relativeOf('/a/b')).toBe('a/b');

@@ -20,25 +20,31 @@ import type { CommandContext } from '../types.js';
  * (RFC 2428 2's reply for a protocol the server will not use; curl and lftp
  * send EPSV over IPv6 anyway).
  */
-export async function pasv(ctx: CommandContext): Promise<Reply> {
+export function pasv(ctx: CommandContext): Promise<Reply> {
   const local = ipv4Of(ctx.session.local.address);
   if (local === undefined) throw new FtpError(Code.ProtocolNotSupported, 'PASV needs IPv4; use EPSV.');
-  return openPassive(ctx, pasvTemplate(ctx.config.pasvAddress ?? local));
+  const template = pasvTemplate(ctx.config.pasvAddress ?? local);
+  return openPassive(ctx, formatReply(template), { ...template, sent: true });
 }
+
+/** EPSV's reply does not depend on the session: formatted once. */
+const epsvReply = epsvTemplate();
+const epsvText = formatReply(epsvReply);
+const epsvSent: Reply = { ...epsvReply, sent: true };
 
 /** EPSV argument: none, a protocol number, or ALL (RFC 2428 3, 4). */
 export function epsvArg(arg: string): string | undefined {
   return /^(\d+|ALL)?$/i.test(arg) ? undefined : 'EPSV takes no argument, a protocol number, or ALL.';
 }
 
-export async function epsv(ctx: CommandContext, arg: string): Promise<Reply> {
+export function epsv(ctx: CommandContext, arg: string): Reply | Promise<Reply> {
   const s = ctx.session;
   if (arg.toUpperCase() === 'ALL') {
     s.epsvAll = true;
     return reply(Code.CommandOk, 'EPSV ALL ok.');
   }
   if (arg !== '' && Number(arg) !== s.protocol) throw unsupported(s.protocol);
-  return openPassive(ctx, epsvTemplate());
+  return openPassive(ctx, epsvText, epsvSent);
 }
 
 export function port(ctx: CommandContext, arg: string): Reply {
@@ -69,20 +75,24 @@ function dropPassive(ctx: CommandContext): void {
   ctx.session.clearData();
 }
 
-/** Opens the listener; the engine sends `template` with the port filled in (the returned reply is marked sent). */
-async function openPassive(ctx: CommandContext, template: Reply): Promise<Reply> {
+/**
+ * Opens the listener; the engine sends `template` (formatted) with the port
+ * filled in, so the answer is `sent`, the same reply marked as already queued.
+ */
+function openPassive(ctx: CommandContext, template: string, sent: Reply): Promise<Reply> {
   const s = ctx.session;
   dropPassive(ctx);
-  let listenPort: number;
-  try {
-    listenPort = await ctx.engine.listenPassive(s.sid, formatReply(template));
-  } catch (e) {
-    if (!(e instanceof PassiveError)) throw e;
-    ctx.log.warn(`session ${s.sid}: ${e.message}`);
-    throw new FtpError(Code.CantOpenData, "Can't open passive connection.");
-  }
-  s.data = { kind: 'passive', port: listenPort };
-  return { ...template, sent: true };
+  return ctx.engine.listenPassive(s.sid, template).then(
+    (port) => {
+      s.data = { kind: 'passive', port };
+      return sent;
+    },
+    (e: unknown) => {
+      if (!(e instanceof PassiveError)) throw e;
+      ctx.log.warn(`session ${s.sid}: ${e.message}`);
+      throw new FtpError(Code.CantOpenData, "Can't open passive connection.");
+    },
+  );
 }
 
 /**

@@ -16,7 +16,10 @@ export function fileOf(ctx: CommandContext, arg: string): ReturnType<typeof reso
  * the whole check when the session's '/' is the root; a session confined to
  * a home inside the root also has its realpath checked against the home.
  */
-export async function downloadOf(ctx: CommandContext, arg: string): Promise<Pick<ResolvedPath, 'virtual' | 'rel'>> {
+export type Download = Pick<ResolvedPath, 'virtual' | 'rel'>;
+
+/** Synchronous when there is nothing to ask the file system (the common case): no promise per download. */
+export function downloadOf(ctx: CommandContext, arg: string): Download | Promise<Download> {
   const home = ctx.session.home;
   if (home === '/') return resolveLexical(ctx.session.cwd, arg);
   return resolvePath(ctx.config.root, ctx.session.cwd, arg, false, home);

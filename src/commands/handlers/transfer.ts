@@ -5,7 +5,7 @@ import { TransferError, type TransferOptions, type TransferResult } from '../../
 import { Code, formatReply, type Reply, reply } from '../../protocol/replies.js';
 import type { CommandContext } from '../types.js';
 import { fsErrorOf } from '../../vfs/paths.js';
-import { downloadOf } from './session-paths.js';
+import { type Download, downloadOf } from './session-paths.js';
 
 const complete = reply(Code.ClosingData, 'Transfer complete.');
 /** `complete`, already queued by the worker as the transfer's epilogue. */
@@ -37,10 +37,14 @@ const openRefusals: Record<string, Reply> = {
  * only once it is open; a missing file or a directory comes back as the
  * transfer's error (550). Saves two thread-pool round trips per download.
  */
-export async function retr(ctx: CommandContext, arg: string): Promise<Reply> {
+export function retr(ctx: CommandContext, arg: string): Promise<Reply> {
+  const offset = ctx.session.takeRest();
+  const file = downloadOf(ctx, arg);
+  return file instanceof Promise ? file.then((f) => send(ctx, f, offset)) : send(ctx, file, offset);
+}
+
+function send(ctx: CommandContext, file: Download, offset: number): Promise<Reply> {
   const s = ctx.session;
-  const offset = s.takeRest();
-  const file = await downloadOf(ctx, arg);
   const mode = s.type === 'I' ? 'BINARY' : 'ASCII';
   const opening = reply(Code.FileStatusOk, `Opening ${mode} mode data connection for ${path.posix.basename(file.virtual)}.`);
   return runTransfer(ctx, opening, (opts) => ctx.engine.sendFile(s.sid, file.rel, offset, opts));
@@ -88,7 +92,7 @@ export type StartTransfer = (opts: TransferOptions) => Promise<TransferResult>;
  * before the client may send its next command. Uploads pass their own, to
  * name the bytes received.
  */
-export async function runTransfer(
+export function runTransfer(
   ctx: CommandContext,
   opening: Reply,
   start: StartTransfer,
@@ -99,8 +103,12 @@ export async function runTransfer(
   if (data.kind === 'active') ctx.engine.connectActive(s.sid, data.host, data.port);
   const preamble = formatReply(opening);
   const epilogue = finalReply === undefined ? completeText : undefined;
-  const result = await ctx.transfer((started) => start({ preamble, epilogue, started }));
-  if (finalReply !== undefined) return finalReply(result);
+  const result = ctx.transfer((started) => start({ preamble, epilogue, started }));
+  return result.then(finalReply ?? downloadReply);
+}
+
+/** A download's final reply: none to send when the worker queued the 226 itself. */
+function downloadReply(result: TransferResult): Reply {
   return result.error === TransferError.Ok ? completeSent : transferReply(result);
 }
 
