@@ -226,9 +226,16 @@ export class Engine {
     this.actions.add(type, sid, fields);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      // In the check phase, after every batch of this poll phase and every
+      // promise continuation they caused: one post (and one wakeup of each
+      // worker) for all of them. A microtask here flushed once per batch, and
+      // again for the actions of the continuations (1.45 posts per file on
+      // 100 new sessions a file, against 1.64 batches).
+      setImmediate(this.flushNow);
     }
   }
+
+  private readonly flushNow = (): void => this.flush();
 
   private flush(): void {
     this.flushScheduled = false;
@@ -239,8 +246,6 @@ export class Engine {
   private onBatch(batch: Buffer): void {
     if (this.stopped) return;
     forEachEvent(batch, this.onEvent);
-    // Replies queued by the handlers of this batch leave in one post.
-    this.flush();
   }
 
   private readonly onEvent = (ev: RawEvent): void => {
