@@ -33,7 +33,7 @@ enum class EventType : uint8_t {
 enum class ActionType : uint8_t {
   kReply = 1,          // append text to the control output
   kListenPassive = 2,  // open a passive listener (seq answered by kPassiveReady)
-  kConnectActive = 3,  // connect to host:port for the next transfer
+  kConnectActive = 3,  // the next transfer connects to host:port (once its file is open)
   kSendFile = 4,       // send a file from offset over the data connection (seq → kTransferDone)
   kSendBuffer = 5,     // send bytes over the data connection (seq → kTransferDone)
   kRecvFile = 6,       // write the data connection into a file (seq → kTransferDone)

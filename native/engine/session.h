@@ -27,6 +27,7 @@ struct IoHandle {
 
 enum class DataState : uint8_t {
   kNone,        // no data connection set up
+  kActiveSet,   // active target known: connected once a transfer's file is open
   kListening,   // passive listener open, waiting for the client
   kConnecting,  // active connect in progress
   kConnected,   // data connection up
@@ -60,6 +61,7 @@ class Session {
   DataState data_state = DataState::kNone;
   UniqueFd listener;             // a listener of its own (no passive port range)
   PassivePort* passive = nullptr;  // or a reservation in the shared pool
+  SockAddr active_target;        // kActiveSet: where the data connection goes
   UniqueFd data;
   uint32_t data_events = 0;
   bool data_registered = false;  // `data` is in the epoll set (see Worker::SetDataEvents)

@@ -282,7 +282,7 @@ void Worker::Apply(Action& a) {
       Queue(s, a.data);
       break;
     case ActionType::kListenPassive: ListenPassive(s, a); break;
-    case ActionType::kConnectActive: ConnectActive(s, a.data, static_cast<uint16_t>(a.port)); break;
+    case ActionType::kConnectActive: SetActiveTarget(s, a.data, static_cast<uint16_t>(a.port)); break;
     case ActionType::kSendFile:
     case ActionType::kSendBuffer:
     case ActionType::kRecvFile: BeginTransfer(s, a); break;
@@ -335,15 +335,25 @@ int Worker::OpenOwnListener(Session* s) {
   return bound.Port();
 }
 
-void Worker::ConnectActive(Session* s, const std::string& host, uint16_t port) {
+// Active mode connects only once a transfer has its file open (BeginTransfer):
+// a RETR of a missing file is answered 550 with no connection made, and the
+// target stays set for the next transfer, as vsftpd keeps it.
+void Worker::SetActiveTarget(Session* s, const std::string& host, uint16_t port) {
   DropData(s);
-  SockAddr target;
-  int r = SockAddr::Parse(host, port, &target) ? 0 : -EINVAL;
-  int fd = r == 0 ? sys::TcpSocket(target.Family()) : r;
-  if (fd < 0) {
-    Emit(EventType::kDataFailed, s->sid).error = fd;
+  if (!SockAddr::Parse(host, port, &s->active_target)) {
+    Emit(EventType::kDataFailed, s->sid).error = -EINVAL;
     return;
   }
+  s->data_state = DataState::kActiveSet;
+  TouchData(s);
+  data_sessions_ = true;
+}
+
+// Starts the connect to the active target: 0, or -errno (the setup is then spent).
+int Worker::ConnectActive(Session* s) {
+  const SockAddr& target = s->active_target;
+  int fd = sys::TcpSocket(target.Family());
+  if (fd < 0) return fd;
   UniqueFd conn(fd);
   sys::SetCork(fd, true);  // as every data connection: see OpenOwnListener
   // Connect from the control connection's local address, so the client (and
@@ -357,19 +367,12 @@ void Worker::ConnectActive(Session* s, const std::string& host, uint16_t port) {
     sys::SetBindNoPort(fd);
     sys::Bind(fd, from);
   }
-  r = sys::Connect(fd, target);
-  if (r != 0 && r != -EINPROGRESS) {
-    Emit(EventType::kDataFailed, s->sid).error = r;
-    return;
-  }
+  int r = sys::Connect(fd, target);
+  if (r != 0 && r != -EINPROGRESS) return r;
   s->data = std::move(conn);
   s->data_state = r == 0 ? DataState::kConnected : DataState::kConnecting;
   TouchData(s);
-  data_sessions_ = true;
-  if (r != 0 && (r = SetDataEvents(s, EPOLLOUT)) < 0) {
-    Emit(EventType::kDataFailed, s->sid).error = r;
-    ResetData(s);
-  }
+  return r == 0 ? 0 : SetDataEvents(s, EPOLLOUT);
 }
 
 int Worker::OpenForTransfer(Action& a, Transfer* t) {
@@ -425,9 +428,16 @@ void Worker::BeginTransfer(Session* s, Action& a) {
   t->bucket = TokenBucket(config_.max_rate_per_client, now_ms_);
   int r = OpenForTransfer(a, t.get());
   if (r < 0) {
-    // The data setup is spent either way: the client must ask for a new one.
+    // A file that does not open leaves the data setup for the next transfer
+    // (the client's listener, its passive connection): RFC 959 4.2 answers
+    // with the 550 alone, and vsftpd and pyftpdlib keep it too.
     EmitTransferDone(s->sid, a.seq, 0, r);
-    DropData(s);
+    return;
+  }
+  if (s->data_state == DataState::kActiveSet && (r = ConnectActive(s)) < 0) {
+    Emit(EventType::kDataFailed, s->sid).error = r;
+    ResetData(s);
+    EmitTransferDone(s->sid, a.seq, 0, static_cast<int32_t>(TransferError::kConnectFailed));
     return;
   }
   if (!a.preamble.empty()) {

@@ -63,7 +63,8 @@ class Worker {
   void Apply(Action& a);
   void ListenPassive(Session* s, const Action& a);
   int OpenOwnListener(Session* s);
-  void ConnectActive(Session* s, const std::string& host, uint16_t port);
+  void SetActiveTarget(Session* s, const std::string& host, uint16_t port);
+  int ConnectActive(Session* s);
   void BeginTransfer(Session* s, Action& a);
   int OpenForTransfer(Action& a, Transfer* t);
 

@@ -49,10 +49,14 @@ export interface EngineHandler {
 /**
  * How a transfer ended. `error` is 0 on success, a TransferError value, or a
  * negated errno (e.g. -2 for ENOENT when the file vanished before it opened).
+ * `opened`: its file or listing was open (the preamble queued, `started`
+ * called); false when it was refused before, and then a file that did not
+ * open (a negated errno) left the data setup in place for the next transfer.
  */
 export interface TransferResult {
   bytes: number;
   error: number;
+  opened: boolean;
 }
 
 export type WriteModeName = 'truncate' | 'append' | 'exclusive';
@@ -91,6 +95,7 @@ type Pending =
       resolve: (r: TransferResult) => void;
       started: (() => void) | undefined;
       ended: ((r: TransferResult) => void) | undefined;
+      opened: boolean;
     };
 
 /**
@@ -111,7 +116,8 @@ export interface TransferOptions {
   ended?: (result: TransferResult) => void;
 }
 
-function settle(p: Extract<Pending, { kind: 'transfer' }>, result: TransferResult): void {
+function settle(p: Extract<Pending, { kind: 'transfer' }>, bytes: number, error: number): void {
+  const result: TransferResult = { bytes, error, opened: p.opened };
   p.ended?.(result);
   p.resolve(result);
 }
@@ -154,7 +160,7 @@ export class Engine {
     });
   }
 
-  /** Starts connecting to the client for the next transfer (active mode). */
+  /** Names where the next transfer connects (active mode): the worker connects once its file is open. */
   connectActive(sid: SessionId, host: string, port: number): void {
     this.push(ActionType.ConnectActive, sid, { data: host, port });
   }
@@ -194,7 +200,7 @@ export class Engine {
     for (const [seq, p] of this.pending) {
       this.pending.delete(seq);
       if (p.kind === 'passive') p.reject(new PassiveError(-125 /* ECANCELED */));
-      else settle(p, { bytes: 0, error: TransferError.Aborted });
+      else settle(p, 0, TransferError.Aborted);
     }
   }
 
@@ -211,7 +217,7 @@ export class Engine {
     return new Promise((resolve) => {
       // Pushed first: an action the writer refuses (a bad number) leaves nothing pending.
       this.push(type, sid, fields);
-      this.pending.set(seq, { kind: 'transfer', sid, resolve, started: opts.started, ended: opts.ended });
+      this.pending.set(seq, { kind: 'transfer', sid, resolve, started: opts.started, ended: opts.ended, opened: false });
     });
   }
 
@@ -281,7 +287,7 @@ export class Engine {
         break;
       case EventType.TransferDone: {
         const p = this.take(ev.seq);
-        if (p?.kind === 'transfer') settle(p, { bytes: ev.bytes, error: ev.error });
+        if (p?.kind === 'transfer') settle(p, ev.bytes, ev.error);
         break;
       }
       case EventType.Closed:
@@ -292,7 +298,10 @@ export class Engine {
         break;
       case EventType.TransferStarted: {
         const p = this.pending.get(ev.seq);
-        if (p?.kind === 'transfer') p.started?.();
+        if (p?.kind === 'transfer') {
+          p.opened = true;
+          p.started?.();
+        }
         break;
       }
     }

@@ -37,19 +37,15 @@ export function observeTransfers(engine: EngineActions, observer: TransferObserv
     // Running from the request on (a drain waits for it), but counted and
     // logged as a transfer only once the file opened: a file that fails to
     // open is a refused command (550), not a failed transfer.
-    // Callbacks, not a .then: a promise per transfer here is garbage on the hot path.
+    // A callback, not a .then: a promise per transfer here is garbage on the hot path.
     const startedMs = performance.now();
-    let opened = false;
     observer.started(sid);
     return run({
       preamble: opts?.preamble,
       epilogue: opts?.epilogue,
-      started: () => {
-        opened = true;
-        opts?.started?.();
-      },
+      started: opts?.started,
       ended: (result) => {
-        if (opened) observer.ended({ sid, kind, rel, offset, startedMs, result });
+        if (result.opened) observer.ended({ sid, kind, rel, offset, startedMs, result });
         else observer.refused(sid);
         opts?.ended?.(result);
       },

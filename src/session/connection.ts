@@ -41,7 +41,7 @@ const tooManyWaiting: Reply = {
   text: 'Too many commands waiting; closing control connection.',
   close: true,
 };
-const closedResult: TransferResult = { bytes: 0, error: TransferError.Aborted };
+const closedResult: TransferResult = { bytes: 0, error: TransferError.Aborted, opened: false };
 
 export class Connection implements CommandContext {
   readonly session: Session;

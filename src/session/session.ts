@@ -49,7 +49,10 @@ export class Session {
     return protocolOf(this.local.address);
   }
 
-  /** The data setup for a transfer: it is used once, the client sets up the next one anew. */
+  /**
+   * The data setup for a transfer: it is used once, the client sets up the
+   * next one anew (runTransfer gives it back when the transfer's file did not open).
+   */
   takeData(): DataSetup {
     const data = this.data;
     this.data = noData;

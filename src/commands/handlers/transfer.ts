@@ -84,8 +84,9 @@ export type StartTransfer = (opts: TransferOptions) => Promise<TransferResult>;
 
 /**
  * The steps of every data command once its file or listing is ready: use up
- * the data setup, connect (active mode), run the transfer (the engine sends
- * the preliminary 150 when it has opened the file), and map its result to the
+ * the data setup (given back when the file does not open), name the active
+ * target (the engine connects once the file is open), run the transfer (the
+ * engine sends the preliminary 150 when it has opened the file), and map its result to the
  * final reply. Without a `finalReply` (any, even `transferReply`), a transfer
  * that succeeds is answered by the worker itself (the 226 as its epilogue,
  * queued the moment the data connection closes): no round trip through JS
@@ -104,7 +105,11 @@ export function runTransfer(
   const preamble = formatReply(opening);
   const epilogue = finalReply === undefined ? completeText : undefined;
   const result = ctx.transfer((started) => start({ preamble, epilogue, started }));
-  return result.then(finalReply ?? downloadReply);
+  return result.then((r) => {
+    // A file that did not open left the data setup in the engine: the next transfer uses it.
+    if (!r.opened && r.error < 0 && s.data.kind === 'none') s.data = data;
+    return (finalReply ?? downloadReply)(r);
+  });
 }
 
 /** A download's final reply: none to send when the worker queued the 226 itself. */

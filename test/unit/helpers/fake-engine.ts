@@ -22,7 +22,7 @@ export class FakeEngine implements EngineControl {
   readonly actions: string[] = [];
   passivePort = 40000;
   passiveError: Error | undefined;
-  private running: ((r: TransferResult) => void) | undefined;
+  private running: { resolve: (r: TransferResult) => void; opts: TransferOptions } | undefined;
   private epilogue: string | undefined;
   private closed = false;
 
@@ -48,8 +48,8 @@ export class FakeEngine implements EngineControl {
   sendFile(_sid: number, rel: string, offset: number, opts: TransferOptions = {}): Promise<TransferResult> {
     this.actions.push(`sendFile ${rel} ${offset}`);
     const st = statSync(path.join(this.root, rel), { throwIfNoEntry: false });
-    if (st === undefined) return Promise.resolve({ bytes: 0, error: -ENOENT });
-    if (!st.isFile()) return Promise.resolve({ bytes: 0, error: -EISDIR });
+    if (st === undefined) return this.refuse(opts, -ENOENT);
+    if (!st.isFile()) return this.refuse(opts, -EISDIR);
     return this.transfer(opts);
   }
   sendBuffer(_sid: number, data: Buffer, opts: TransferOptions = {}): Promise<TransferResult> {
@@ -86,12 +86,22 @@ export class FakeEngine implements EngineControl {
     return this.running !== undefined;
   }
 
-  /** Like the native side: the epilogue is queued when the transfer ends without error. */
-  finish(result: TransferResult = { bytes: 1, error: TransferError.Ok }): void {
-    const resolve = this.running;
+  /** Like the native side: the epilogue is queued when the transfer (open: it started) ends without error. */
+  finish(end: Omit<TransferResult, 'opened'> = { bytes: 1, error: TransferError.Ok }): void {
+    const running = this.running;
     this.running = undefined;
-    if (resolve !== undefined && result.error === TransferError.Ok && this.epilogue !== undefined) this.sent.push(this.epilogue);
-    resolve?.(result);
+    if (running === undefined) return;
+    if (end.error === TransferError.Ok && this.epilogue !== undefined) this.sent.push(this.epilogue);
+    const result = { ...end, opened: true };
+    running.opts.ended?.(result);
+    running.resolve(result);
+  }
+
+  /** A file that does not open: no preamble, no `started`, the data setup kept. */
+  private refuse(opts: TransferOptions, error: number): Promise<TransferResult> {
+    const result = { bytes: 0, error, opened: false };
+    opts.ended?.(result);
+    return Promise.resolve(result);
   }
 
   /** Like the native side: open at once, the preamble queued, then `started` a moment later (an event). */
@@ -100,7 +110,7 @@ export class FakeEngine implements EngineControl {
     if (opts.preamble !== undefined) this.sent.push(opts.preamble);
     if (opts.started) queueMicrotask(opts.started);
     return new Promise((resolve) => {
-      this.running = resolve;
+      this.running = { resolve, opts };
     });
   }
 }
