@@ -33,7 +33,7 @@ enum class EventType : uint8_t {
 enum class ActionType : uint8_t {
   kReply = 1,          // append text to the control output
   kListenPassive = 2,  // open a passive listener (seq answered by kPassiveReady)
-  kConnectActive = 3,  // the next transfer connects to host:port (once its file is open)
+  kConnectActive = 3,  // PORT/EPRT: transfers connect to host:port (a download once its file is open)
   kSendFile = 4,       // send a file from offset over the data connection (seq → kTransferDone)
   kSendBuffer = 5,     // send bytes over the data connection (seq → kTransferDone)
   kRecvFile = 6,       // write the data connection into a file (seq → kTransferDone)
@@ -53,7 +53,7 @@ enum class CloseReason : uint8_t {
 enum class TransferError : int32_t {
   kOk = 0,
   kAborted = 1,        // ABOR, a new data command, or the session closing
-  kNoDataConnection = 2,  // a transfer was asked with no listener and no connect pending
+  kNoDataConnection = 2,  // a transfer was asked with no listener, data connection or active target
   kPeerClosed = 3,     // the data connection closed before the transfer ended
   kConnectFailed = 4,  // the active connect failed (detail: the errno in kDataFailed)
   kTimeout = 5,        // the data connection made no progress for the data timeout

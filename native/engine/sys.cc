@@ -217,6 +217,10 @@ int StartWriteback(int fd, uint64_t offset, uint64_t len) {
 
 uint64_t PageSize() { return static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
 
+int Truncate(int fd) {
+  return RetryEintr([&] { return ftruncate(fd, 0); });
+}
+
 int DropCache(int fd, uint64_t offset, uint64_t len) {
   // posix_fadvise returns the error number instead of setting errno.
   return -posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(len), POSIX_FADV_DONTNEED);

@@ -90,6 +90,8 @@ int StartWriteback(int fd, uint64_t offset, uint64_t len);
 // (POSIX_FADV_DONTNEED; dirty pages and pages under writeback stay).
 int DropCache(int fd, uint64_t offset, uint64_t len);
 uint64_t PageSize();
+// Empties the file (ftruncate to 0).
+int Truncate(int fd);
 // Opens path (relative, no leading '/') strictly beneath root_fd: openat2 with
 // RESOLVE_BENEATH, or, where the kernel lacks it, a component walk that
 // refuses every symlink and "..".

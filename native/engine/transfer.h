@@ -42,6 +42,9 @@ struct Transfer {
   uint64_t write_behind = 0;
   uint64_t written_back = 0;  // file offset up to which writeback was started
   uint64_t dropped = 0;       // file offset up to which the cache was dropped
+  // STOR from offset 0: the file is emptied only once the data connection is
+  // up, so an upload whose connection never comes leaves the old file whole.
+  bool truncate_when_connected = false;
 
   bool Sending() const { return kind != TransferKind::kRecvFile; }
 

@@ -257,8 +257,9 @@ void Worker::OnData(Session* s, uint32_t events) {
   if (s->transfer) {
     Activate(s);
   } else if (events & (EPOLLERR | EPOLLHUP)) {
-    // The client gave up on an active-mode connection nobody used (a passive
-    // one is not watched before a transfer needs it: --data-timeout reaps it).
+    // The client gave up on an active-mode connection nobody used (one an
+    // upload made before its file failed to open; a passive one is not
+    // watched before a transfer needs it: --data-timeout reaps it).
     DropData(s);
   }
 }
@@ -335,9 +336,8 @@ int Worker::OpenOwnListener(Session* s) {
   return bound.Port();
 }
 
-// Active mode connects only once a transfer has its file open (BeginTransfer):
-// a RETR of a missing file is answered 550 with no connection made, and the
-// target stays set for the next transfer, as vsftpd keeps it.
+// PORT/EPRT name the target; the connect waits for a transfer (BeginTransfer).
+// Holding no fd, a target set is not subject to --data-timeout.
 void Worker::SetActiveTarget(Session* s, const std::string& host, uint16_t port) {
   DropData(s);
   if (!SockAddr::Parse(host, port, &s->active_target)) {
@@ -345,8 +345,6 @@ void Worker::SetActiveTarget(Session* s, const std::string& host, uint16_t port)
     return;
   }
   s->data_state = DataState::kActiveSet;
-  TouchData(s);
-  data_sessions_ = true;
 }
 
 // Starts the connect to the active target: 0, or -errno (the setup is then spent).
@@ -372,7 +370,20 @@ int Worker::ConnectActive(Session* s) {
   s->data = std::move(conn);
   s->data_state = r == 0 ? DataState::kConnected : DataState::kConnecting;
   TouchData(s);
+  data_sessions_ = true;
   return r == 0 ? 0 : SetDataEvents(s, EPOLLOUT);
+}
+
+// Connects a transfer's active target: false when that failed at once (the
+// transfer is then answered ConnectFailed and the setup is spent).
+bool Worker::ConnectForTransfer(Session* s, uint32_t seq) {
+  if (s->data_state != DataState::kActiveSet) return true;
+  int r = ConnectActive(s);
+  if (r == 0) return true;
+  Emit(EventType::kDataFailed, s->sid).error = r;
+  ResetData(s);
+  EmitTransferDone(s->sid, seq, 0, static_cast<int32_t>(TransferError::kConnectFailed));
+  return false;
 }
 
 int Worker::OpenForTransfer(Action& a, Transfer* t) {
@@ -390,7 +401,7 @@ int Worker::OpenForTransfer(Action& a, Transfer* t) {
     flags = O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY;
     if (a.mode == WriteMode::kAppend) flags |= O_APPEND;
     if (a.mode == WriteMode::kExclusive) flags |= O_EXCL;
-    if (a.mode == WriteMode::kTruncate && a.offset == 0) flags |= O_TRUNC;
+    t->truncate_when_connected = a.mode == WriteMode::kTruncate && a.offset == 0;
   }
   int fd = sys::OpenBeneath(root_fd_, a.data, flags, 0644);
   if (fd < 0) return fd;
@@ -426,20 +437,21 @@ void Worker::BeginTransfer(Session* s, Action& a) {
   t->seq = a.seq;
   t->epilogue = std::move(a.epilogue);
   t->bucket = TokenBucket(config_.max_rate_per_client, now_ms_);
+  // Active mode: a download connects once its file is open, so a RETR of a
+  // missing file gets its 550 with no connection made; an upload connects
+  // first, so a data connection that cannot be made never leaves a file
+  // truncated or created (STOR, STOU).
+  bool upload = a.type == ActionType::kRecvFile;
+  if (upload && !ConnectForTransfer(s, a.seq)) return;
   int r = OpenForTransfer(a, t.get());
   if (r < 0) {
     // A file that does not open leaves the data setup for the next transfer
-    // (the client's listener, its passive connection): RFC 959 4.2 answers
-    // with the 550 alone, and vsftpd and pyftpdlib keep it too.
+    // (the target, the client's connection): RFC 959 answers with the 550
+    // alone, and vsftpd and pyftpdlib keep it too.
     EmitTransferDone(s->sid, a.seq, 0, r);
     return;
   }
-  if (s->data_state == DataState::kActiveSet && (r = ConnectActive(s)) < 0) {
-    Emit(EventType::kDataFailed, s->sid).error = r;
-    ResetData(s);
-    EmitTransferDone(s->sid, a.seq, 0, static_cast<int32_t>(TransferError::kConnectFailed));
-    return;
-  }
+  if (!upload && !ConnectForTransfer(s, a.seq)) return;
   if (!a.preamble.empty()) {
     Queue(s, a.preamble);
   }
@@ -451,6 +463,14 @@ void Worker::BeginTransfer(Session* s, Action& a) {
 
 void Worker::StartTransferIfReady(Session* s) {
   if (s->transfer && s->data_state == DataState::kConnected) {
+    Transfer& t = *s->transfer;
+    if (t.truncate_when_connected) {
+      t.truncate_when_connected = false;
+      if (int r = sys::Truncate(t.file.Get()); r < 0) {
+        FinishTransfer(s, r);
+        return;
+      }
+    }
     if (!s->transfer->Sending() && !WatchData(s, EPOLLIN)) return;
     Activate(s);
   }
@@ -551,7 +571,7 @@ void Worker::ExpireDataConnections() {
   bool any = false;
   for (auto& [sid, session] : sessions_) {
     Session* s = session.get();
-    if (s->data_state == DataState::kNone && !s->transfer) continue;
+    if ((s->data_state == DataState::kNone || s->data_state == DataState::kActiveSet) && !s->transfer) continue;
     // A throttled transfer is waiting on us, not on the client.
     if (s->parked) TouchData(s);
     if (now_ms_ - s->data_activity_ms < config_.data_timeout_ms) {

@@ -65,6 +65,7 @@ class Worker {
   int OpenOwnListener(Session* s);
   void SetActiveTarget(Session* s, const std::string& host, uint16_t port);
   int ConnectActive(Session* s);
+  bool ConnectForTransfer(Session* s, uint32_t seq);
   void BeginTransfer(Session* s, Action& a);
   int OpenForTransfer(Action& a, Transfer* t);
 

@@ -1,4 +1,4 @@
-// Encodes the actions of one JS tick into one byte buffer for post()
+// Encodes the actions of one event-loop turn into one byte buffer for post()
 // (native/binding/engine_wrap.cc, ParseActions decodes it), so they cross in
 // one N-API call with no object per action: the mirror of the event batches
 // (batch.ts). Records back to back, little-endian:

@@ -1,6 +1,6 @@
 // The typed engine: the only consumer of the addon. It turns event batches
 // into calls on an EngineHandler, turns (sid, seq) answers into Promises, and
-// coalesces the actions of one tick into one post() to the native side.
+// coalesces the actions of one event-loop turn into one post() to the native side.
 import { type ActionFields, ActionWriter } from './actions.js';
 import { forEachEvent, type RawEvent } from './batch.js';
 import {
@@ -118,8 +118,12 @@ export interface TransferOptions {
 
 function settle(p: Extract<Pending, { kind: 'transfer' }>, bytes: number, error: number): void {
   const result: TransferResult = { bytes, error, opened: p.opened };
-  p.ended?.(result);
-  p.resolve(result);
+  try {
+    p.ended?.(result);
+  } finally {
+    // Whatever the bookkeeping did, the command waiting on it gets its answer.
+    p.resolve(result);
+  }
 }
 
 export class Engine {
@@ -160,7 +164,7 @@ export class Engine {
     });
   }
 
-  /** Names where the next transfer connects (active mode): the worker connects once its file is open. */
+  /** PORT/EPRT: where transfers connect from now on (a download once its file is open; the setup is used once). */
   connectActive(sid: SessionId, host: string, port: number): void {
     this.push(ActionType.ConnectActive, sid, { data: host, port });
   }

@@ -118,12 +118,22 @@ export class Connection implements CommandContext {
       this.pump();
     });
     this.session.transferring = true;
-    // A .then, not an async frame: this runs once per file on the hot path. The engine's promise never rejects.
-    return result.then((r) => {
-      this.session.transferring = false;
-      this.sideLaneOpen = false;
-      return r;
-    });
+    // A .then, not an async frame: this runs once per file on the hot path.
+    return result.then(
+      (r) => {
+        this.transferEnded();
+        return r;
+      },
+      (e: unknown) => {
+        this.transferEnded();
+        throw e;
+      },
+    );
+  }
+
+  private transferEnded(): void {
+    this.session.transferring = false;
+    this.sideLaneOpen = false;
   }
 
   afterTransfer(): Promise<void> {
@@ -194,7 +204,13 @@ export class Connection implements CommandContext {
     if (result instanceof Promise) {
       result.then(
         (r) => this.settle(side, r),
-        (e: unknown) => this.settle(side, failureReply(this, entry.verb, e)),
+        (e: unknown) => {
+          try {
+            this.settle(side, failureReply(this, entry.verb, e));
+          } catch (err) {
+            this.fail(err);
+          }
+        },
       );
       return;
     }

@@ -1,13 +1,15 @@
 // A transfer whose file does not open (RETR of a missing file, of a
-// directory; STOR onto a directory or a FIFO) is answered 550 alone and leaves the data
+// directory; STOR onto a FIFO) is answered 550 alone and leaves the data
 // setup for the next transfer, as vsftpd and pyftpdlib do: the passive
-// connection stays open, and in active mode no connection is made until a
-// file opens.
+// connection stays open, and in active mode a download connects only once
+// its file is open. And an upload whose data connection never comes leaves
+// the file it was to replace whole.
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DataChannel, type DataMode, dataModes, FtpControl, sha256 } from './helpers/clients.js';
+import { DataChannel, type DataMode, dataModes, FtpControl, freePort, sha256 } from './helpers/clients.js';
 import { expectServes, useServer } from './helpers/server.js';
 
 const srv = useServer({ writable: true });
@@ -64,12 +66,11 @@ describe.each(dataModes)('%s', (mode) => {
     const ctl = await login();
     const channel = await DataChannel.open(ctl, mode);
     try {
+      // '/sub' is refused in TypeScript before the data setup is touched; '/fifo' by the engine's open.
       for (const target of ['/sub', '/fifo']) {
         const refused = await ctl.cmd(`STOR ${target}`);
         expect(refused.code, refused.lines.join(' / ')).toBe(550);
       }
-      await sleep(200);
-      if (activeModes.includes(mode)) expect(channel.current, 'active mode connected before a file opened').toBeUndefined();
       const name = `/kept-${mode}.bin`;
       const body = Buffer.from(`stored on the setup a refused STOR left (${mode})\n`);
       const prelim = await ctl.cmd(`STOR ${name}`);
@@ -89,5 +90,36 @@ describe.each(dataModes)('%s', (mode) => {
       channel.close();
     }
     await expectServes(srv, mode);
+  });
+});
+
+describe('an upload whose data connection never comes', () => {
+  const before = Buffer.from('the file as it was before the STOR\n');
+
+  function existing(name: string): string {
+    const file = path.join(srv.root, name);
+    writeFileSync(file, before);
+    return file;
+  }
+
+  it('passive, cut by ABOR before the client connects: the old file is whole', async () => {
+    const file = existing('kept-passive.bin');
+    const ctl = await login();
+    expect((await ctl.cmd('EPSV')).code).toBe(229);
+    expect((await ctl.cmd('STOR /kept-passive.bin')).code).toBe(150);
+    ctl.send('ABOR');
+    expect((await ctl.reply()).code).toBe(426);
+    expect((await ctl.reply()).code).toBe(226);
+    expect(readFileSync(file)).toEqual(before);
+  });
+
+  it('active, to a port nobody listens on: 150, 425, and the old file is whole', async () => {
+    const file = existing('kept-active.bin');
+    const ctl = await login();
+    const port = await freePort();
+    await ctl.expect(`PORT 127,0,0,1,${port >> 8},${port & 255}`, 200);
+    expect((await ctl.cmd('STOR /kept-active.bin')).code).toBe(150);
+    expect((await ctl.reply()).code).toBe(425);
+    expect(readFileSync(file)).toEqual(before);
   });
 });

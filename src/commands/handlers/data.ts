@@ -108,5 +108,7 @@ function setActive(ctx: CommandContext, target: HostPort): void {
   }
   if (checked && target.port < 1024) throw new FtpError(Code.NotImplementedForParam, 'Refusing a privileged data port.');
   dropPassive(ctx);
-  ctx.session.data = { kind: 'active', host: ipv4Of(target.host) ?? target.host, port: target.port };
+  const data = { kind: 'active', host: ipv4Of(target.host) ?? target.host, port: target.port } as const;
+  ctx.session.data = data;
+  ctx.engine.connectActive(ctx.session.sid, data.host, data.port);
 }

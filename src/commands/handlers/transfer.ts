@@ -71,7 +71,7 @@ export async function abor(ctx: CommandContext): Promise<Reply> {
     await ctx.afterTransfer();
     return abortDone;
   }
-  if (s.data.kind === 'passive') ctx.engine.abort(s.sid);
+  if (s.data.kind !== 'none') ctx.engine.abort(s.sid);
   s.clearData();
   return nothingToAbort;
 }
@@ -84,9 +84,9 @@ export type StartTransfer = (opts: TransferOptions) => Promise<TransferResult>;
 
 /**
  * The steps of every data command once its file or listing is ready: use up
- * the data setup (given back when the file does not open), name the active
- * target (the engine connects once the file is open), run the transfer (the
- * engine sends the preliminary 150 when it has opened the file), and map its result to the
+ * the data setup (given back when the file does not open, which the engine
+ * keeps then), run the transfer (the engine connects in active mode and sends
+ * the preliminary 150 when it has opened the file), and map its result to the
  * final reply. Without a `finalReply` (any, even `transferReply`), a transfer
  * that succeeds is answered by the worker itself (the 226 as its epilogue,
  * queued the moment the data connection closes): no round trip through JS
@@ -101,7 +101,6 @@ export function runTransfer(
 ): Promise<Reply> {
   const s = ctx.session;
   const data = s.takeData();
-  if (data.kind === 'active') ctx.engine.connectActive(s.sid, data.host, data.port);
   const preamble = formatReply(opening);
   const epilogue = finalReply === undefined ? completeText : undefined;
   const result = ctx.transfer((started) => start({ preamble, epilogue, started }));
