@@ -203,8 +203,13 @@ export class Engine {
     this.native.stop();
     for (const [seq, p] of this.pending) {
       this.pending.delete(seq);
-      if (p.kind === 'passive') p.reject(new PassiveError(-125 /* ECANCELED */));
-      else settle(p, 0, TransferError.Aborted);
+      try {
+        if (p.kind === 'passive') p.reject(new PassiveError(-125 /* ECANCELED */));
+        else settle(p, 0, TransferError.Aborted);
+      } catch (e) {
+        // Bookkeeping that throws must not leave the other transfers unanswered.
+        this.handler.onError(e);
+      }
     }
   }
 
