@@ -27,7 +27,7 @@ struct IoHandle {
 
 enum class DataState : uint8_t {
   kNone,        // no data connection set up
-  kActiveSet,   // active target known: connected once a transfer's file is open
+  kActiveSet,   // active target known: connected when a transfer starts (a download once its file is open)
   kListening,   // passive listener open, waiting for the client
   kConnecting,  // active connect in progress
   kConnected,   // data connection up

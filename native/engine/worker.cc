@@ -471,7 +471,7 @@ void Worker::StartTransferIfReady(Session* s) {
         return;
       }
     }
-    if (!s->transfer->Sending() && !WatchData(s, EPOLLIN)) return;
+    if (!t.Sending() && !WatchData(s, EPOLLIN)) return;
     Activate(s);
   }
 }
