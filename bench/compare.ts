@@ -5,7 +5,7 @@
 //   npm run bench:compare -- [--servers muxftpd,vsftpd,...] [--scenarios login-100,small-100,...]
 //                            [--duration S] [--idle-sessions N] [--idle-duration S]
 //                            [--passive-sessions N] [--passive-duration S] [--mode epsv|pasv]
-//                            [--large-mib N] [--out DIR] [--client-threads N]
+//                            [--large-mib N] [--out DIR] [--client-threads N] [--rounds N]
 
 import { execSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -172,6 +172,7 @@ async function main(): Promise<void> {
       'passive-duration': { type: 'string' },
       'large-mib': { type: 'string' },
       'client-threads': { type: 'string' },
+      rounds: { type: 'string' },
       mode: { type: 'string' },
       root: { type: 'string' },
       out: { type: 'string' },
@@ -186,7 +187,9 @@ async function main(): Promise<void> {
   [--duration S (10)] [--idle-sessions N (19000)] [--peer-idle-sessions N (5000)] [--idle-duration S (60)]
   [--passive-sessions N (5000)] [--passive-duration S (60, a cap: the run ends when every session is done)]
   [--large-mib N (1024)] [--mode epsv|pasv (epsv)]
-  [--client-threads N (half the CPUs)] [--root DIR] [--out DIR (bench/results/<date>)]`);
+  [--client-threads N (half the CPUs)] [--root DIR] [--out DIR (bench/results/<date>)]
+  [--rounds N (3): each row but passive-5000 and idle runs N times, servers in turn
+    (the order reversed every other round); a row shows its median round]`);
     return;
   }
   const servers = list('--servers', v.servers, serverNames);
@@ -209,6 +212,7 @@ async function main(): Promise<void> {
     mode: mode as DataMode,
     root,
   };
+  const rounds = Math.round(positive('--rounds', v.rounds, 3));
   const stamp = new Date().toISOString().slice(0, 10);
   let out = path.resolve(v.out ?? path.join(packageRoot, 'bench/results', stamp));
   if (!v.out && existsSync(out)) out = `${out}-${new Date().toISOString().slice(11, 16).replace(':', '')}`;
@@ -221,7 +225,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     command: `npm run bench:compare -- ${process.argv.slice(2).join(' ')}`.trim(),
     machine: machineInfo(),
-    settings,
+    settings: { ...settings, rounds },
     servers: [],
     scenarios,
     cells: [],
@@ -246,10 +250,25 @@ async function main(): Promise<void> {
   // measured within a minute or two of each other, not half an hour apart,
   // so a drift in the machine's speed (this VM's drifts by up to a third
   // within minutes) skews their ratios less. Each cell starts its server.
+  // Rounds repeat a row right after itself for the same reason; reversing the
+  // order every other round spreads what a server inherits from the one before
+  // it (page cache, TIME_WAIT sockets) over all of them. muxftpd's scaling rows
+  // (--threads 1 and 2) are one group whose rounds take turns, so each round's
+  // 2 ÷ 1 compares runs made one after the other.
   const order = result.scenarios.filter((sc) => !sc.from).sort((a, b) => phase(a) - phase(b));
-  let profile: string | null = null;
+  const groups = new Map<string, MatrixScenario[]>();
   for (const sc of order) {
-    for (const name of ready) {
+    const key = sc.only ? `only ${sc.only}` : sc.name;
+    groups.set(key, [...(groups.get(key) ?? []), sc]);
+  }
+  const runs = [...groups.values()].flatMap((group) => {
+    const n = group.some((sc) => sc.sizedBy) ? 1 : rounds;
+    return Array.from({ length: n }, (_, round) =>
+      (round % 2 === 0 ? group : [...group].reverse()).map((sc) => ({ sc, round, n }))).flat();
+  });
+  let profile: string | null = null;
+  for (const { sc, round, n } of runs) {
+    for (const name of round % 2 === 0 ? ready : [...ready].reverse()) {
       if (sc.only && sc.only !== name) continue;
       const key = `${name} ${profileKey(name, sc)}`;
       if (profile !== key) {
@@ -266,7 +285,7 @@ async function main(): Promise<void> {
             `${sc.writable ? ', writable' : ''}${mux?.threads ? `, --threads ${mux.threads}` : ''})`);
         } catch (e) {
           console.error(`bench:compare: ${(e as Error).message}`);
-          result.cells.push({ server: name, scenario: sc.name, report: null, failure: `did not start: ${(e as Error).message.split('\n')[0]}`, argv: [] });
+          result.cells.push({ server: name, scenario: sc.name, round, report: null, failure: `did not start: ${(e as Error).message.split('\n')[0]}`, argv: [] });
           continue;
         }
       }
@@ -282,8 +301,8 @@ async function main(): Promise<void> {
       let sampling = false;
       let mostHeld = 0;
       if (sc.memory) baseline = await treePss(srv.pid);
-      process.stderr.write(`   ${sc.name} ... `);
-      const cellBase = { server: name, scenario: sc.name, serverArgv: srv.argv, pasvPorts: srv.pasvPorts };
+      process.stderr.write(`   ${sc.name}${n > 1 ? ` (round ${round + 1} of ${n})` : ''} ... `);
+      const cellBase = { server: name, scenario: sc.name, round, serverArgv: srv.argv, pasvPorts: srv.pasvPorts };
       try {
         const run = await runFtpload(load, (p) => {
           // Sample while the most sessions so far are held, not while they close at the end.

@@ -169,6 +169,8 @@ export interface Cell {
   serverArgv?: string[];
   /** The server's passive port range for this run, "min-max". */
   pasvPorts?: string;
+  /** Which round of the run measured it (0-based, see --rounds); absent = 0. */
+  round?: number;
 }
 
 export interface CompareResult {
@@ -198,11 +200,45 @@ export function baseServer(result: CompareResult): string | undefined {
   return installed.includes('muxftpd') ? 'muxftpd' : installed[0];
 }
 
-/** The cell a row reads: its own, or for a derived row the cell of the run it comes from. */
+/** Higher is better after this: null (no figure) is the worst. */
+function score(v: number | null, better: MatrixScenario['better']): number {
+  if (v === null) return -Infinity;
+  return better === 'lower' ? -v : v;
+}
+
+/**
+ * The cell a row reads: its own, or for a derived row the cell of the run it
+ * comes from. A scenario measured in several rounds reads the round with the
+ * median figure (of two, the worse), so one noisy run moves no row.
+ */
 export function findCell(result: CompareResult, server: string, scenario: string): Cell | undefined {
   const sc = result.scenarios.find((s) => s.name === scenario);
   const name = sc?.from ?? scenario;
-  return result.cells.find((c) => c.server === server && c.scenario === name);
+  const runs = result.cells.filter((c) => c.server === server && c.scenario === name);
+  if (runs.length <= 1) return runs[0];
+  const ran = result.scenarios.find((s) => s.name === name) ?? sc;
+  if (!ran) return runs[0];
+  const ranked = runs
+    .map((c) => ({ c, s: score(cellValue(c, ran.metric), ran.better) }))
+    .sort((a, b) => a.s - b.s);
+  return ranked[Math.floor((ranked.length - 1) / 2)]?.c;
+}
+
+/** The rounds a scenario's cells were measured in, ascending. */
+export function roundsOf(result: CompareResult, scenario: string): number[] {
+  const name = result.scenarios.find((s) => s.name === scenario)?.from ?? scenario;
+  return [...new Set(result.cells.filter((c) => c.scenario === name).map((c) => c.round ?? 0))].sort((a, b) => a - b);
+}
+
+/** The run as if only one round of it had been measured. */
+export function inRound(result: CompareResult, round: number): CompareResult {
+  return { ...result, cells: result.cells.filter((c) => (c.round ?? 0) === round) };
+}
+
+/** The smallest and largest of a per-round figure, over the rounds that gave one; null with fewer than two. */
+function spread(rounds: number[], of: (round: number) => number | null): { min: number; max: number } | null {
+  const vals = rounds.map(of).filter((v): v is number => v !== null);
+  return vals.length < 2 ? null : { min: Math.min(...vals), max: Math.max(...vals) };
 }
 
 /** Ratio of each server's figure to the base server's (muxftpd) for one scenario. */
@@ -237,11 +273,20 @@ export function vsBestPeer(result: CompareResult, sc: MatrixScenario): number | 
   return ratio(cellValue(findCell(result, b, sc.name), sc.metric), best.value);
 }
 
+/** muxftpd ÷ best peer in each round on its own: how far one run could have moved the row. */
+export function vsBestSpread(result: CompareResult, sc: MatrixScenario): { min: number; max: number } | null {
+  return spread(roundsOf(result, sc.name), (r) => vsBestPeer(inRound(result, r), sc));
+}
+
+function formatSpread(s: { min: number; max: number } | null): string {
+  return s ? `; rounds ${s.min}-${s.max}x` : '';
+}
+
 export function formatVsBest(result: CompareResult, sc: MatrixScenario): string {
   const best = bestPeer(result, sc);
   if (!best) return '—';
   const r = vsBestPeer(result, sc);
-  return r === null ? `— (best peer ${best.server}: ${fmt(best.value)})` : `${r}x (${best.server})`;
+  return r === null ? `— (best peer ${best.server}: ${fmt(best.value)})` : `${r}x (${best.server}${formatSpread(vsBestSpread(result, sc))})`;
 }
 
 function fmt(v: number): string {
@@ -291,14 +336,26 @@ export function tableScenarios(result: CompareResult): MatrixScenario[] {
   return result.scenarios.filter((s) => !s.only);
 }
 
-/** muxftpd --threads 2 ÷ --threads 1 on the same load, or null. */
-export function scalingRatio(result: CompareResult): { t1: number | null; t2: number | null; ratio: number | null } | null {
+/** muxftpd --threads 2 ÷ --threads 1 on the same load (medians), and its range over the rounds; or null. */
+export function scalingRatio(result: CompareResult): {
+  t1: number | null; t2: number | null; ratio: number | null; spread: { min: number; max: number } | null;
+} | null {
   const t1s = result.scenarios.find((s) => s.name === 'threads-1');
   const t2s = result.scenarios.find((s) => s.name === 'threads-2');
   if (!t1s && !t2s) return null;
-  const t1 = t1s ? cellValue(findCell(result, 'muxftpd', 'threads-1'), t1s.metric) : null;
-  const t2 = t2s ? cellValue(findCell(result, 'muxftpd', 'threads-2'), t2s.metric) : null;
-  return { t1, t2, ratio: ratio(t2, t1) };
+  const of = (res: CompareResult): { t1: number | null; t2: number | null } => ({
+    t1: t1s ? cellValue(findCell(res, 'muxftpd', 'threads-1'), t1s.metric) : null,
+    t2: t2s ? cellValue(findCell(res, 'muxftpd', 'threads-2'), t2s.metric) : null,
+  });
+  const { t1, t2 } = of(result);
+  const rounds = roundsOf(result, 'threads-2').filter((r) => roundsOf(result, 'threads-1').includes(r));
+  return {
+    t1, t2, ratio: ratio(t2, t1),
+    spread: spread(rounds, (r) => {
+      const one = of(inRound(result, r));
+      return ratio(one.t2, one.t1);
+    }),
+  };
 }
 
 function unitOf(sc: MatrixScenario): string {
@@ -311,9 +368,14 @@ export function formatMarkdown(result: CompareResult): string {
   const mode = String(result.settings['mode'] ?? 'epsv').toUpperCase();
   const lines: string[] = [];
   lines.push(`# muxftpd vs peers — ${result.date.slice(0, 10)}`, '');
-  lines.push(`Each figure is the server's rate over the whole run; in parentheses, its ratio to ${b ?? 'the first server'} ` +
+  const rounds = Number(result.settings['rounds'] ?? 1);
+  lines.push(`Each figure is the server's rate over one run of the scenario${rounds > 1
+    ? ` (each row but passive and idle ran ${rounds} rounds, servers in turn, the order reversed every other round: ` +
+      'the figure and its latency below are the median round\'s; the errors list every round)'
+    : ''}; in parentheses, its ratio to ${b ?? 'the first server'} ` +
     '(above 1 = more than it). ' +
     `Last column: ${b ?? 'the first server'}'s figure ÷ the best peer's in this run, and which peer that is ` +
+    `${rounds > 1 ? '(then "rounds": the lowest and highest of that ratio taken round by round) ' : ''}` +
     '(for a row marked "lower is better", below 1 is better). ' +
     '† = the run had errors (listed below). n/a = no operation succeeded (the error named). ' +
     `Data connections: ${mode}.`, '');
@@ -347,9 +409,10 @@ export function formatMarkdown(result: CompareResult): string {
     const t2s = result.scenarios.find((s) => s.name === 'threads-2');
     const show = (sc: MatrixScenario | undefined): string => (sc ? formatCell(result, sc, 'muxftpd') : '—');
     lines.push('', '## Scaling (muxftpd, small files/s, new session each, 100 clients)', '');
-    lines.push('| --threads 1 | --threads 2 | 2 ÷ 1 |');
-    lines.push('|---:|---:|---:|');
-    lines.push(`| ${show(t1s)} | ${show(t2s)} | ${scaling.ratio === null ? '—' : `${scaling.ratio}x`} |`);
+    lines.push('| --threads 1 | --threads 2 | 2 ÷ 1 | 2 ÷ 1, round by round |');
+    lines.push('|---:|---:|---:|---:|');
+    lines.push(`| ${show(t1s)} | ${show(t2s)} | ${scaling.ratio === null ? '—' : `${scaling.ratio}x`} | ` +
+      `${scaling.spread ? `${scaling.spread.min}-${scaling.spread.max}x` : '—'} |`);
   }
   lines.push('', '![chart](chart.svg)', '');
   lines.push('## Latency (ms, p50 / p99 / max)', '');
@@ -364,12 +427,13 @@ export function formatMarkdown(result: CompareResult): string {
   }
   lines.push('', '## Errors', '');
   let any = false;
+  const where = (c: Cell): string => `${c.server} / ${c.scenario}${rounds > 1 && roundsOf(result, c.scenario).length > 1 ? ` (round ${(c.round ?? 0) + 1})` : ''}`;
   for (const c of result.cells) {
     if (c.failure) {
-      lines.push(`- ${c.server} / ${c.scenario}: ${c.failure.split('\n')[0]}`);
+      lines.push(`- ${where(c)}: ${c.failure.split('\n')[0]}`);
       any = true;
     } else if (c.report && c.report.errorTotal > 0) {
-      lines.push(`- ${c.server} / ${c.scenario}: ${c.report.errorTotal} of ${c.report.ops + c.report.errorTotal}: ${formatErrors(c.report.errors)}`);
+      lines.push(`- ${where(c)}: ${c.report.errorTotal} of ${c.report.ops + c.report.errorTotal}: ${formatErrors(c.report.errors)}`);
       any = true;
     }
   }
@@ -381,7 +445,7 @@ export function formatMarkdown(result: CompareResult): string {
     lines.push('', 'Sessions unfinished when the run ended (by the state they were in):', '');
     for (const c of cut) {
       const r = c.report as Report;
-      lines.push(`- ${c.server} / ${c.scenario}: ${r.abortedAtEnd}: ${formatErrors(r.abortedByState)}`);
+      lines.push(`- ${where(c)}: ${r.abortedAtEnd}: ${formatErrors(r.abortedByState)}`);
     }
   }
   lines.push('', '## Servers', '');
@@ -401,8 +465,10 @@ export function formatMarkdown(result: CompareResult): string {
     seen.add(`${c.server}\n${line}`);
     lines.push(`# ${c.server} (${result.cells.filter((d) => d.server === c.server && d.serverArgv?.join(' ') === line).map((d) => d.scenario).join(', ')})`, line);
   }
-  lines.push('```', '', 'Each load (ftpload argv):', '', '```');
-  for (const c of result.cells) for (const a of c.argv) lines.push(`# ${c.server} / ${c.scenario}`, a.join(' '));
+  lines.push('```', '', `Each load (ftpload argv${rounds > 1 ? '; every round ran the same' : ''}):`, '', '```');
+  for (const c of result.cells) {
+    if ((c.round ?? 0) === 0) for (const a of c.argv) lines.push(`# ${c.server} / ${c.scenario}`, a.join(' '));
+  }
   lines.push('```', '');
   return lines.join('\n');
 }
@@ -420,7 +486,7 @@ export function formatTerminal(result: CompareResult): string {
   if (scaling) {
     const f = (v: number | null): string => (v === null ? 'n/a' : fmt(v));
     out.push('', `scaling (muxftpd small-100): --threads 1 ${f(scaling.t1)}, --threads 2 ${f(scaling.t2)} files/s, ` +
-      `2 ÷ 1 = ${scaling.ratio === null ? 'n/a' : `${scaling.ratio}x`}`);
+      `2 ÷ 1 = ${scaling.ratio === null ? 'n/a' : `${scaling.ratio}x`}${formatSpread(scaling.spread)}`);
   }
   return out.join('\n');
 }

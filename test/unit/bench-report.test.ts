@@ -273,12 +273,51 @@ describe('comparison matrix', () => {
         cell('muxftpd', 'threads-2', { ops: 1800, elapsed_s: 2 }),
       ],
     };
-    expect(scalingRatio(scaled)).toEqual({ t1: 500, t2: 900, ratio: 1.8 });
+    expect(scalingRatio(scaled)).toEqual({ t1: 500, t2: 900, ratio: 1.8, spread: null });
     expect(tableScenarios(scaled).map((s) => s.name)).toEqual(['login-100']);
     const md = formatMarkdown(scaled);
-    expect(md).toContain('| 500 | 900 | 1.8x |');
+    expect(md).toContain('| 500 | 900 | 1.8x | — |');
     expect(formatTerminal(scaled)).toContain('2 ÷ 1 = 1.8x');
     expect(chartRows(scaled).some((r) => r.scenario.startsWith('threads'))).toBe(false);
+  });
+  describe('over several rounds', () => {
+    // login-100 in three rounds: muxftpd 1000, 400 (a noisy round, with errors), 900 logins/s;
+    // pyftpdlib 500, 450, 300. threads-1/threads-2 in two rounds.
+    const login3 = (server: string, round: number, ops: number, more: Partial<FtploadSummary> = {}): Cell =>
+      cell(server, 'login-100', { ops: ops * 2, elapsed_s: 2, ...more }, { round, argv: [[`ftpload-${server}-${round}`]] });
+    const rounds: CompareResult = {
+      ...result,
+      settings: { ...result.settings, rounds: 3 },
+      servers: result.servers.filter((s) => s.name === 'muxftpd' || s.name === 'pyftpdlib'),
+      scenarios: [login, row('threads-1'), row('threads-2')],
+      cells: [
+        login3('muxftpd', 0, 1000), login3('pyftpdlib', 0, 500),
+        login3('pyftpdlib', 1, 450), login3('muxftpd', 1, 400, { errors: { timeout_greeting: 7 } }),
+        login3('muxftpd', 2, 900), login3('pyftpdlib', 2, 300),
+        cell('muxftpd', 'threads-1', { ops: 1000, elapsed_s: 2 }, { round: 0 }),
+        cell('muxftpd', 'threads-2', { ops: 1500, elapsed_s: 2 }, { round: 0 }),
+        cell('muxftpd', 'threads-1', { ops: 1000, elapsed_s: 2 }, { round: 1 }),
+        cell('muxftpd', 'threads-2', { ops: 900, elapsed_s: 2 }, { round: 1 }),
+      ],
+    };
+    it('reads each server’s median round, and of two rounds the worse', () => {
+      expect(cellValue(findCell(rounds, 'muxftpd', 'login-100'), 'opsPerSec')).toBe(900);
+      expect(cellValue(findCell(rounds, 'pyftpdlib', 'login-100'), 'opsPerSec')).toBe(450);
+      expect(vsBestPeer(rounds, login)).toBe(2);
+      expect(scalingRatio(rounds)).toEqual({ t1: 500, t2: 450, ratio: 0.9, spread: { min: 0.9, max: 1.5 } });
+    });
+    it('shows the ratio round by round, the errors of every round, and each load once', () => {
+      // rounds: 1000 ÷ 500 = 2, 400 ÷ 450 = 0.89, 900 ÷ 300 = 3
+      expect(formatVsBest(rounds, login)).toBe('2x (pyftpdlib; rounds 0.89-3x)');
+      const md = formatMarkdown(rounds);
+      expect(md).toContain('| logins/s, 100 sessions at once | sessions/s | 900 | 450 (0.5x) | 2x (pyftpdlib; rounds 0.89-3x) |');
+      expect(md).toContain('- muxftpd / login-100 (round 2): 7 of 807: timeout_greeting=7');
+      expect(md).toContain('ran 3 rounds');
+      expect(md).toContain('| 500 | 450 | 0.9x | 0.9-1.5x |');
+      expect(md).toContain('ftpload-muxftpd-0');
+      expect(md).not.toContain('ftpload-muxftpd-1');
+      expect(formatTerminal(rounds)).toContain('2 ÷ 1 = 0.9x; rounds 0.9-1.5x');
+    });
   });
 });
 
