@@ -26,6 +26,7 @@ import {
   formatTerminal,
   type MatrixScenario,
   planLoad,
+  planRuns,
   selectableScenarios,
   selectScenarios,
 } from './matrix.js';
@@ -129,15 +130,6 @@ function startClean(root: string): void {
 function cleanUploads(root: string): void {
   const dir = path.join(root, 'upload');
   for (const f of readdirSync(dir)) rmSync(path.join(dir, f), { force: true });
-}
-
-/** Scenarios run in this order (each on every server in turn): read-only, passive, idle, upload, then muxftpd's scaling rows. */
-function phase(sc: MatrixScenario): number {
-  if (sc.only) return 4;
-  if (sc.writable) return 3;
-  if (sc.memory) return 2;
-  if (sc.fresh) return 1;
-  return 0;
 }
 
 /** Runs sharing a key share a server start; a new key starts a fresh server. */
@@ -246,30 +238,9 @@ async function main(): Promise<void> {
     if (why) console.error(`bench:compare: skipping ${name}: ${why} (install: ${specs[name].install})`);
     else ready.push(name);
   }
-  // Scenario by scenario, every server in turn: the figures of one row are
-  // measured within a minute or two of each other, not half an hour apart,
-  // so a drift in the machine's speed (this VM's drifts by up to a third
-  // within minutes) skews their ratios less. Each cell starts its server.
-  // Rounds repeat a row right after itself for the same reason; reversing the
-  // order every other round spreads what a server inherits from the one before
-  // it (page cache, TIME_WAIT sockets) over all of them. muxftpd's scaling rows
-  // (--threads 1 and 2) are one group whose rounds take turns, so each round's
-  // 2 ÷ 1 compares runs made one after the other.
-  const order = result.scenarios.filter((sc) => !sc.from).sort((a, b) => phase(a) - phase(b));
-  const groups = new Map<string, MatrixScenario[]>();
-  for (const sc of order) {
-    const key = sc.only ? `only ${sc.only}` : sc.name;
-    groups.set(key, [...(groups.get(key) ?? []), sc]);
-  }
-  const runs = [...groups.values()].flatMap((group) => {
-    const n = group.some((sc) => sc.sizedBy) ? 1 : rounds;
-    return Array.from({ length: n }, (_, round) =>
-      (round % 2 === 0 ? group : [...group].reverse()).map((sc) => ({ sc, round, n }))).flat();
-  });
   let profile: string | null = null;
-  for (const { sc, round, n } of runs) {
-    for (const name of round % 2 === 0 ? ready : [...ready].reverse()) {
-      if (sc.only && sc.only !== name) continue;
+  for (const { sc, round, rounds: n, servers: turn } of planRuns(result.scenarios, ready, rounds)) {
+    for (const name of turn) {
       const key = `${name} ${profileKey(name, sc)}`;
       if (profile !== key) {
         await cleanup();

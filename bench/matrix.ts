@@ -127,6 +127,54 @@ export type CompareSettings = {
 /** One ftpload process holds at most this many sessions of an idle or passive run (20,000-fd limit). */
 export const sessionsPerProcess = 9000;
 
+/** Scenarios run in this order: read-only, passive, idle, upload, then muxftpd's scaling rows. */
+function phase(sc: MatrixScenario): number {
+  if (sc.only) return 4;
+  if (sc.writable) return 3;
+  if (sc.memory) return 2;
+  if (sc.fresh) return 1;
+  return 0;
+}
+
+export interface PlannedRun<S extends string> {
+  sc: MatrixScenario;
+  /** 0-based; `rounds` in all for this scenario (1 for passive and idle). */
+  round: number;
+  rounds: number;
+  /** The servers that run it, in this round's order. */
+  servers: S[];
+}
+
+/**
+ * The order of a whole run. Scenario by scenario, every server in turn: the
+ * figures of one row are measured within a minute or two of each other, not
+ * half an hour apart, so a drift in the machine's speed (this VM's drifts by
+ * up to a third within minutes) skews their ratios less. A row's rounds follow
+ * each other for the same reason, and every other round reverses the servers'
+ * order, spreading what a server inherits from the one before it (page cache,
+ * TIME_WAIT sockets) over all of them. muxftpd's scaling rows (--threads 1
+ * and 2) are one group whose rounds take turns, so each round's 2 ÷ 1 compares
+ * runs made one after the other. Passive and idle runs are sized by the
+ * sessions they hold and run once.
+ */
+export function planRuns<S extends string>(scenarios: MatrixScenario[], servers: readonly S[], rounds: number): PlannedRun<S>[] {
+  const order = scenarios.filter((sc) => !sc.from).sort((a, b) => phase(a) - phase(b));
+  const groups = new Map<string, MatrixScenario[]>();
+  for (const sc of order) {
+    const key = sc.only ? `only ${sc.only}` : sc.name;
+    groups.set(key, [...(groups.get(key) ?? []), sc]);
+  }
+  return [...groups.values()].flatMap((group) => {
+    const n = group.some((sc) => sc.sizedBy) ? 1 : rounds;
+    return Array.from({ length: n }, (_, round) => {
+      const flip = <T>(xs: readonly T[]): T[] => (round % 2 === 0 ? [...xs] : [...xs].reverse());
+      return flip(group).map((sc) => ({
+        sc, round, rounds: n, servers: flip(servers).filter((s) => !sc.only || sc.only === s),
+      }));
+    }).flat();
+  });
+}
+
 /** The load of one scenario against one server, as bench:compare runs it. */
 export function planLoad(sc: MatrixScenario, st: CompareSettings, server: string, port: number): LoadOptions {
   const idle = server === 'muxftpd' ? st.idleSessions : st.peerIdleSessions;

@@ -8,6 +8,7 @@ import {
   passivePorts,
   passiveSources,
   planLoad,
+  planRuns,
   selectableScenarios,
   selectScenarios,
 } from '../../bench/matrix.js';
@@ -40,6 +41,25 @@ describe('the scenarios of a run', () => {
     expect(selectScenarios(['idle']).map((s) => s.name)).toEqual(['idle', 'idle-memory']);
     expect(selectableScenarios()).not.toContain('idle-memory');
     expect(selectableScenarios()).toContain('scaling');
+  });
+});
+
+describe('planRuns', () => {
+  const show = (names: string[], rounds: number): string[] =>
+    planRuns(selectScenarios(names), ['muxftpd', 'vsftpd', 'pyftpdlib'] as const, rounds)
+      .map((r) => `${r.sc.name}#${r.round + 1}/${r.rounds}: ${r.servers.join(' ')}`);
+  it('repeats a row round after round, the servers’ order reversed every other round', () => {
+    expect(show(['login-100', 'upload-100'], 3)).toEqual([
+      'login-100#1/3: muxftpd vsftpd pyftpdlib', 'login-100#2/3: pyftpdlib vsftpd muxftpd', 'login-100#3/3: muxftpd vsftpd pyftpdlib',
+      'upload-100#1/3: muxftpd vsftpd pyftpdlib', 'upload-100#2/3: pyftpdlib vsftpd muxftpd', 'upload-100#3/3: muxftpd vsftpd pyftpdlib',
+    ]);
+  });
+  it('runs passive and idle once, read-only rows first and the scaling rows last, taking turns', () => {
+    expect(show(['scaling', 'idle', 'passive-5000', 'small-100'], 2)).toEqual([
+      'small-100#1/2: muxftpd vsftpd pyftpdlib', 'small-100#2/2: pyftpdlib vsftpd muxftpd',
+      'passive-5000#1/1: muxftpd vsftpd pyftpdlib', 'idle#1/1: muxftpd vsftpd pyftpdlib',
+      'threads-1#1/2: muxftpd', 'threads-2#1/2: muxftpd', 'threads-2#2/2: muxftpd', 'threads-1#2/2: muxftpd',
+    ]);
   });
 });
 
