@@ -9,9 +9,9 @@ Session::Session(SessionId id, UniqueFd fd, const SockAddr& peer_addr, const Soc
                  size_t max_line)
     : sid(id), control(std::move(fd)), peer(peer_addr), local(local_addr), framer(max_line) {}
 
-ssize_t Session::Flush(bool last) {
+ssize_t Session::Flush() {
   while (out_sent < out.size()) {
-    ssize_t n = sys::Send(control.Get(), out.data() + out_sent, out.size() - out_sent, last);
+    ssize_t n = sys::Send(control.Get(), out.data() + out_sent, out.size() - out_sent);
     if (n == -EAGAIN || n == -EWOULDBLOCK) break;
     if (n < 0) return n;
     out_sent += static_cast<size_t>(n);

@@ -74,9 +74,7 @@ class Session {
   size_t Unsent() const { return out.size() - out_sent; }
   void Append(const std::string& text) { out.append(text); }
   // Writes as much of `out` as the socket takes: bytes left, or -errno.
-  // `last`: the session closes once all is written, so the tail is held back
-  // (MSG_MORE) for the close's FIN to travel in the same segment.
-  ssize_t Flush(bool last);
+  ssize_t Flush();
 };
 
 }  // namespace muxftpd

@@ -79,9 +79,7 @@ int Connect(int fd, const SockAddr& addr);  // 0, -EINPROGRESS, or -errno
 int SocketError(int fd);                    // pending SO_ERROR, negated
 int LocalAddress(int fd, SockAddr* out);
 ssize_t Read(int fd, void* buf, size_t len);
-// MSG_NOSIGNAL; `more` adds MSG_MORE: a partial segment waits in the socket
-// for more data or the FIN of a close (which the kernel tacks onto it).
-ssize_t Send(int fd, const void* buf, size_t len, bool more = false);
+ssize_t Send(int fd, const void* buf, size_t len);  // MSG_NOSIGNAL
 ssize_t PRead(int fd, void* buf, size_t len, uint64_t offset);
 int PWriteAll(int fd, const void* buf, size_t len, uint64_t offset);
 ssize_t SendFile(int out_fd, int in_fd, uint64_t* offset, size_t len);

@@ -683,9 +683,7 @@ void Worker::FlushOutputs() {
     Session* s = dirty_[i];
     s->in_dirty = false;
     if (s->dead) continue;
-    // A QUIT's 221 (or a 421) and the FIN leave as one segment: one delivery
-    // and one wakeup of the client fewer per session on loopback.
-    ssize_t left = s->Flush(s->closing);
+    ssize_t left = s->Flush();
     if (left < 0) {
       CloseSession(s, IsPeerGone(left) ? CloseReason::kPeerClosed : CloseReason::kIoError);
     } else if (static_cast<size_t>(left) > config_.max_output) {
