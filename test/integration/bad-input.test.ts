@@ -380,6 +380,48 @@ describe('framing and garbage', () => {
     expect((await codeOf(ctl, 'QUIT')).code).toBe(221);
     await ctl.waitClosed();
   });
+
+  // The client is another process (the server shares vitest's JS thread, which
+  // would hold the flood back and let the worker read all of it): what the
+  // server has not read when it closes makes the close a reset, and the 421
+  // must have left before that.
+  it('a flood of lines behind a running command gets its 421 before the close, with the flood unread', async () => {
+    const script = `
+import socket, sys, threading
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+f = s.makefile('rb')
+f.readline()
+for line in (b'USER anonymous', b'PASS x', b'EPSV'):
+    s.sendall(line + b'\\r\\n')
+    f.readline()
+# The RETR runs until its data connection comes, which it never does here:
+# the flood (15 MB of a command that may not run during a transfer) waits
+# behind it.
+s.sendall(b'RETR ' + sys.argv[3].encode() + b'\\r\\n')
+def flood():
+    try:
+        for _ in range(300):
+            s.sendall(b'PWD\\r\\n' * 10000)
+    except OSError:
+        pass
+t = threading.Thread(target=flood)
+t.start()
+try:
+    while True:
+        line = f.readline()
+        if not line:
+            break
+        print(line.decode('latin1').rstrip())
+except OSError as e:
+    print('error', type(e).__name__)
+t.join()
+`;
+    const r = await python(script, [srv.host, String(srv.port), srv.files.mib1.path]);
+    expect(r.code, describeRun(r)).toBe(0);
+    const lines = r.stdout.toString().trim().split('\n');
+    expect(lines.slice(-3), lines.slice(0, 5).join(' / ')).toContain('421 Too many commands waiting; closing control connection.');
+    await expectServes(srv);
+  });
 });
 
 describe('during a transfer, and clients that leave mid-transfer', () => {
