@@ -204,7 +204,11 @@ async function main(): Promise<void> {
     mode: mode as DataMode,
     root,
   };
-  const rounds = Math.round(positive('--rounds', v.rounds, 3));
+  const rounds = positive('--rounds', v.rounds, 3);
+  if (!Number.isInteger(rounds)) {
+    console.error(`bench:compare: --rounds: expected a whole number of at least 1, got '${v.rounds}'`);
+    process.exit(2);
+  }
   const stamp = new Date().toISOString().slice(0, 10);
   let out = path.resolve(v.out ?? path.join(packageRoot, 'bench/results', stamp));
   if (!v.out && existsSync(out)) out = `${out}-${new Date().toISOString().slice(11, 16).replace(':', '')}`;
@@ -241,7 +245,9 @@ async function main(): Promise<void> {
   let profile: string | null = null;
   for (const { sc, round, rounds: n, servers: turn } of planRuns(result.scenarios, ready, rounds)) {
     for (const name of turn) {
-      const key = `${name} ${profileKey(name, sc)}`;
+      // The round is part of the key: the reversed order puts a round's last
+      // server first in the next round, and each run gets a fresh start.
+      const key = `${name} ${profileKey(name, sc)} ${round}`;
       if (profile !== key) {
         await cleanup();
         profile = null;

@@ -511,11 +511,17 @@ export function formatMarkdown(result: CompareResult): string {
     const line = c.serverArgv.join(' ');
     if (seen.has(`${c.server}\n${line}`)) continue;
     seen.add(`${c.server}\n${line}`);
-    lines.push(`# ${c.server} (${result.cells.filter((d) => d.server === c.server && d.serverArgv?.join(' ') === line).map((d) => d.scenario).join(', ')})`, line);
+    const ran = new Set(result.cells.filter((d) => d.server === c.server && d.serverArgv?.join(' ') === line).map((d) => d.scenario));
+    lines.push(`# ${c.server} (${[...ran].join(', ')})`, line);
   }
   lines.push('```', '', `Each load (ftpload argv${rounds > 1 ? '; every round ran the same' : ''}):`, '', '```');
+  // Each server's load once per scenario: the first round that ran it (one that did not start has none).
+  const shown = new Set<string>();
   for (const c of result.cells) {
-    if ((c.round ?? 0) === 0) for (const a of c.argv) lines.push(`# ${c.server} / ${c.scenario}`, a.join(' '));
+    const key = `${c.server}\n${c.scenario}`;
+    if (c.argv.length === 0 || shown.has(key)) continue;
+    shown.add(key);
+    for (const a of c.argv) lines.push(`# ${c.server} / ${c.scenario}`, a.join(' '));
   }
   lines.push('```', '');
   return lines.join('\n');
