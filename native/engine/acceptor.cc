@@ -105,6 +105,7 @@ void Acceptor::CloseBacklogs() {
 }
 
 void Acceptor::Run() {
+  sys::NameThisThread("muxftpd-accept");
   std::vector<epoll_event> events(2 + workers_.size());
   while (true) {
     int n = epoll_wait(epoll_.Get(), events.data(), static_cast<int>(events.size()),

@@ -11,6 +11,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -339,6 +340,8 @@ int64_t RaiseFdLimit() {
 }
 
 void ReleaseFreeMemory() { malloc_trim(0); }
+
+void NameThisThread(const char* name) { pthread_setname_np(pthread_self(), name); }
 
 uint64_t NowMs() {
   timespec ts{};

@@ -111,6 +111,9 @@ int SeqPacketPair(int fds[2]);
 int64_t RaiseFdLimit();
 // Milliseconds of a coarse monotonic clock (vDSO: no syscall).
 uint64_t NowMs();
+// Names the calling thread (15 characters at most), so that `top -H`, perf
+// and /proc/PID/task/*/comm tell the engine's threads from node's own.
+void NameThisThread(const char* name);
 // Gives the memory malloc holds free in all its arenas back to the kernel
 // (glibc malloc_trim): per-thread arenas otherwise keep the peak of a burst.
 void ReleaseFreeMemory();

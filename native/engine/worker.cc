@@ -101,6 +101,7 @@ void Worker::ReleaseClosedSessions() {
 }
 
 void Worker::Run() {
+  sys::NameThisThread(("muxftpd-w" + std::to_string(index_)).c_str());
   epoll_event events[kMaxEvents];
   while (!stop_.load(std::memory_order_relaxed)) {
     int n = epoll_wait(epoll_.Get(), events, kMaxEvents, WaitTimeoutMs());

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { eventually, FtpControl, retrieve } from './helpers/clients.js';
-import { useServer } from './helpers/server.js';
+import { resourceCounts, useServer } from './helpers/server.js';
 
 const lines: Record<string, unknown>[] = [];
 const log = createLogger('info', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
@@ -56,6 +56,12 @@ describe('logs, xferlog and metrics after a download', () => {
     expect(text).toMatch(/^muxftpd_clients\{worker="0"\} \d+$/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+  });
+
+  it('names the engine threads (muxftpd-w<N> per worker, muxftpd-accept) for top -H, perf and /proc', () => {
+    const workers = srv.server.stats().loops.length;
+    const names = resourceCounts().threadNames.filter((n) => n.startsWith('muxftpd-')).sort();
+    expect(names).toEqual(['muxftpd-accept', ...Array.from({ length: workers }, (_, w) => `muxftpd-w${w}`)].sort());
   });
 
   it("serves each native worker's loop iterations and event batches", async () => {
