@@ -254,17 +254,21 @@ function score(v: number | null, better: MatrixScenario['better']): number {
   return better === 'lower' ? -v : v;
 }
 
+/** The scenario whose runs a row reads: its own, or for a derived row the one it comes from. */
+function ranAs(result: CompareResult, scenario: string): string {
+  return result.scenarios.find((s) => s.name === scenario)?.from ?? scenario;
+}
+
 /**
- * The cell a row reads: its own, or for a derived row the cell of the run it
- * comes from. A scenario measured in several rounds reads the round with the
- * median figure (of two, the worse), so one noisy run moves no row.
+ * The cell a row reads (see ranAs). A scenario measured in several rounds
+ * reads the round with the median figure (of two, the worse), so one noisy
+ * run moves no row.
  */
 export function findCell(result: CompareResult, server: string, scenario: string): Cell | undefined {
-  const sc = result.scenarios.find((s) => s.name === scenario);
-  const name = sc?.from ?? scenario;
+  const name = ranAs(result, scenario);
   const runs = result.cells.filter((c) => c.server === server && c.scenario === name);
   if (runs.length <= 1) return runs[0];
-  const ran = result.scenarios.find((s) => s.name === name) ?? sc;
+  const ran = result.scenarios.find((s) => s.name === name);
   if (!ran) return runs[0];
   const ranked = runs
     .map((c) => ({ c, s: score(cellValue(c, ran.metric), ran.better) }))
@@ -274,7 +278,7 @@ export function findCell(result: CompareResult, server: string, scenario: string
 
 /** The rounds a scenario's cells were measured in, ascending. */
 export function roundsOf(result: CompareResult, scenario: string): number[] {
-  const name = result.scenarios.find((s) => s.name === scenario)?.from ?? scenario;
+  const name = ranAs(result, scenario);
   return [...new Set(result.cells.filter((c) => c.scenario === name).map((c) => c.round ?? 0))].sort((a, b) => a - b);
 }
 
@@ -396,7 +400,8 @@ export function scalingRatio(result: CompareResult): {
     t2: t2s ? cellValue(findCell(res, 'muxftpd', 'threads-2'), t2s.metric) : null,
   });
   const { t1, t2 } = of(result);
-  const rounds = roundsOf(result, 'threads-2').filter((r) => roundsOf(result, 'threads-1').includes(r));
+  const t1Rounds = roundsOf(result, 'threads-1');
+  const rounds = roundsOf(result, 'threads-2').filter((r) => t1Rounds.includes(r));
   return {
     t1, t2, ratio: ratio(t2, t1),
     spread: spread(rounds, (r) => {

@@ -5,13 +5,13 @@
 #include <linux/openat2.h>
 #include <malloc.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
