@@ -120,7 +120,7 @@ export class Server implements EngineHandler {
     this.connections.delete(sid);
     connection.dropped();
     this.limits.release(connection.session.peer.address);
-    if (reason === 'outputOverflow') this.counters.limit('outputOverflow');
+    if (reason === 'outputOverflow' || reason === 'closeTimeout') this.counters.limit(reason);
     this.reporter.sessionEnd(connection.session, reason, connection.openedAt);
   }
 

@@ -49,6 +49,7 @@ Napi::Object Constants(Napi::Env env) {
   Put(reasons, "IoError", CloseReason::kIoError);
   Put(reasons, "OutputOverflow", CloseReason::kOutputOverflow);
   Put(reasons, "Shutdown", CloseReason::kShutdown);
+  Put(reasons, "CloseTimeout", CloseReason::kCloseTimeout);
   Napi::Object errors = Napi::Object::New(env);
   Put(errors, "Ok", TransferError::kOk);
   Put(errors, "Aborted", TransferError::kAborted);

@@ -54,6 +54,7 @@ bool ParseConfig(const Napi::Object& o, EngineConfig* c) {
   c->max_output = static_cast<size_t>(Num(o, "maxOutput", &ok));
   c->busy_reply = Str(o, "busyReply", &ok);
   OptNum(o, "dataTimeoutMs", &c->data_timeout_ms, &ok);
+  OptNum(o, "closeTimeoutMs", &c->close_timeout_ms, &ok);
   OptNum(o, "maxRate", &c->max_rate, &ok);
   OptNum(o, "maxRatePerClient", &c->max_rate_per_client, &ok);
   OptNum(o, "writeBehind", &c->write_behind, &ok);

@@ -111,6 +111,7 @@ void Worker::Run() {
     for (int i = 0; i < n; ++i) Dispatch(events[i]);
     WakeParked();
     ExpireDataConnections();
+    ExpireLingering();
     StepTransfers();
     FlushOutputs();
     FlushEvents();
@@ -589,12 +590,40 @@ void Worker::ExpireDataConnections() {
   data_sessions_ = any;
 }
 
+// A closing session waits for its client to read the last replies, but not
+// for ever: JS has already let it go (no idle timeout reaches it), and a
+// client that never reads would otherwise keep its fd, its slot and its
+// address's --max-per-ip count.
+void Worker::Linger(Session* s) {
+  if (config_.close_timeout_ms == 0 || s->close_deadline_ms != 0) return;
+  s->close_deadline_ms = now_ms_ + config_.close_timeout_ms;
+  if (lingering_.empty()) next_linger_ms_ = now_ms_ + std::min(kExpirySweepMs, config_.close_timeout_ms);
+  lingering_.push_back(s->sid);
+}
+
+void Worker::ExpireLingering() {
+  if (lingering_.empty() || now_ms_ < next_linger_ms_) return;
+  next_linger_ms_ = now_ms_ + std::min(kExpirySweepMs, config_.close_timeout_ms);
+  size_t kept = 0;
+  for (SessionId sid : lingering_) {
+    Session* s = Find(sid);
+    if (s == nullptr || s->dead) continue;  // flushed and closed meanwhile, or gone
+    if (now_ms_ >= s->close_deadline_ms) {
+      CloseSession(s, CloseReason::kCloseTimeout);
+    } else {
+      lingering_[kept++] = sid;
+    }
+  }
+  lingering_.resize(kept);
+}
+
 int Worker::WaitTimeoutMs() const {
   // Active transfers must move every loop, so only an idle worker sleeps.
   if (!active_.empty()) return 0;
   uint64_t wake = UINT64_MAX;
   for (const Session* s : parked_) wake = std::min(wake, s->parked_until_ms);
   if (data_sessions_ && config_.data_timeout_ms != 0) wake = std::min(wake, next_expiry_ms_);
+  if (!lingering_.empty()) wake = std::min(wake, next_linger_ms_);
   if (wake == UINT64_MAX) return -1;
   uint64_t now = sys::NowMs();
   return wake <= now ? 0 : static_cast<int>(std::min<uint64_t>(wake - now, 60000));
@@ -692,6 +721,7 @@ void Worker::FlushOutputs() {
     } else if (left == 0 && s->closing) {
       CloseSession(s, CloseReason::kRequested);
     } else {
+      if (s->closing) Linger(s);
       SetControlEvents(s);
     }
   }

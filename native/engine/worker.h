@@ -77,6 +77,8 @@ class Worker {
   void Unpark(Session* s);
   void WakeParked();
   void ExpireDataConnections();
+  void Linger(Session* s);
+  void ExpireLingering();
   int WaitTimeoutMs() const;
   void TouchData(Session* s) { s->data_activity_ms = now_ms_; }
   void FinishTransfer(Session* s, int32_t error);
@@ -118,11 +120,13 @@ class Worker {
   std::vector<Session*> parked_;   // throttled transfers, waiting for tokens
   std::vector<Session*> dirty_;    // sessions with output to flush this loop
   std::vector<SessionId> paused_;  // sessions whose EPOLLIN was dropped
+  std::vector<SessionId> lingering_;  // closing, with output the client has not read
   std::vector<std::unique_ptr<Session>> graveyard_;  // freed at the end of the iteration
   std::unique_ptr<EventBatch> batch_;
   TokenBucket worker_bucket_;      // this worker's share of --max-rate
   uint64_t now_ms_ = 0;            // read once per loop iteration
   uint64_t next_expiry_ms_ = 0;    // next --data-timeout sweep
+  uint64_t next_linger_ms_ = 0;    // next --close-timeout sweep
   uint64_t next_trim_ms_ = 0;      // ReleaseClosedSessions: next malloc trim allowed
   static constexpr uint64_t kTrimIntervalMs = 1000;
   bool data_sessions_ = false;     // some session has a data setup: sweep it

@@ -23,6 +23,7 @@ export function engineConfig(config: Readonly<Config>): EngineConfig {
     maxOutput: maxOutputBytes,
     busyReply,
     dataTimeoutMs: config.dataTimeout * 1000,
+    closeTimeoutMs: config.closeTimeout * 1000,
     maxRate: config.maxRate,
     maxRatePerClient: config.maxRatePerClient,
     writeBehind: config.uploadWriteBehind,

@@ -8,6 +8,7 @@ export interface LimitConfig {
   loginTimeout: number;
   idleTimeout: number;
   dataTimeout: number;
+  closeTimeout: number;
   maxLoginFailures: number;
   maxRate: number;
   maxRatePerClient: number;
@@ -52,6 +53,15 @@ export const limitSettings: { readonly [K in keyof LimitConfig]: Setting<LimitCo
     defaultText: '300 s',
     help: 'seconds a data connection or passive listener may make no progress; then it is dropped (0: never)',
     validate: integer(0, 86_400),
+  },
+  closeTimeout: {
+    flag: '--close-timeout',
+    env: 'MUXFTPD_CLOSE_TIMEOUT',
+    type: 'seconds',
+    default: 10,
+    defaultText: '10 s',
+    help: 'seconds a closing connection waits for its client to read the last replies (a 221, a 421); then it is closed without them',
+    validate: integer(1, 86_400),
   },
   maxLoginFailures: {
     flag: '--max-login-failures',

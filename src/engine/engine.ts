@@ -19,7 +19,7 @@ import {
 
 export type SessionId = number;
 
-export type CloseReasonName = 'peerClosed' | 'requested' | 'ioError' | 'outputOverflow' | 'shutdown';
+export type CloseReasonName = 'peerClosed' | 'requested' | 'ioError' | 'outputOverflow' | 'shutdown' | 'closeTimeout';
 
 export interface Endpoint {
   address: string;
@@ -72,6 +72,7 @@ const closeReasonNames: Record<number, CloseReasonName> = {
   [CloseReason.IoError]: 'ioError',
   [CloseReason.OutputOverflow]: 'outputOverflow',
   [CloseReason.Shutdown]: 'shutdown',
+  [CloseReason.CloseTimeout]: 'closeTimeout',
 };
 
 const writeModes: Record<WriteModeName, number> = {

@@ -33,6 +33,7 @@ export const CloseReason = {
   IoError: 3,
   OutputOverflow: 4,
   Shutdown: 5,
+  CloseTimeout: 6,
 } as const;
 
 /** Transfer outcomes that are not an errno; errno values arrive negated. */
@@ -76,6 +77,8 @@ export interface NativeConfig {
   busyReply: string;
   /** Milliseconds a data connection may make no progress (0 or absent: never times out). */
   dataTimeoutMs?: number;
+  /** Milliseconds a closing session waits for its client to read the last replies (0: for ever; absent: 10 s). */
+  closeTimeoutMs?: number;
   /** Bytes per second over all transfers (0 or absent: unlimited). */
   maxRate?: number;
   /** Bytes per second per transfer (0 or absent: unlimited). */

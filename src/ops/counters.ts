@@ -11,6 +11,8 @@ export const limitNames = [
   'dataTimeout',
   'loginFailures',
   'outputOverflow',
+  /** Closing sessions closed without their last replies: the client did not read them within --close-timeout. */
+  'closeTimeout',
   /** PORT/EPRT refused as an FTP bounce (another host or a privileged port; see --allow-foreign-data). */
   'bounce',
 ] as const;

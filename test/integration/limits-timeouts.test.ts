@@ -1,12 +1,13 @@
-// Timeouts on a real server: --login-timeout, --idle-timeout, --data-timeout.
+// Timeouts on a real server: --login-timeout, --idle-timeout, --data-timeout,
+// --close-timeout.
 // Each closes what it times out (control: 421 and close; data: 425/426 on
 // the control connection, which goes on) and is counted in stats().
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataChannel, epsvTarget, FtpControl, withTimeout } from './helpers/clients.js';
+import { DataChannel, describeRun, epsvTarget, eventually, FtpControl, python, withTimeout } from './helpers/clients.js';
 import { expectServes, useServer } from './helpers/server.js';
 
-const srv = useServer({ loginTimeout: 1, idleTimeout: 2, dataTimeout: 1 });
+const srv = useServer({ loginTimeout: 1, idleTimeout: 2, dataTimeout: 1, closeTimeout: 1 });
 const opened: FtpControl[] = [];
 const sockets: net.Socket[] = [];
 
@@ -126,6 +127,61 @@ describe('--data-timeout', () => {
   });
 
   it('the server still serves', async () => {
+    await expectServes(srv);
+  });
+});
+
+describe('--close-timeout', () => {
+  it('a client that quits but never reads its replies is closed without them', { timeout: 60_000 }, async () => {
+    // Another process, so the client's socket stays unread while the server
+    // runs on this thread. After the login it reads nothing: it sends HELPs
+    // until the server's kernel send queue (ss) stops growing, so the rest of
+    // the replies and the 221 of its QUIT wait in the server's own output.
+    const script = `
+import socket, subprocess, sys, time
+port = sys.argv[2]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((sys.argv[1], int(port)))
+f = s.makefile('rb')
+f.readline()
+for line in (b'USER anonymous', b'PASS x'):
+    s.sendall(line + b'\\r\\n')
+    f.readline()
+me = s.getsockname()[1]
+def server_queue():
+    cols = subprocess.run(['ss', '-tnH', f'sport = :{port} and dport = :{me}'], capture_output=True, text=True).stdout.split()
+    return int(cols[2])
+queued = 0
+for _ in range(100):
+    s.sendall(b'HELP\\r\\n' * 500)
+    deadline = time.time() + 2
+    while time.time() < deadline and server_queue() == queued:
+        time.sleep(0.02)
+    if server_queue() == queued:
+        break
+    queued = server_queue()
+s.sendall(b'QUIT\\r\\n')
+time.sleep(5)
+s.settimeout(10)
+data = f.read()
+print(len(data))
+print(data.rstrip().split(b'\\r\\n')[-1].decode('latin1'))
+`;
+    const before = srv.server.stats();
+    const run = python(script, [srv.host, String(srv.port)], 50_000);
+    // Not reading is no reason to wait for ever: the session goes at the close
+    // timeout (1 s here), while the client still holds its socket open.
+    const counted = await eventually(() => srv.server.stats().limits.closeTimeout === before.limits.closeTimeout + 1, 40_000, 50);
+    const sessions = srv.server.stats().sessions;
+    const r = await run;
+    expect(r.code, describeRun(r)).toBe(0);
+    expect(counted, r.stdout.toString()).toBe(true);
+    expect(sessions).toBeLessThanOrEqual(before.sessions);
+    const [bytes, last] = r.stdout.toString().trim().split('\n');
+    // What the kernel had already taken arrives, then the end: no 221.
+    expect(Number(bytes)).toBeGreaterThan(0);
+    expect(last).not.toMatch(/^221/);
     await expectServes(srv);
   });
 });
