@@ -463,12 +463,24 @@ void Worker::BeginTransfer(Session* s, Action& a) {
   StartTransferIfReady(s);
 }
 
+// An empty file (a new one, the common case) is left alone: on ext4 an
+// ftruncate to 0, even of an empty file, marks it for auto_da_alloc, and its
+// close() then writes the whole upload out from this thread (filemap_flush),
+// stalling every session of the worker behind the disk.
+int Worker::EmptyFile(int fd) {
+  uint64_t size = 0;
+  bool regular = false;
+  int r = sys::FileSize(fd, &size, &regular);
+  if (r < 0 || size == 0) return r;
+  return sys::Truncate(fd);
+}
+
 void Worker::StartTransferIfReady(Session* s) {
   if (s->transfer && s->data_state == DataState::kConnected) {
     Transfer& t = *s->transfer;
     if (t.truncate_when_connected) {
       t.truncate_when_connected = false;
-      if (int r = sys::Truncate(t.file.Get()); r < 0) {
+      if (int r = EmptyFile(t.file.Get()); r < 0) {
         FinishTransfer(s, r);
         return;
       }

@@ -181,6 +181,28 @@ describe('a cut upload', () => {
   });
 });
 
+describe('STOR over an existing file', () => {
+  it('a shorter upload leaves only its own bytes; one onto an empty file, exactly its bytes', async () => {
+    // The engine empties a file that has bytes and leaves an empty one alone
+    // (an ftruncate on ext4 makes close() write the whole upload out).
+    const ctl = await FtpControl.login(srv.host, srv.port);
+    try {
+      const long = randomBytes(300_000);
+      const short = randomBytes(1_000);
+      for (const [name, body] of [['shrunk.bin', long], ['shrunk.bin', short], ['empty.bin', Buffer.alloc(0)], ['empty.bin', short]] as const) {
+        const channel = await DataChannel.open(ctl, 'EPSV');
+        expect((await ctl.cmd(`STOR ${name}`)).code).toBe(150);
+        (await channel.connected).end(body);
+        const final = await ctl.reply();
+        expect(final.code, final.lines.join(' / ')).toBe(226);
+        expect(sha256(await readFile(onServer(name)))).toBe(sha256(body));
+      }
+    } finally {
+      ctl.destroy();
+    }
+  });
+});
+
 describe('special files in the root', () => {
   // The engine opens with O_NONBLOCK: without it, opening a FIFO nobody
   // writes (or reads) would block the worker thread and every client on it.
