@@ -129,7 +129,7 @@ function startClean(root: string): void {
 
 function cleanUploads(root: string): void {
   const dir = path.join(root, 'upload');
-  for (const f of readdirSync(dir)) rmSync(path.join(dir, f), { force: true });
+  for (const f of readdirSync(dir)) rmSync(path.join(dir, f), { force: true, recursive: true });
 }
 
 /** Runs sharing a key share a server start; a new key starts a fresh server. */
@@ -242,76 +242,80 @@ async function main(): Promise<void> {
     if (why) console.error(`bench:compare: skipping ${name}: ${why} (install: ${specs[name].install})`);
     else ready.push(name);
   }
-  let profile: string | null = null;
-  for (const { sc, round, rounds: n, servers: turn } of planRuns(result.scenarios, ready, rounds)) {
-    for (const name of turn) {
-      // The round is part of the key: the reversed order puts a round's last
-      // server first in the next round, and each run gets a fresh start.
-      const key = `${name} ${profileKey(name, sc)} ${round}`;
-      if (profile !== key) {
-        await cleanup();
-        profile = null;
-        try {
-          const mux = name === 'muxftpd' ? sc.muxftpd : undefined;
-          current = await startServer(name, {
-            root, stateDir: path.join(stateBase, name), writable: sc.writable, packageRoot,
-            threads: mux?.threads, pasvPorts: mux?.pasvPorts,
-          });
-          profile = key;
-          console.error(`== ${name} (pid ${current.pid}, 127.0.0.1:${current.spec.port}, passive ${current.pasvPorts}` +
-            `${sc.writable ? ', writable' : ''}${mux?.threads ? `, --threads ${mux.threads}` : ''})`);
-        } catch (e) {
-          console.error(`bench:compare: ${(e as Error).message}`);
-          result.cells.push({ server: name, scenario: sc.name, round, report: null, failure: `did not start: ${(e as Error).message.split('\n')[0]}`, argv: [] });
-          continue;
-        }
-      }
-      const srv = current as Running | null;
-      if (!srv) continue;
-      const load = planLoad(sc, settings, name, srv.spec.port);
-      if (load.largeFile) warm(path.join(root, load.largeFile));
-      if (load.scenario === 'large' && load.file) warm(path.join(root, load.file));
-      if (sc.writable) startClean(root);
-      let baseline: MemorySample | undefined;
-      let held: MemorySample | undefined;
-      let heldSessions = 0;
-      let sampling = false;
-      let mostHeld = 0;
-      if (sc.memory) baseline = await treePss(srv.pid);
-      process.stderr.write(`   ${sc.name}${n > 1 ? ` (round ${round + 1} of ${n})` : ''} ... `);
-      const cellBase = { server: name, scenario: sc.name, round, serverArgv: srv.argv, pasvPorts: srv.pasvPorts };
-      try {
-        const run = await runFtpload(load, (p) => {
-          // Sample while the most sessions so far are held, not while they close at the end.
-          if (sc.memory && !sampling && p.t <= load.duration - 0.5 && p.established >= mostHeld) {
-            mostHeld = p.established;
-            sampling = true;
-            const sessions = p.established;
-            void treePss(srv.pid).then((m) => {
-              held = m;
-              heldSessions = sessions;
-            }).finally(() => {
-              sampling = false;
+  // Whatever ends the loop, even a throw, stops the server it started.
+  try {
+    let profile: string | null = null;
+    for (const { sc, round, rounds: n, servers: turn } of planRuns(result.scenarios, ready, rounds)) {
+      for (const name of turn) {
+        // The round is part of the key: the reversed order puts a round's last
+        // server first in the next round, and each run gets a fresh start.
+        const key = `${name} ${profileKey(name, sc)} ${round}`;
+        if (profile !== key) {
+          await cleanup();
+          profile = null;
+          try {
+            const mux = name === 'muxftpd' ? sc.muxftpd : undefined;
+            current = await startServer(name, {
+              root, stateDir: path.join(stateBase, name), writable: sc.writable, packageRoot,
+              threads: mux?.threads, pasvPorts: mux?.pasvPorts,
             });
+            profile = key;
+            console.error(`== ${name} (pid ${current.pid}, 127.0.0.1:${current.spec.port}, passive ${current.pasvPorts}` +
+              `${sc.writable ? ', writable' : ''}${mux?.threads ? `, --threads ${mux.threads}` : ''})`);
+          } catch (e) {
+            console.error(`bench:compare: ${(e as Error).message}`);
+            result.cells.push({ server: name, scenario: sc.name, round, report: null, failure: `did not start: ${(e as Error).message.split('\n')[0]}`, argv: [] });
+            continue;
           }
-        });
-        const report: Report = buildReport(run.summary, run.processes,
-          baseline && held ? { baseline, held, sessions: heldSessions } : undefined);
-        result.cells.push({ ...cellBase, report, failure: null, argv: run.argv });
-        process.stderr.write(`${report.ops} ops, ${report.opsPerSec} ops/s, ${report.mbPerSec} MB/s, errors ${report.errorTotal}` +
-          `${sc.sizedBy === 'idle' ? `, alive ${report.aliveAtEnd} of ${report.concurrency}` : ''}` +
-          `${report.memory?.perSessionKiB != null ? `, ${report.memory.perSessionKiB} KiB/session` : ''}` +
-          `${sc.sizedBy === 'passive' ? `, ${report.maxDataHeld} data connections held at once` : ''}\n`);
-      } catch (e) {
-        result.cells.push({ ...cellBase, report: null, failure: (e as Error).message, argv: [] });
-        process.stderr.write(`failed: ${(e as Error).message}\n`);
+        }
+        const srv = current as Running | null;
+        if (!srv) continue;
+        const load = planLoad(sc, settings, name, srv.spec.port);
+        if (load.largeFile) warm(path.join(root, load.largeFile));
+        if (load.scenario === 'large' && load.file) warm(path.join(root, load.file));
+        if (sc.writable) startClean(root);
+        let baseline: MemorySample | undefined;
+        let held: MemorySample | undefined;
+        let heldSessions = 0;
+        let sampling = false;
+        let mostHeld = 0;
+        if (sc.memory) baseline = await treePss(srv.pid);
+        process.stderr.write(`   ${sc.name}${n > 1 ? ` (round ${round + 1} of ${n})` : ''} ... `);
+        const cellBase = { server: name, scenario: sc.name, round, serverArgv: srv.argv, pasvPorts: srv.pasvPorts };
+        try {
+          const run = await runFtpload(load, (p) => {
+            // Sample while the most sessions so far are held, not while they close at the end.
+            if (sc.memory && !sampling && p.t <= load.duration - 0.5 && p.established >= mostHeld) {
+              mostHeld = p.established;
+              sampling = true;
+              const sessions = p.established;
+              void treePss(srv.pid).then((m) => {
+                held = m;
+                heldSessions = sessions;
+              }).finally(() => {
+                sampling = false;
+              });
+            }
+          });
+          const report: Report = buildReport(run.summary, run.processes,
+            baseline && held ? { baseline, held, sessions: heldSessions } : undefined);
+          result.cells.push({ ...cellBase, report, failure: null, argv: run.argv });
+          process.stderr.write(`${report.ops} ops, ${report.opsPerSec} ops/s, ${report.mbPerSec} MB/s, errors ${report.errorTotal}` +
+            `${sc.sizedBy === 'idle' ? `, alive ${report.aliveAtEnd} of ${report.concurrency}` : ''}` +
+            `${report.memory?.perSessionKiB != null ? `, ${report.memory.perSessionKiB} KiB/session` : ''}` +
+            `${sc.sizedBy === 'passive' ? `, ${report.maxDataHeld} data connections held at once` : ''}\n`);
+        } catch (e) {
+          result.cells.push({ ...cellBase, report: null, failure: (e as Error).message, argv: [] });
+          process.stderr.write(`failed: ${(e as Error).message}\n`);
+        }
+        if (sc.writable) cleanUploads(root);
+        // Let TIME_WAIT sockets and exiting session processes settle between runs.
+        await new Promise((r) => setTimeout(r, 1000));
       }
-      if (sc.writable) cleanUploads(root);
-      // Let TIME_WAIT sockets and exiting session processes settle between runs.
-      await new Promise((r) => setTimeout(r, 1000));
     }
+  } finally {
+    await cleanup();
   }
-  await cleanup();
 
   mkdirSync(out, { recursive: true });
   const cells: Cell[] = result.cells;
