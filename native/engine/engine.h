@@ -32,7 +32,7 @@ struct EngineConfig {
   uint64_t close_timeout_ms = 10000;  // a closing session the client does not read ends this late (0: never)
   uint64_t max_rate = 0;              // bytes/s over all transfers (0: unlimited)
   uint64_t max_rate_per_client = 0;   // bytes/s per transfer (0: unlimited)
-  uint64_t write_behind = 1 << 20;    // upload write-behind window, bytes (0: off)
+  uint64_t write_behind = 0;          // upload write-behind window, bytes (0: off)
   std::string busy_reply = "421 Too many connections, try again later.\r\n";
 };
 

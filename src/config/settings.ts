@@ -172,9 +172,9 @@ export const settings: SettingsTable = {
     flag: '--upload-write-behind',
     env: 'MUXFTPD_UPLOAD_WRITE_BEHIND',
     type: 'size',
-    default: 1024 * 1024,
-    defaultText: '1 MiB',
-    help: 'an upload starts writing to disk every this many bytes (at least one block) and drops from the page cache what lies four such windows behind (0: off, the kernel decides)',
+    default: 0,
+    defaultText: '0 (off: the kernel decides when uploads reach the disk)',
+    help: 'an upload starts writing to disk every this many bytes (at least one block) and drops from the page cache what lies four such windows behind; uploads then run at the disk\'s pace (0: off)',
     validate: byteSizeOrOff(64 * 1024, 1024 * 1024 * 1024),
   },
   maxLine: {

@@ -83,7 +83,7 @@ export interface NativeConfig {
   maxRate?: number;
   /** Bytes per second per transfer (0 or absent: unlimited). */
   maxRatePerClient?: number;
-  /** Upload write-behind window in bytes (0: off; absent: 1 MiB). */
+  /** Upload write-behind window in bytes (0 or absent: off). */
   writeBehind?: number;
 }
 
