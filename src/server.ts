@@ -115,12 +115,14 @@ export class Server implements EngineHandler {
   }
 
   onClosed(sid: SessionId, reason: CloseReasonName): void {
+    // Counted before the lookup: a client turned away (--max-per-ip) has no
+    // connection here, and may leave its 421 unread too.
+    if (reason === 'outputOverflow' || reason === 'closeTimeout') this.counters.limit(reason);
     const connection = this.connections.get(sid);
     if (connection === undefined) return;
     this.connections.delete(sid);
     connection.dropped();
     this.limits.release(connection.session.peer.address);
-    if (reason === 'outputOverflow' || reason === 'closeTimeout') this.counters.limit(reason);
     this.reporter.sessionEnd(connection.session, reason, connection.openedAt);
   }
 

@@ -29,7 +29,7 @@ struct EngineConfig {
   size_t max_line = 8192;
   size_t max_output = 1 << 20;
   uint64_t data_timeout_ms = 0;       // 0: data connections never time out
-  uint64_t close_timeout_ms = 10000;  // a closing session the client does not read ends this late (0: never)
+  uint64_t close_timeout_ms = 10000;  // a closing session whose client reads nothing this long ends (0: never)
   uint64_t max_rate = 0;              // bytes/s over all transfers (0: unlimited)
   uint64_t max_rate_per_client = 0;   // bytes/s per transfer (0: unlimited)
   uint64_t write_behind = 0;          // upload write-behind window, bytes (0: off)

@@ -47,7 +47,7 @@ enum class CloseReason : uint8_t {
   kIoError = 3,        // a read or write on the control connection failed
   kOutputOverflow = 4, // the client stopped reading replies
   kShutdown = 5,       // the engine is stopping
-  kCloseTimeout = 6,   // closing, the client left its last replies unread for the close timeout
+  kCloseTimeout = 6,   // closing, the client read none of its last replies for the close timeout
 };
 
 // Transfer errors that are not an errno (errno values are reported negated).

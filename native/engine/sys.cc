@@ -3,11 +3,13 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <linux/sockios.h>
 #include <malloc.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -177,6 +179,12 @@ int LocalAddress(int fd, SockAddr* out) {
   if (getsockname(fd, &out->storage.sa, &out->len) == -1) return -errno;
   out->Normalize();
   return 0;
+}
+
+int64_t UnackedBytes(int fd) {
+  int n = 0;
+  if (ioctl(fd, SIOCOUTQ, &n) == -1) return -errno;
+  return n;
 }
 
 ssize_t Read(int fd, void* buf, size_t len) {

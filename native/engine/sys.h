@@ -78,6 +78,9 @@ int Accept(int fd, SockAddr* peer);
 int Connect(int fd, const SockAddr& addr);  // 0, -EINPROGRESS, or -errno
 int SocketError(int fd);                    // pending SO_ERROR, negated
 int LocalAddress(int fd, SockAddr* out);
+// Bytes written to a TCP socket that its peer has not acknowledged yet
+// (SIOCOUTQ), or -errno.
+int64_t UnackedBytes(int fd);
 ssize_t Read(int fd, void* buf, size_t len);
 ssize_t Send(int fd, const void* buf, size_t len);  // MSG_NOSIGNAL
 ssize_t PRead(int fd, void* buf, size_t len, uint64_t offset);

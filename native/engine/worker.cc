@@ -18,6 +18,27 @@ constexpr uint64_t kExpirySweepMs = 1000;
 
 bool IsPeerGone(ssize_t err) { return err == -ECONNRESET || err == -EPIPE; }
 
+// A STOR empties the file it replaces, but leaves an empty one (a new file,
+// the common case) alone: on ext4 an ftruncate to 0, even of an empty file,
+// marks it for auto_da_alloc, and its close() then writes the whole upload out
+// from the worker thread (filemap_flush), stalling every session of the
+// worker behind the disk. Replacing a file that has bytes still pays that, as
+// ext4 means it to: the old contents must not be lost to a crash.
+int TruncateUnlessEmpty(int fd) {
+  uint64_t size = 0;
+  bool regular = false;
+  int r = sys::FileSize(fd, &size, &regular);
+  if (r < 0 || size == 0) return r;
+  return sys::Truncate(fd);
+}
+
+// What a closing session still owes its client: unsent output, ours and the
+// kernel's (unacknowledged).
+uint64_t Owed(const Session* s) {
+  int64_t unacked = sys::UnackedBytes(s->control.Get());
+  return s->Unsent() + static_cast<uint64_t>(std::max<int64_t>(unacked, 0));
+}
+
 // Adds to a counter this thread alone writes: a plain load and store, which
 // costs what a non-atomic add does, where fetch_add would be a locked add.
 void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
@@ -111,9 +132,9 @@ void Worker::Run() {
     for (int i = 0; i < n; ++i) Dispatch(events[i]);
     WakeParked();
     ExpireDataConnections();
-    ExpireLingering();
     StepTransfers();
     FlushOutputs();
+    ExpireLingering();  // after the flush, which may have sent what a reader made room for
     FlushEvents();
     ReleaseClosedSessions();
   }
@@ -463,24 +484,12 @@ void Worker::BeginTransfer(Session* s, Action& a) {
   StartTransferIfReady(s);
 }
 
-// An empty file (a new one, the common case) is left alone: on ext4 an
-// ftruncate to 0, even of an empty file, marks it for auto_da_alloc, and its
-// close() then writes the whole upload out from this thread (filemap_flush),
-// stalling every session of the worker behind the disk.
-int Worker::EmptyFile(int fd) {
-  uint64_t size = 0;
-  bool regular = false;
-  int r = sys::FileSize(fd, &size, &regular);
-  if (r < 0 || size == 0) return r;
-  return sys::Truncate(fd);
-}
-
 void Worker::StartTransferIfReady(Session* s) {
   if (s->transfer && s->data_state == DataState::kConnected) {
     Transfer& t = *s->transfer;
     if (t.truncate_when_connected) {
       t.truncate_when_connected = false;
-      if (int r = EmptyFile(t.file.Get()); r < 0) {
+      if (int r = TruncateUnlessEmpty(t.file.Get()); r < 0) {
         FinishTransfer(s, r);
         return;
       }
@@ -605,13 +614,18 @@ void Worker::ExpireDataConnections() {
 // A closing session waits for its client to read the last replies, but not
 // for ever: JS has already let it go (no idle timeout reaches it), and a
 // client that never reads would otherwise keep its fd, its slot and its
-// address's --max-per-ip count.
+// address's --max-per-ip count. The deadline moves while the client takes
+// bytes, so a slow reader is not cut off: nothing is appended to a closing
+// session's output, so what it still owes (our buffer plus the kernel's
+// unacknowledged queue) only shrinks when the client reads.
 void Worker::Linger(Session* s) {
   if (config_.close_timeout_ms == 0 || s->close_deadline_ms != 0) return;
   s->close_deadline_ms = now_ms_ + config_.close_timeout_ms;
+  s->linger_pending = Owed(s);
   if (lingering_.empty()) next_linger_ms_ = now_ms_ + std::min(kExpirySweepMs, config_.close_timeout_ms);
   lingering_.push_back(s->sid);
 }
+
 
 void Worker::ExpireLingering() {
   if (lingering_.empty() || now_ms_ < next_linger_ms_) return;
@@ -619,12 +633,17 @@ void Worker::ExpireLingering() {
   size_t kept = 0;
   for (SessionId sid : lingering_) {
     Session* s = Find(sid);
-    if (s == nullptr || s->dead) continue;  // flushed and closed meanwhile, or gone
+    if (s == nullptr) continue;  // flushed and closed meanwhile, or gone
     if (now_ms_ >= s->close_deadline_ms) {
-      CloseSession(s, CloseReason::kCloseTimeout);
-    } else {
-      lingering_[kept++] = sid;
+      uint64_t owed = Owed(s);
+      if (owed >= s->linger_pending) {
+        CloseSession(s, CloseReason::kCloseTimeout);
+        continue;
+      }
+      s->linger_pending = owed;
+      s->close_deadline_ms = now_ms_ + config_.close_timeout_ms;
     }
+    lingering_[kept++] = sid;
   }
   lingering_.resize(kept);
 }

@@ -70,7 +70,6 @@ class Worker {
   int OpenForTransfer(Action& a, Transfer* t);
 
   void StartTransferIfReady(Session* s);
-  static int EmptyFile(int fd);
   void Activate(Session* s);
   void Deactivate(Session* s);
   void StepTransfers();

@@ -60,8 +60,8 @@ export const limitSettings: { readonly [K in keyof LimitConfig]: Setting<LimitCo
     type: 'seconds',
     default: 10,
     defaultText: '10 s',
-    help: 'seconds a closing connection waits for its client to read the last replies (a 221, a 421); then it is closed without them',
-    validate: integer(1, 86_400),
+    help: 'seconds a closing connection waits while its client reads none of the last replies (a 221, a 421); then it is closed without them (0: never)',
+    validate: integer(0, 86_400),
   },
   maxLoginFailures: {
     flag: '--max-login-failures',

@@ -77,7 +77,7 @@ export interface NativeConfig {
   busyReply: string;
   /** Milliseconds a data connection may make no progress (0 or absent: never times out). */
   dataTimeoutMs?: number;
-  /** Milliseconds a closing session waits for its client to read the last replies (0: for ever; absent: 10 s). */
+  /** Milliseconds a closing session waits while its client reads none of the last replies (0: for ever; absent: 10 s). */
   closeTimeoutMs?: number;
   /** Bytes per second over all transfers (0 or absent: unlimited). */
   maxRate?: number;

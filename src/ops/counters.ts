@@ -11,7 +11,7 @@ export const limitNames = [
   'dataTimeout',
   'loginFailures',
   'outputOverflow',
-  /** Closing sessions closed without their last replies: the client did not read them within --close-timeout. */
+  /** Closing connections closed without their last replies: the client read none of them for --close-timeout. */
   'closeTimeout',
   /** PORT/EPRT refused as an FTP bounce (another host or a privileged port; see --allow-foreign-data). */
   'bounce',

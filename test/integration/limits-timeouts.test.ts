@@ -1,7 +1,8 @@
 // Timeouts on a real server: --login-timeout, --idle-timeout, --data-timeout,
 // --close-timeout.
 // Each closes what it times out (control: 421 and close; data: 425/426 on
-// the control connection, which goes on) and is counted in stats().
+// the control connection, which goes on; a closing connection: closed, with
+// no reply the client would read) and is counted in stats().
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataChannel, describeRun, epsvTarget, eventually, FtpControl, python, withTimeout } from './helpers/clients.js';
@@ -132,13 +133,18 @@ describe('--data-timeout', () => {
 });
 
 describe('--close-timeout', () => {
-  it('a client that quits but never reads its replies is closed without them', { timeout: 60_000 }, async () => {
-    // Another process, so the client's socket stays unread while the server
-    // runs on this thread. After the login it reads nothing: it sends HELPs
-    // until the server's kernel send queue (ss) stops growing, so the rest of
-    // the replies and the 221 of its QUIT wait in the server's own output.
-    const script = `
-import socket, subprocess, sys, time
+  // Another process, so the client's socket stays unread while the server
+  // runs on this thread. After the login it reads nothing while it sends
+  // HELPs, until the server's kernel send queue (ss) stops growing: the rest
+  // of the replies and the 221 of its QUIT then wait in the server's own
+  // output, from where a reader's progress is seen only once the kernel's
+  // queue has half emptied. argv: host port mode; mode "never" waits 5 s and then reads all
+  // it can, "slow" reads 200 KB every 0.4 s. Prints the bytes read and the
+  // last line.
+  const script = `
+import shutil, socket, subprocess, sys, time
+if shutil.which('ss') is None:
+    sys.exit('ss (iproute2) is needed to see the server send queue')
 port = sys.argv[2]
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -153,35 +159,69 @@ def server_queue():
     cols = subprocess.run(['ss', '-tnH', f'sport = :{port} and dport = :{me}'], capture_output=True, text=True).stdout.split()
     return int(cols[2])
 queued = 0
-for _ in range(100):
-    s.sendall(b'HELP\\r\\n' * 500)
+for _ in range(200):
+    s.sendall(b'HELP\\r\\n' * 250)
     deadline = time.time() + 2
     while time.time() < deadline and server_queue() == queued:
         time.sleep(0.02)
     if server_queue() == queued:
         break
     queued = server_queue()
-s.sendall(b'QUIT\\r\\n')
-time.sleep(5)
+# ~470 KB more waits in the server's own buffer (under its 1 MiB cap), so a
+# slow reader takes seconds to reach the 221.
+s.sendall(b'HELP\\r\\n' * 1500 + b'QUIT\\r\\n')
 s.settimeout(10)
-data = f.read()
+data = bytearray()
+if sys.argv[3] == 'never':
+    time.sleep(5)
+    data += f.read()
+else:
+    while True:
+        goal = len(data) + 200000
+        while len(data) < goal:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        if len(data) < goal:
+            break
+        time.sleep(0.4)
 print(len(data))
-print(data.rstrip().split(b'\\r\\n')[-1].decode('latin1'))
+print(bytes(data).rstrip().split(b'\\r\\n')[-1].decode('latin1'))
 `;
-    const before = srv.server.stats();
-    const run = python(script, [srv.host, String(srv.port)], 50_000);
-    // Not reading is no reason to wait for ever: the session goes at the close
-    // timeout (1 s here), while the client still holds its socket open.
-    const counted = await eventually(() => srv.server.stats().limits.closeTimeout === before.limits.closeTimeout + 1, 40_000, 50);
-    const sessions = srv.server.stats().sessions;
+
+  async function quitWithoutReading(mode: 'never' | 'slow'): Promise<{ closedByTimeout: boolean; bytes: number; last: string }> {
+    const before = srv.server.stats().limits;
+    const run = python(script, [srv.host, String(srv.port), mode], 50_000);
+    let exited = false;
+    void run.finally(() => (exited = true));
+    const timedOut = () => srv.server.stats().limits.closeTimeout > before.closeTimeout;
+    await eventually(() => timedOut() || exited, 45_000, 50);
     const r = await run;
     expect(r.code, describeRun(r)).toBe(0);
-    expect(counted, r.stdout.toString()).toBe(true);
-    expect(sessions).toBeLessThanOrEqual(before.sessions);
+    // Not the other cap on unread output.
+    expect(srv.server.stats().limits.outputOverflow).toBe(before.outputOverflow);
     const [bytes, last] = r.stdout.toString().trim().split('\n');
-    // What the kernel had already taken arrives, then the end: no 221.
-    expect(Number(bytes)).toBeGreaterThan(0);
-    expect(last).not.toMatch(/^221/);
+    return { closedByTimeout: timedOut(), bytes: Number(bytes), last: last ?? '' };
+  }
+
+  it('a client that quits but never reads its replies is closed without them', { timeout: 60_000 }, async () => {
+    const sessions = srv.server.stats().sessions;
+    const r = await quitWithoutReading('never');
+    // Closed at the close timeout (1 s here), while the client held its
+    // socket open: what the kernel had already taken arrives, then the end.
+    expect(r.closedByTimeout).toBe(true);
+    expect(r.bytes).toBeGreaterThan(0);
+    expect(r.last).not.toMatch(/^221/);
+    expect(srv.server.stats().sessions).toBeLessThanOrEqual(sessions);
     await expectServes(srv);
+  });
+
+  it('a client that reads its last replies slowly gets them all, up to the 221', { timeout: 60_000 }, async () => {
+    // Each pause is shorter than the timeout; the whole read is much longer.
+    const r = await quitWithoutReading('slow');
+    expect(r.closedByTimeout).toBe(false);
+    expect(r.last).toBe('221 Goodbye.');
+    expect(r.bytes).toBeGreaterThan(1_000_000);
   });
 });
