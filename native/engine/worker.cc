@@ -626,7 +626,6 @@ void Worker::Linger(Session* s) {
   lingering_.push_back(s->sid);
 }
 
-
 void Worker::ExpireLingering() {
   if (lingering_.empty() || now_ms_ < next_linger_ms_) return;
   next_linger_ms_ = now_ms_ + std::min(kExpirySweepMs, config_.close_timeout_ms);
