@@ -53,10 +53,9 @@ class Session {
   size_t out_sent = 0;
   uint32_t control_events = 0;  // the epoll interest currently registered
   bool closing = false;         // close once `out` is flushed
-  uint64_t close_deadline_ms = 0;  // closing with output unread: closed without it then
-  uint64_t linger_pending = 0;     // bytes the client had not taken at the last look
   bool dead = false;            // closed this iteration; freed at its end
   bool in_dirty = false;        // queued for an output flush this iteration
+  bool lingering = false;       // closing with output unread: on the worker's lingering list
   bool read_paused = false;     // EPOLLIN dropped while JS is behind
   bool input_ended = false;     // the client half-closed: EPOLLIN stays off for good
 

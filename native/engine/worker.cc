@@ -18,20 +18,6 @@ constexpr uint64_t kExpirySweepMs = 1000;
 
 bool IsPeerGone(ssize_t err) { return err == -ECONNRESET || err == -EPIPE; }
 
-// A STOR empties the file it replaces, but leaves an empty one (a new file,
-// the common case) alone: on ext4 an ftruncate to 0, even of an empty file,
-// marks it for auto_da_alloc, and its close() then writes the whole upload out
-// from the worker thread (filemap_flush), stalling every session of the
-// worker behind the disk. Replacing a file that has bytes still pays that, as
-// ext4 means it to: the old contents must not be lost to a crash.
-int TruncateUnlessEmpty(int fd) {
-  uint64_t size = 0;
-  bool regular = false;
-  int r = sys::FileSize(fd, &size, &regular);
-  if (r < 0 || size == 0) return r;
-  return sys::Truncate(fd);
-}
-
 // What a closing session still owes its client: unsent output, ours and the
 // kernel's (unacknowledged).
 uint64_t Owed(const Session* s) {
@@ -424,7 +410,6 @@ int Worker::OpenForTransfer(Action& a, Transfer* t) {
     flags = O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY;
     if (a.mode == WriteMode::kAppend) flags |= O_APPEND;
     if (a.mode == WriteMode::kExclusive) flags |= O_EXCL;
-    t->truncate_when_connected = a.mode == WriteMode::kTruncate && a.offset == 0;
   }
   int fd = sys::OpenBeneath(root_fd_, a.data, flags, 0644);
   if (fd < 0) return fd;
@@ -435,6 +420,14 @@ int Worker::OpenForTransfer(Action& a, Transfer* t) {
   if (r < 0) return r;
   if (!regular) return -EISDIR;
   t->end = size;
+  // A STOR empties the file it replaces, but leaves an empty one (a new file,
+  // the common case) alone: on ext4 an ftruncate to 0, even of an empty file,
+  // marks it for auto_da_alloc, and its close() then writes the whole upload
+  // out from the worker thread (filemap_flush), stalling every session of the
+  // worker behind the disk. Replacing a file that has bytes still pays that,
+  // as ext4 means it to: the old contents must not be lost to a crash.
+  t->truncate_when_connected = a.type == ActionType::kRecvFile && a.mode == WriteMode::kTruncate &&
+                               a.offset == 0 && size > 0;
   if (a.type == ActionType::kSendFile) {
     t->offset = std::min(a.offset, size);
   } else {
@@ -489,7 +482,7 @@ void Worker::StartTransferIfReady(Session* s) {
     Transfer& t = *s->transfer;
     if (t.truncate_when_connected) {
       t.truncate_when_connected = false;
-      if (int r = TruncateUnlessEmpty(t.file.Get()); r < 0) {
+      if (int r = sys::Truncate(t.file.Get()); r < 0) {
         FinishTransfer(s, r);
         return;
       }
@@ -619,30 +612,28 @@ void Worker::ExpireDataConnections() {
 // session's output, so what it still owes (our buffer plus the kernel's
 // unacknowledged queue) only shrinks when the client reads.
 void Worker::Linger(Session* s) {
-  if (config_.close_timeout_ms == 0 || s->close_deadline_ms != 0) return;
-  s->close_deadline_ms = now_ms_ + config_.close_timeout_ms;
-  s->linger_pending = Owed(s);
+  if (config_.close_timeout_ms == 0 || s->lingering) return;
+  s->lingering = true;
   if (lingering_.empty()) next_linger_ms_ = now_ms_ + std::min(kExpirySweepMs, config_.close_timeout_ms);
-  lingering_.push_back(s->sid);
+  lingering_.push_back({s->sid, now_ms_ + config_.close_timeout_ms, Owed(s)});
 }
 
 void Worker::ExpireLingering() {
   if (lingering_.empty() || now_ms_ < next_linger_ms_) return;
   next_linger_ms_ = now_ms_ + std::min(kExpirySweepMs, config_.close_timeout_ms);
   size_t kept = 0;
-  for (SessionId sid : lingering_) {
-    Session* s = Find(sid);
+  for (Lingering l : lingering_) {
+    Session* s = Find(l.sid);
     if (s == nullptr) continue;  // flushed and closed meanwhile, or gone
-    if (now_ms_ >= s->close_deadline_ms) {
+    if (now_ms_ >= l.deadline_ms) {
       uint64_t owed = Owed(s);
-      if (owed >= s->linger_pending) {
+      if (owed >= l.owed) {
         CloseSession(s, CloseReason::kCloseTimeout);
         continue;
       }
-      s->linger_pending = owed;
-      s->close_deadline_ms = now_ms_ + config_.close_timeout_ms;
+      l = {l.sid, now_ms_ + config_.close_timeout_ms, owed};
     }
-    lingering_[kept++] = sid;
+    lingering_[kept++] = l;
   }
   lingering_.resize(kept);
 }

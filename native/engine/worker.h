@@ -120,7 +120,14 @@ class Worker {
   std::vector<Session*> parked_;   // throttled transfers, waiting for tokens
   std::vector<Session*> dirty_;    // sessions with output to flush this loop
   std::vector<SessionId> paused_;  // sessions whose EPOLLIN was dropped
-  std::vector<SessionId> lingering_;  // closing, with output the client has not read
+  // Closing sessions with output the client has not read (--close-timeout):
+  // closed at the deadline unless what they owe has shrunk since the last look.
+  struct Lingering {
+    SessionId sid;
+    uint64_t deadline_ms;
+    uint64_t owed;
+  };
+  std::vector<Lingering> lingering_;
   std::vector<std::unique_ptr<Session>> graveyard_;  // freed at the end of the iteration
   std::unique_ptr<EventBatch> batch_;
   TokenBucket worker_bucket_;      // this worker's share of --max-rate
