@@ -15,6 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { type DataMode, runFtpload } from './client/ftpload.js';
+import { cpuBetween, sampleCpu } from './client/cpu.js';
 import { treePss } from './client/pss.js';
 import { buildReport, type MemorySample, type Report } from './client/report.js';
 import { renderChart } from './chart.js';
@@ -283,6 +284,7 @@ async function main(): Promise<void> {
         process.stderr.write(`   ${sc.name}${n > 1 ? ` (round ${round + 1} of ${n})` : ''} ... `);
         const cellBase = { server: name, scenario: sc.name, round, serverArgv: srv.argv, pasvPorts: srv.pasvPorts };
         try {
+          const cpuBefore = await sampleCpu(srv.pid);
           const run = await runFtpload(load, (p) => {
             // Sample while the most sessions so far are held, not while they close at the end.
             if (sc.memory && !sampling && p.t <= load.duration - 0.5 && p.established >= mostHeld) {
@@ -297,10 +299,12 @@ async function main(): Promise<void> {
               });
             }
           });
+          const cpu = cpuBetween(cpuBefore, await sampleCpu(srv.pid)) ?? undefined;
           const report: Report = buildReport(run.summary, run.processes,
             baseline && held ? { baseline, held, sessions: heldSessions } : undefined);
-          result.cells.push({ ...cellBase, report, failure: null, argv: run.argv });
+          result.cells.push({ ...cellBase, report, failure: null, argv: run.argv, cpu });
           process.stderr.write(`${report.ops} ops, ${report.opsPerSec} ops/s, ${report.mbPerSec} MB/s, errors ${report.errorTotal}` +
+            `${cpu ? `, box ${cpu.boxBusyPct}% busy (server ${cpu.serverCores} cores, ftpload ${cpu.clientCores})` : ''}` +
             `${sc.sizedBy === 'idle' ? `, alive ${report.aliveAtEnd} of ${report.concurrency}` : ''}` +
             `${report.memory?.perSessionKiB != null ? `, ${report.memory.perSessionKiB} KiB/session` : ''}` +
             `${sc.sizedBy === 'passive' ? `, ${report.maxDataHeld} data connections held at once` : ''}\n`);

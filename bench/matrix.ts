@@ -5,6 +5,7 @@
 // test/unit/bench-report.test.ts and test/unit/bench-compare.test.ts.
 
 import type { DataMode, LoadOptions } from './client/ftpload.js';
+import type { CpuUse } from './client/cpu.js';
 import { formatErrors, ratio, type Report } from './client/report.js';
 
 export type Metric = 'opsPerSec' | 'mbPerSec' | 'aliveAtEnd' | 'ops' | 'perSessionKiB';
@@ -219,6 +220,8 @@ export interface Cell {
   pasvPorts?: string;
   /** Which round of the run measured it (0-based, see --rounds); absent = 0. */
   round?: number;
+  /** CPU used while the load ran (absent in runs made before it was measured). */
+  cpu?: CpuUse;
 }
 
 export interface CompareResult {
@@ -467,6 +470,7 @@ export function formatMarkdown(result: CompareResult): string {
     lines.push(`| ${show(t1s)} | ${show(t2s)} | ${scaling.ratio === null ? '—' : `${scaling.ratio}x`} | ` +
       `${scaling.spread ? `${scaling.spread.min}-${scaling.spread.max}x` : '—'} |`);
   }
+  lines.push(...formatCpu(result, servers));
   lines.push('', '![chart](chart.svg)', '');
   lines.push('## Latency (ms, p50 / p99 / max)', '');
   lines.push(`| scenario | ${servers.join(' | ')} |`);
@@ -530,6 +534,31 @@ export function formatMarkdown(result: CompareResult): string {
   }
   lines.push('```', '');
   return lines.join('\n');
+}
+
+/**
+ * The CPU table: for each row's median round, how busy the whole box was and
+ * what the server and the load generator used. Without it a result cannot say
+ * whether the server or the machine set the figure.
+ */
+function formatCpu(result: CompareResult, servers: readonly string[]): string[] {
+  const rows = result.scenarios.filter((s) => !s.from);
+  if (!rows.some((sc) => servers.some((s) => findCell(result, s, sc.name)?.cpu))) return [];
+  const cpus = result.machine['nproc'] ? ` of ${result.machine['nproc']} CPUs` : '';
+  const lines = ['', `## CPU while each load ran (median round: box busy %${cpus} · server cores · ftpload cores)`, '',
+    'Box = every CPU of the machine, client and kernel threads included; server = its whole process tree; ' +
+    'ftpload = the load generator. A box near 100% busy means the machine, shared by server and client, ' +
+    'set the figure rather than the server alone.', ''];
+  lines.push(`| scenario | ${servers.join(' | ')} |`);
+  lines.push(`|---|${servers.map(() => '---').join('|')}|`);
+  for (const sc of rows) {
+    const row = servers.map((s) => {
+      const c = findCell(result, s, sc.name)?.cpu;
+      return c ? `${c.boxBusyPct}% · ${c.serverCores} · ${c.clientCores}` : '—';
+    });
+    lines.push(`| ${sc.name} | ${row.join(' | ')} |`);
+  }
+  return lines;
 }
 
 export function formatTerminal(result: CompareResult): string {

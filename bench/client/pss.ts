@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { MemorySample } from './report.js';
 
-interface ProcStat {
+export interface ProcStat {
   pid: number;
   ppid: number;
   session: number;
@@ -52,17 +52,24 @@ export function processTree(stats: readonly ProcStat[], root: number): number[] 
   return [...out];
 }
 
-export async function treePss(root: number): Promise<MemorySample> {
-  const stats: ProcStat[] = [];
+/** Every process's /proc/PID/stat, parsed, with its text (processes gone meanwhile are left out). */
+export async function readStats(): Promise<Array<{ stat: ProcStat; text: string }>> {
+  const out: Array<{ stat: ProcStat; text: string }> = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const st = parseStat(await readFile(`/proc/${name}/stat`, 'utf8'));
-      if (st) stats.push(st);
+      const text = await readFile(`/proc/${name}/stat`, 'utf8');
+      const stat = parseStat(text);
+      if (stat) out.push({ stat, text });
     } catch {
       // the process exited meanwhile
     }
   }
+  return out;
+}
+
+export async function treePss(root: number): Promise<MemorySample> {
+  const stats = (await readStats()).map((s) => s.stat);
   let pssKiB = 0;
   let processes = 0;
   for (const pid of processTree(stats, root)) {

@@ -29,6 +29,7 @@ import {
   vsBestPeer,
 } from '../../bench/matrix.js';
 import { chartRows } from '../../bench/chart.js';
+import { cpuBetween, parseBoxTicks, parseStatTicks } from '../../bench/client/cpu.js';
 import { parsePssKiB, parseStat, processTree } from '../../bench/client/pss.js';
 
 function hist(values: number[]): HistogramJson {
@@ -242,6 +243,18 @@ describe('comparison matrix', () => {
     expect(md).toContain('muxftpd 4000-4999 (1000 ports), vsftpd 10000-11999 (2000 ports)');
     expect(md).toContain('- vsftpd / passive-5000: 50: greeting=50');
   });
+  it('shows the CPU of each row\'s median round, and no CPU table when no run measured it', () => {
+    expect(formatMarkdown(result)).not.toContain('## CPU');
+    const cpu = { boxBusyPct: 97, serverCores: 1.1, clientCores: 0.8 };
+    const measured: CompareResult = {
+      ...result,
+      cells: result.cells.map((c) => (c.server === 'muxftpd' && c.scenario === 'login-100' ? { ...c, cpu } : c)),
+    };
+    const md = formatMarkdown(measured);
+    expect(md).toContain('## CPU while each load ran (median round: box busy % of 2 CPUs · server cores · ftpload cores)');
+    expect(md).toContain('| login-100 | 97% · 1.1 · 0.8 | — | — |');
+    expect(md).toContain('| upload-100 | — | — | — |');
+  });
   it('marks runs with errors and explains missing figures', () => {
     expect(formatCell(result, login, 'vsftpd')).toBe('250 (0.25x) †');
     expect(formatCell(result, upload, 'muxftpd')).toBe('n/a (xfer_cmd_550)');
@@ -318,6 +331,25 @@ describe('comparison matrix', () => {
       expect(md).not.toContain('ftpload-muxftpd-1');
       expect(formatTerminal(rounds)).toContain('2 ÷ 1 = 0.9x; rounds 0.9-1.5x');
     });
+  });
+});
+
+describe('CPU of a run', () => {
+  it('parses /proc/stat and a process\'s own and reaped ticks', () => {
+    const procStat = 'cpu  100 5 50 800 20 3 7 15 0 0\ncpu0 50 2 25 400 10 1 3 7 0 0\ncpu1 50 3 25 400 10 2 4 8 0 0\nintr 1\n';
+    // busy = user + nice + system + irq + softirq + steal; total adds idle and iowait
+    expect(parseBoxTicks(procStat)).toEqual({ busy: 180, total: 1000 });
+    expect(parseBoxTicks('intr 1\n')).toBeNull();
+    const stat = '42 (my (odd) name) S 1 42 42 0 -1 4194560 100 0 0 0 300 200 70 30 20 0 5 0';
+    expect(parseStatTicks(stat)).toEqual({ own: 500, reaped: 100 });
+    expect(parseStatTicks('42 (short) S 1')).toBeNull();
+  });
+  it('turns two samples into busy % and cores', () => {
+    const a = { atMs: 0, boxBusy: 1000, boxTotal: 5000, server: 100, client: 40 };
+    const b = { atMs: 2000, boxBusy: 1380, boxTotal: 5400, server: 310, client: 200 };
+    // 2 s at 100 ticks/s: 380 of 400 ticks busy; server 210 ticks, client 160
+    expect(cpuBetween(a, b, 100)).toEqual({ boxBusyPct: 95, serverCores: 1.05, clientCores: 0.8 });
+    expect(cpuBetween(a, a, 100)).toBeNull();
   });
 });
 
