@@ -13,6 +13,7 @@
         "native/engine/worker.cc",
         "native/engine/acceptor.cc",
         "native/engine/engine.cc",
+        "native/engine/file_jobs.cc",
         "native/binding/addon.cc",
         "native/binding/engine_wrap.cc"
       ],

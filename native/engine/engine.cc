@@ -3,11 +3,12 @@
 #include <cerrno>
 
 #include "acceptor.h"
+#include "file_jobs.h"
 #include "worker.h"
 
 namespace muxftpd {
 
-Engine::Engine() = default;
+Engine::Engine() : file_jobs_(std::make_unique<FileJobs>()) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -24,7 +25,7 @@ int Engine::Start(const EngineConfig& config, EventSink* sink, std::string* wher
   root_fd_.Reset(fd);
   std::vector<Worker*> raw;
   for (int i = 0; i < config_.threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, config_, root_fd_.Get(), sink));
+    workers_.push_back(std::make_unique<Worker>(i, config_, root_fd_.Get(), sink, file_jobs_.get()));
     raw.push_back(workers_.back().get());
     int r = workers_.back()->Init();
     if (r < 0) {
@@ -40,6 +41,7 @@ int Engine::Start(const EngineConfig& config, EventSink* sink, std::string* wher
     workers_.clear();
     return r;
   }
+  file_jobs_->Start();
   for (auto& w : workers_) w->Start();
   acceptor_->Start();
   running_ = true;
@@ -75,6 +77,7 @@ void Engine::Stop() {
   running_ = false;
   acceptor_->Stop();
   for (auto& w : workers_) w->Stop();
+  file_jobs_->Stop();  // after the workers: their last transfers may hand it files
   // Release every fd now, not when the owner happens to be destroyed (a JS
   // object waits for the garbage collector).
   acceptor_.reset();

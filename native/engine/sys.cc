@@ -230,6 +230,11 @@ int Truncate(int fd) {
   return RetryEintr([&] { return ftruncate(fd, 0); });
 }
 
+int Dup(int fd) {
+  int r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return r == -1 ? -errno : r;
+}
+
 int DropCache(int fd, uint64_t offset, uint64_t len) {
   // posix_fadvise returns the error number instead of setting errno.
   return -posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(len), POSIX_FADV_DONTNEED);

@@ -95,6 +95,8 @@ int DropCache(int fd, uint64_t offset, uint64_t len);
 uint64_t PageSize();
 // Empties the file (ftruncate to 0).
 int Truncate(int fd);
+// A close-on-exec duplicate of fd, or -errno.
+int Dup(int fd);
 // Opens path (relative, no leading '/') strictly beneath root_fd: openat2 with
 // RESOLVE_BENEATH, or, where the kernel lacks it, a component walk that
 // refuses every symlink and "..".

@@ -45,6 +45,11 @@ struct Transfer {
   // STOR from offset 0: the file is emptied only once the data connection is
   // up, so an upload whose connection never comes leaves the old file whole.
   bool truncate_when_connected = false;
+  // The file had bytes and is emptied on the FileJobs thread: the transfer
+  // moves nothing until `truncating` is cleared by the result, and its close
+  // (which on ext4 may write the whole upload out) is a FileJobs job too.
+  bool replaced = false;
+  bool truncating = false;
 
   bool Sending() const { return kind != TransferKind::kRecvFile; }
 

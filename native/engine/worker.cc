@@ -33,11 +33,12 @@ void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
 
 }  // namespace
 
-Worker::Worker(int index, const EngineConfig& config, int root_fd, EventSink* sink)
+Worker::Worker(int index, const EngineConfig& config, int root_fd, EventSink* sink, FileJobs* file_jobs)
     : index_(index),
       config_(config),
       root_fd_(root_fd),
       sink_(sink),
+      file_jobs_(file_jobs),
       batch_(std::make_unique<EventBatch>()),
       scratch_size_(std::max(config.block_size, kControlReadSize)),
       // At least one block, so one read never spans more than one window.
@@ -174,6 +175,7 @@ void Worker::OnWake() {
   actions_.clear();
   queue_->TakeAll(&actions_);
   for (auto& a : actions_) Apply(a);
+  ApplyTruncated();
   ResumeReads();
 }
 
@@ -423,9 +425,9 @@ int Worker::OpenForTransfer(Action& a, Transfer* t) {
   // A STOR empties the file it replaces, but leaves an empty one (a new file,
   // the common case) alone: on ext4 an ftruncate to 0, even of an empty file,
   // marks it for auto_da_alloc, and its close() then writes the whole upload
-  // out from the worker thread (filemap_flush), stalling every session of the
-  // worker behind the disk. Replacing a file that has bytes still pays that,
-  // as ext4 means it to: the old contents must not be lost to a crash.
+  // out (filemap_flush). Replacing a file that has bytes pays that, as ext4
+  // means it to (the old contents must not be lost to a crash), but on the
+  // FileJobs thread, with the truncation: see TruncateOffThread.
   t->truncate_when_connected = a.type == ActionType::kRecvFile && a.mode == WriteMode::kTruncate &&
                                a.offset == 0 && size > 0;
   if (a.type == ActionType::kSendFile) {
@@ -481,15 +483,59 @@ void Worker::StartTransferIfReady(Session* s) {
   if (s->transfer && s->data_state == DataState::kConnected) {
     Transfer& t = *s->transfer;
     if (t.truncate_when_connected) {
-      t.truncate_when_connected = false;
-      if (int r = sys::Truncate(t.file.Get()); r < 0) {
-        FinishTransfer(s, r);
-        return;
-      }
+      TruncateOffThread(s);
+      return;
     }
     if (!t.Sending() && !WatchData(s, EPOLLIN)) return;
     Activate(s);
   }
+}
+
+// The job owns a duplicate of the file's fd, so an upload aborted meanwhile
+// frees its Transfer at once; the result then finds no transfer and is dropped.
+void Worker::TruncateOffThread(Session* s) {
+  Transfer& t = *s->transfer;
+  t.truncate_when_connected = false;
+  int fd = sys::Dup(t.file.Get());
+  if (fd < 0) {
+    FinishTransfer(s, fd);
+    return;
+  }
+  t.replaced = true;
+  t.truncating = true;
+  // Unwatched meanwhile: a hang-up, reported even with no events asked, would
+  // fire every loop (level-triggered). StartTransferIfReady watches it again.
+  if (s->data_registered) {
+    sys::EpollDel(epoll_.Get(), s->data.Get());
+    s->data_registered = false;
+    s->data_events = 0;
+  }
+  file_jobs_->Truncate(UniqueFd(fd), [this, sid = s->sid, seq = t.seq](int result) {
+    {
+      std::lock_guard<std::mutex> lock(truncated_mu_);
+      truncated_.push_back(Truncated{sid, seq, result});
+    }
+    sys::EventFdSignal(wake_.Get());
+  });
+}
+
+void Worker::ApplyTruncated() {
+  {
+    std::lock_guard<std::mutex> lock(truncated_mu_);
+    if (truncated_.empty()) return;
+    truncated_taken_.swap(truncated_);
+  }
+  for (const Truncated& done : truncated_taken_) {
+    Session* s = Find(done.sid);
+    if (s == nullptr || !s->transfer || s->transfer->seq != done.seq || !s->transfer->truncating) continue;
+    s->transfer->truncating = false;
+    if (done.result < 0) {
+      FinishTransfer(s, done.result);
+    } else {
+      StartTransferIfReady(s);
+    }
+  }
+  truncated_taken_.clear();
 }
 
 void Worker::Activate(Session* s) {
@@ -661,6 +707,7 @@ void Worker::FinishTransfer(Session* s, int32_t error) {
   // its way, as RFC 959 allows. The client waits for no round trip through JS.
   if (error == 0 && !s->transfer->epilogue.empty()) Queue(s, s->transfer->epilogue);
   EmitTransferDone(s->sid, s->transfer->seq, s->transfer->bytes, error);
+  if (s->transfer->replaced) file_jobs_->Close(std::move(s->transfer->file));
   s->transfer.reset();
 }
 

@@ -8,12 +8,14 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "action_queue.h"
 #include "engine.h"
+#include "file_jobs.h"
 #include "passive.h"
 #include "session.h"
 
@@ -28,7 +30,8 @@ struct Handoff {
 
 class Worker {
  public:
-  Worker(int index, const EngineConfig& config, int root_fd, EventSink* sink);
+  // `file_jobs` runs what may wait for the disk (see file_jobs.h); it outlives the worker.
+  Worker(int index, const EngineConfig& config, int root_fd, EventSink* sink, FileJobs* file_jobs);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -70,6 +73,8 @@ class Worker {
   int OpenForTransfer(Action& a, Transfer* t);
 
   void StartTransferIfReady(Session* s);
+  void TruncateOffThread(Session* s);
+  void ApplyTruncated();  // the FileJobs results, on this worker's thread
   void Activate(Session* s);
   void Deactivate(Session* s);
   void StepTransfers();
@@ -104,6 +109,7 @@ class Worker {
   const EngineConfig& config_;
   const int root_fd_;
   EventSink* const sink_;
+  FileJobs* const file_jobs_;
 
   UniqueFd epoll_;
   UniqueFd wake_;
@@ -114,6 +120,15 @@ class Worker {
   std::unique_ptr<ActionQueue> queue_;
   std::unique_ptr<PassivePool> pool_;  // only with a passive port range
   std::vector<Action> actions_;
+  // Truncations done on the FileJobs thread (Transfer::truncating), taken in OnWake.
+  struct Truncated {
+    SessionId sid;
+    uint32_t seq;
+    int result;
+  };
+  std::mutex truncated_mu_;
+  std::vector<Truncated> truncated_;        // guarded by truncated_mu_
+  std::vector<Truncated> truncated_taken_;  // this thread's swap buffer
 
   std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
   std::vector<Session*> active_;   // transfers to step this loop

@@ -3,12 +3,12 @@
 // MKD/RMD), basic-ftp (uploadFromDir, downloadToDir), and by hand an upload
 // cut in the middle, which leaves exactly the bytes the reply reports.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'basic-ftp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataChannel, describeRun, eventually, FtpControl, python, run, sha256 } from './helpers/clients.js';
+import { DataChannel, dataModes, describeRun, eventually, FtpControl, python, run, sha256 } from './helpers/clients.js';
 import { expectServes, useServer } from './helpers/server.js';
 import { makeTree, treeDigest } from './helpers/tree.js';
 
@@ -197,6 +197,54 @@ describe('STOR over an existing file', () => {
         expect(final.code, final.lines.join(' / ')).toBe(226);
         expect(sha256(await readFile(onServer(name)))).toBe(sha256(body));
       }
+    } finally {
+      ctl.destroy();
+    }
+  });
+});
+
+describe('replacing a large file (emptied off the worker thread)', () => {
+  const old = Buffer.alloc(64 * 1024 * 1024, 0x5a);
+  const body = randomBytes(100_000);
+
+  for (const mode of dataModes) {
+    it(`${mode}: an upload sent whole and closed before the old file is emptied keeps every byte`, async () => {
+      const name = `replaced-${mode}.bin`;
+      await writeFile(onServer(name), old);
+      const ctl = await FtpControl.login(srv.host, srv.port);
+      try {
+        const channel = await DataChannel.open(ctl, mode);
+        expect((await ctl.cmd(`STOR ${name}`)).code).toBe(150);
+        // All of it, and the FIN, while 64 MiB are being freed: none of it may
+        // be written before the file is empty.
+        (await channel.connected).end(body);
+        const final = await ctl.reply();
+        expect(final.code, final.lines.join(' / ')).toBe(226);
+        expect(final.text).toContain(`${body.length} bytes received`);
+        expect(sha256(await readFile(onServer(name)))).toBe(sha256(body));
+      } finally {
+        ctl.destroy();
+      }
+    });
+  }
+
+  it('ABOR while the old file is being emptied: 426 and 226, the session goes on, the next STOR replaces it whole', async () => {
+    const name = 'replaced-abor.bin';
+    await writeFile(onServer(name), old);
+    const ctl = await FtpControl.login(srv.host, srv.port);
+    try {
+      const channel = await DataChannel.open(ctl, 'EPSV');
+      expect((await ctl.cmd(`STOR ${name}`)).code).toBe(150);
+      await channel.connected;
+      ctl.send('ABOR');
+      const replies = [await ctl.reply(), await ctl.reply()];
+      expect(replies.map((r) => r.code)).toEqual([426, 226]);
+      channel.close();
+      const again = await DataChannel.open(ctl, 'PASV');
+      expect((await ctl.cmd(`STOR ${name}`)).code).toBe(150);
+      (await again.connected).end(body);
+      expect((await ctl.reply()).code).toBe(226);
+      expect(sha256(await readFile(onServer(name)))).toBe(sha256(body));
     } finally {
       ctl.destroy();
     }
