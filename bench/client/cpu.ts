@@ -57,13 +57,18 @@ function clockTicks(): number {
 
 /**
  * Counters now. The server's tree counts each live process's own time and what
- * it has reaped (a forking server's finished sessions); the load generator's
- * is what this process has reaped: each ftpload has exited and been reaped
- * when its run ends, and nothing else of ours exits during a run.
+ * it has reaped (a forking server's finished sessions; a child nobody waits
+ * for, or one handed to init, is not counted once gone: the server's figure
+ * is then a floor); the load generator's is what this process has reaped:
+ * each ftpload has exited and been reaped when its run ends, and nothing else
+ * of ours exits during a run.
  */
 export async function sampleCpu(serverPid: number): Promise<CpuSample> {
   clockTicks();
   const box = parseBoxTicks(await readFile('/proc/stat', 'utf8'));
+  // The box's ticks and the clock together: the process scan after them may
+  // take a while (tens of thousands of processes of a forking peer).
+  const atMs = performance.now();
   const stats = await readStats();
   const tree = new Set(processTree(stats.map((s) => s.stat), serverPid));
   let server = 0;
@@ -74,7 +79,7 @@ export async function sampleCpu(serverPid: number): Promise<CpuSample> {
     if (tree.has(stat.pid)) server += t.own + t.reaped;
     if (stat.pid === process.pid) client = t.reaped;
   }
-  return { atMs: performance.now(), boxBusy: box?.busy ?? 0, boxTotal: box?.total ?? 0, server, client };
+  return { atMs, boxBusy: box?.busy ?? 0, boxTotal: box?.total ?? 0, server, client };
 }
 
 export function cpuBetween(a: CpuSample, b: CpuSample, hz: number = clockTicks()): CpuUse | null {
@@ -82,6 +87,7 @@ export function cpuBetween(a: CpuSample, b: CpuSample, hz: number = clockTicks()
   const total = b.boxTotal - a.boxTotal;
   if (seconds <= 0 || total <= 0) return null;
   const round2 = (v: number): number => Math.round(v * 100) / 100;
+  // Clamped: a server child gone unreaped between the samples takes its ticks along.
   return {
     boxBusyPct: Math.round((100 * (b.boxBusy - a.boxBusy)) / total),
     serverCores: round2(Math.max(0, b.server - a.server) / hz / seconds),

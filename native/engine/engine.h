@@ -88,6 +88,9 @@ class Engine {
 
   SockAddr BoundAddress() const;
   EngineStats Stats() const;
+  // For the native tests: a job of theirs can hold this thread, to show what
+  // waits for it.
+  FileJobs& file_jobs() { return *file_jobs_; }
 
  private:
   EngineConfig config_;

@@ -25,9 +25,8 @@ void FileJobs::Stop() {
 void FileJobs::Close(UniqueFd fd) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (running_ && closes_ < kMaxQueuedCloses) {
-      queue_.push_back(Job{std::move(fd), nullptr});
-      ++closes_;
+    if (running_ && closes_.size() < kMaxQueuedCloses) {
+      closes_.push_back(std::move(fd));
       cv_.notify_one();
       return;
     }
@@ -36,11 +35,11 @@ void FileJobs::Close(UniqueFd fd) {
 }
 
 void FileJobs::Truncate(UniqueFd fd, Done done) {
-  Job job{std::move(fd), std::move(done)};
+  Truncation job{std::move(fd), std::move(done)};
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (running_) {
-      queue_.push_back(std::move(job));
+      truncations_.push_back(std::move(job));
       cv_.notify_one();
       return;
     }
@@ -48,23 +47,25 @@ void FileJobs::Truncate(UniqueFd fd, Done done) {
   Run(job);
 }
 
-void FileJobs::Run(Job& job) {
-  if (job.done) job.done(sys::Truncate(job.fd.Get()));
+void FileJobs::Run(Truncation& job) {
+  job.done(sys::Truncate(job.fd.Get()));
   job.fd.Reset();
 }
 
 void FileJobs::Loop() {
   sys::NameThisThread("muxftpd-files");
-  std::vector<Job> batch;
+  std::vector<Truncation> truncations;
+  std::vector<UniqueFd> closes;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return !queue_.empty() || !running_; });
-    batch.swap(queue_);
-    closes_ = 0;
+    cv_.wait(lock, [this] { return !truncations_.empty() || !closes_.empty() || !running_; });
+    truncations.swap(truncations_);
+    closes.swap(closes_);
     bool last = !running_;
     lock.unlock();
-    for (Job& job : batch) Run(job);
-    batch.clear();
+    for (Truncation& job : truncations) Run(job);
+    truncations.clear();
+    closes.clear();  // the closes
     if (last) return;
     lock.lock();
   }

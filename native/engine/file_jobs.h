@@ -33,26 +33,29 @@ class FileJobs {
   void Stop();
   // Both callable from any thread. When the jobs thread is not running, the
   // job runs at once on the caller's thread. A close is also done at once
-  // when kMaxQueuedCloses wait already: a client replacing files faster than
-  // the disk takes them then waits for the disk, instead of piling up fds.
+  // when kMaxQueuedCloses wait already (besides those being closed): a client
+  // replacing files faster than the disk takes them then waits for the disk,
+  // instead of piling up fds. Truncations, which uploads wait for, go before
+  // the closes waiting with them (each has an fd of its own: order between
+  // them does not matter).
   void Close(UniqueFd fd);
   void Truncate(UniqueFd fd, Done done);
 
   static constexpr size_t kMaxQueuedCloses = 256;
 
  private:
-  struct Job {
-    UniqueFd fd;  // closed when the job is done
-    Done done;    // set: truncate first, then report
+  struct Truncation {
+    UniqueFd fd;  // closed once truncated
+    Done done;
   };
-  static void Run(Job& job);
+  static void Run(Truncation& job);
   void Loop();
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Job> queue_;  // guarded by mu_
-  size_t closes_ = 0;       // close-only jobs in queue_, guarded by mu_
-  bool running_ = false;    // guarded by mu_
+  std::vector<Truncation> truncations_;  // guarded by mu_
+  std::vector<UniqueFd> closes_;         // guarded by mu_
+  bool running_ = false;                 // guarded by mu_
   std::thread thread_;
 };
 

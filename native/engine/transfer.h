@@ -48,8 +48,10 @@ struct Transfer {
   // The file had bytes and is emptied on the FileJobs thread: the transfer
   // moves nothing until `truncating` is cleared by the result, and its close
   // (which on ext4 may write the whole upload out) is a FileJobs job too.
+  // `ended`: it was finished meanwhile (with `error`) and ends on the result.
   bool replaced = false;
   bool truncating = false;
+  bool ended = false;
 
   bool Sending() const { return kind != TransferKind::kRecvFile; }
 

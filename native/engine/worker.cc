@@ -7,6 +7,8 @@
 #include <cassert>
 #include <cerrno>
 
+#include "file_jobs.h"
+
 namespace muxftpd {
 
 namespace {
@@ -528,10 +530,15 @@ void Worker::ApplyTruncated() {
   for (const Truncated& done : truncated_taken_) {
     Session* s = Find(done.sid);
     if (s == nullptr || !s->transfer || s->transfer->seq != done.seq || !s->transfer->truncating) continue;
-    s->transfer->truncating = false;
-    if (done.result < 0) {
+    Transfer& t = *s->transfer;
+    t.truncating = false;
+    if (t.ended) {
+      // Its data connection is gone already (and may be a new one's by now).
+      EndTransfer(s, t.error);
+    } else if (done.result < 0) {
       FinishTransfer(s, done.result);
     } else {
+      TouchData(s);  // the wait was ours, not the client's
       StartTransferIfReady(s);
     }
   }
@@ -539,7 +546,7 @@ void Worker::ApplyTruncated() {
 }
 
 void Worker::Activate(Session* s) {
-  if (s->in_active || s->parked) return;
+  if (s->in_active || s->parked || s->transfer->truncating) return;
   s->in_active = true;
   active_.push_back(s);
   if (s->transfer->Sending()) (void)SetDataEvents(s, 0);
@@ -634,8 +641,9 @@ void Worker::ExpireDataConnections() {
   for (auto& [sid, session] : sessions_) {
     Session* s = session.get();
     if ((s->data_state == DataState::kNone || s->data_state == DataState::kActiveSet) && !s->transfer) continue;
-    // A throttled transfer is waiting on us, not on the client.
-    if (s->parked) TouchData(s);
+    // A throttled transfer, or one whose old file is being emptied, is waiting
+    // on us, not on the client.
+    if (s->parked || (s->transfer && s->transfer->truncating)) TouchData(s);
     if (now_ms_ - s->data_activity_ms < config_.data_timeout_ms) {
       any = true;
     } else if (s->transfer) {
@@ -702,6 +710,19 @@ void Worker::FinishTransfer(Session* s, int32_t error) {
   // Closing the data socket is what tells the client the file has ended.
   ResetData(s);
   if (!s->transfer) return;
+  Transfer& t = *s->transfer;
+  if (t.truncating) {
+    // Aborted while its old file is still being emptied: it ends when that is
+    // done (ApplyTruncated). Its 426 would let the client's next command (a
+    // REST+STOR, an APPE) write into the file before the truncation wipes it.
+    if (!t.ended) t.error = error;
+    t.ended = true;
+    return;
+  }
+  EndTransfer(s, error);
+}
+
+void Worker::EndTransfer(Session* s, int32_t error) {
   // The 226 leaves in this iteration's flush, after close(): a small file's
   // FIN has left with its data already; a large file's tail may still be on
   // its way, as RFC 959 allows. The client waits for no round trip through JS.
@@ -818,6 +839,8 @@ void Worker::ResumeReads() {
 
 void Worker::CloseSession(Session* s, CloseReason reason) {
   if (s->dead) return;
+  // A session going away waits for no truncation: its transfer ends now.
+  if (s->transfer) s->transfer->truncating = false;
   DropData(s);
   // Remove before closing: a child forked by the embedding process may still
   // hold the fd for a moment, and then close() alone would leave it in the

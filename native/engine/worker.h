@@ -15,11 +15,12 @@
 
 #include "action_queue.h"
 #include "engine.h"
-#include "file_jobs.h"
 #include "passive.h"
 #include "session.h"
 
 namespace muxftpd {
+
+class FileJobs;
 
 // What the acceptor writes to a worker's handoff socket for each client.
 struct Handoff {
@@ -87,6 +88,7 @@ class Worker {
   int WaitTimeoutMs() const;
   void TouchData(Session* s) { s->data_activity_ms = now_ms_; }
   void FinishTransfer(Session* s, int32_t error);
+  void EndTransfer(Session* s, int32_t error);  // FinishTransfer's reply, event and release
   void DropData(Session* s);
   [[nodiscard]] int SetDataEvents(Session* s, uint32_t events);
   bool WatchData(Session* s, uint32_t events);

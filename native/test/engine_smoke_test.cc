@@ -1,140 +1,56 @@
 // A loopback run of the whole engine without Node: many clients download one
 // file over EPSV at once, a few misbehave, then everything shuts down clean.
 // Built with ASan+UBSan and, separately, TSan (see Makefile).
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
-#include <deque>
 #include <fstream>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "../engine/engine.h"
 #include "check.h"
+#include "loopback.h"
 
 using namespace muxftpd;
+using namespace muxftpd::test;
 
 namespace {
 
 constexpr size_t kFileSize = 3 * 1024 * 1024 + 17;
 constexpr int kClients = 64;
 
-// Queues batches from the workers; a driver thread plays the part of JS.
-class QueueSink : public EventSink {
- public:
-  void Deliver(int worker, std::unique_ptr<EventBatch> batch) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    q_.emplace_back(worker, std::move(batch));
-    cv_.notify_one();
-  }
-  bool Pop(std::pair<int, std::unique_ptr<EventBatch>>* out, const std::atomic<bool>& stop) {
-    std::unique_lock<std::mutex> lock(mu_);
-    out->second.reset();
-    cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !q_.empty(); });
-    if (q_.empty()) return !stop.load();
-    *out = std::move(q_.front());
-    q_.pop_front();
-    return true;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::pair<int, std::unique_ptr<EventBatch>>> q_;
-};
-
-Action Reply(SessionId sid, std::string text) {
-  Action a{};
-  a.type = ActionType::kReply;
-  a.sid = sid;
-  a.data = std::move(text);
-  return a;
-}
-
-// The minimal FTP brain: 220 on open, EPSV, RETR <path>, QUIT.
+// The minimal FTP brain: EPSV, RETR <path>, QUIT.
 void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop) {
-  uint32_t seq = 1;
-  std::pair<int, std::unique_ptr<EventBatch>> item;
-  while (sink->Pop(&item, stop)) {
-    if (!item.second) continue;
-    std::vector<Action> out;
-    for (const Event& e : *item.second) {
-      if (e.type == EventType::kOpen) out.push_back(Reply(e.sid, "220 hi\r\n"));
-      if (e.type == EventType::kPassiveReady) {
-        out.push_back(Reply(e.sid, "229 (|||" + std::to_string(e.port) + "|)\r\n"));
-      }
-      if (e.type == EventType::kTransferDone) {
-        out.push_back(Reply(e.sid, e.error == 0 ? "226 done\r\n" : "426 failed\r\n"));
-      }
-      if (e.type != EventType::kLine) continue;
-      if (e.too_long) {
-        out.push_back(Reply(e.sid, "500 too long\r\n"));
-      } else if (e.text == "EPSV") {
-        Action a{};
-        a.type = ActionType::kListenPassive;
-        a.sid = e.sid;
-        a.seq = seq++;
-        out.push_back(a);
-      } else if (e.text.rfind("RETR ", 0) == 0) {
-        out.push_back(Reply(e.sid, "150 here\r\n"));
-        Action a{};
-        a.type = ActionType::kSendFile;
-        a.sid = e.sid;
-        a.seq = seq++;
-        a.data = e.text.substr(5);
-        out.push_back(a);
-      } else if (e.text == "QUIT") {
-        out.push_back(Reply(e.sid, "221 bye\r\n"));
-        Action a{};
-        a.type = ActionType::kClose;
-        a.sid = e.sid;
-        out.push_back(a);
-      } else {
-        out.push_back(Reply(e.sid, "502 no\r\n"));
-      }
+  test::Drive(engine, sink, stop, [](const Event& e, uint32_t& seq, std::vector<Action>& out) {
+    Action a{};
+    a.sid = e.sid;
+    if (e.too_long) {
+      out.push_back(Reply(e.sid, "500 too long\r\n"));
+      return;
     }
-    if (!out.empty()) engine->Post(std::move(out));
-    engine->BatchConsumed(item.first);
-  }
+    if (e.text == "EPSV") {
+      a.type = ActionType::kListenPassive;
+      a.seq = seq++;
+    } else if (e.text.rfind("RETR ", 0) == 0) {
+      out.push_back(Reply(e.sid, "150 here\r\n"));
+      a.type = ActionType::kSendFile;
+      a.seq = seq++;
+      a.data = e.text.substr(5);
+    } else if (e.text == "QUIT") {
+      out.push_back(Reply(e.sid, "221 bye\r\n"));
+      a.type = ActionType::kClose;
+    } else {
+      out.push_back(Reply(e.sid, "502 no\r\n"));
+      return;
+    }
+    out.push_back(std::move(a));
+  });
 }
-
-// Connects to 127.0.0.1:port from 127.0.0.<source> (0: the kernel's choice).
-int Connect(uint16_t port, int source = 0) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (source != 0) {
-    sockaddr_in from{};
-    from.sin_family = AF_INET;
-    from.sin_addr.s_addr = htonl(0x7f000000u | static_cast<uint32_t>(source));
-    CHECK(bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
-  }
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  CHECK(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  return fd;
-}
-
-std::string ReadLine(int fd) {
-  std::string line;
-  char c;
-  while (read(fd, &c, 1) == 1) {
-    line += c;
-    if (c == '\n') break;
-  }
-  return line;
-}
-
-void Send(int fd, const std::string& s) { CHECK(write(fd, s.data(), s.size()) == (ssize_t)s.size()); }
 
 bool Download(uint16_t port, int source = 0, bool thief_first = false) {
   int ctl = Connect(port, source);

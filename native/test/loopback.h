@@ -1,0 +1,115 @@
+// Helpers of the standalone engine tests: a sink that queues the workers'
+// batches for a driver thread playing the part of JS, and blocking loopback
+// clients.
+#ifndef MUXFTPD_TEST_LOOPBACK_H_
+#define MUXFTPD_TEST_LOOPBACK_H_
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../engine/engine.h"
+#include "check.h"
+
+namespace muxftpd::test {
+
+// Queues batches from the workers; a driver thread plays the part of JS.
+class QueueSink : public EventSink {
+ public:
+  void Deliver(int worker, std::unique_ptr<EventBatch> batch) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    q_.emplace_back(worker, std::move(batch));
+    cv_.notify_one();
+  }
+  bool Pop(std::pair<int, std::unique_ptr<EventBatch>>* out, const std::atomic<bool>& stop) {
+    std::unique_lock<std::mutex> lock(mu_);
+    out->second.reset();
+    cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !q_.empty(); });
+    if (q_.empty()) return !stop.load();
+    *out = std::move(q_.front());
+    q_.pop_front();
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<int, std::unique_ptr<EventBatch>>> q_;
+};
+
+inline Action Reply(SessionId sid, std::string text) {
+  Action a{};
+  a.type = ActionType::kReply;
+  a.sid = sid;
+  a.data = std::move(text);
+  return a;
+}
+
+// Plays the part of JS until `stop`: 220 on open, a 229 for each passive
+// listener, 226 or 426 at a transfer's end; `on_line(event, seq, out)` answers
+// each command line, appending actions to `out` (`seq` numbers requests).
+template <typename OnLine>
+void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop, OnLine on_line) {
+  uint32_t seq = 1;
+  std::pair<int, std::unique_ptr<EventBatch>> item;
+  while (sink->Pop(&item, stop)) {
+    if (!item.second) continue;
+    std::vector<Action> out;
+    for (const Event& e : *item.second) {
+      if (e.type == EventType::kOpen) out.push_back(Reply(e.sid, "220 hi\r\n"));
+      if (e.type == EventType::kPassiveReady) {
+        out.push_back(Reply(e.sid, "229 (|||" + std::to_string(e.port) + "|)\r\n"));
+      }
+      if (e.type == EventType::kTransferDone) {
+        out.push_back(Reply(e.sid, e.error == 0 ? "226 done\r\n" : "426 failed\r\n"));
+      }
+      if (e.type == EventType::kLine) on_line(e, seq, out);
+    }
+    if (!out.empty()) engine->Post(std::move(out));
+    engine->BatchConsumed(item.first);
+  }
+}
+
+// Connects to 127.0.0.1:port from 127.0.0.<source> (0: the kernel's choice).
+inline int Connect(uint16_t port, int source = 0) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (source != 0) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(0x7f000000u | static_cast<uint32_t>(source));
+    CHECK(bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
+  }
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CHECK(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  return fd;
+}
+
+inline std::string ReadLine(int fd) {
+  std::string line;
+  char c;
+  while (read(fd, &c, 1) == 1) {
+    line += c;
+    if (c == '\n') break;
+  }
+  return line;
+}
+
+inline void Send(int fd, const std::string& s) { CHECK(write(fd, s.data(), s.size()) == (ssize_t)s.size()); }
+
+}  // namespace muxftpd::test
+
+#endif  // MUXFTPD_TEST_LOOPBACK_H_
