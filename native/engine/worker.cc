@@ -493,8 +493,8 @@ void Worker::StartTransferIfReady(Session* s) {
   }
 }
 
-// The job owns a duplicate of the file's fd, so an upload aborted meanwhile
-// frees its Transfer at once; the result then finds no transfer and is dropped.
+// The job owns a duplicate of the file's fd: a session that closes meanwhile
+// frees its Transfer at once, and the result then finds none and is dropped.
 void Worker::TruncateOffThread(Session* s) {
   Transfer& t = *s->transfer;
   t.truncate_when_connected = false;
@@ -507,11 +507,7 @@ void Worker::TruncateOffThread(Session* s) {
   t.truncating = true;
   // Unwatched meanwhile: a hang-up, reported even with no events asked, would
   // fire every loop (level-triggered). StartTransferIfReady watches it again.
-  if (s->data_registered) {
-    sys::EpollDel(epoll_.Get(), s->data.Get());
-    s->data_registered = false;
-    s->data_events = 0;
-  }
+  UnwatchData(s);
   file_jobs_->Truncate(UniqueFd(fd), [this, sid = s->sid, seq = t.seq](int result) {
     {
       std::lock_guard<std::mutex> lock(truncated_mu_);
@@ -742,14 +738,18 @@ void Worker::DropData(Session* s) {
 
 void Worker::ResetData(Session* s) {
   // EpollDel before close, for the same reason as in CloseSession.
-  if (s->data_registered) sys::EpollDel(epoll_.Get(), s->data.Get());
+  UnwatchData(s);
   if (s->listener.Valid()) sys::EpollDel(epoll_.Get(), s->listener.Get());
   s->data.Reset();
   s->listener.Reset();
   if (pool_) pool_->Release(s);
+  s->data_state = DataState::kNone;
+}
+
+void Worker::UnwatchData(Session* s) {
+  if (s->data_registered) sys::EpollDel(epoll_.Get(), s->data.Get());
   s->data_events = 0;
   s->data_registered = false;
-  s->data_state = DataState::kNone;
 }
 
 // A data connection joins the epoll set only once the worker must wait on it

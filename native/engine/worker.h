@@ -62,6 +62,7 @@ class Worker {
   void OnPoolListener(PassivePort* port);
   void AttachData(Session* s, UniqueFd conn);
   void ResetData(Session* s);
+  void UnwatchData(Session* s);  // the data fd leaves the epoll set, the fd stays
   void OnData(Session* s, uint32_t events);
 
   void Apply(Action& a);

@@ -140,25 +140,16 @@ EngineConfig BaseConfig(const char* dir) {
 // returns how many succeeded.
 template <typename Client>
 int RunClients(const EngineConfig& config, int clients, Client client) {
-  QueueSink sink;
-  Engine engine;
-  std::string where;
-  CHECK(engine.Start(config, &sink, &where) == 0);
-  uint16_t port = engine.BoundAddress().Port();
-  std::atomic<bool> stop{false};
-  std::thread driver([&] { Drive(&engine, &sink, stop); });
   std::atomic<int> ok{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < clients; ++i) {
-    threads.emplace_back([&, i] {
-      if (client(i, port)) ok.fetch_add(1);
-    });
-  }
-  for (auto& t : threads) t.join();
-  // The driver calls BatchConsumed, which must not race with Stop.
-  stop.store(true);
-  driver.join();
-  engine.Stop();
+  WithEngine(config, Drive, [&](Engine&, uint16_t port) {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < clients; ++i) {
+      threads.emplace_back([&, i] {
+        if (client(i, port)) ok.fetch_add(1);
+      });
+    }
+    for (auto& t : threads) t.join();
+  });
   return ok.load();
 }
 

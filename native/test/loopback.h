@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -79,6 +80,23 @@ void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop, OnLin
     if (!out.empty()) engine->Post(std::move(out));
     engine->BatchConsumed(item.first);
   }
+}
+
+// Starts an engine with `drive(engine, sink, stop)` on a driver thread, calls
+// body(port), then stops the driver and the engine (in that order: the driver
+// calls BatchConsumed, which must not race with Stop).
+template <typename DriveFn, typename Body>
+void WithEngine(const EngineConfig& config, DriveFn drive, Body body) {
+  QueueSink sink;
+  Engine engine;
+  std::string where;
+  CHECK(engine.Start(config, &sink, &where) == 0);
+  std::atomic<bool> stop{false};
+  std::thread driver([&] { drive(&engine, &sink, stop); });
+  body(engine, engine.BoundAddress().Port());
+  stop.store(true);
+  driver.join();
+  engine.Stop();
 }
 
 // Connects to 127.0.0.1:port from 127.0.0.<source> (0: the kernel's choice).

@@ -108,45 +108,36 @@ void Run(const std::string& dir) {
   config.port = 0;
   config.root = dir;
   config.threads = 1;
-  QueueSink sink;
-  Engine engine;
-  std::string where;
-  CHECK(engine.Start(config, &sink, &where) == 0);
-  uint16_t port = engine.BoundAddress().Port();
-  std::atomic<bool> stop{false};
-  std::thread driver([&] { Drive(&engine, &sink, stop); });
-
-  // The whole upload and its FIN arrive while the old file waits to be emptied.
-  WriteFile(target, kOld);
-  {
-    Hold hold(&engine.file_jobs(), dir + "/scratch1");
-    auto [ctl, data] = StartStor(port, "old.bin");
-    Send(data, kNew);
-    close(data);
-    CHECK(!Readable(ctl, 300));        // no 226 yet
-    CHECK(Contents(target) == kOld);   // not a byte written, not emptied
-    hold.Release();
-    CHECK(ReadLine(ctl).rfind("226", 0) == 0);
-    CHECK(Contents(target) == kNew);
-    close(ctl);
-  }
-  // ABOR meanwhile: its 426 waits for the file to be empty, so no later
-  // command of the client can write into the file before the truncation.
-  WriteFile(target, kOld);
-  {
-    Hold hold(&engine.file_jobs(), dir + "/scratch2");
-    auto [ctl, data] = StartStor(port, "old.bin");
-    Send(ctl, "ABOR\r\n");
-    CHECK(!Readable(ctl, 300));  // no 426 yet
-    hold.Release();
-    CHECK(ReadLine(ctl).rfind("426", 0) == 0);
-    CHECK(Contents(target).empty());
-    close(data);
-    close(ctl);
-  }
-  stop.store(true);
-  driver.join();
-  engine.Stop();
+  WithEngine(config, Drive, [&](Engine& engine, uint16_t port) {
+    // The whole upload and its FIN arrive while the old file waits to be emptied.
+    WriteFile(target, kOld);
+    {
+      Hold hold(&engine.file_jobs(), dir + "/scratch1");
+      auto [ctl, data] = StartStor(port, "old.bin");
+      Send(data, kNew);
+      close(data);
+      CHECK(!Readable(ctl, 300));        // no 226 yet
+      CHECK(Contents(target) == kOld);   // not a byte written, not emptied
+      hold.Release();
+      CHECK(ReadLine(ctl).rfind("226", 0) == 0);
+      CHECK(Contents(target) == kNew);
+      close(ctl);
+    }
+    // ABOR meanwhile: its 426 waits for the file to be empty, so no later
+    // command of the client can write into the file before the truncation.
+    WriteFile(target, kOld);
+    {
+      Hold hold(&engine.file_jobs(), dir + "/scratch2");
+      auto [ctl, data] = StartStor(port, "old.bin");
+      Send(ctl, "ABOR\r\n");
+      CHECK(!Readable(ctl, 300));  // no 426 yet
+      hold.Release();
+      CHECK(ReadLine(ctl).rfind("426", 0) == 0);
+      CHECK(Contents(target).empty());
+      close(data);
+      close(ctl);
+    }
+  });
   for (const char* name : {"/old.bin", "/scratch1", "/scratch2"}) std::remove((dir + name).c_str());
 }
 
