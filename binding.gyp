@@ -43,6 +43,14 @@
       "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-O2"],
       "ldflags": ["-pthread"],
       "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "bare",
+      "type": "executable",
+      "sources": ["native/bench/bare.cc"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
+      "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-O2"]
     }
   ]
 }

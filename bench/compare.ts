@@ -91,6 +91,8 @@ function versionOf(name: ServerName): string {
       return sh("/usr/bin/python3 -c 'import pyftpdlib; print(pyftpdlib.__ver__)'");
     case 'ftp-srv':
       return sh("node -p \"require('/opt/peers/ftp-srv/node_modules/ftp-srv/package.json').version\"");
+    case 'bare':
+      return 'reference (native/bench/bare.cc)';
   }
 }
 

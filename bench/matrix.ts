@@ -158,6 +158,22 @@ export interface PlannedRun<S extends string> {
  * runs made one after the other. Passive and idle runs are sized by the
  * sessions they hold and run once.
  */
+/**
+ * The reference server (native/bench/bare.cc): a responder with no checks at
+ * all, the most this machine shows with ftpload on it. Not a peer: no
+ * "best peer" is it. It serves one small file, so it runs only the loads
+ * below, and not the rows sized for idle or passive sessions.
+ */
+export const reference = 'bare';
+const referenceLoads: ReadonlySet<string> = new Set(['login', 'small', 'persistent', 'noop']);
+
+/** Whether `server` runs scenario `sc` at all. */
+export function runs(server: string, sc: MatrixScenario): boolean {
+  if (sc.only) return sc.only === server;
+  if (server === reference) return referenceLoads.has(sc.load.scenario) && !sc.sizedBy;
+  return true;
+}
+
 export function planRuns<S extends string>(scenarios: MatrixScenario[], servers: readonly S[], rounds: number): PlannedRun<S>[] {
   const order = scenarios.filter((sc) => !sc.from).sort((a, b) => phase(a) - phase(b));
   const groups = new Map<string, MatrixScenario[]>();
@@ -170,7 +186,7 @@ export function planRuns<S extends string>(scenarios: MatrixScenario[], servers:
     return Array.from({ length: n }, (_, round) => {
       const flip = <T>(xs: readonly T[]): T[] => (round % 2 === 0 ? [...xs] : [...xs].reverse());
       return flip(group).map((sc) => ({
-        sc, round, rounds: n, servers: flip(servers).filter((s) => !sc.only || sc.only === s),
+        sc, round, rounds: n, servers: flip(servers).filter((s) => runs(s, sc)),
       }));
     }).flat();
   });
@@ -307,12 +323,12 @@ export function ratios(result: CompareResult, scenario: MatrixScenario): Record<
   return out;
 }
 
-/** The best figure among the peers (every installed server but the base) in this run. */
+/** The best figure among the peers (every installed server but the base and the reference) in this run. */
 export function bestPeer(result: CompareResult, sc: MatrixScenario): { server: string; value: number } | null {
   const b = baseServer(result);
   let best: { server: string; value: number } | null = null;
   for (const s of result.servers) {
-    if (!s.installed || s.name === b) continue;
+    if (!s.installed || s.name === b || s.name === reference) continue;
     const v = cellValue(findCell(result, s.name, sc.name), sc.metric);
     if (v === null) continue;
     if (!best || (sc.better === 'lower' ? v < best.value : v > best.value)) best = { server: s.name, value: v };
@@ -457,6 +473,11 @@ export function formatMarkdown(result: CompareResult): string {
       '(a process per session at 19,000 would need up to 38,000 processes); a server that holds fewer shows how many it held ' +
       'and the errors say why (its result, not a fault of the bench). Memory: PSS of the server\'s process tree while the ' +
       'most sessions were held, minus at rest, ÷ the sessions logged in at that moment.');
+  }
+  if (servers.includes(reference)) {
+    notes.push(`- ${reference}: the reference server (native/bench/bare.cc: one epoll thread, fixed replies, no checks), ` +
+      'not a peer and never the best one; it runs the login, small-file, persistent and NOOP rows only. Its figure is what ' +
+      'this machine leaves for any server under this load: a floor above it could not be met here by any server.');
   }
   if (notes.length) lines.push('', ...notes);
   const scaling = scalingRatio(result);

@@ -53,27 +53,32 @@ export interface LoadOptions {
 }
 
 /**
- * Locates the ftpload executable: $FTPLOAD_BIN, else the newer of node-gyp's
- * build and the Makefile's (`make -C native/bench` after an edit must win over
- * an older node-gyp build).
+ * Locates a native bench tool (ftpload, bare) built from native/bench: for
+ * ftpload $FTPLOAD_BIN first, else the newer of node-gyp's build and the
+ * Makefile's (`make -C native/bench` after an edit must win over an older
+ * node-gyp build).
  */
-export function findFtpload(): string {
-  const env = process.env['FTPLOAD_BIN'];
+export function findBenchTool(name: 'ftpload' | 'bare'): string {
+  const env = name === 'ftpload' ? process.env['FTPLOAD_BIN'] : undefined;
   if (env) return env;
   const here = path.dirname(fileURLToPath(import.meta.url));
   // dist/bench/client/ or bench/client/ (vitest runs the sources)
   for (const up of ['../../..', '../..']) {
     const root = path.resolve(here, up);
-    const found = ['build/Release/ftpload', 'build/bench/ftpload']
+    const found = [`build/Release/${name}`, `build/bench/${name}`]
       .map((rel) => path.join(root, rel))
       .filter((p) => existsSync(p))
       .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
     if (found[0]) return found[0];
   }
   throw new Error(
-    'MUXFTPD_ERR_NO_FTPLOAD: the ftpload load generator is not built; run `npm install` ' +
+    `MUXFTPD_ERR_NO_${name.toUpperCase()}: the bench tool ${name} is not built; run \`npm install\` ` +
       '(node-gyp builds it) or `make -C native/bench`',
   );
+}
+
+export function findFtpload(): string {
+  return findBenchTool('ftpload');
 }
 
 function share(total: number, index: number, parts: number): number {

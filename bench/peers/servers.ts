@@ -11,8 +11,11 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync
 import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { findBenchTool } from '../client/ftpload.js';
 
-export const serverNames = ['muxftpd', 'vsftpd', 'proftpd', 'pure-ftpd', 'pyftpdlib', 'ftp-srv'] as const;
+// bare is not a peer but the reference (native/bench/bare.cc): what the
+// machine shows with no server work at all (bench/matrix.ts, `reference`).
+export const serverNames = ['muxftpd', 'vsftpd', 'proftpd', 'pure-ftpd', 'pyftpdlib', 'ftp-srv', 'bare'] as const;
 export type ServerName = (typeof serverNames)[number];
 
 export interface ServerSpec {
@@ -44,6 +47,7 @@ export const specs: Record<ServerName, ServerSpec> = {
     name: 'ftp-srv', port: 2205, pasvMin: 28000, pasvMax: 29999,
     install: `bash bench/peers/install.sh (npm install ftp-srv@4 in ${peersDir}/ftp-srv)`,
   },
+  bare: { name: 'bare', port: 2209, pasvMin: 30000, pasvMax: 31999, install: 'npm install (builds native/bench/bare) or make -C native/bench' },
 };
 
 export interface StartOptions {
@@ -103,6 +107,13 @@ export function missing(name: ServerName, packageRoot: string): string | null {
       return spawnSync('/usr/bin/python3', ['-c', 'import pyftpdlib']).status === 0 ? null : 'pyftpdlib not installed';
     case 'ftp-srv':
       return existsSync(`${peersDir}/ftp-srv/node_modules/ftp-srv/package.json`) ? null : 'ftp-srv not installed';
+    case 'bare':
+      try {
+        findBenchTool('bare');
+        return null;
+      } catch {
+        return 'bare not built';
+      }
   }
 }
 
@@ -295,6 +306,11 @@ srv.listen().catch((e) => { console.error(e); process.exit(1); });
         files: { 'server.cjs': js },
       };
     }
+    case 'bare':
+      return {
+        argv: [findBenchTool('bare'), '--port', String(s.port), '--file', path.join(root, 'small.bin'), '--pasv-ports', pasvRange(name, o)],
+        files: {},
+      };
   }
 }
 

@@ -134,6 +134,12 @@ void Acceptor::AcceptAll() {
     int fd = sys::Accept(listen_.Get(), &peer);
     if (fd >= 0) {
       accepted_.fetch_add(1, std::memory_order_relaxed);
+      // A new connection ACKs its first segments at once (quick-ACK mode):
+      // USER would cost a bare ACK before the 331 that could carry it. Set
+      // per socket because an accepted socket does not inherit it. Linux
+      // leaves this mode by itself if a reply ever takes longer than the
+      // delayed-ACK timeout, so a slow command delays nothing more.
+      sys::SetDelayedAck(fd);
       HandOff(fd, peer);
       continue;
     }
@@ -212,8 +218,9 @@ void Acceptor::FlushBacklog(size_t index) {
 
 void Acceptor::Reject(int fd) {
   rejected_.fetch_add(1, std::memory_order_relaxed);
-  // Best effort: a fresh socket's send buffer always takes one short line.
-  sys::Send(fd, config_.busy_reply.data(), config_.busy_reply.size());
+  // Best effort: a fresh socket's send buffer always takes one short line,
+  // and the close sends it with the FIN (MSG_MORE, as Session::Flush).
+  sys::Send(fd, config_.busy_reply.data(), config_.busy_reply.size(), /*more=*/true);
   sys::Close(fd);
 }
 

@@ -10,8 +10,16 @@ Session::Session(SessionId id, UniqueFd fd, const SockAddr& peer_addr, const Soc
     : sid(id), control(std::move(fd)), peer(peer_addr), local(local_addr), framer(max_line) {}
 
 ssize_t Session::Flush() {
+  // A closing session's last bytes wait (MSG_MORE) for the close right
+  // after, which sends them with its FIN: one segment and one wakeup of the
+  // client instead of two (a partial write's rest goes out as ACKs come in).
+  // Not while input lies unread: that close sends a reset, which discards
+  // bytes not sent yet, so the last reply (a 421 to a flood) must already be
+  // on its way. Input arriving between the check and the close is that
+  // client's own race: it wrote past its QUIT or its 421.
+  bool more = closing && sys::UnreadBytes(control.Get()) == 0;
   while (out_sent < out.size()) {
-    ssize_t n = sys::Send(control.Get(), out.data() + out_sent, out.size() - out_sent);
+    ssize_t n = sys::Send(control.Get(), out.data() + out_sent, out.size() - out_sent, more);
     if (n == -EAGAIN || n == -EWOULDBLOCK) break;
     if (n < 0) return n;
     out_sent += static_cast<size_t>(n);

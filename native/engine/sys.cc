@@ -129,6 +129,11 @@ int SetCork(int fd, bool on) {
   return setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v) == -1 ? -errno : 0;
 }
 
+int SetDelayedAck(int fd) {
+  int off = 0;
+  return setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off) == -1 ? -errno : 0;
+}
+
 int SetOobInline(int fd) {
   int on = 1;
   return setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &on, sizeof on) == -1 ? -errno : 0;
@@ -187,12 +192,19 @@ int64_t UnackedBytes(int fd) {
   return n;
 }
 
+int64_t UnreadBytes(int fd) {
+  int n = 0;
+  if (ioctl(fd, SIOCINQ, &n) == -1) return -errno;
+  return n;
+}
+
 ssize_t Read(int fd, void* buf, size_t len) {
   return RetryEintr([&] { return read(fd, buf, len); });
 }
 
-ssize_t Send(int fd, const void* buf, size_t len) {
-  return RetryEintr([&] { return send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT); });
+ssize_t Send(int fd, const void* buf, size_t len, bool more) {
+  int flags = MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0);
+  return RetryEintr([&] { return send(fd, buf, len, flags); });
 }
 
 ssize_t PRead(int fd, void* buf, size_t len, uint64_t offset) {

@@ -69,6 +69,8 @@ int TcpSocket(int family);
 int SetReuseAddr(int fd);
 int SetNoDelay(int fd);
 int SetCork(int fd, bool on);
+// TCP_QUICKACK off: ACKs wait briefly for data to ride on (a reply does).
+int SetDelayedAck(int fd);
 int SetOobInline(int fd);
 int SetBindNoPort(int fd);
 int SetV6Only(int fd, bool on);
@@ -81,8 +83,11 @@ int LocalAddress(int fd, SockAddr* out);
 // Bytes written to a TCP socket that its peer has not acknowledged yet
 // (SIOCOUTQ), or -errno.
 int64_t UnackedBytes(int fd);
+// Bytes received on a TCP socket and not read yet (SIOCINQ), or -errno.
+int64_t UnreadBytes(int fd);
 ssize_t Read(int fd, void* buf, size_t len);
-ssize_t Send(int fd, const void* buf, size_t len);  // MSG_NOSIGNAL
+// MSG_NOSIGNAL; `more` adds MSG_MORE: the bytes may wait for more (or a close).
+ssize_t Send(int fd, const void* buf, size_t len, bool more = false);
 ssize_t PRead(int fd, void* buf, size_t len, uint64_t offset);
 int PWriteAll(int fd, const void* buf, size_t len, uint64_t offset);
 ssize_t SendFile(int out_fd, int in_fd, uint64_t* offset, size_t len);

@@ -31,6 +31,43 @@ async function codeOf(ctl: FtpControl, line: string): Promise<{ code: number; te
   return { code: r.code, text: r.lines.join(' / ') };
 }
 
+/**
+ * A client that logs in, sends each of argv[5:] and reads its reply, then
+ * sends argv[3] and, from a thread, floods 300 writes of 10,000 argv[4] lines
+ * while it prints every reply line until the server closes. It is another
+ * process: the server shares vitest's JS thread, which would hold the flood
+ * back and let the worker read all of it, and what the server has not read
+ * when it closes makes the close a reset.
+ */
+const floodScript = `
+import socket, sys, threading
+host, port, first, line = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.create_connection((host, port), timeout=10)
+f = s.makefile('rb')
+f.readline()
+for setup in [b'USER anonymous', b'PASS x'] + [a.encode() for a in sys.argv[5:]]:
+    s.sendall(setup + b'\\r\\n')
+    f.readline()
+s.sendall(first.encode() + b'\\r\\n')
+def flood():
+    try:
+        for _ in range(300):
+            s.sendall((line + '\\r\\n').encode() * 10000)
+    except OSError:
+        pass
+t = threading.Thread(target=flood)
+t.start()
+try:
+    while True:
+        reply = f.readline()
+        if not reply:
+            break
+        print(reply.decode('latin1').rstrip())
+except OSError as e:
+    print('error', type(e).__name__)
+t.join()
+`;
+
 describe('reply codes before login', () => {
   it.each([
     ['an unknown command', 'XYZZY', 502],
@@ -381,42 +418,21 @@ describe('framing and garbage', () => {
     await ctl.waitClosed();
   });
 
-  // The client is another process (the server shares vitest's JS thread, which
-  // would hold the flood back and let the worker read all of it): what the
-  // server has not read when it closes makes the close a reset, and the 421
-  // must have left before that.
+  // Lines still arriving behind QUIT are never read: the close is then a
+  // reset, which drops whatever the server has not sent yet, so the 221 must
+  // have left before it.
+  it('QUIT with a flood of lines behind it still gets its 221 before the close', async () => {
+    const r = await python(floodScript, [srv.host, String(srv.port), 'QUIT', 'NOOP']);
+    expect(r.code, describeRun(r)).toBe(0);
+    expect(r.stdout.toString().split('\n')[0], describeRun(r)).toMatch(/^221 /);
+    await expectServes(srv);
+  });
+
   it('a flood of lines behind a running command gets its 421 before the close, with the flood unread', async () => {
-    const script = `
-import socket, sys, threading
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
-f = s.makefile('rb')
-f.readline()
-for line in (b'USER anonymous', b'PASS x', b'EPSV'):
-    s.sendall(line + b'\\r\\n')
-    f.readline()
-# The RETR runs until its data connection comes, which it never does here:
-# the flood (15 MB of a command that may not run during a transfer) waits
-# behind it.
-s.sendall(b'RETR ' + sys.argv[3].encode() + b'\\r\\n')
-def flood():
-    try:
-        for _ in range(300):
-            s.sendall(b'PWD\\r\\n' * 10000)
-    except OSError:
-        pass
-t = threading.Thread(target=flood)
-t.start()
-try:
-    while True:
-        line = f.readline()
-        if not line:
-            break
-        print(line.decode('latin1').rstrip())
-except OSError as e:
-    print('error', type(e).__name__)
-t.join()
-`;
-    const r = await python(script, [srv.host, String(srv.port), srv.files.mib1.path]);
+    // The RETR runs until its data connection comes, which it never does
+    // here: the flood (15 MB of a command that may not run during a
+    // transfer) waits behind it.
+    const r = await python(floodScript, [srv.host, String(srv.port), `RETR ${srv.files.mib1.path}`, 'PWD', 'EPSV']);
     expect(r.code, describeRun(r)).toBe(0);
     const lines = r.stdout.toString().trim().split('\n');
     expect(lines.slice(-3), lines.slice(0, 5).join(' / ')).toContain('421 Too many commands waiting; closing control connection.');

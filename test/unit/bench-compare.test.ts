@@ -61,6 +61,16 @@ describe('planRuns', () => {
       'threads-1#1/2: muxftpd', 'threads-2#1/2: muxftpd', 'threads-2#2/2: muxftpd', 'threads-1#2/2: muxftpd',
     ]);
   });
+  it('runs the reference server (bare) only on the loads it serves: logins, small files, NOOPs', () => {
+    const withBare = (names: string[]): string[] =>
+      planRuns(selectScenarios(names), ['muxftpd', 'bare'] as const, 1).map((r) => `${r.sc.name}: ${r.servers.join(' ')}`);
+    expect(withBare(['login-100', 'small-1000', 'persistent-100', 'noop-1000', 'large-1', 'upload-100', 'idle', 'passive-5000', 'scaling']))
+      .toEqual([
+        'login-100: muxftpd bare', 'small-1000: muxftpd bare', 'persistent-100: muxftpd bare', 'large-1: muxftpd',
+        'noop-1000: muxftpd bare', 'passive-5000: muxftpd', 'idle: muxftpd', 'upload-100: muxftpd',
+        'threads-1: muxftpd', 'threads-2: muxftpd',
+      ]);
+  });
 });
 
 describe('planLoad', () => {

@@ -4,7 +4,6 @@
 // wrong sizes or contents on purpose, answers pipelined NOOPs one by one, and
 // records when data connections arrive. Plus the TS reply framer and CLI parser.
 // Speed is never asserted.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -13,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFtpload } from '../../bench/client/ftpload.js';
 import { BenchUsageError, parseCli } from '../../bench/client/options.js';
 import { parseSizeReply, probeSize, ReplyReader } from '../../bench/client/probe.js';
-import type { FtploadSummary } from '../../bench/client/report.js';
+import { ftpload } from './helpers/run-ftpload.js';
 
 interface FakeOptions {
   /** bytes served for RETR */
@@ -190,21 +189,6 @@ async function startFake(o: FakeOptions): Promise<Fake> {
       await new Promise<void>((res) => server.close(() => res()));
     },
   };
-}
-
-async function ftpload(args: string[]): Promise<FtploadSummary> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(findFtpload(), ['--host', '127.0.0.1', '--progress-ms', '100', ...args]);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new Error(`ftpload exit ${code}: ${err}`));
-      resolve(JSON.parse(last) as FtploadSummary);
-    });
-  });
 }
 
 const content = Buffer.alloc(10_000, 7);

@@ -226,6 +226,16 @@ describe('comparison matrix', () => {
     expect(bestPeer(result, passive)).toEqual({ server: 'vsftpd', value: 40 });
     expect(vsBestPeer(result, passive)).toBe(2.5);
   });
+  it('shows the reference server (bare) beside the peers but never takes it as the best peer', () => {
+    const withBare: CompareResult = {
+      ...result,
+      servers: [...result.servers, { name: 'bare', version: 'reference', installed: true, note: '' }],
+      cells: [...result.cells, cell('bare', 'login-100', { ops: 2400, elapsed_s: 2 })],
+    };
+    expect(ratios(withBare, login)['bare']).toBe(1.2);
+    expect(bestPeer(withBare, login)).toEqual({ server: 'pyftpdlib', value: 800 });
+    expect(formatVsBest(withBare, login)).toBe('1.25x (pyftpdlib)');
+  });
   it('takes the smallest figure as best where lower is better (memory per session)', () => {
     // growth ÷ sessions held when sampled: muxftpd 2, vsftpd 250, pyftpdlib 4 KiB
     expect(cellValue(findCell(result, 'vsftpd', 'idle-memory'), 'perSessionKiB')).toBe(250);

@@ -1,0 +1,281 @@
+// bare: the least FTP server ftpload's login, small-file, persistent and
+// NOOP scenarios can run against, as a reference for what this machine can
+// show. One thread, one level-triggered epoll loop, no checks at all: any
+// USER and PASS log in, RETR of any name sends the one file given at start,
+// kept in memory. What it costs the machine is the kernel's TCP work and the
+// load generator's, and nothing a real server adds (configuration, paths,
+// permissions, logging, its own language runtime).
+//
+// Usage: bare --port N --file PATH --pasv-ports MIN-MAX   (127.0.0.1 only;
+// --port 0: any free port. It prints the port it listens on.)
+//
+// Not a server for anything but bench:compare's reference column.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace {
+
+// -1, with errno, when the port cannot be bound.
+int Listener(uint16_t port, int backlog) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd == -1) return -1;
+  int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);  // accepted sockets inherit it
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == -1 || listen(fd, backlog) == -1) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+// EPSV listeners take the ports of a range in turn, as a real server's
+// passive range: binding port 0 instead makes the kernel search its whole
+// ephemeral range, milliseconds a bind while the load generator's own
+// connections hold most of it.
+class PortRange {
+ public:
+  PortRange(uint16_t min, uint16_t max) : min_(min), max_(max), next_(min) {}
+
+  // A listener on the next free port of the range and its port; -1 when none is.
+  int Open(uint16_t* port) {
+    for (int tries = 0; tries <= max_ - min_; ++tries) {
+      uint16_t p = next_;
+      next_ = next_ == max_ ? min_ : static_cast<uint16_t>(next_ + 1);
+      int fd = Listener(p, 1);
+      if (fd != -1) {
+        *port = p;
+        return fd;
+      }
+      if (errno != EADDRINUSE) return -1;
+    }
+    return -1;
+  }
+
+ private:
+  uint16_t min_, max_, next_;
+};
+
+struct Client {
+  int ctl = -1;
+  int pasv = -1;   // EPSV listener, until the data connection arrives
+  int data = -1;
+  bool retr = false;  // RETR came before the data connection
+  std::string in;
+};
+
+class Server {
+ public:
+  Server(int listen_fd, std::string file, PortRange ports)
+      : listen_(listen_fd), file_(std::move(file)), ports_(ports) {
+    ep_ = epoll_create1(EPOLL_CLOEXEC);
+    Watch(listen_, EPOLLIN);
+  }
+
+  void Run() {
+    epoll_event ev[256];
+    while (true) {
+      int n = epoll_wait(ep_, ev, 256, -1);
+      if (n == -1 && errno != EINTR) return;
+      for (int i = 0; i < n; ++i) Dispatch(ev[i].data.fd);
+    }
+  }
+
+ private:
+  void Watch(int fd, uint32_t events) {
+    epoll_event e{};
+    e.events = events;
+    e.data.fd = fd;
+    epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &e);
+  }
+
+  void Dispatch(int fd) {
+    if (fd == listen_) return AcceptAll();
+    auto it = owner_.find(fd);
+    if (it == owner_.end()) return;
+    Client* c = it->second;
+    if (fd == c->ctl) return OnControl(c);
+    if (fd == c->pasv) return OnPassive(c);
+  }
+
+  void AcceptAll() {
+    while (true) {
+      int fd = accept4(listen_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd == -1) return;
+      auto* c = new Client;
+      c->ctl = fd;
+      owner_[fd] = c;
+      Watch(fd, EPOLLIN);
+      Reply(c, "220 bare\r\n");
+    }
+  }
+
+  void OnControl(Client* c) {
+    char buf[4096];
+    ssize_t n = read(c->ctl, buf, sizeof buf);
+    if (n == -1 && errno == EAGAIN) return;
+    if (n <= 0) return Drop(c);
+    c->in.append(buf, static_cast<size_t>(n));
+    std::string out;
+    size_t start = 0, eol;
+    bool quit = false;
+    while (!quit && (eol = c->in.find('\n', start)) != std::string::npos) {
+      std::string_view line(c->in.data() + start, eol - start);
+      start = eol + 1;
+      quit = Command(c, line, &out);
+    }
+    c->in.erase(0, start);
+    if (quit) {
+      send(c->ctl, out.data(), out.size(), MSG_NOSIGNAL | MSG_MORE);  // the FIN rides with 221
+      return Drop(c);
+    }
+    if (!out.empty()) Reply(c, out);
+  }
+
+  // Appends the reply to `out`; true for QUIT.
+  bool Command(Client* c, std::string_view line, std::string* out) {
+    auto is = [&](const char* verb) { return strncasecmp(line.data(), verb, strlen(verb)) == 0; };
+    if (is("USER")) {
+      *out += "331 ok\r\n";
+    } else if (is("PASS")) {
+      *out += "230 ok\r\n";
+    } else if (is("QUIT")) {
+      *out += "221 bye\r\n";
+      return true;
+    } else if (is("EPSV")) {
+      CloseData(c);
+      uint16_t port = 0;
+      c->pasv = ports_.Open(&port);
+      if (c->pasv == -1) {
+        *out += "425 no listener\r\n";
+      } else {
+        owner_[c->pasv] = c;
+        Watch(c->pasv, EPOLLIN);
+        *out += "229 ok (|||" + std::to_string(port) + "|)\r\n";
+      }
+    } else if (is("RETR")) {
+      if (c->data == -1 && c->pasv == -1) {
+        *out += "425 use EPSV first\r\n";
+      } else if (c->data == -1) {
+        c->retr = true;  // sent once the data connection arrives
+      } else {
+        *out += "150 ok\r\n";
+        *out += SendFile(c);
+      }
+    } else {
+      *out += "200 ok\r\n";  // TYPE, NOOP and anything else
+    }
+    return false;
+  }
+
+  void OnPassive(Client* c) {
+    int fd = accept4(c->pasv, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd == -1) return;
+    owner_.erase(c->pasv);
+    close(c->pasv);
+    c->pasv = -1;
+    c->data = fd;
+    if (c->retr) {
+      c->retr = false;
+      Reply(c, "150 ok\r\n" + SendFile(c));
+    }
+  }
+
+  // Sends the whole file in one write (a fresh socket's buffer takes a small
+  // file) and closes the data connection; returns the final reply.
+  std::string SendFile(Client* c) {
+    ssize_t n = send(c->data, file_.data(), file_.size(), MSG_NOSIGNAL);
+    CloseData(c);
+    return n == static_cast<ssize_t>(file_.size()) ? "226 ok\r\n" : "426 short write\r\n";
+  }
+
+  void CloseData(Client* c) {
+    if (c->pasv != -1) {
+      owner_.erase(c->pasv);
+      close(c->pasv);
+      c->pasv = -1;
+    }
+    if (c->data != -1) {
+      close(c->data);
+      c->data = -1;
+    }
+    c->retr = false;
+  }
+
+  void Reply(Client* c, const std::string& text) { send(c->ctl, text.data(), text.size(), MSG_NOSIGNAL); }
+
+  void Drop(Client* c) {
+    CloseData(c);
+    owner_.erase(c->ctl);
+    close(c->ctl);
+    delete c;
+  }
+
+  int listen_;
+  int ep_ = -1;
+  std::string file_;
+  PortRange ports_;
+  std::unordered_map<int, Client*> owner_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int port = -1;
+  unsigned pmin = 0, pmax = 0;
+  const char* file = nullptr;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--port") == 0) port = atoi(argv[i + 1]);
+    if (strcmp(argv[i], "--file") == 0) file = argv[i + 1];
+    if (strcmp(argv[i], "--pasv-ports") == 0 && sscanf(argv[i + 1], "%u-%u", &pmin, &pmax) != 2) pmin = 0;
+  }
+  if (port < 0 || file == nullptr || pmin == 0 || pmax < pmin || pmax > 65535) {
+    fprintf(stderr, "usage: bare --port N --file PATH --pasv-ports MIN-MAX\n");
+    return 2;
+  }
+  std::string content;
+  {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      fprintf(stderr, "bare: cannot read %s\n", file);
+      return 1;
+    }
+    content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  signal(SIGPIPE, SIG_IGN);
+  int fd = Listener(static_cast<uint16_t>(port), 4096);
+  if (fd == -1) {
+    perror("bare: listen");
+    return 1;
+  }
+  sockaddr_in bound{};
+  socklen_t len = sizeof bound;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  printf("bare listening on 127.0.0.1:%u\n", ntohs(bound.sin_port));
+  fflush(stdout);
+  Server(fd, std::move(content), PortRange(static_cast<uint16_t>(pmin), static_cast<uint16_t>(pmax))).Run();
+  return 0;
+}
