@@ -125,8 +125,10 @@ class Server {
     while (true) {
       int fd = accept4(listen_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd == -1) return;
-      auto* c = new Client;
+      auto client = std::make_unique<Client>();
+      Client* c = client.get();
       c->ctl = fd;
+      clients_[fd] = std::move(client);
       owner_[fd] = c;
       Watch(fd, EPOLLIN);
       Reply(c, "220 bare\r\n");
@@ -229,16 +231,18 @@ class Server {
 
   void Drop(Client* c) {
     CloseData(c);
-    owner_.erase(c->ctl);
-    close(c->ctl);
-    delete c;
+    int ctl = c->ctl;
+    owner_.erase(ctl);
+    close(ctl);
+    clients_.erase(ctl);  // frees c
   }
 
   int listen_;
   int ep_ = -1;
   std::string file_;
   PortRange ports_;
-  std::unordered_map<int, Client*> owner_;
+  std::unordered_map<int, std::unique_ptr<Client>> clients_;  // by control fd
+  std::unordered_map<int, Client*> owner_;                    // by control and listener fd
 };
 
 }  // namespace
