@@ -287,6 +287,7 @@ async function main(): Promise<void> {
         const cellBase = { server: name, scenario: sc.name, round, serverArgv: srv.argv, pasvPorts: srv.pasvPorts };
         try {
           const cpuBefore = await sampleCpu(srv.pid);
+          const loadStart = performance.now();
           const run = await runFtpload(load, (p) => {
             // Sample while the most sessions so far are held, not while they close at the end.
             if (sc.memory && !sampling && p.t <= load.duration - 0.5 && p.established >= mostHeld) {
@@ -294,6 +295,11 @@ async function main(): Promise<void> {
               sampling = true;
               const sessions = p.established;
               void treePss(srv.pid).then((m) => {
+                // A walk of thousands of processes takes a while: one that ends
+                // after the sessions began closing has missed a forking
+                // server's session processes (a 0 KiB/session pure-ftpd), and
+                // the sample before it stands.
+                if ((performance.now() - loadStart) / 1000 > load.duration - 0.5) return;
                 held = m;
                 heldSessions = sessions;
               }).finally(() => {
