@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { type DataMode, runFtpload } from './client/ftpload.js';
 import { cpuBetween, sampleCpu } from './client/cpu.js';
-import { treePss } from './client/pss.js';
+import { sampleInTime, treePss } from './client/pss.js';
 import { buildReport, type MemorySample, type Report } from './client/report.js';
 import { renderChart } from './chart.js';
 import {
@@ -295,11 +295,8 @@ async function main(): Promise<void> {
               sampling = true;
               const sessions = p.established;
               void treePss(srv.pid).then((m) => {
-                // A walk of thousands of processes takes a while: one that ends
-                // after the sessions began closing has missed a forking
-                // server's session processes (a 0 KiB/session pure-ftpd), and
-                // the sample before it stands.
-                if ((performance.now() - loadStart) / 1000 > load.duration - 0.5) return;
+                // A late sample leaves the one before it standing.
+                if (!sampleInTime((performance.now() - loadStart) / 1000, load.duration)) return;
                 held = m;
                 heldSessions = sessions;
               }).finally(() => {

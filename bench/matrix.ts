@@ -147,6 +147,21 @@ export interface PlannedRun<S extends string> {
 }
 
 /**
+ * The reference server (native/bench/bare.cc): one thread, fixed replies, no
+ * checks. Not a peer: never the best peer. It serves one small file, so it
+ * runs only these loads.
+ */
+export const reference = 'bare';
+const referenceLoads: ReadonlySet<string> = new Set(['login', 'small', 'persistent', 'noop']);
+
+/** Whether `server` runs scenario `sc` at all. */
+export function runs(server: string, sc: MatrixScenario): boolean {
+  if (sc.only) return sc.only === server;
+  if (server === reference) return referenceLoads.has(sc.load.scenario);
+  return true;
+}
+
+/**
  * The order of a whole run. Scenario by scenario, every server in turn: the
  * figures of one row are measured within a minute or two of each other, not
  * half an hour apart, so a drift in the machine's speed (this VM's drifts by
@@ -158,22 +173,6 @@ export interface PlannedRun<S extends string> {
  * runs made one after the other. Passive and idle runs are sized by the
  * sessions they hold and run once.
  */
-/**
- * The reference server (native/bench/bare.cc): a responder with no checks at
- * all, the most this machine shows with ftpload on it. Not a peer: no
- * "best peer" is it. It serves one small file, so it runs only the loads
- * below, and not the rows sized for idle or passive sessions.
- */
-export const reference = 'bare';
-const referenceLoads: ReadonlySet<string> = new Set(['login', 'small', 'persistent', 'noop']);
-
-/** Whether `server` runs scenario `sc` at all. */
-export function runs(server: string, sc: MatrixScenario): boolean {
-  if (sc.only) return sc.only === server;
-  if (server === reference) return referenceLoads.has(sc.load.scenario) && !sc.sizedBy;
-  return true;
-}
-
 export function planRuns<S extends string>(scenarios: MatrixScenario[], servers: readonly S[], rounds: number): PlannedRun<S>[] {
   const order = scenarios.filter((sc) => !sc.from).sort((a, b) => phase(a) - phase(b));
   const groups = new Map<string, MatrixScenario[]>();
@@ -476,8 +475,8 @@ export function formatMarkdown(result: CompareResult): string {
   }
   if (servers.includes(reference)) {
     notes.push(`- ${reference}: the reference server (native/bench/bare.cc: one epoll thread, fixed replies, no checks), ` +
-      'not a peer and never the best one; it runs the login, small-file, persistent and NOOP rows only. Its figure is what ' +
-      'this machine leaves for any server under this load: a floor above it could not be met here by any server.');
+      'not a peer and never the best one; it runs the login, small-file, persistent and NOOP rows only. Not a ceiling, but ' +
+      'where its CPU row shows ftpload\'s one thread full, the load generator sets the figure, for any server.');
   }
   if (notes.length) lines.push('', ...notes);
   const scaling = scalingRatio(result);

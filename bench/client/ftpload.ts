@@ -71,9 +71,9 @@ export function findBenchTool(name: 'ftpload' | 'bare'): string {
       .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
     if (found[0]) return found[0];
   }
+  const code = name === 'ftpload' ? 'MUXFTPD_ERR_NO_FTPLOAD' : 'MUXFTPD_ERR_NO_BARE';
   throw new Error(
-    `MUXFTPD_ERR_NO_${name.toUpperCase()}: the bench tool ${name} is not built; run \`npm install\` ` +
-      '(node-gyp builds it) or `make -C native/bench`',
+    `${code}: the bench tool ${name} is not built; run \`npm install\` (node-gyp builds it) or \`make -C native/bench\``,
   );
 }
 

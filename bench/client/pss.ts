@@ -85,3 +85,14 @@ export async function treePss(root: number): Promise<MemorySample> {
   }
   return { pssKiB, processes };
 }
+
+/**
+ * Whether a memory sample taken while sessions were held still counts when it
+ * ends `endedAfterS` seconds into a load of `durationS`: a walk of thousands
+ * of processes takes seconds, and one that ends after the load began closing
+ * its sessions (its last half second) has missed a forking server's session
+ * processes (pure-ftpd read 0 KiB a session so).
+ */
+export function sampleInTime(endedAfterS: number, durationS: number): boolean {
+  return endedAfterS <= durationS - 0.5;
+}

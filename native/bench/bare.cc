@@ -13,9 +13,12 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -95,6 +98,8 @@ class Server {
     Watch(listen_, EPOLLIN);
   }
 
+  bool Ready() const { return ep_ != -1; }
+
   void Run() {
     epoll_event ev[256];
     while (true) {
@@ -151,7 +156,11 @@ class Server {
     }
     c->in.erase(0, start);
     if (quit) {
-      send(c->ctl, out.data(), out.size(), MSG_NOSIGNAL | MSG_MORE);  // the FIN rides with 221
+      // The FIN rides with the 221, as muxftpd's; not when lines wait unread
+      // (the close is then a reset, which would drop a held-back 221).
+      int unread = 0;
+      ioctl(c->ctl, SIOCINQ, &unread);
+      send(c->ctl, out.data(), out.size(), MSG_NOSIGNAL | (unread == 0 ? MSG_MORE : 0));
       return Drop(c);
     }
     if (!out.empty()) Reply(c, out);
@@ -167,7 +176,7 @@ class Server {
     } else if (is("QUIT")) {
       *out += "221 bye\r\n";
       return true;
-    } else if (is("EPSV")) {
+    } else if (is("EPSV") || is("PASV")) {
       CloseData(c);
       uint16_t port = 0;
       c->pasv = ports_.Open(&port);
@@ -176,11 +185,13 @@ class Server {
       } else {
         owner_[c->pasv] = c;
         Watch(c->pasv, EPOLLIN);
-        *out += "229 ok (|||" + std::to_string(port) + "|)\r\n";
+        *out += is("EPSV") ? "229 ok (|||" + std::to_string(port) + "|)\r\n"
+                           : "227 ok (127,0,0,1," + std::to_string(port / 256) + "," +
+                                 std::to_string(port % 256) + ")\r\n";
       }
     } else if (is("RETR")) {
       if (c->data == -1 && c->pasv == -1) {
-        *out += "425 use EPSV first\r\n";
+        *out += "425 use EPSV or PASV first\r\n";
       } else if (c->data == -1) {
         c->retr = true;  // sent once the data connection arrives
       } else {
@@ -227,7 +238,9 @@ class Server {
     c->retr = false;
   }
 
-  void Reply(Client* c, const std::string& text) { send(c->ctl, text.data(), text.size(), MSG_NOSIGNAL); }
+  void Reply(Client* c, const std::string& text) {
+    send(c->ctl, text.data(), text.size(), MSG_NOSIGNAL);
+  }
 
   void Drop(Client* c) {
     CloseData(c);
@@ -254,9 +267,11 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--port") == 0) port = atoi(argv[i + 1]);
     if (strcmp(argv[i], "--file") == 0) file = argv[i + 1];
-    if (strcmp(argv[i], "--pasv-ports") == 0 && sscanf(argv[i + 1], "%u-%u", &pmin, &pmax) != 2) pmin = 0;
+    if (strcmp(argv[i], "--pasv-ports") == 0 && sscanf(argv[i + 1], "%u-%u", &pmin, &pmax) != 2) {
+      pmin = 0;  // rejected below
+    }
   }
-  if (port < 0 || file == nullptr || pmin == 0 || pmax < pmin || pmax > 65535) {
+  if (port < 0 || port > 65535 || file == nullptr || pmin == 0 || pmax < pmin || pmax > 65535) {
     fprintf(stderr, "usage: bare --port N --file PATH --pasv-ports MIN-MAX\n");
     return 2;
   }
@@ -270,6 +285,13 @@ int main(int argc, char** argv) {
     content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   signal(SIGPIPE, SIG_IGN);
+  // As muxftpd: the soft fd limit up to the hard one. At the soft limit the
+  // level-triggered listener would spin on EMFILE and skew the figure.
+  rlimit fds{};
+  if (getrlimit(RLIMIT_NOFILE, &fds) == 0) {
+    fds.rlim_cur = fds.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &fds);
+  }
   int fd = Listener(static_cast<uint16_t>(port), 4096);
   if (fd == -1) {
     perror("bare: listen");
@@ -280,6 +302,12 @@ int main(int argc, char** argv) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
   printf("bare listening on 127.0.0.1:%u\n", ntohs(bound.sin_port));
   fflush(stdout);
-  Server(fd, std::move(content), PortRange(static_cast<uint16_t>(pmin), static_cast<uint16_t>(pmax))).Run();
-  return 0;
+  PortRange ports(static_cast<uint16_t>(pmin), static_cast<uint16_t>(pmax));
+  Server server(fd, std::move(content), ports);
+  if (!server.Ready()) {
+    perror("bare: epoll_create1");
+    return 1;
+  }
+  server.Run();
+  return 1;  // Run returns only when epoll_wait fails
 }

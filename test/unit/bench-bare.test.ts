@@ -3,7 +3,7 @@
 // and its downloads arrive with the right size and checksum, so its column
 // in a comparison is a real figure. Speed is never asserted.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -14,12 +14,13 @@ import { ftpload } from './helpers/run-ftpload.js';
 
 describe('bare, the reference server', () => {
   const content = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31) % 251));
+  let dir = '';
   let local = '';
   let bare: ChildProcess | undefined;
   let port = 0;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-bare-'));
+    dir = mkdtempSync(path.join(os.tmpdir(), 'bench-bare-'));
     local = path.join(dir, 'small.bin');
     writeFileSync(local, content);
     bare = spawn(findBenchTool('bare'), ['--port', '0', '--file', local, '--pasv-ports', '31000-31099'], {
@@ -37,6 +38,7 @@ describe('bare, the reference server', () => {
   });
   afterAll(() => {
     if (bare?.pid) process.kill(bare.pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const run = (scenario: string, extra: string[]): Promise<FtploadSummary> =>
@@ -48,9 +50,9 @@ describe('bare, the reference server', () => {
     expect(s.ops).toBe(40);
   });
 
-  it('serves its one file, new session each and on open sessions, checksums right', async () => {
-    for (const scenario of ['small', 'persistent']) {
-      const s = await run(scenario, ['--count', '20', '--file', 'small.bin', '--file-local', local, '--checksum']);
+  it('serves its one file, new session each and on open sessions, over EPSV and PASV, checksums right', async () => {
+    for (const [scenario, mode] of [['small', 'epsv'], ['persistent', 'epsv'], ['persistent', 'pasv']] as const) {
+      const s = await run(scenario, ['--count', '20', '--mode', mode, '--file', 'small.bin', '--file-local', local, '--checksum']);
       expect(s.errors).toEqual({});
       expect(s.ops).toBe(20);
       expect(s.bytes).toBe(20 * content.length);

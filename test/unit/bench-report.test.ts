@@ -30,7 +30,7 @@ import {
 } from '../../bench/matrix.js';
 import { chartRows } from '../../bench/chart.js';
 import { cpuBetween, parseBoxTicks, parseStatTicks } from '../../bench/client/cpu.js';
-import { parsePssKiB, parseStat, processTree } from '../../bench/client/pss.js';
+import { parsePssKiB, parseStat, processTree, sampleInTime } from '../../bench/client/pss.js';
 
 function hist(values: number[]): HistogramJson {
   // exact buckets (< 64 us) keep the expected values obvious
@@ -377,5 +377,11 @@ describe('server memory', () => {
       { pid: 20, ppid: 1, session: 20 },
     ];
     expect(processTree(stats, 10).sort()).toEqual([10, 11, 12, 13]);
+  });
+  it('drops a sample that ends in the load\'s last half second, when sessions close', () => {
+    expect(sampleInTime(58.2, 60)).toBe(true);
+    expect(sampleInTime(59.5, 60)).toBe(true);
+    expect(sampleInTime(59.8, 60)).toBe(false);
+    expect(sampleInTime(61, 60)).toBe(false);
   });
 });

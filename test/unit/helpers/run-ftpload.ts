@@ -11,9 +11,14 @@ export async function ftpload(args: string[]): Promise<FtploadSummary> {
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`ftpload exit ${code}: ${err}`));
-      resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as FtploadSummary);
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as FtploadSummary);
+      } catch (e) {
+        reject(new Error(`ftpload printed no summary (${(e as Error).message}): ${out.slice(-500)}`));
+      }
     });
   });
 }
