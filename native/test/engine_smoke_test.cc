@@ -194,8 +194,11 @@ void ThrottledAndTimedOut(const char* dir) {
 void SharedPassivePorts(const char* dir) {
   EngineConfig config = BaseConfig(dir);
   config.block_size = 16 * 1024;
-  config.pasv_min = 47100;
-  config.pasv_max = 47103;
+  // Above the kernel's ephemeral range (32768-60999 by default), where no
+  // client socket of another test can hold one of these ports; below the
+  // integration tests' random ranges (61000-64999).
+  config.pasv_min = 65100;
+  config.pasv_max = 65103;
   int ok = RunClients(config, 16, [](int i, uint16_t port) { return Download(port, 2 + i % 8, i == 0); });
   CHECK(ok == 16);
   std::printf("engine_smoke_test (shared passive ports): ok\n");
