@@ -290,7 +290,7 @@ async function main(): Promise<void> {
           const loadStart = performance.now();
           const run = await runFtpload(load, (p) => {
             // Sample while the most sessions so far are held, not while they close at the end.
-            if (sc.memory && !sampling && p.t <= load.duration - 0.5 && p.established >= mostHeld) {
+            if (sc.memory && !sampling && sampleInTime(p.t, load.duration) && p.established >= mostHeld) {
               mostHeld = p.established;
               sampling = true;
               const sessions = p.established;

@@ -77,10 +77,6 @@ export function findBenchTool(name: 'ftpload' | 'bare'): string {
   );
 }
 
-export function findFtpload(): string {
-  return findBenchTool('ftpload');
-}
-
 function share(total: number, index: number, parts: number): number {
   return Math.floor(total / parts) + (index < total % parts ? 1 : 0);
 }
@@ -127,7 +123,7 @@ export async function runFtpload(
   onProgress?: (p: FtploadProgress) => void,
   signal?: AbortSignal,
 ): Promise<RunResult> {
-  const bin = findFtpload();
+  const bin = findBenchTool('ftpload');
   const procs = Math.max(1, Math.min(o.processes, o.concurrency));
   const latest: Array<FtploadProgress | undefined> = new Array(procs).fill(undefined);
   const argv: string[][] = [];

@@ -87,12 +87,12 @@ export async function treePss(root: number): Promise<MemorySample> {
 }
 
 /**
- * Whether a memory sample taken while sessions were held still counts when it
- * ends `endedAfterS` seconds into a load of `durationS`: a walk of thousands
- * of processes takes seconds, and one that ends after the load began closing
- * its sessions (its last half second) has missed a forking server's session
- * processes (pure-ftpd read 0 KiB a session so).
+ * Whether a memory sample `atS` seconds into a load of `durationS` is taken
+ * while the sessions are held: in the load's last half second they close.
+ * Checked when a sample starts and again when it ends: a walk of thousands
+ * of processes takes seconds, and one that ends late has missed a forking
+ * server's session processes (pure-ftpd read 0 KiB a session so).
  */
-export function sampleInTime(endedAfterS: number, durationS: number): boolean {
-  return endedAfterS <= durationS - 0.5;
+export function sampleInTime(atS: number, durationS: number): boolean {
+  return atS <= durationS - 0.5;
 }

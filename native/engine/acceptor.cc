@@ -219,10 +219,8 @@ void Acceptor::FlushBacklog(size_t index) {
 void Acceptor::Reject(int fd) {
   rejected_.fetch_add(1, std::memory_order_relaxed);
   // Best effort: a fresh socket's send buffer always takes one short line,
-  // and the close sends it with the FIN, unless the client has already sent
-  // something: that close is a reset (the rule of Session::Flush).
-  bool more = sys::UnreadBytes(fd) == 0;
-  sys::Send(fd, config_.busy_reply.data(), config_.busy_reply.size(), more);
+  // which the close may carry with its FIN.
+  sys::Send(fd, config_.busy_reply.data(), config_.busy_reply.size(), sys::LastBytesMayWait(fd));
   sys::Close(fd);
 }
 

@@ -10,15 +10,13 @@ Session::Session(SessionId id, UniqueFd fd, const SockAddr& peer_addr, const Soc
     : sid(id), control(std::move(fd)), peer(peer_addr), local(local_addr), framer(max_line) {}
 
 ssize_t Session::Flush() {
-  // A closing session's last bytes wait (MSG_MORE) for the close right
-  // after, which sends them with its FIN: one segment and one wakeup of the
-  // client instead of two (a partial write's rest goes out as ACKs come in).
-  // Not while input lies unread: that close sends a reset, which discards
-  // bytes not sent yet, so the last reply (a 421 to a flood) must already be
-  // on its way. Input arriving in the microseconds between this check and the
-  // close still makes it a reset and loses that reply: a narrow window, taken
-  // for one segment less on every clean close.
-  bool more = closing && sys::UnreadBytes(control.Get()) == 0;
+  // A closing session's last bytes wait for the close right after, which
+  // sends them with its FIN: one segment and one wakeup of the client instead
+  // of two (a partial write's rest goes out as ACKs come in). Input arriving
+  // in the microseconds between the check and the close still makes it a
+  // reset and loses that reply: a narrow window, taken for one segment less
+  // on every clean close.
+  bool more = closing && sys::LastBytesMayWait(control.Get());
   while (out_sent < out.size()) {
     ssize_t n = sys::Send(control.Get(), out.data() + out_sent, out.size() - out_sent, more);
     if (n == -EAGAIN || n == -EWOULDBLOCK) break;

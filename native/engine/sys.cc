@@ -198,6 +198,8 @@ int64_t UnreadBytes(int fd) {
   return n;
 }
 
+bool LastBytesMayWait(int fd) { return UnreadBytes(fd) == 0; }
+
 ssize_t Read(int fd, void* buf, size_t len) {
   return RetryEintr([&] { return read(fd, buf, len); });
 }

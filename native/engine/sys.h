@@ -85,6 +85,10 @@ int LocalAddress(int fd, SockAddr* out);
 int64_t UnackedBytes(int fd);
 // Bytes received on a TCP socket and not read yet (SIOCINQ), or -errno.
 int64_t UnreadBytes(int fd);
+// Whether the last bytes written before closing `fd` may wait (Send's `more`)
+// for the close to carry them with its FIN: not while input lies unread, as
+// that close sends a reset, which discards bytes not sent yet.
+bool LastBytesMayWait(int fd);
 ssize_t Read(int fd, void* buf, size_t len);
 // MSG_NOSIGNAL; `more` adds MSG_MORE: the bytes may wait for more (or a close).
 ssize_t Send(int fd, const void* buf, size_t len, bool more = false);

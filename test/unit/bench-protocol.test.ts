@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFtpload } from '../../bench/client/ftpload.js';
+import { findBenchTool } from '../../bench/client/ftpload.js';
 import { BenchUsageError, parseCli } from '../../bench/client/options.js';
 import { parseSizeReply, probeSize, ReplyReader } from '../../bench/client/probe.js';
 import { ftpload } from './helpers/run-ftpload.js';
@@ -209,7 +209,7 @@ describe('ftpload against a scripted server', () => {
   afterAll(async () => fake.close());
 
   it('is built', () => {
-    expect(existsSync(findFtpload())).toBe(true);
+    expect(existsSync(findBenchTool('ftpload'))).toBe(true);
   });
 
   for (const mode of ['epsv', 'pasv', 'port', 'eprt']) {

@@ -1,12 +1,12 @@
 // Runs the native load generator once against 127.0.0.1 and returns its
 // final summary line; rejects when it exits non-zero.
 import { spawn } from 'node:child_process';
-import { findFtpload } from '../../../bench/client/ftpload.js';
+import { findBenchTool } from '../../../bench/client/ftpload.js';
 import type { FtploadSummary } from '../../../bench/client/report.js';
 
 export async function ftpload(args: string[]): Promise<FtploadSummary> {
   return new Promise((resolve, reject) => {
-    const child = spawn(findFtpload(), ['--host', '127.0.0.1', '--progress-ms', '100', ...args]);
+    const child = spawn(findBenchTool('ftpload'), ['--host', '127.0.0.1', '--progress-ms', '100', ...args]);
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
