@@ -14,7 +14,9 @@
         "native/engine/acceptor.cc",
         "native/engine/engine.cc",
         "native/engine/file_jobs.cc",
+        "native/engine/wire.cc",
         "native/binding/addon.cc",
+        "native/binding/codec_probe.cc",
         "native/binding/engine_wrap.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -1,8 +1,14 @@
-// The addon's entry: createEngine() and the constants that TS checks against
-// its own mirror of native/engine/protocol.h.
+// The addon's entry: createEngine(), the constants of protocol.h and engine.h
+// that src/engine/native.ts reads, and the codec probe its boundary test uses.
 #include <napi.h>
 
+#include <initializer_list>
+#include <type_traits>
+#include <utility>
+
+#include "../engine/engine.h"
 #include "../engine/protocol.h"
+#include "codec_probe.h"
 #include "engine_wrap.h"
 
 namespace muxftpd {
@@ -19,49 +25,76 @@ Napi::Value CreateEngine(const Napi::CallbackInfo& info) {
   return data->engine_class.New(args);
 }
 
-template <typename E>
-void Put(Napi::Object obj, const char* name, E value) {
-  obj.Set(name, static_cast<double>(value));
+Napi::Object Enum(Napi::Env env, std::initializer_list<std::pair<const char*, double>> values) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const auto& [name, value] : values) o.Set(name, value);
+  return o;
 }
 
+template <typename T>
+const char* WireType(wire::Field<T>) {
+  if constexpr (std::is_same_v<T, wire::u8>) return "u8";
+  if constexpr (std::is_same_v<T, wire::u16>) return "u16";
+  if constexpr (std::is_same_v<T, wire::u32>) return "u32";
+  if constexpr (std::is_same_v<T, wire::i32>) return "i32";
+  if constexpr (std::is_same_v<T, wire::f64>) return "f64";
+}
+
+template <typename T>
+const char* ConfigType() {
+  if constexpr (std::is_same_v<T, std::string>) return "string";
+  return "number";
+}
+
+template <typename T>
+void SetField(Napi::Object fields, const char* name, wire::Field<T> f) {
+  Napi::Object d = Napi::Object::New(fields.Env());
+  d.Set("offset", static_cast<double>(f.offset));
+  d.Set("type", WireType(f));
+  fields.Set(name, d);
+}
+
+Napi::Object Layout(Napi::Env env, size_t header, Napi::Object fields) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("header", static_cast<double>(header));
+  o.Set("fields", fields);
+  return o;
+}
+
+Napi::Object EventLayout(Napi::Env env) {
+  Napi::Object fields = Napi::Object::New(env);
+#define MUXFTPD_EXPORT(name, offset, type) SetField(fields, #name, wire::event::name);
+  MUXFTPD_EVENT_FIELDS(MUXFTPD_EXPORT)
+#undef MUXFTPD_EXPORT
+  return Layout(env, kEventHeader, fields);
+}
+
+Napi::Object ActionLayout(Napi::Env env) {
+  Napi::Object fields = Napi::Object::New(env);
+#define MUXFTPD_EXPORT(name, offset, type) SetField(fields, #name, wire::action::name);
+  MUXFTPD_ACTION_FIELDS(MUXFTPD_EXPORT)
+#undef MUXFTPD_EXPORT
+  return Layout(env, kActionHeader, fields);
+}
+
+// Everything protocol.h and engine.h declare for the other side: the enums,
+// the wire layout, the engine config's fields.
 Napi::Object Constants(Napi::Env env) {
-  Napi::Object events = Napi::Object::New(env);
-  Put(events, "Open", EventType::kOpen);
-  Put(events, "Line", EventType::kLine);
-  Put(events, "PassiveReady", EventType::kPassiveReady);
-  Put(events, "DataFailed", EventType::kDataFailed);
-  Put(events, "TransferDone", EventType::kTransferDone);
-  Put(events, "Closed", EventType::kClosed);
-  Put(events, "InputEnded", EventType::kInputEnded);
-  Put(events, "TransferStarted", EventType::kTransferStarted);
-  Napi::Object actions = Napi::Object::New(env);
-  Put(actions, "Reply", ActionType::kReply);
-  Put(actions, "ListenPassive", ActionType::kListenPassive);
-  Put(actions, "ConnectActive", ActionType::kConnectActive);
-  Put(actions, "SendFile", ActionType::kSendFile);
-  Put(actions, "SendBuffer", ActionType::kSendBuffer);
-  Put(actions, "RecvFile", ActionType::kRecvFile);
-  Put(actions, "Abort", ActionType::kAbort);
-  Put(actions, "Close", ActionType::kClose);
-  Napi::Object reasons = Napi::Object::New(env);
-  Put(reasons, "PeerClosed", CloseReason::kPeerClosed);
-  Put(reasons, "Requested", CloseReason::kRequested);
-  Put(reasons, "IoError", CloseReason::kIoError);
-  Put(reasons, "OutputOverflow", CloseReason::kOutputOverflow);
-  Put(reasons, "Shutdown", CloseReason::kShutdown);
-  Put(reasons, "CloseTimeout", CloseReason::kCloseTimeout);
-  Napi::Object errors = Napi::Object::New(env);
-  Put(errors, "Ok", TransferError::kOk);
-  Put(errors, "Aborted", TransferError::kAborted);
-  Put(errors, "NoDataConnection", TransferError::kNoDataConnection);
-  Put(errors, "PeerClosed", TransferError::kPeerClosed);
-  Put(errors, "ConnectFailed", TransferError::kConnectFailed);
-  Put(errors, "Timeout", TransferError::kTimeout);
   Napi::Object c = Napi::Object::New(env);
-  c.Set("events", events);
-  c.Set("actions", actions);
-  c.Set("closeReasons", reasons);
-  c.Set("transferErrors", errors);
+#define MUXFTPD_PAIR(name, value) {#name, static_cast<double>(value)},
+#define MUXFTPD_GROUP(group, list) c.Set(#group, Enum(env, {list(MUXFTPD_PAIR)}));
+  MUXFTPD_ENUM_GROUPS(MUXFTPD_GROUP)
+#undef MUXFTPD_GROUP
+#undef MUXFTPD_PAIR
+  Napi::Object wire_layout = Napi::Object::New(env);
+  wire_layout.Set("event", EventLayout(env));
+  wire_layout.Set("action", ActionLayout(env));
+  c.Set("wire", wire_layout);
+  Napi::Object config = Napi::Object::New(env);
+#define MUXFTPD_CONFIG_TYPE(member, js_name, Type) config.Set(#js_name, ConfigType<Type>());
+  MUXFTPD_ENGINE_CONFIG(MUXFTPD_CONFIG_TYPE)
+#undef MUXFTPD_CONFIG_TYPE
+  c.Set("engineConfig", config);
   return c;
 }
 
@@ -71,6 +104,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);
   exports.Set("createEngine", Napi::Function::New(env, CreateEngine, "createEngine"));
   exports.Set("constants", Constants(env));
+  exports.Set("codec", CodecProbe(env));
   return exports;
 }
 

@@ -2,146 +2,60 @@
 
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <string>
+
+#include "../engine/wire.h"
 
 namespace muxftpd {
 
 namespace {
 
-// Reads a numeric field, or records a TypeError and returns 0.
-double Num(const Napi::Object& obj, const char* key, bool* ok) {
-  Napi::Value v = obj.Get(key);
-  if (!v.IsNumber()) {
-    *ok = false;
-    return 0;
-  }
-  return v.As<Napi::Number>().DoubleValue();
-}
-
-std::string Str(const Napi::Object& obj, const char* key, bool* ok) {
-  Napi::Value v = obj.Get(key);
-  if (!v.IsString()) {
-    *ok = false;
-    return {};
-  }
-  return v.As<Napi::String>().Utf8Value();
-}
-
-// An optional numeric field: absent or undefined keeps the default.
-void OptNum(const Napi::Object& o, const char* key, uint64_t* out, bool* ok) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return;
-  if (!v.IsNumber()) {
-    *ok = false;
-    return;
-  }
-  *out = static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue());
-}
-
-bool ParseConfig(const Napi::Object& o, EngineConfig* c) {
-  bool ok = true;
-  c->host = Str(o, "host", &ok);
-  c->port = static_cast<uint16_t>(Num(o, "port", &ok));
-  c->root = Str(o, "root", &ok);
-  c->threads = static_cast<int>(Num(o, "threads", &ok));
-  c->clients_per_thread = static_cast<int>(Num(o, "clientsPerThread", &ok));
-  c->max_clients = static_cast<int>(Num(o, "maxClients", &ok));
-  c->block_size = static_cast<size_t>(Num(o, "blockSize", &ok));
-  c->pasv_min = static_cast<uint16_t>(Num(o, "pasvMin", &ok));
-  c->pasv_max = static_cast<uint16_t>(Num(o, "pasvMax", &ok));
-  c->copy_mode = Num(o, "copyMode", &ok) == 1 ? CopyMode::kReadWrite : CopyMode::kSendfile;
-  c->max_line = static_cast<size_t>(Num(o, "maxLine", &ok));
-  c->max_output = static_cast<size_t>(Num(o, "maxOutput", &ok));
-  c->busy_reply = Str(o, "busyReply", &ok);
-  OptNum(o, "dataTimeoutMs", &c->data_timeout_ms, &ok);
-  OptNum(o, "closeTimeoutMs", &c->close_timeout_ms, &ok);
-  OptNum(o, "maxRate", &c->max_rate, &ok);
-  OptNum(o, "maxRatePerClient", &c->max_rate_per_client, &ok);
-  OptNum(o, "writeBehind", &c->write_behind, &ok);
-  return ok && c->block_size > 0 && c->threads > 0 && c->pasv_min <= c->pasv_max;
-}
-
-// Decodes the actions JS packed into one buffer (src/engine/actions.ts owns
-// the layout; little-endian, records back to back):
-//   0 u8 type | 1 u8 write mode | 2 u16 0 | 4 u32 seq | 8 f64 sid
-//   16 f64 offset | 24 u32 port | 28 u32 data length | 32 u32 preamble length
-//   36 u32 epilogue length | 40 data | preamble | epilogue
-// false on a malformed buffer (a bug on the JS side): nothing is posted then.
-constexpr size_t kActionHeader = 40;
-
-template <typename T>
-T Load(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-bool ParseActions(const char* p, size_t n, std::vector<Action>* out) {
-  size_t at = 0;
-  while (at < n) {
-    if (n - at < kActionHeader) return false;
-    const char* h = p + at;
-    uint32_t data_len = Load<uint32_t>(h + 28);
-    uint32_t preamble_len = Load<uint32_t>(h + 32);
-    uint32_t epilogue_len = Load<uint32_t>(h + 36);
-    size_t body = static_cast<size_t>(data_len) + preamble_len + epilogue_len;
-    if (n - at - kActionHeader < body) return false;
-    auto type = static_cast<uint8_t>(h[0]);
-    if (type < static_cast<uint8_t>(ActionType::kReply) || type > static_cast<uint8_t>(ActionType::kClose)) return false;
-    Action& a = out->emplace_back();
-    a.type = static_cast<ActionType>(type);
-    a.mode = static_cast<WriteMode>(static_cast<uint8_t>(h[1]));
-    double sid = Load<double>(h + 8);
-    double offset = Load<double>(h + 16);
-    // Integers below 2^53, as JS numbers hold them (a NaN fails both tests).
-    if (!(sid >= 0 && sid < 0x1p53) || !(offset >= 0 && offset < 0x1p53)) return false;
-    a.seq = Load<uint32_t>(h + 4);
-    a.sid = static_cast<SessionId>(sid);
-    a.offset = static_cast<uint64_t>(offset);
-    a.port = Load<uint32_t>(h + 24);
-    a.data.assign(h + kActionHeader, data_len);
-    a.preamble.assign(h + kActionHeader + data_len, preamble_len);
-    a.epilogue.assign(h + kActionHeader + data_len + preamble_len, epilogue_len);
-    at += kActionHeader + body;
-  }
+// Typed reads of one config field; false when the JS value is missing or of
+// the wrong kind (TS validated it already: this is the cheap re-check).
+bool Read(Napi::Value v, std::string* out) {
+  if (!v.IsString()) return false;
+  *out = v.As<Napi::String>().Utf8Value();
   return true;
 }
 
-// Packs a batch into one byte buffer, so a batch costs one N-API allocation
-// instead of an object per event. The record layout (little-endian) is
-// documented, and decoded, in src/engine/native.ts:
-//   0 u8 type | 1 u8 flag | 2 u16 second text length | 4 u32 text length
-//   8 f64 sid | 16 u32 seq | 20 i32 error | 24 u32 port | 28 u32 local port
-//   32 f64 bytes | 40 text | second text
-constexpr size_t kRecordHeader = 40;
-
 template <typename T>
-void Put(char* at, T value) {
-  memcpy(at, &value, sizeof value);
+bool Read(Napi::Value v, T* out) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  // A whole number the field can hold (a NaN fails every test).
+  if (!(d >= 0 && d <= static_cast<double>(std::numeric_limits<T>::max()) && d == static_cast<T>(d))) return false;
+  *out = static_cast<T>(d);
+  return true;
 }
 
-Napi::Buffer<char> PackBatch(Napi::Env env, const EventBatch& batch) {
-  size_t total = 0;
-  for (const Event& e : batch) total += kRecordHeader + e.text.size() + e.local.size();
-  Napi::Buffer<char> buf = Napi::Buffer<char>::New(env, total);
-  char* p = buf.Data();
-  for (const Event& e : batch) {
-    uint8_t flag = e.type == EventType::kClosed ? static_cast<uint8_t>(e.reason) : (e.too_long ? 1 : 0);
-    Put<uint8_t>(p, static_cast<uint8_t>(e.type));
-    Put<uint8_t>(p + 1, flag);
-    Put<uint16_t>(p + 2, static_cast<uint16_t>(e.local.size()));
-    Put<uint32_t>(p + 4, static_cast<uint32_t>(e.text.size()));
-    Put<double>(p + 8, static_cast<double>(e.sid));
-    Put<uint32_t>(p + 16, e.seq);
-    Put<int32_t>(p + 20, e.error);
-    Put<uint32_t>(p + 24, e.port);
-    Put<uint32_t>(p + 28, e.local_port);
-    Put<double>(p + 32, static_cast<double>(e.bytes));
-    memcpy(p + kRecordHeader, e.text.data(), e.text.size());
-    memcpy(p + kRecordHeader + e.text.size(), e.local.data(), e.local.size());
-    p += kRecordHeader + e.text.size() + e.local.size();
+bool Read(Napi::Value v, CopyMode* out) {
+  uint8_t raw = 0;
+  if (!Read(v, &raw)) return false;
+  switch (static_cast<CopyMode>(raw)) {
+#define MUXFTPD_CASE(name, value) case CopyMode::k##name:
+    MUXFTPD_COPY_MODES(MUXFTPD_CASE)
+#undef MUXFTPD_CASE
+    *out = static_cast<CopyMode>(raw);
+    return true;
   }
-  return buf;
+  return false;
+}
+
+// Every field of MUXFTPD_ENGINE_CONFIG, by its JS name; `bad` names the first that failed.
+bool ParseConfig(const Napi::Object& o, EngineConfig* c, std::string* bad) {
+#define MUXFTPD_READ(member, js_name, Type) \
+  if (!Read(o.Get(#js_name), &c->member)) {  \
+    *bad = #js_name;                         \
+    return false;                            \
+  }
+  MUXFTPD_ENGINE_CONFIG(MUXFTPD_READ)
+#undef MUXFTPD_READ
+  if (c->block_size == 0 || c->threads <= 0 || c->pasv_min > c->pasv_max) {
+    *bad = "blockSize, threads or pasvMin..pasvMax";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -150,7 +64,11 @@ void DeliverBatchToJs(Napi::Env env, Napi::Function callback, EngineWrap* wrap,
                       DeliveredBatch* data) {
   std::unique_ptr<DeliveredBatch> owned(data);  // freed even when env is gone (teardown)
   if (env == nullptr || callback.IsEmpty()) return;
-  callback.Call({PackBatch(env, *owned->batch)});
+  const EventBatch& batch = *owned->batch;
+  // One buffer per batch: one N-API allocation instead of an object per event.
+  Napi::Buffer<char> packed = Napi::Buffer<char>::New(env, EncodedSize(batch));
+  EncodeEvents(batch, packed.Data());
+  callback.Call({packed});
   if (env.IsExceptionPending()) {
     // The JS handler threw: surface it as an uncaught exception, as Node would.
     Napi::Error err = env.GetAndClearPendingException();
@@ -170,9 +88,10 @@ Napi::Function EngineWrap::DefineClass(Napi::Env env) {
 EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : ObjectWrap<EngineWrap>(info) {
   Napi::Env env = info.Env();
   EngineConfig config;
+  std::string bad = "config";
   if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction() ||
-      !ParseConfig(info[0].As<Napi::Object>(), &config)) {
-    Napi::TypeError::New(env, "createEngine(config, onEvents): bad arguments").ThrowAsJavaScriptException();
+      !ParseConfig(info[0].As<Napi::Object>(), &config, &bad)) {
+    Napi::TypeError::New(env, "createEngine(config, onEvents): bad " + bad).ThrowAsJavaScriptException();
     return;
   }
   tsfn_ = BatchTsfn::New(env, info[1].As<Napi::Function>(), "muxftpd-events", 0, 1, this);
@@ -216,7 +135,7 @@ Napi::Value EngineWrap::Post(const Napi::CallbackInfo& info) {
   }
   auto buf = info[0].As<Napi::Buffer<char>>();
   std::vector<Action> actions;
-  if (!ParseActions(buf.Data(), buf.Length(), &actions)) {
+  if (!DecodeActions(buf.Data(), buf.Length(), &actions)) {
     Napi::TypeError::New(env, "post(actions): malformed action buffer").ThrowAsJavaScriptException();
     return env.Undefined();
   }

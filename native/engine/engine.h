@@ -15,25 +15,36 @@
 
 namespace muxftpd {
 
+// The engine's configuration, declared once: X(member, jsName, Type). The
+// addon reads each field from the JS object by its jsName (every field is
+// required) and exports the list as binding.constants.engineConfig, which
+// src/engine/native.ts's NativeConfig mirrors (test/unit/native-constants).
+// There are no defaults here: they live in the settings table
+// (src/config/settings.ts), and the native tests state their own values.
+#define MUXFTPD_ENGINE_CONFIG(X)                                                      \
+  X(host, host, std::string)                   /* control listener address */        \
+  X(port, port, uint16_t)                      /* control port, 0: any */             \
+  X(root, root, std::string)                   /* absolute path of the served root */ \
+  X(threads, threads, int)                                                            \
+  X(clients_per_thread, clientsPerThread, int)                                        \
+  X(max_clients, maxClients, int)                                                     \
+  X(block_size, blockSize, size_t)             /* bytes per transfer per loop turn */ \
+  X(pasv_min, pasvMin, uint16_t)               /* 0/0: the kernel picks a port */     \
+  X(pasv_max, pasvMax, uint16_t)                                                      \
+  X(copy_mode, copyMode, CopyMode)                                                    \
+  X(max_line, maxLine, size_t)                                                        \
+  X(max_output, maxOutput, size_t)             /* unsent reply bytes before a close */ \
+  X(data_timeout_ms, dataTimeoutMs, uint64_t)  /* 0: data connections never time out */ \
+  X(close_timeout_ms, closeTimeoutMs, uint64_t) /* closing, unread this long: ends (0: never) */ \
+  X(max_rate, maxRate, uint64_t)               /* bytes/s over all transfers (0: unlimited) */ \
+  X(max_rate_per_client, maxRatePerClient, uint64_t) /* bytes/s per transfer (0: unlimited) */ \
+  X(write_behind, writeBehind, uint64_t)       /* upload write-behind window (0: off) */ \
+  X(busy_reply, busyReply, std::string)        /* sent, then closed, past max_clients */
+
 struct EngineConfig {
-  std::string host = "::";
-  uint16_t port = 2121;
-  std::string root = ".";
-  int threads = 1;
-  int clients_per_thread = 5000;
-  int max_clients = 20000;
-  size_t block_size = 256 * 1024;
-  uint16_t pasv_min = 0;  // 0/0: the kernel picks an ephemeral port
-  uint16_t pasv_max = 0;
-  CopyMode copy_mode = CopyMode::kSendfile;
-  size_t max_line = 8192;
-  size_t max_output = 1 << 20;
-  uint64_t data_timeout_ms = 0;       // 0: data connections never time out
-  uint64_t close_timeout_ms = 10000;  // a closing session whose client reads nothing this long ends (0: never)
-  uint64_t max_rate = 0;              // bytes/s over all transfers (0: unlimited)
-  uint64_t max_rate_per_client = 0;   // bytes/s per transfer (0: unlimited)
-  uint64_t write_behind = 0;          // upload write-behind window, bytes (0: off)
-  std::string busy_reply = "421 Too many connections, try again later.\r\n";
+#define MUXFTPD_CONFIG_MEMBER(member, js_name, Type) Type member{};
+  MUXFTPD_ENGINE_CONFIG(MUXFTPD_CONFIG_MEMBER)
+#undef MUXFTPD_CONFIG_MEMBER
 };
 
 using EventBatch = std::vector<Event>;

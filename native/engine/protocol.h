@@ -1,12 +1,17 @@
-// The records that cross between the worker threads and JavaScript.
+// The records that cross between the worker threads and JavaScript, and the
+// byte layout they cross in.
 //
-// This file is mirrored by src/engine/native.ts; the numeric values of every
-// enum here are exported to JS as binding.constants and a unit test asserts
-// that the two sides agree.
+// Every enum and every wire field is declared once, here, as a list macro:
+// the enum (or the offset constant) is made from it, the codec (wire.cc)
+// uses the offsets, and the addon exports the lists to JavaScript as
+// binding.constants (addon.cc), where src/engine/native.ts reads the values
+// and a unit test checks that the names it declares are the ones exported.
 #ifndef MUXFTPD_ENGINE_PROTOCOL_H_
 #define MUXFTPD_ENGINE_PROTOCOL_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace muxftpd {
@@ -16,61 +21,109 @@ namespace muxftpd {
 // name their worker without a lookup table.
 using SessionId = uint64_t;
 
-enum class EventType : uint8_t {
-  kOpen = 1,           // a control connection was accepted: peer and local address
-  kLine = 2,           // one control line (without CRLF), or an over-long line marker
-  kPassiveReady = 3,   // answer to kListenPassive: port, or error
-  kDataFailed = 4,     // an active connect failed: the errno (a success is not reported:
-                       // the transfer that needs the connection reports its end)
-  kTransferDone = 5,   // a transfer ended: bytes moved, error 0 or a TransferError / -errno
-  kClosed = 6,         // the session is gone: reason
-  kInputEnded = 7,     // the client shut down its sending side (FIN): no more lines will
-                       // come, replies still can go; JS closes once it has answered
-  kTransferStarted = 8,  // a transfer's file is open and its preamble queued: seq
-                         // (kTransferDone follows; an open error has only kTransferDone)
-};
+// ───────────────────────────── enums ─────────────────────────────
+// X(Name, value). The JS names are the Name; the C++ enumerators are kName.
 
-enum class ActionType : uint8_t {
-  kReply = 1,          // append text to the control output
-  kListenPassive = 2,  // open a passive listener (seq answered by kPassiveReady)
-  kConnectActive = 3,  // PORT/EPRT: transfers connect to host:port (a download once its file is open)
-  kSendFile = 4,       // send a file from offset over the data connection (seq → kTransferDone)
-  kSendBuffer = 5,     // send bytes over the data connection (seq → kTransferDone)
-  kRecvFile = 6,       // write the data connection into a file (seq → kTransferDone)
-  kAbort = 7,          // drop the data connection, listener and any transfer
-  kClose = 8,          // flush the control output, then close the session
-};
+// Open: a control connection was accepted: peer and local address.
+// Line: one control line (without CRLF), or an over-long line marker.
+// PassiveReady: answer to ListenPassive: port, or error.
+// DataFailed: an active connect failed: the errno (a success is not reported:
+//   the transfer that needs the connection reports its end).
+// TransferDone: a transfer ended: bytes moved, error 0 or a TransferError / -errno.
+// Closed: the session is gone: reason.
+// InputEnded: the client shut down its sending side (FIN): no more lines will
+//   come, replies still can go; JS closes once it has answered.
+// TransferStarted: a transfer's file is open and its preamble queued: seq
+//   (TransferDone follows; an open error has only TransferDone).
+#define MUXFTPD_EVENT_TYPES(X) \
+  X(Open, 1)                   \
+  X(Line, 2)                   \
+  X(PassiveReady, 3)           \
+  X(DataFailed, 4)             \
+  X(TransferDone, 5)           \
+  X(Closed, 6)                 \
+  X(InputEnded, 7)             \
+  X(TransferStarted, 8)
 
-enum class CloseReason : uint8_t {
-  kPeerClosed = 1,     // the client closed or reset the control connection
-  kRequested = 2,      // JS asked for it (QUIT, timeouts, limits)
-  kIoError = 3,        // a read or write on the control connection failed
-  kOutputOverflow = 4, // the client stopped reading replies
-  kShutdown = 5,       // the engine is stopping
-  kCloseTimeout = 6,   // closing, the client read none of its last replies for the close timeout
-};
+// Reply: append text to the control output.
+// ListenPassive: open a passive listener (seq answered by PassiveReady).
+// ConnectActive: PORT/EPRT: transfers connect to host:port (a download once its file is open).
+// SendFile: send a file from offset over the data connection (seq → TransferDone).
+// SendBuffer: send bytes over the data connection (seq → TransferDone).
+// RecvFile: write the data connection into a file (seq → TransferDone).
+// Abort: drop the data connection, listener and any transfer.
+// Close: flush the control output, then close the session.
+#define MUXFTPD_ACTION_TYPES(X) \
+  X(Reply, 1)                   \
+  X(ListenPassive, 2)           \
+  X(ConnectActive, 3)           \
+  X(SendFile, 4)                \
+  X(SendBuffer, 5)              \
+  X(RecvFile, 6)                \
+  X(Abort, 7)                   \
+  X(Close, 8)
+
+// PeerClosed: the client closed or reset the control connection.
+// Requested: JS asked for it (QUIT, timeouts, limits).
+// IoError: a read or write on the control connection failed.
+// OutputOverflow: the client stopped reading replies.
+// Shutdown: the engine is stopping.
+// CloseTimeout: closing, the client read none of its last replies for the close timeout.
+#define MUXFTPD_CLOSE_REASONS(X) \
+  X(PeerClosed, 1)               \
+  X(Requested, 2)                \
+  X(IoError, 3)                  \
+  X(OutputOverflow, 4)           \
+  X(Shutdown, 5)                 \
+  X(CloseTimeout, 6)
 
 // Transfer errors that are not an errno (errno values are reported negated).
-enum class TransferError : int32_t {
-  kOk = 0,
-  kAborted = 1,        // ABOR, a new data command, or the session closing
-  kNoDataConnection = 2,  // a transfer was asked with no listener, data connection or active target
-  kPeerClosed = 3,     // the data connection closed before the transfer ended
-  kConnectFailed = 4,  // the active connect failed (detail: the errno in kDataFailed)
-  kTimeout = 5,        // the data connection made no progress for the data timeout
-};
+// Aborted: ABOR, a new data command, or the session closing.
+// NoDataConnection: a transfer was asked with no listener, data connection or active target.
+// PeerClosed: the data connection closed before the transfer ended.
+// ConnectFailed: the active connect failed (detail: the errno in DataFailed).
+// Timeout: the data connection made no progress for the data timeout.
+#define MUXFTPD_TRANSFER_ERRORS(X) \
+  X(Ok, 0)                         \
+  X(Aborted, 1)                    \
+  X(NoDataConnection, 2)           \
+  X(PeerClosed, 3)                 \
+  X(ConnectFailed, 4)              \
+  X(Timeout, 5)
 
-// How recvFile opens its target.
-enum class WriteMode : uint8_t {
-  kTruncate = 0,       // create or truncate, then write from offset (STOR, REST+STOR)
-  kAppend = 1,         // create or append (APPE)
-  kExclusive = 2,      // create, failing if it exists (STOU)
-};
+// How RecvFile opens its target.
+// Truncate: create or truncate, then write from offset (STOR, REST+STOR).
+// Append: create or append (APPE).
+// Exclusive: create, failing if it exists (STOU).
+#define MUXFTPD_WRITE_MODES(X) \
+  X(Truncate, 0)               \
+  X(Append, 1)                 \
+  X(Exclusive, 2)
 
-enum class CopyMode : uint8_t {
-  kSendfile = 0,
-  kReadWrite = 1,
-};
+// How downloads copy file blocks to sockets.
+#define MUXFTPD_COPY_MODES(X) \
+  X(Sendfile, 0)              \
+  X(ReadWrite, 1)
+
+#define MUXFTPD_ENUMERATOR(name, value) k##name = value,
+enum class EventType : uint8_t { MUXFTPD_EVENT_TYPES(MUXFTPD_ENUMERATOR) };
+enum class ActionType : uint8_t { MUXFTPD_ACTION_TYPES(MUXFTPD_ENUMERATOR) };
+enum class CloseReason : uint8_t { MUXFTPD_CLOSE_REASONS(MUXFTPD_ENUMERATOR) };
+enum class TransferError : int32_t { MUXFTPD_TRANSFER_ERRORS(MUXFTPD_ENUMERATOR) };
+enum class WriteMode : uint8_t { MUXFTPD_WRITE_MODES(MUXFTPD_ENUMERATOR) };
+enum class CopyMode : uint8_t { MUXFTPD_COPY_MODES(MUXFTPD_ENUMERATOR) };
+#undef MUXFTPD_ENUMERATOR
+
+// Every enum list, for the addon's export: X(jsGroupName, ListMacro).
+#define MUXFTPD_ENUM_GROUPS(X)           \
+  X(events, MUXFTPD_EVENT_TYPES)         \
+  X(actions, MUXFTPD_ACTION_TYPES)       \
+  X(closeReasons, MUXFTPD_CLOSE_REASONS) \
+  X(transferErrors, MUXFTPD_TRANSFER_ERRORS) \
+  X(writeModes, MUXFTPD_WRITE_MODES)     \
+  X(copyModes, MUXFTPD_COPY_MODES)
+
+// ───────────────────────────── records ─────────────────────────────
 
 struct Event {
   EventType type;
@@ -103,6 +156,81 @@ struct Action {
   std::string epilogue;   // transfers: a reply (the 226) queued when the transfer
                           // ends without error, once the data connection is closed
 };
+
+// ───────────────────────────── wire layout ─────────────────────────────
+// Both directions are byte buffers of records back to back, little-endian;
+// each record is a fixed header, then its variable-length texts in the order
+// the lengths are listed. X(jsName, offset, type); types are u8, u16, u32,
+// i32 and f64 (ids, offsets and byte counts are integers below 2^53, as JS
+// numbers hold them).
+
+// An event record (native → JS, one buffer per worker loop iteration).
+// flag: Line → 1 when the line was too long; Closed → the CloseReason.
+// text: Line → the line bytes; Open → the peer address. second: Open → the local address.
+#define MUXFTPD_EVENT_FIELDS(X) \
+  X(type, 0, u8)                \
+  X(flag, 1, u8)                \
+  X(secondLength, 2, u16)       \
+  X(textLength, 4, u32)         \
+  X(sid, 8, f64)                \
+  X(seq, 16, u32)               \
+  X(error, 20, i32)             \
+  X(port, 24, u32)              \
+  X(localPort, 28, u32)         \
+  X(bytes, 32, f64)
+inline constexpr size_t kEventHeader = 40;
+
+// An action record (JS → native, one buffer per post()).
+// data: Reply → the text; ConnectActive → the host; SendFile, RecvFile → the
+// path relative to the root; SendBuffer → the bytes. preamble, epilogue: as
+// in struct Action.
+#define MUXFTPD_ACTION_FIELDS(X) \
+  X(type, 0, u8)                 \
+  X(mode, 1, u8)                 \
+  X(seq, 4, u32)                 \
+  X(sid, 8, f64)                 \
+  X(offset, 16, f64)             \
+  X(port, 24, u32)               \
+  X(dataLength, 28, u32)         \
+  X(preambleLength, 32, u32)     \
+  X(epilogueLength, 36, u32)
+inline constexpr size_t kActionHeader = 40;
+
+namespace wire {
+using u8 = uint8_t;
+using u16 = uint16_t;
+using u32 = uint32_t;
+using i32 = int32_t;
+using f64 = double;
+// A header field: its offset, typed with its wire type (wire.cc reads and
+// writes through it, so a field cannot be written wider than declared).
+template <typename T>
+struct Field {
+  using Type = T;
+  size_t offset;
+};
+// Reads and writes a field of the record at `record` (unaligned, host order:
+// the engine runs on little-endian Linux only).
+template <typename T>
+T Get(const char* record, Field<T> field) {
+  T v;
+  std::memcpy(&v, record + field.offset, sizeof v);
+  return v;
+}
+template <typename T, typename V>
+void Put(char* record, Field<T> field, V value) {
+  T v = static_cast<T>(value);
+  std::memcpy(record + field.offset, &v, sizeof v);
+}
+#define MUXFTPD_FIELD(name, offset, type) inline constexpr Field<type> name{offset};
+namespace event {
+MUXFTPD_EVENT_FIELDS(MUXFTPD_FIELD)
+}  // namespace event
+namespace action {
+MUXFTPD_ACTION_FIELDS(MUXFTPD_FIELD)
+}  // namespace action
+#undef MUXFTPD_FIELD
+}  // namespace wire
 
 // The first %H of `reply` becomes PASV's "p1,p2" and the first %P the port in
 // decimal (src/protocol/address.ts fillPassive is the same in TypeScript).

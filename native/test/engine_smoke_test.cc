@@ -125,15 +125,7 @@ void StalePassive(uint16_t port) {
   close(ctl);
 }
 
-EngineConfig BaseConfig(const char* dir) {
-  EngineConfig config;
-  config.host = "127.0.0.1";
-  config.port = 0;
-  config.root = dir;
-  config.threads = 2;
-  config.block_size = 64 * 1024;
-  return config;
-}
+EngineConfig BaseConfig(const char* dir) { return TestConfig(dir, 2); }
 
 // Starts an engine with a driver thread, runs `clients` client threads
 // (client(i, port) returns whether it succeeded), stops everything, and

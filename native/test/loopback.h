@@ -82,6 +82,25 @@ void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop, OnLin
   }
 }
 
+// A config for a loopback engine serving `root`. EngineConfig has no defaults
+// (they live in the settings table), so the native tests state theirs here.
+inline EngineConfig TestConfig(const std::string& root, int threads) {
+  EngineConfig c;
+  c.host = "127.0.0.1";
+  c.port = 0;
+  c.root = root;
+  c.threads = threads;
+  c.clients_per_thread = 5000;
+  c.max_clients = 20000;
+  c.block_size = 64 * 1024;
+  c.copy_mode = CopyMode::kSendfile;
+  c.max_line = 8192;
+  c.max_output = 1 << 20;
+  c.close_timeout_ms = 10000;
+  c.busy_reply = "421 Too many connections; try again later.\r\n";
+  return c;
+}
+
 // Starts an engine with `drive(engine, sink, stop)` on a driver thread, calls
 // body(port), then stops the driver and the engine (in that order: the driver
 // calls BatchConsumed, which must not race with Stop).

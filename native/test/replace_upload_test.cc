@@ -103,11 +103,8 @@ std::pair<int, int> StartStor(uint16_t port, const std::string& name) {
 
 void Run(const std::string& dir) {
   const std::string target = dir + "/old.bin";
-  EngineConfig config;
-  config.host = "127.0.0.1";
-  config.port = 0;
-  config.root = dir;
-  config.threads = 1;
+  EngineConfig config = TestConfig(dir, 1);
+  config.block_size = 256 * 1024;
   WithEngine(config, Drive, [&](Engine& engine, uint16_t port) {
     // The whole upload and its FIN arrive while the old file waits to be emptied.
     WriteFile(target, kOld);

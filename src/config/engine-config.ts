@@ -1,13 +1,13 @@
-// Config → the engine's native configuration.
-import type { EngineConfig } from '../engine/engine.js';
+// Config → the engine's native configuration: the one mapping from settings
+// to native/engine/engine.h's EngineConfig. No defaults here: every value
+// comes from the settings table (or, for reply texts, from the TS side that
+// owns them).
+import type { NativeConfig } from '../engine/native.js';
 import { CopyMode } from '../engine/native.js';
+import { limitReplies } from '../session/limits.js';
 import type { Config } from './settings.js';
 
-/** Unsent reply bytes after which a client that stopped reading is closed. */
-const maxOutputBytes = 1024 * 1024;
-const busyReply = '421 Too many connections; try again later.\r\n';
-
-export function engineConfig(config: Readonly<Config>): EngineConfig {
+export function engineConfig(config: Readonly<Config>): NativeConfig {
   return {
     host: config.host,
     port: config.port,
@@ -20,12 +20,12 @@ export function engineConfig(config: Readonly<Config>): EngineConfig {
     pasvMax: config.pasvPorts?.max ?? 0,
     copyMode: config.copy === 'sendfile' ? CopyMode.Sendfile : CopyMode.ReadWrite,
     maxLine: config.maxLine,
-    maxOutput: maxOutputBytes,
-    busyReply,
+    maxOutput: config.maxOutput,
     dataTimeoutMs: config.dataTimeout * 1000,
     closeTimeoutMs: config.closeTimeout * 1000,
     maxRate: config.maxRate,
     maxRatePerClient: config.maxRatePerClient,
     writeBehind: config.uploadWriteBehind,
+    busyReply: limitReplies.maxClients,
   };
 }

@@ -34,6 +34,7 @@ export interface Config extends LimitConfig, OpsConfig, AccountConfig {
   copy: CopyModeName;
   uploadWriteBehind: number;
   maxLine: number;
+  maxOutput: number;
   logLevel: LogLevel;
 }
 
@@ -185,6 +186,15 @@ export const settings: SettingsTable = {
     defaultText: '8192 bytes',
     help: 'longest command line; longer ones get 500',
     validate: integer(256, 1024 * 1024),
+  },
+  maxOutput: {
+    flag: '--max-output',
+    env: 'MUXFTPD_MAX_OUTPUT',
+    type: 'size',
+    default: 1024 * 1024,
+    defaultText: '1 MiB',
+    help: 'unsent reply bytes a client may leave unread (a flood of commands whose answers it never reads); past it the connection is closed (suffix k or m)',
+    validate: byteSize(4 * 1024, 64 * 1024 * 1024),
   },
   logLevel: {
     flag: '--log-level',

@@ -1,11 +1,9 @@
 // Encodes the actions of one event-loop turn into one byte buffer for post()
-// (native/binding/engine_wrap.cc, ParseActions decodes it), so they cross in
-// one N-API call with no object per action: the mirror of the event batches
-// (batch.ts). Records back to back, little-endian:
-//
-//   0 u8 type | 1 u8 write mode | 2 u16 0 | 4 u32 seq | 8 f64 sid
-//   16 f64 offset | 24 u32 port | 28 u32 data length | 32 u32 preamble length
-//   36 u32 epilogue length | 40 data | preamble | epilogue
+// (the native codec, native/engine/wire.cc DecodeActions, reads it), so they
+// cross in one N-API call with no object per action: the mirror of the event
+// batches (batch.ts). Records back to back, each a fixed header
+// (native/engine/protocol.h MUXFTPD_ACTION_FIELDS: the offsets come from the
+// addon) and then data, preamble and epilogue.
 //
 // data: Reply → the text; ConnectActive → the host; SendFile, RecvFile → the
 // path relative to the root; SendBuffer → the bytes. preamble: transfers → a
@@ -13,8 +11,18 @@
 // ListenPassive → the reply template the worker fills with the port.
 // epilogue: transfers → a reply the worker queues when the transfer ends
 // without error, right after closing the data connection (the 226).
+import { wireField, wireHeader } from './native.js';
 
-const kHeader = 40;
+const kHeader = wireHeader('action');
+const oType = wireField('action', 'type', 'u8');
+const oMode = wireField('action', 'mode', 'u8');
+const oSeq = wireField('action', 'seq', 'u32');
+const oSid = wireField('action', 'sid', 'f64');
+const oOffset = wireField('action', 'offset', 'f64');
+const oPort = wireField('action', 'port', 'u32');
+const oDataLength = wireField('action', 'dataLength', 'u32');
+const oPreambleLength = wireField('action', 'preambleLength', 'u32');
+const oEpilogueLength = wireField('action', 'epilogueLength', 'u32');
 const kInitial = 16 * 1024;
 const kShrinkAbove = 1024 * 1024;
 
@@ -48,6 +56,7 @@ export class ActionWriter {
     check('seq', f.seq ?? 0, 0xffffffff);
     check('port', f.port ?? 0, 0xffff);
     check('mode', f.mode ?? 0, 0xff);
+    check('type', type, 0xff);
     // Room for the worst case (3 UTF-8 bytes per UTF-16 unit) before writing.
     const dataMax = data === undefined ? 0 : typeof data === 'string' ? data.length * 3 : data.length;
     this.reserve(kHeader + dataMax + ((preamble?.length ?? 0) + (epilogue?.length ?? 0)) * 3);
@@ -62,16 +71,17 @@ export class ActionWriter {
     end += preambleLen;
     const epilogueLen = epilogue === undefined ? 0 : b.write(epilogue, end, 'utf8');
     end += epilogueLen;
-    b[at] = type;
-    b[at + 1] = f.mode ?? 0;
-    b.writeUInt16LE(0, at + 2);
-    b.writeUInt32LE(f.seq ?? 0, at + 4);
-    b.writeDoubleLE(sid, at + 8);
-    b.writeDoubleLE(f.offset ?? 0, at + 16);
-    b.writeUInt32LE(f.port ?? 0, at + 24);
-    b.writeUInt32LE(dataLen, at + 28);
-    b.writeUInt32LE(preambleLen, at + 32);
-    b.writeUInt32LE(epilogueLen, at + 36);
+    // The header's unused bytes are zeroed: the buffer is reused and the records must not carry old bytes.
+    b.fill(0, at, at + kHeader);
+    b.writeUInt8(type, at + oType);
+    b.writeUInt8(f.mode ?? 0, at + oMode);
+    b.writeUInt32LE(f.seq ?? 0, at + oSeq);
+    b.writeDoubleLE(sid, at + oSid);
+    b.writeDoubleLE(f.offset ?? 0, at + oOffset);
+    b.writeUInt32LE(f.port ?? 0, at + oPort);
+    b.writeUInt32LE(dataLen, at + oDataLength);
+    b.writeUInt32LE(preambleLen, at + oPreambleLength);
+    b.writeUInt32LE(epilogueLen, at + oEpilogueLength);
     this.at = end;
   }
 

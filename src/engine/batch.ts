@@ -1,14 +1,23 @@
-// Decodes the packed event batches of native/binding/engine_wrap.cc
-// (PackBatch). One buffer per worker loop iteration; records back to back:
-//
-//   0 u8 type | 1 u8 flag | 2 u16 second text length | 4 u32 text length
-//   8 f64 sid | 16 u32 seq | 20 i32 error | 24 u32 port | 28 u32 local port
-//   32 f64 bytes | 40 text | second text
+// Decodes the packed event batches of the native codec (native/engine/wire.cc,
+// EncodeEvents). One buffer per worker loop iteration; records back to back,
+// each a fixed header (native/engine/protocol.h MUXFTPD_EVENT_FIELDS: the
+// offsets come from the addon) and then its text and second text.
 //
 // flag: Line → 1 when the line was too long; Closed → the CloseReason.
 // text: Line → the line bytes; Open → the peer address (second text: local).
+import { wireField, wireHeader } from './native.js';
 
-const kHeader = 40;
+const kHeader = wireHeader('event');
+const oType = wireField('event', 'type', 'u8');
+const oFlag = wireField('event', 'flag', 'u8');
+const oSecondLength = wireField('event', 'secondLength', 'u16');
+const oTextLength = wireField('event', 'textLength', 'u32');
+const oSid = wireField('event', 'sid', 'f64');
+const oSeq = wireField('event', 'seq', 'u32');
+const oError = wireField('event', 'error', 'i32');
+const oPort = wireField('event', 'port', 'u32');
+const oLocalPort = wireField('event', 'localPort', 'u32');
+const oBytes = wireField('event', 'bytes', 'f64');
 
 /** One event, as a reused view: valid only during the visit call. */
 export interface RawEvent {
@@ -36,16 +45,16 @@ export function forEachEvent(batch: Buffer, visit: (e: RawEvent) => void): void 
   };
   let at = 0;
   while (at + kHeader <= batch.length) {
-    const secondLen = batch.readUInt16LE(at + 2);
-    const textLen = batch.readUInt32LE(at + 4);
-    e.type = batch[at] ?? 0;
-    e.flag = batch[at + 1] ?? 0;
-    e.sid = batch.readDoubleLE(at + 8);
-    e.seq = batch.readUInt32LE(at + 16);
-    e.error = batch.readInt32LE(at + 20);
-    e.port = batch.readUInt32LE(at + 24);
-    e.localPort = batch.readUInt32LE(at + 28);
-    e.bytes = batch.readDoubleLE(at + 32);
+    const secondLen = batch.readUInt16LE(at + oSecondLength);
+    const textLen = batch.readUInt32LE(at + oTextLength);
+    e.type = batch.readUInt8(at + oType);
+    e.flag = batch.readUInt8(at + oFlag);
+    e.sid = batch.readDoubleLE(at + oSid);
+    e.seq = batch.readUInt32LE(at + oSeq);
+    e.error = batch.readInt32LE(at + oError);
+    e.port = batch.readUInt32LE(at + oPort);
+    e.localPort = batch.readUInt32LE(at + oLocalPort);
+    e.bytes = batch.readDoubleLE(at + oBytes);
     const textAt = at + kHeader;
     e.text = textLen === 0 ? none : batch.subarray(textAt, textAt + textLen);
     e.second = secondLen === 0 ? none : batch.subarray(textAt + textLen, textAt + textLen + secondLen);

@@ -64,8 +64,6 @@ export type WriteModeName = 'truncate' | 'append' | 'exclusive';
 export { CopyMode, TransferError };
 export type { NativeLoopStats, NativeStats };
 
-export type EngineConfig = NativeConfig;
-
 const closeReasonNames: Record<number, CloseReasonName> = {
   [CloseReason.PeerClosed]: 'peerClosed',
   [CloseReason.Requested]: 'requested',
@@ -135,7 +133,7 @@ export class Engine {
   private readonly pending = new Map<number, Pending>();
   private stopped = false;
 
-  constructor(config: EngineConfig, private readonly handler: EngineHandler) {
+  constructor(config: NativeConfig, private readonly handler: EngineHandler) {
     this.native = loadBinding().createEngine(config, (batch) => this.onBatch(batch));
   }
 

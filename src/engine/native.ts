@@ -1,62 +1,20 @@
-// The one file that loads the C++ addon. It declares, by hand, the shape of
-// everything that crosses the boundary; native/engine/protocol.h is its
-// mirror, and test/unit/native-constants.test.ts checks the two agree.
+// The one file that loads the C++ addon. It declares the shape of everything
+// that crosses the boundary; the values (enums, wire offsets, config fields)
+// come from the addon itself, which takes them from native/engine/protocol.h
+// and engine.h. Names used here that the addon lacks fail at load, and
+// test/unit/native-constants.test.ts fails on names the addon has that are
+// not declared here.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-export const EventType = {
-  Open: 1,
-  Line: 2,
-  PassiveReady: 3,
-  DataFailed: 4,
-  TransferDone: 5,
-  Closed: 6,
-  InputEnded: 7,
-  TransferStarted: 8,
-} as const;
-
-export const ActionType = {
-  Reply: 1,
-  ListenPassive: 2,
-  ConnectActive: 3,
-  SendFile: 4,
-  SendBuffer: 5,
-  RecvFile: 6,
-  Abort: 7,
-  Close: 8,
-} as const;
-
-export const CloseReason = {
-  PeerClosed: 1,
-  Requested: 2,
-  IoError: 3,
-  OutputOverflow: 4,
-  Shutdown: 5,
-  CloseTimeout: 6,
-} as const;
-
-/** Transfer outcomes that are not an errno; errno values arrive negated. */
-export const TransferError = {
-  Ok: 0,
-  Aborted: 1,
-  NoDataConnection: 2,
-  PeerClosed: 3,
-  ConnectFailed: 4,
-  Timeout: 5,
-} as const;
-
-export const WriteMode = {
-  Truncate: 0,
-  Append: 1,
-  Exclusive: 2,
-} as const;
-
-export const CopyMode = {
-  Sendfile: 0,
-  ReadWrite: 1,
-} as const;
-
+/**
+ * The engine's configuration: native/engine/engine.h MUXFTPD_ENGINE_CONFIG
+ * declares it, and the addon exports its field names and kinds
+ * (constants.engineConfig; test/unit/native-constants.test.ts compares them
+ * with these keys). Every field is required: the defaults live in the
+ * settings table, and src/config/engine-config.ts maps a Config to this.
+ */
 export interface NativeConfig {
   host: string;
   port: number;
@@ -69,22 +27,23 @@ export interface NativeConfig {
   /** 0/0 means: let the kernel pick an ephemeral port. */
   pasvMin: number;
   pasvMax: number;
+  /** A CopyMode value. */
   copyMode: number;
   maxLine: number;
   /** Bytes of unsent replies after which a client that does not read is closed. */
   maxOutput: number;
+  /** Milliseconds a data connection may make no progress (0: never times out). */
+  dataTimeoutMs: number;
+  /** Milliseconds a closing session waits while its client reads none of the last replies (0: for ever). */
+  closeTimeoutMs: number;
+  /** Bytes per second over all transfers (0: unlimited). */
+  maxRate: number;
+  /** Bytes per second per transfer (0: unlimited). */
+  maxRatePerClient: number;
+  /** Upload write-behind window in bytes (0: off). */
+  writeBehind: number;
   /** Text sent, then the connection closed, when maxClients is reached. */
   busyReply: string;
-  /** Milliseconds a data connection may make no progress (0 or absent: never times out). */
-  dataTimeoutMs?: number;
-  /** Milliseconds a closing session waits while its client reads none of the last replies (0: for ever; absent: 10 s). */
-  closeTimeoutMs?: number;
-  /** Bytes per second over all transfers (0 or absent: unlimited). */
-  maxRate?: number;
-  /** Bytes per second per transfer (0 or absent: unlimited). */
-  maxRatePerClient?: number;
-  /** Upload write-behind window in bytes (0 or absent: off). */
-  writeBehind?: number;
 }
 
 /** One native worker's loop counters since start. Mean batch size = events / batches. */
@@ -121,17 +80,66 @@ export interface NativeEngine {
   stop(): void;
 }
 
+export type WireType = 'u8' | 'u16' | 'u32' | 'i32' | 'f64';
+
+/** A record's fixed header and its fields (native/engine/protocol.h, MUXFTPD_*_FIELDS). */
+export interface WireLayout {
+  header: number;
+  fields: Readonly<Record<string, { offset: number; type: WireType }>>;
+}
+
+/** What native/engine/protocol.h and engine.h export: every enum, the wire layout, the config's fields. */
+export interface NativeConstants {
+  events: Readonly<Record<string, number>>;
+  actions: Readonly<Record<string, number>>;
+  closeReasons: Readonly<Record<string, number>>;
+  transferErrors: Readonly<Record<string, number>>;
+  writeModes: Readonly<Record<string, number>>;
+  copyModes: Readonly<Record<string, number>>;
+  wire: { event: WireLayout; action: WireLayout };
+  engineConfig: Readonly<Record<string, 'string' | 'number'>>;
+}
+
+/** A decoded action, as the native codec reads it (for the boundary test). */
+export interface ProbedAction {
+  type: number;
+  mode: number;
+  seq: number;
+  sid: number;
+  offset: number;
+  port: number;
+  data: Buffer;
+  preamble: string;
+  epilogue: string;
+}
+
+/** An event for the native encoder (for the boundary test); absent numbers are 0. */
+export interface ProbeEvent {
+  type: number;
+  sid?: number;
+  seq?: number;
+  error?: number;
+  port?: number;
+  localPort?: number;
+  bytes?: number;
+  tooLong?: boolean;
+  reason?: number;
+  text?: string | Buffer;
+  local?: string;
+}
+
 export interface NativeBinding {
   /**
    * Starts an engine. `onEvents` gets one packed buffer per worker loop
-   * iteration; src/engine/batch.ts owns its record layout.
+   * iteration; src/engine/batch.ts decodes it.
    */
   createEngine(cfg: NativeConfig, onEvents: (batch: Buffer) => void): NativeEngine;
-  constants: {
-    events: Record<string, number>;
-    actions: Record<string, number>;
-    closeReasons: Record<string, number>;
-    transferErrors: Record<string, number>;
+  constants: NativeConstants;
+  /** The native codec itself, so a test can check the TypeScript side against it. */
+  codec: {
+    /** null for a buffer the engine would refuse. */
+    decodeActions(actions: Buffer): ProbedAction[] | null;
+    encodeEvents(events: readonly ProbeEvent[]): Buffer;
   };
 }
 
@@ -148,4 +156,53 @@ export function loadBinding(): NativeBinding {
     loaded = nodeGypBuild(packageRoot) as NativeBinding;
   }
   return loaded;
+}
+
+/** The names of an enum group TypeScript uses; the values come from the addon. */
+export const enumNames = {
+  events: ['Open', 'Line', 'PassiveReady', 'DataFailed', 'TransferDone', 'Closed', 'InputEnded', 'TransferStarted'],
+  actions: ['Reply', 'ListenPassive', 'ConnectActive', 'SendFile', 'SendBuffer', 'RecvFile', 'Abort', 'Close'],
+  closeReasons: ['PeerClosed', 'Requested', 'IoError', 'OutputOverflow', 'Shutdown', 'CloseTimeout'],
+  transferErrors: ['Ok', 'Aborted', 'NoDataConnection', 'PeerClosed', 'ConnectFailed', 'Timeout'],
+  writeModes: ['Truncate', 'Append', 'Exclusive'],
+  copyModes: ['Sendfile', 'ReadWrite'],
+} as const;
+
+type EnumGroup = keyof typeof enumNames;
+type Enum<G extends EnumGroup> = Readonly<Record<(typeof enumNames)[G][number], number>>;
+
+function exported<G extends EnumGroup>(group: G): Enum<G> {
+  const values = loadBinding().constants[group];
+  const out: Record<string, number> = {};
+  for (const name of enumNames[group]) {
+    const v = values[name];
+    if (v === undefined) throw new Error(`muxftpd: the addon has no ${group}.${name}: rebuild it (npm run build:native)`);
+    out[name] = v;
+  }
+  return Object.freeze(out) as Enum<G>;
+}
+
+export const EventType = exported('events');
+export const ActionType = exported('actions');
+export const CloseReason = exported('closeReasons');
+/** Transfer outcomes that are not an errno; errno values arrive negated. */
+export const TransferError = exported('transferErrors');
+export const WriteMode = exported('writeModes');
+export const CopyMode = exported('copyModes');
+
+/**
+ * The offset of one header field of a wire record, checked against the type
+ * the caller reads or writes it as: a field whose width changed on the C++
+ * side fails here, at load, not as garbled numbers.
+ */
+export function wireField(record: 'event' | 'action', name: string, type: WireType): number {
+  const f = loadBinding().constants.wire[record].fields[name];
+  if (f === undefined || f.type !== type) {
+    throw new Error(`muxftpd: the addon's ${record} field ${name} is ${f?.type ?? 'missing'}, this code reads ${type}: rebuild it`);
+  }
+  return f.offset;
+}
+
+export function wireHeader(record: 'event' | 'action'): number {
+  return loadBinding().constants.wire[record].header;
 }

@@ -11,6 +11,8 @@ import type { Connection } from './connection.js';
 const closing = (text: string): Reply => ({ code: Code.ServiceNotAvailable, text, close: true });
 
 export const limitReplies = {
+  /** The engine sends it itself, then closes, past --max-clients (no JS round trip). */
+  maxClients: '421 Too many connections; try again later.\r\n',
   maxPerIp: '421 Too many connections from your address; try again later.\r\n',
   loginTimeout: closing('Login timeout: closing control connection.'),
   idleTimeout: closing('Timeout: no command for too long; closing control connection.'),
