@@ -15,6 +15,8 @@
         "native/engine/engine.cc",
         "native/engine/file_jobs.cc",
         "native/engine/wire.cc",
+        "native/engine/file_ops.cc",
+        "native/engine/worker_files.cc",
         "native/binding/addon.cc",
         "native/binding/codec_probe.cc",
         "native/binding/engine_wrap.cc"

@@ -116,4 +116,6 @@ export { ConfigError, FtpError, StartError } from './errors.js';
 export type { Logger, LogLevel } from './log.js';
 export { Code, multiline, reply, type Reply, type ReplyCode } from './protocol/replies.js';
 export type { DataSetup, Session, TransferType } from './session/session.js';
-export { resolvePath, resolveFile, type ResolvedPath } from './vfs/paths.js';
+export { joinVirtual } from './vfs/paths.js';
+export type { Listing, SessionFiles } from './vfs/files.js';
+export { type FileStat, isDirectory, isRegular } from './vfs/stat-records.js';

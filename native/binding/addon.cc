@@ -37,6 +37,7 @@ const char* WireType(wire::Field<T>) {
   if constexpr (std::is_same_v<T, wire::u16>) return "u16";
   if constexpr (std::is_same_v<T, wire::u32>) return "u32";
   if constexpr (std::is_same_v<T, wire::i32>) return "i32";
+  if constexpr (std::is_same_v<T, wire::u64>) return "u64";
   if constexpr (std::is_same_v<T, wire::f64>) return "f64";
 }
 
@@ -69,6 +70,14 @@ Napi::Object EventLayout(Napi::Env env) {
   return Layout(env, kEventHeader, fields);
 }
 
+Napi::Object StatLayout(Napi::Env env) {
+  Napi::Object fields = Napi::Object::New(env);
+#define MUXFTPD_EXPORT(name, offset, type) SetField(fields, #name, wire::stat::name);
+  MUXFTPD_STAT_FIELDS(MUXFTPD_EXPORT)
+#undef MUXFTPD_EXPORT
+  return Layout(env, kStatHeader, fields);
+}
+
 Napi::Object ActionLayout(Napi::Env env) {
   Napi::Object fields = Napi::Object::New(env);
 #define MUXFTPD_EXPORT(name, offset, type) SetField(fields, #name, wire::action::name);
@@ -89,6 +98,7 @@ Napi::Object Constants(Napi::Env env) {
   Napi::Object wire_layout = Napi::Object::New(env);
   wire_layout.Set("event", EventLayout(env));
   wire_layout.Set("action", ActionLayout(env));
+  wire_layout.Set("stat", StatLayout(env));
   c.Set("wire", wire_layout);
   Napi::Object config = Napi::Object::New(env);
 #define MUXFTPD_CONFIG_TYPE(member, js_name, Type) config.Set(#js_name, ConfigType<Type>());

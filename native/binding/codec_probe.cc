@@ -38,6 +38,7 @@ Napi::Value DecodeActionsJs(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("type", static_cast<double>(a.type));
     o.Set("mode", static_cast<double>(a.mode));
+    o.Set("op", static_cast<double>(a.op));
     o.Set("seq", static_cast<double>(a.seq));
     o.Set("sid", static_cast<double>(a.sid));
     o.Set("offset", static_cast<double>(a.offset));

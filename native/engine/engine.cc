@@ -4,11 +4,17 @@
 
 #include "acceptor.h"
 #include "file_jobs.h"
+#include "file_ops.h"
 #include "worker.h"
 
 namespace muxftpd {
 
-Engine::Engine() : file_jobs_(std::make_unique<FileJobs>()) {}
+// Threads for the sessions' file-system operations: enough that one waiting on
+// a slow disk does not hold up every SIZE and CWD, few enough to stay cheap.
+constexpr int kFileOpThreads = 2;
+
+Engine::Engine()
+    : file_jobs_(std::make_unique<FileJobs>()), file_ops_(std::make_unique<FileOps>(kFileOpThreads)) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -22,10 +28,10 @@ int Engine::Start(const EngineConfig& config, EventSink* sink, std::string* wher
     *where = "open root directory '" + config_.root + "'";
     return fd;
   }
-  root_fd_.Reset(fd);
+  root_ = std::make_shared<const UniqueFd>(fd);
   std::vector<Worker*> raw;
   for (int i = 0; i < config_.threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, config_, root_fd_.Get(), sink, file_jobs_.get()));
+    workers_.push_back(std::make_unique<Worker>(i, config_, root_, sink, file_jobs_.get(), file_ops_.get()));
     raw.push_back(workers_.back().get());
     int r = workers_.back()->Init();
     if (r < 0) {
@@ -42,6 +48,7 @@ int Engine::Start(const EngineConfig& config, EventSink* sink, std::string* wher
     return r;
   }
   file_jobs_->Start();
+  file_ops_->Start();
   for (auto& w : workers_) w->Start();
   acceptor_->Start();
   running_ = true;
@@ -77,12 +84,13 @@ void Engine::Stop() {
   running_ = false;
   acceptor_->Stop();
   for (auto& w : workers_) w->Stop();
+  file_ops_->Stop();   // before the workers go: its answers are handed to them
   file_jobs_->Stop();  // after the workers: their last transfers may hand it files
   // Release every fd now, not when the owner happens to be destroyed (a JS
   // object waits for the garbage collector).
   acceptor_.reset();
   workers_.clear();
-  root_fd_.Reset();
+  root_.reset();
 }
 
 SockAddr Engine::BoundAddress() const {

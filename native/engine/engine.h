@@ -60,6 +60,7 @@ class EventSink {
 
 class Acceptor;
 class FileJobs;
+class FileOps;
 class Worker;
 
 // One worker's loop counters since start. Mean batch size = events / batches.
@@ -105,9 +106,10 @@ class Engine {
 
  private:
   EngineConfig config_;
-  UniqueFd root_fd_;
-  // Declared before the workers, which hold a pointer to it: destroyed after them.
+  std::shared_ptr<const UniqueFd> root_;
+  // Declared before the workers, which hold pointers to them: destroyed after them.
   std::unique_ptr<FileJobs> file_jobs_;
+  std::unique_ptr<FileOps> file_ops_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Acceptor> acceptor_;
   int64_t fd_limit_ = 0;

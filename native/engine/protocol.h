@@ -35,6 +35,8 @@ using SessionId = uint64_t;
 //   come, replies still can go; JS closes once it has answered.
 // TransferStarted: a transfer's file is open and its preamble queued: seq
 //   (TransferDone follows; an open error has only TransferDone).
+// FileDone: answer to FileOp: seq, error 0 or -errno, text the stat records
+//   (Stat, Lstat: one; List: the directory's own, then one per entry).
 #define MUXFTPD_EVENT_TYPES(X) \
   X(Open, 1)                   \
   X(Line, 2)                   \
@@ -43,7 +45,8 @@ using SessionId = uint64_t;
   X(TransferDone, 5)           \
   X(Closed, 6)                 \
   X(InputEnded, 7)             \
-  X(TransferStarted, 8)
+  X(TransferStarted, 8)        \
+  X(FileDone, 9)
 
 // Reply: append text to the control output.
 // ListenPassive: open a passive listener (seq answered by PassiveReady).
@@ -53,6 +56,8 @@ using SessionId = uint64_t;
 // RecvFile: write the data connection into a file (seq → TransferDone).
 // Abort: drop the data connection, listener and any transfer.
 // Close: flush the control output, then close the session.
+// FileOp: one file-system operation (the op field) beneath the session's
+//   directory, on the engine's file-operation threads (seq → FileDone).
 #define MUXFTPD_ACTION_TYPES(X) \
   X(Reply, 1)                   \
   X(ListenPassive, 2)           \
@@ -61,7 +66,8 @@ using SessionId = uint64_t;
   X(SendBuffer, 5)              \
   X(RecvFile, 6)                \
   X(Abort, 7)                   \
-  X(Close, 8)
+  X(Close, 8)                   \
+  X(FileOp, 9)
 
 // PeerClosed: the client closed or reset the control connection.
 // Requested: JS asked for it (QUIT, timeouts, limits).
@@ -105,6 +111,28 @@ using SessionId = uint64_t;
   X(Sendfile, 0)              \
   X(ReadWrite, 1)
 
+// What a FileOp does. Paths are relative to the session's directory (the
+// served root, or its account's home once Home has answered) and are
+// resolved by the kernel beneath it (openat2 RESOLVE_BENEATH): no symlink and
+// no ".." leads out, whatever the tree does meanwhile.
+// Home: path is the account's home, relative to the root: from the answer on,
+//   it is the session's directory (one fd per distinct home, shared).
+// Stat: the file path names, symlinks followed beneath the directory.
+// Lstat: the entry itself (a symlink is not followed).
+// List: the directory path names (followed): its own record, then each
+//   entry's, where a symlink is followed when it stays beneath and is left out
+//   when it leads out or nowhere. A path that is no directory: its record alone.
+// Mkdir, Rmdir, Unlink: the entry path names. Rename: path to path2 (entries).
+#define MUXFTPD_FILE_OPS(X) \
+  X(Home, 0)                \
+  X(Stat, 1)                \
+  X(Lstat, 2)               \
+  X(List, 3)                \
+  X(Mkdir, 4)               \
+  X(Rmdir, 5)               \
+  X(Unlink, 6)              \
+  X(Rename, 7)
+
 #define MUXFTPD_ENUMERATOR(name, value) k##name = value,
 enum class EventType : uint8_t { MUXFTPD_EVENT_TYPES(MUXFTPD_ENUMERATOR) };
 enum class ActionType : uint8_t { MUXFTPD_ACTION_TYPES(MUXFTPD_ENUMERATOR) };
@@ -112,6 +140,7 @@ enum class CloseReason : uint8_t { MUXFTPD_CLOSE_REASONS(MUXFTPD_ENUMERATOR) };
 enum class TransferError : int32_t { MUXFTPD_TRANSFER_ERRORS(MUXFTPD_ENUMERATOR) };
 enum class WriteMode : uint8_t { MUXFTPD_WRITE_MODES(MUXFTPD_ENUMERATOR) };
 enum class CopyMode : uint8_t { MUXFTPD_COPY_MODES(MUXFTPD_ENUMERATOR) };
+enum class FileOpKind : uint8_t { MUXFTPD_FILE_OPS(MUXFTPD_ENUMERATOR) };
 #undef MUXFTPD_ENUMERATOR
 
 // Every enum list, for the addon's export: X(jsGroupName, ListMacro).
@@ -121,7 +150,8 @@ enum class CopyMode : uint8_t { MUXFTPD_COPY_MODES(MUXFTPD_ENUMERATOR) };
   X(closeReasons, MUXFTPD_CLOSE_REASONS) \
   X(transferErrors, MUXFTPD_TRANSFER_ERRORS) \
   X(writeModes, MUXFTPD_WRITE_MODES)     \
-  X(copyModes, MUXFTPD_COPY_MODES)
+  X(copyModes, MUXFTPD_COPY_MODES)     \
+  X(fileOps, MUXFTPD_FILE_OPS)
 
 // ───────────────────────────── records ─────────────────────────────
 
@@ -146,13 +176,15 @@ struct Action {
   uint32_t port = 0;      // kConnectActive
   uint64_t offset = 0;    // kSendFile/kRecvFile
   WriteMode mode = WriteMode::kTruncate;  // kRecvFile
-  std::string data;       // kReply: text; kSendBuffer: bytes; kSendFile/kRecvFile: path
-                          // relative to the root; kConnectActive: host
+  FileOpKind op = FileOpKind::kStat;      // kFileOp
+  std::string data;       // kReply: text; kSendBuffer: bytes; kSendFile/kRecvFile/kFileOp:
+                          // path relative to the session's directory; kConnectActive: host
   std::string preamble;   // transfers: a reply (the 150) queued on the control
                           // connection only once the file is open; on an open error
                           // nothing is sent and the error goes back in kTransferDone.
                           // kListenPassive: a reply template sent once the listener is
-                          // up, with %P → the port, %H → "p1,p2" (FillPassivePort)
+                          // up, with %P → the port, %H → "p1,p2" (FillPassivePort).
+                          // kFileOp Rename: the new path.
   std::string epilogue;   // transfers: a reply (the 226) queued when the transfer
                           // ends without error, once the data connection is closed
 };
@@ -161,8 +193,8 @@ struct Action {
 // Both directions are byte buffers of records back to back, little-endian;
 // each record is a fixed header, then its variable-length texts in the order
 // the lengths are listed. X(jsName, offset, type); types are u8, u16, u32,
-// i32 and f64 (ids, offsets and byte counts are integers below 2^53, as JS
-// numbers hold them).
+// i32, u64 and f64 (ids, offsets and byte counts are integers below 2^53, as
+// JS numbers hold them).
 
 // An event record (native → JS, one buffer per worker loop iteration).
 // flag: Line → 1 when the line was too long; Closed → the CloseReason.
@@ -187,6 +219,7 @@ inline constexpr size_t kEventHeader = 40;
 #define MUXFTPD_ACTION_FIELDS(X) \
   X(type, 0, u8)                 \
   X(mode, 1, u8)                 \
+  X(op, 2, u8)                   \
   X(seq, 4, u32)                 \
   X(sid, 8, f64)                 \
   X(offset, 16, f64)             \
@@ -196,11 +229,24 @@ inline constexpr size_t kEventHeader = 40;
   X(epilogueLength, 36, u32)
 inline constexpr size_t kActionHeader = 40;
 
+// A stat record, in a FileDone's text (back to back, each then its name).
+// mode, nlink as st_mode, st_nlink; mtimeMs: milliseconds since the epoch.
+#define MUXFTPD_STAT_FIELDS(X) \
+  X(mode, 0, u32)              \
+  X(nlink, 4, u32)             \
+  X(size, 8, f64)              \
+  X(mtimeMs, 16, f64)          \
+  X(dev, 24, u64)              \
+  X(ino, 32, u64)              \
+  X(nameLength, 40, u16)
+inline constexpr size_t kStatHeader = 42;
+
 namespace wire {
 using u8 = uint8_t;
 using u16 = uint16_t;
 using u32 = uint32_t;
 using i32 = int32_t;
+using u64 = uint64_t;
 using f64 = double;
 // A header field: its offset, typed with its wire type (wire.cc reads and
 // writes through it, so a field cannot be written wider than declared).
@@ -229,6 +275,9 @@ MUXFTPD_EVENT_FIELDS(MUXFTPD_FIELD)
 namespace action {
 MUXFTPD_ACTION_FIELDS(MUXFTPD_FIELD)
 }  // namespace action
+namespace stat {
+MUXFTPD_STAT_FIELDS(MUXFTPD_FIELD)
+}  // namespace stat
 #undef MUXFTPD_FIELD
 }  // namespace wire
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "file_ops.h"
 #include "line_framer.h"
 #include "protocol.h"
 #include "sys.h"
@@ -43,6 +44,9 @@ class Session {
   SockAddr peer;
   SockAddr local;
   LineFramer framer;
+  // Where its file operations and transfers resolve paths (beneath it): the
+  // served root, or its account's home once a FileOp Home has answered.
+  DirRef dir;
 
   IoHandle control_handle{IoHandle::Kind::kControl, this};
   IoHandle listener_handle{IoHandle::Kind::kListener, this};

@@ -1,6 +1,7 @@
 #include "sys.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <linux/sockios.h>
@@ -304,6 +305,61 @@ int OpenBeneath(int root_fd, const std::string& path, int flags, unsigned mode) 
 
 int OpenDirectory(const std::string& path) {
   return RetryEintr([&] { return open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC); });
+}
+
+namespace {
+
+void Fill(const struct stat& st, FileStat* out) {
+  out->mode = st.st_mode;
+  out->nlink = static_cast<uint32_t>(st.st_nlink);
+  out->size = static_cast<uint64_t>(st.st_size);
+  out->mtime_ms = static_cast<double>(st.st_mtim.tv_sec) * 1000 + static_cast<double>(st.st_mtim.tv_nsec / 1000000);
+  out->dev = st.st_dev;
+  out->ino = st.st_ino;
+}
+
+}  // namespace
+
+int StatFd(int fd, FileStat* out) {
+  struct stat st {};
+  if (fstat(fd, &st) == -1) return -errno;
+  Fill(st, out);
+  return 0;
+}
+
+int StatAt(int dir_fd, const char* name, FileStat* out) {
+  struct stat st {};
+  if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) return -errno;
+  Fill(st, out);
+  return 0;
+}
+
+int MkdirAt(int dir_fd, const char* name, unsigned mode) {
+  return RetryEintr([&] { return mkdirat(dir_fd, name, mode); });
+}
+
+int UnlinkAt(int dir_fd, const char* name, bool directory) {
+  return RetryEintr([&] { return unlinkat(dir_fd, name, directory ? AT_REMOVEDIR : 0); });
+}
+
+int RenameAt(int from_dir, const char* from, int to_dir, const char* to) {
+  return RetryEintr([&] { return renameat(from_dir, from, to_dir, to); });
+}
+
+int ReadDirNames(int dir_fd, std::vector<std::string>* names) {
+  // getdents64 directly: fdopendir would take the fd over.
+  alignas(8) char buf[32 * 1024];
+  while (true) {
+    long n = RetryEintr([&] { return static_cast<int>(syscall(SYS_getdents64, dir_fd, buf, sizeof buf)); });
+    if (n < 0) return static_cast<int>(n);
+    if (n == 0) return 0;
+    for (long at = 0; at < n;) {
+      auto* d = reinterpret_cast<const struct dirent64*>(buf + at);
+      std::string_view name(d->d_name);
+      if (name != "." && name != "..") names->emplace_back(name);
+      at += d->d_reclen;
+    }
+  }
 }
 
 int FileSize(int fd, uint64_t* size, bool* regular) {

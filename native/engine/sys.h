@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace muxftpd {
 
@@ -111,6 +112,27 @@ int Dup(int fd);
 // refuses every symlink and "..".
 int OpenBeneath(int root_fd, const std::string& path, int flags, unsigned mode);
 int OpenDirectory(const std::string& path);
+
+// What a stat record carries (protocol.h MUXFTPD_STAT_FIELDS).
+struct FileStat {
+  uint32_t mode = 0;
+  uint32_t nlink = 0;
+  uint64_t size = 0;
+  double mtime_ms = 0;
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+};
+// fstat of an open fd (an O_PATH one too).
+[[nodiscard]] int StatFd(int fd, FileStat* out);
+// The entry `name` of the directory dir_fd itself: a symlink is not followed.
+[[nodiscard]] int StatAt(int dir_fd, const char* name, FileStat* out);
+[[nodiscard]] int MkdirAt(int dir_fd, const char* name, unsigned mode);
+// unlinkat: a file, or with `directory` an empty directory.
+[[nodiscard]] int UnlinkAt(int dir_fd, const char* name, bool directory);
+[[nodiscard]] int RenameAt(int from_dir, const char* from, int to_dir, const char* to);
+// Appends the names in the directory open as dir_fd (not "." and "..") to
+// `names`. dir_fd stays open and owned by the caller; its offset moves.
+[[nodiscard]] int ReadDirNames(int dir_fd, std::vector<std::string>* names);
 int FileSize(int fd, uint64_t* size, bool* regular);
 int EpollCreate();
 int EpollAdd(int epfd, int fd, uint32_t events, void* ptr);

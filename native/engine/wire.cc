@@ -73,6 +73,7 @@ bool DecodeActions(const char* p, size_t n, std::vector<Action>* out) {
     Action& a = out->emplace_back();
     a.type = static_cast<ActionType>(type);
     a.mode = static_cast<WriteMode>(Get(h, f::mode));
+    a.op = static_cast<FileOpKind>(Get(h, f::op));
     a.seq = Get(h, f::seq);
     a.sid = static_cast<SessionId>(sid);
     a.offset = static_cast<uint64_t>(offset);

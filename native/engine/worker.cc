@@ -35,12 +35,14 @@ void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
 
 }  // namespace
 
-Worker::Worker(int index, const EngineConfig& config, int root_fd, EventSink* sink, FileJobs* file_jobs)
+Worker::Worker(int index, const EngineConfig& config, DirRef root, EventSink* sink, FileJobs* file_jobs,
+               FileOps* file_ops)
     : index_(index),
       config_(config),
-      root_fd_(root_fd),
+      root_(std::move(root)),
       sink_(sink),
       file_jobs_(file_jobs),
+      file_ops_(file_ops),
       batch_(std::make_unique<EventBatch>()),
       scratch_size_(std::max(config.block_size, kControlReadSize)),
       // At least one block, so one read never spans more than one window.
@@ -157,6 +159,7 @@ void Worker::OnHandoff() {
       continue;
     }
     auto session = std::make_unique<Session>(msg.sid, std::move(fd), msg.peer, local, config_.max_line);
+    session->dir = root_;
     Session* s = session.get();
     s->control_events = EPOLLIN;
     if (sys::EpollAdd(epoll_.Get(), s->control.Get(), EPOLLIN, &s->control_handle) < 0) {
@@ -178,6 +181,7 @@ void Worker::OnWake() {
   queue_->TakeAll(&actions_);
   for (auto& a : actions_) Apply(a);
   ApplyTruncated();
+  ApplyFileResults();
   ResumeReads();
 }
 
@@ -288,6 +292,10 @@ void Worker::Apply(Action& a) {
     } else if (a.type == ActionType::kSendFile || a.type == ActionType::kSendBuffer ||
                a.type == ActionType::kRecvFile) {
       EmitTransferDone(a.sid, a.seq, 0, static_cast<int32_t>(TransferError::kAborted));
+    } else if (a.type == ActionType::kFileOp) {
+      Event& e = Emit(EventType::kFileDone, a.sid);
+      e.seq = a.seq;
+      e.error = -ECONNRESET;
     }
     return;
   }
@@ -306,6 +314,7 @@ void Worker::Apply(Action& a) {
       s->closing = true;
       MarkDirty(s);
       break;
+    case ActionType::kFileOp: SubmitFileOp(s, a); break;
   }
 }
 
@@ -399,7 +408,7 @@ bool Worker::ConnectForTransfer(Session* s, uint32_t seq) {
   return false;
 }
 
-int Worker::OpenForTransfer(Action& a, Transfer* t) {
+int Worker::OpenForTransfer(Session* s, Action& a, Transfer* t) {
   if (a.type == ActionType::kSendBuffer) {
     t->buffer = std::move(a.data);
     t->end = t->buffer.size();
@@ -415,7 +424,8 @@ int Worker::OpenForTransfer(Action& a, Transfer* t) {
     if (a.mode == WriteMode::kAppend) flags |= O_APPEND;
     if (a.mode == WriteMode::kExclusive) flags |= O_EXCL;
   }
-  int fd = sys::OpenBeneath(root_fd_, a.data, flags, 0644);
+  // Beneath the session's directory: its account's home, else the root.
+  int fd = sys::OpenBeneath(s->dir->Get(), a.data, flags, 0644);
   if (fd < 0) return fd;
   t->file.Reset(fd);
   uint64_t size = 0;
@@ -463,7 +473,7 @@ void Worker::BeginTransfer(Session* s, Action& a) {
   // truncated or created (STOR, STOU).
   bool upload = a.type == ActionType::kRecvFile;
   if (upload && !ConnectForTransfer(s, a.seq)) return;
-  int r = OpenForTransfer(a, t.get());
+  int r = OpenForTransfer(s, a, t.get());
   if (r < 0) {
     // A file that does not open leaves the data setup for the next transfer
     // (the target, the client's connection): RFC 959 answers with the 550

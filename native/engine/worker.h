@@ -15,6 +15,7 @@
 
 #include "action_queue.h"
 #include "engine.h"
+#include "file_ops.h"
 #include "passive.h"
 #include "session.h"
 
@@ -31,8 +32,10 @@ struct Handoff {
 
 class Worker {
  public:
-  // `file_jobs` runs what may wait for the disk (see file_jobs.h); it outlives the worker.
-  Worker(int index, const EngineConfig& config, int root_fd, EventSink* sink, FileJobs* file_jobs);
+  // `file_jobs` runs what may wait for the disk (see file_jobs.h), `file_ops`
+  // the sessions' file-system operations (file_ops.h); both outlive the worker.
+  Worker(int index, const EngineConfig& config, DirRef root, EventSink* sink, FileJobs* file_jobs,
+         FileOps* file_ops);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -72,7 +75,11 @@ class Worker {
   int ConnectActive(Session* s);
   bool ConnectForTransfer(Session* s, uint32_t seq);
   void BeginTransfer(Session* s, Action& a);
-  int OpenForTransfer(Action& a, Transfer* t);
+  int OpenForTransfer(Session* s, Action& a, Transfer* t);
+
+  // worker_files.cc: FileOp actions, run on the FileOps threads, and their answers.
+  void SubmitFileOp(Session* s, Action& a);
+  void ApplyFileResults();  // on this worker's thread
 
   void StartTransferIfReady(Session* s);
   void TruncateOffThread(Session* s);
@@ -110,9 +117,10 @@ class Worker {
 
   const int index_;
   const EngineConfig& config_;
-  const int root_fd_;
+  const DirRef root_;  // every new session's directory
   EventSink* const sink_;
   FileJobs* const file_jobs_;
+  FileOps* const file_ops_;
 
   UniqueFd epoll_;
   UniqueFd wake_;
@@ -132,6 +140,15 @@ class Worker {
   std::mutex truncated_mu_;
   std::vector<Truncated> truncated_;        // guarded by truncated_mu_
   std::vector<Truncated> truncated_taken_;  // this thread's swap buffer
+  // FileOps answers, taken in OnWake.
+  struct FileDone {
+    SessionId sid;
+    uint32_t seq;
+    FileOpResult result;
+  };
+  std::mutex files_mu_;
+  std::vector<FileDone> files_done_;        // guarded by files_mu_
+  std::vector<FileDone> files_done_taken_;  // this thread's swap buffer
 
   std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
   std::vector<Session*> active_;   // transfers to step this loop

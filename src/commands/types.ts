@@ -4,6 +4,7 @@ import type { Accounts } from '../auth/accounts.js';
 import type { Config } from '../config/settings.js';
 import type { Engine, TransferResult } from '../engine/engine.js';
 import type { Logger } from '../log.js';
+import type { SessionFiles } from '../vfs/files.js';
 import type { Reply } from '../protocol/replies.js';
 import type { Session } from '../session/session.js';
 
@@ -51,7 +52,7 @@ export interface CommandRegistry {
 /** The engine actions a handler may call (the network is touched only through these). */
 export type EngineActions = Pick<
   Engine,
-  'reply' | 'listenPassive' | 'connectActive' | 'sendFile' | 'sendBuffer' | 'recvFile' | 'abort' | 'close'
+  'reply' | 'listenPassive' | 'connectActive' | 'sendFile' | 'sendBuffer' | 'recvFile' | 'abort' | 'close' | 'fileOp'
 >;
 
 export interface CommandContext {
@@ -61,6 +62,12 @@ export interface CommandContext {
   /** The accounts of --users, by name (empty without it). */
   readonly accounts: Accounts;
   readonly engine: EngineActions;
+  /**
+   * The session's file system: stat, list, mkdir, rmdir, unlink, rename,
+   * each done by the kernel beneath the session's home (or the served root).
+   * Custom commands use this, never a path of their own.
+   */
+  readonly files: SessionFiles;
   readonly commands: CommandRegistry;
   readonly log: Logger;
   /** Sends a reply now, ahead of the handler's final one (e.g. 150 before a transfer). */

@@ -5,10 +5,11 @@
 // (native/engine/protocol.h MUXFTPD_ACTION_FIELDS: the offsets come from the
 // addon) and then data, preamble and epilogue.
 //
-// data: Reply → the text; ConnectActive → the host; SendFile, RecvFile → the
-// path relative to the root; SendBuffer → the bytes. preamble: transfers → a
-// reply the worker queues once the file is open (dropped on an open error);
-// ListenPassive → the reply template the worker fills with the port.
+// data: Reply → the text; ConnectActive → the host; SendFile, RecvFile,
+// FileOp → the path relative to the session's directory; SendBuffer → the
+// bytes. preamble: transfers → a reply the worker queues once the file is
+// open (dropped on an open error); ListenPassive → the reply template the
+// worker fills with the port; FileOp Rename → the new path.
 // epilogue: transfers → a reply the worker queues when the transfer ends
 // without error, right after closing the data connection (the 226).
 import { wireField, wireHeader } from './native.js';
@@ -16,6 +17,7 @@ import { wireField, wireHeader } from './native.js';
 const kHeader = wireHeader('action');
 const oType = wireField('action', 'type', 'u8');
 const oMode = wireField('action', 'mode', 'u8');
+const oOp = wireField('action', 'op', 'u8');
 const oSeq = wireField('action', 'seq', 'u32');
 const oSid = wireField('action', 'sid', 'f64');
 const oOffset = wireField('action', 'offset', 'f64');
@@ -35,6 +37,8 @@ export interface ActionFields {
   offset?: number;
   port?: number;
   mode?: number;
+  /** FileOp: what it does (FileOp values). */
+  op?: number;
   data?: string | Buffer;
   preamble?: string;
   epilogue?: string;
@@ -56,6 +60,7 @@ export class ActionWriter {
     check('seq', f.seq ?? 0, 0xffffffff);
     check('port', f.port ?? 0, 0xffff);
     check('mode', f.mode ?? 0, 0xff);
+    check('op', f.op ?? 0, 0xff);
     check('type', type, 0xff);
     // Room for the worst case (3 UTF-8 bytes per UTF-16 unit) before writing.
     const dataMax = data === undefined ? 0 : typeof data === 'string' ? data.length * 3 : data.length;
@@ -75,6 +80,7 @@ export class ActionWriter {
     b.fill(0, at, at + kHeader);
     b.writeUInt8(type, at + oType);
     b.writeUInt8(f.mode ?? 0, at + oMode);
+    b.writeUInt8(f.op ?? 0, at + oOp);
     b.writeUInt32LE(f.seq ?? 0, at + oSeq);
     b.writeDoubleLE(sid, at + oSid);
     b.writeDoubleLE(f.offset ?? 0, at + oOffset);

@@ -8,6 +8,7 @@ import {
   CloseReason,
   CopyMode,
   EventType,
+  FileOp,
   loadBinding,
   type NativeConfig,
   type NativeEngine,
@@ -18,6 +19,8 @@ import {
 } from './native.js';
 
 export type SessionId = number;
+
+const none = Buffer.alloc(0);
 
 export type CloseReasonName = 'peerClosed' | 'requested' | 'ioError' | 'outputOverflow' | 'shutdown' | 'closeTimeout';
 
@@ -41,9 +44,10 @@ export interface EngineHandler {
 
 /*
  * Every action that carries a seq (listenPassive, sendFile, sendBuffer,
- * recvFile) is answered by the native side exactly once, even when its
- * session is already gone (then with Aborted / -ECONNRESET): the pending map
- * below never holds an entry past the session's Closed event.
+ * recvFile, fileOp) is answered by the native side exactly once, even when
+ * its session is already gone (then with Aborted / -ECONNRESET). Transfers
+ * and listeners end before the session's Closed event; a file operation
+ * already running on the engine's file threads may be answered just after it.
  */
 
 /**
@@ -60,6 +64,15 @@ export interface TransferResult {
 }
 
 export type WriteModeName = 'truncate' | 'append' | 'exclusive';
+
+/** What a file operation does (native/engine/file_ops.h): each runs beneath the session's directory. */
+export type FileOpName = 'home' | 'stat' | 'lstat' | 'list' | 'mkdir' | 'rmdir' | 'unlink' | 'rename';
+
+/** A file operation's answer: error 0 or a negated errno; records the stat records (vfs/stat-records.ts decodes them). */
+export interface FileOpResult {
+  error: number;
+  records: Buffer;
+}
 
 export { CopyMode, TransferError };
 export type { NativeLoopStats, NativeStats };
@@ -86,8 +99,20 @@ export class PassiveError extends Error {
   }
 }
 
+const fileOps: Record<FileOpName, number> = {
+  home: FileOp.Home,
+  stat: FileOp.Stat,
+  lstat: FileOp.Lstat,
+  list: FileOp.List,
+  mkdir: FileOp.Mkdir,
+  rmdir: FileOp.Rmdir,
+  unlink: FileOp.Unlink,
+  rename: FileOp.Rename,
+};
+
 type Pending =
   | { kind: 'passive'; sid: SessionId; resolve: (port: number) => void; reject: (e: Error) => void }
+  | { kind: 'file'; sid: SessionId; resolve: (r: FileOpResult) => void }
   | {
       kind: 'transfer';
       sid: SessionId;
@@ -180,6 +205,21 @@ export class Engine {
     return this.transfer(ActionType.RecvFile, sid, relPath, offset, writeModes[mode], opts);
   }
 
+  /**
+   * One file-system operation, done by the kernel beneath the session's
+   * directory on the engine's own threads (no path checked here is used later:
+   * nothing a local process swaps meanwhile leads it out). `path` is relative
+   * to that directory ('.' or 'a/b'); `path2` is rename's new path. 'home'
+   * makes `path` (relative to the served root) the session's directory.
+   */
+  fileOp(sid: SessionId, op: FileOpName, path: string, path2?: string): Promise<FileOpResult> {
+    const seq = this.seq();
+    return new Promise((resolve) => {
+      this.push(ActionType.FileOp, sid, { seq, op: fileOps[op], data: path, preamble: path2 });
+      this.pending.set(seq, { kind: 'file', sid, resolve });
+    });
+  }
+
   /** Drops the data connection, listener and transfer; a running transfer ends with Aborted. */
   abort(sid: SessionId): void {
     this.push(ActionType.Abort, sid);
@@ -204,6 +244,7 @@ export class Engine {
       this.pending.delete(seq);
       try {
         if (p.kind === 'passive') p.reject(new PassiveError(-125 /* ECANCELED */));
+        else if (p.kind === 'file') p.resolve({ error: -125, records: none });
         else settle(p, 0, TransferError.Aborted);
       } catch (e) {
         // Bookkeeping that throws must not leave the other transfers unanswered.
@@ -304,6 +345,12 @@ export class Engine {
       case EventType.InputEnded:
         this.handler.onInputEnded(ev.sid);
         break;
+      case EventType.FileDone: {
+        const p = this.take(ev.seq);
+        // A copy: the event's text is a view into the batch.
+        if (p?.kind === 'file') p.resolve({ error: ev.error, records: ev.text.length === 0 ? none : Buffer.from(ev.text) });
+        break;
+      }
       case EventType.TransferStarted: {
         const p = this.pending.get(ev.seq);
         if (p?.kind === 'transfer') {

@@ -80,7 +80,7 @@ export interface NativeEngine {
   stop(): void;
 }
 
-export type WireType = 'u8' | 'u16' | 'u32' | 'i32' | 'f64';
+export type WireType = 'u8' | 'u16' | 'u32' | 'i32' | 'u64' | 'f64';
 
 /** A record's fixed header and its fields (native/engine/protocol.h, MUXFTPD_*_FIELDS). */
 export interface WireLayout {
@@ -96,7 +96,8 @@ export interface NativeConstants {
   transferErrors: Readonly<Record<string, number>>;
   writeModes: Readonly<Record<string, number>>;
   copyModes: Readonly<Record<string, number>>;
-  wire: { event: WireLayout; action: WireLayout };
+  fileOps: Readonly<Record<string, number>>;
+  wire: { event: WireLayout; action: WireLayout; stat: WireLayout };
   engineConfig: Readonly<Record<string, 'string' | 'number'>>;
 }
 
@@ -104,6 +105,7 @@ export interface NativeConstants {
 export interface ProbedAction {
   type: number;
   mode: number;
+  op: number;
   seq: number;
   sid: number;
   offset: number;
@@ -160,12 +162,13 @@ export function loadBinding(): NativeBinding {
 
 /** The names of an enum group TypeScript uses; the values come from the addon. */
 export const enumNames = {
-  events: ['Open', 'Line', 'PassiveReady', 'DataFailed', 'TransferDone', 'Closed', 'InputEnded', 'TransferStarted'],
-  actions: ['Reply', 'ListenPassive', 'ConnectActive', 'SendFile', 'SendBuffer', 'RecvFile', 'Abort', 'Close'],
+  events: ['Open', 'Line', 'PassiveReady', 'DataFailed', 'TransferDone', 'Closed', 'InputEnded', 'TransferStarted', 'FileDone'],
+  actions: ['Reply', 'ListenPassive', 'ConnectActive', 'SendFile', 'SendBuffer', 'RecvFile', 'Abort', 'Close', 'FileOp'],
   closeReasons: ['PeerClosed', 'Requested', 'IoError', 'OutputOverflow', 'Shutdown', 'CloseTimeout'],
   transferErrors: ['Ok', 'Aborted', 'NoDataConnection', 'PeerClosed', 'ConnectFailed', 'Timeout'],
   writeModes: ['Truncate', 'Append', 'Exclusive'],
   copyModes: ['Sendfile', 'ReadWrite'],
+  fileOps: ['Home', 'Stat', 'Lstat', 'List', 'Mkdir', 'Rmdir', 'Unlink', 'Rename'],
 } as const;
 
 type EnumGroup = keyof typeof enumNames;
@@ -189,13 +192,17 @@ export const CloseReason = exported('closeReasons');
 export const TransferError = exported('transferErrors');
 export const WriteMode = exported('writeModes');
 export const CopyMode = exported('copyModes');
+/** What a FileOp action does (native/engine/protocol.h MUXFTPD_FILE_OPS). */
+export const FileOp = exported('fileOps');
 
 /**
  * The offset of one header field of a wire record, checked against the type
  * the caller reads or writes it as: a field whose width changed on the C++
  * side fails here, at load, not as garbled numbers.
  */
-export function wireField(record: 'event' | 'action', name: string, type: WireType): number {
+export type WireRecord = 'event' | 'action' | 'stat';
+
+export function wireField(record: WireRecord, name: string, type: WireType): number {
   const f = loadBinding().constants.wire[record].fields[name];
   if (f === undefined || f.type !== type) {
     throw new Error(`muxftpd: the addon's ${record} field ${name} is ${f?.type ?? 'missing'}, this code reads ${type}: rebuild it`);
@@ -203,6 +210,6 @@ export function wireField(record: 'event' | 'action', name: string, type: WireTy
   return f.offset;
 }
 
-export function wireHeader(record: 'event' | 'action'): number {
+export function wireHeader(record: WireRecord): number {
   return loadBinding().constants.wire[record].header;
 }

@@ -61,5 +61,6 @@ export function observeTransfers(engine: EngineActions, observer: TransferObserv
       track(sid, 'upload', rel, offset, opts, (o) => engine.recvFile(sid, rel, offset, mode, o)),
     abort: (sid) => engine.abort(sid),
     close: (sid) => engine.close(sid),
+    fileOp: (sid, op, path, path2) => engine.fileOp(sid, op, path, path2),
   };
 }

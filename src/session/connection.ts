@@ -12,6 +12,7 @@ import { type Endpoint, type SessionId, TransferError, type TransferResult } fro
 import type { Logger } from '../log.js';
 import { decodeLine } from '../protocol/decode.js';
 import { parseLine } from '../protocol/parser.js';
+import { SessionFiles } from '../vfs/files.js';
 import { Code, formatReply, type Reply, reply } from '../protocol/replies.js';
 import { Session } from './session.js';
 
@@ -45,6 +46,7 @@ const closedResult: TransferResult = { bytes: 0, error: TransferError.Aborted, o
 
 export class Connection implements CommandContext {
   readonly session: Session;
+  readonly files: SessionFiles;
   /** When the connection opened, and when its last line arrived (ms; the server's sweep clock). */
   readonly openedAt: number;
   lastActive: number;
@@ -60,6 +62,7 @@ export class Connection implements CommandContext {
 
   constructor(sid: SessionId, peer: Endpoint, local: Endpoint, private readonly shared: Shared, now = Date.now()) {
     this.session = new Session(sid, peer, local);
+    this.files = new SessionFiles(shared.engine, sid);
     this.openedAt = now;
     this.lastActive = now;
   }

@@ -1,13 +1,13 @@
 // RFC 3659 7 machine listings (MLST, MLSD), pure: the facts this server
 // offers, the fact line of one entry, and the FEAT and OPTS MLST texts.
-import type { Stats } from 'node:fs';
+import { type FileStat, isDirectory } from './stat-records.js';
 
 export const mlstFacts = ['type', 'size', 'modify', 'perm', 'unique'] as const;
 export type MlstFact = (typeof mlstFacts)[number];
 
 export interface FactsEntry {
   name: string;
-  stats: Pick<Stats, 'mode' | 'size' | 'mtime' | 'dev' | 'ino' | 'isDirectory'>;
+  stats: Pick<FileStat, 'mode' | 'size' | 'mtime' | 'dev' | 'ino'>;
 }
 
 /** RFC 3659 7.8: every fact offered, the selected ones marked with '*'. */
@@ -41,7 +41,7 @@ export function permFact(isDirectory: boolean, writable: boolean): string {
 /** One fact line: 'fact=value;…' then a space and the name (RFC 3659 7.2). */
 export function factsLine(entry: FactsEntry, facts: readonly MlstFact[], writable: boolean): string {
   const { stats } = entry;
-  const dir = stats.isDirectory();
+  const dir = isDirectory(stats);
   const values: Record<MlstFact, string> = {
     type: dir ? 'dir' : 'file',
     size: String(stats.size),

@@ -1,10 +1,10 @@
 // Directory listing text (pure): `ls -l` style lines for LIST and STAT, bare
 // names for NLST. Times are UTC so that listings do not depend on the host.
-import type { Stats } from 'node:fs';
+import type { FileStat } from './stat-records.js';
 
 export interface ListEntry {
   name: string;
-  stats: Pick<Stats, 'mode' | 'nlink' | 'size' | 'mtime'>;
+  stats: Pick<FileStat, 'mode' | 'nlink' | 'size' | 'mtime'>;
 }
 
 const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

@@ -34,6 +34,8 @@ beforeAll(async () => {
   await symlink(outside, path.join(root, 'absolute-link'));
   await symlink('escape.txt', path.join(root, 'chain-link'));
   await symlink('/etc', path.join(root, 'etc-link'));
+  await symlink(path.join(root, 'hello.txt'), path.join(root, 'abs-inside'));
+  await symlink('sub/dir/nested.txt', path.join(root, 'rel-inside'));
 });
 
 const opened: FtpControl[] = [];
@@ -99,6 +101,27 @@ describe('path escapes get 550 and no data', () => {
     const ok = await retrieveRaw(ctl, 'hello.txt');
     expect(ok.final).toBe(226);
     expect(ok.bytes).toBe(srv.files.hello.size);
+  });
+
+  // One rule for every command: resolved beneath the root (RESOLVE_BENEATH), an
+  // absolute symlink leads out even when its target lies inside; a relative
+  // one that stays inside is served by all.
+  it('an absolute symlink into the root is refused by every command and left out of listings', async () => {
+    const ctl = await login();
+    for (const verb of ['SIZE', 'MDTM', 'MLST', 'CWD']) expect((await ctl.cmd(`${verb} /abs-inside`)).code, verb).toBe(550);
+    expect((await retrieve(ctl, 'EPSV', '/abs-inside')).prelim.code).toBe(550);
+    expect((await ctl.cmd('SIZE /rel-inside')).lines).toEqual([`213 ${srv.files.nested.size}`]);
+    expect((await retrieve(ctl, 'EPSV', '/rel-inside')).sha256).toBe(srv.files.nested.sha256);
+    for (const verb of ['NLST', 'LIST', 'MLSD']) {
+      const channel = await DataChannel.open(ctl, 'EPSV', { keep: true });
+      expect((await ctl.cmd(`${verb} /`)).code, verb).toBe(150);
+      expect((await ctl.reply()).code, verb).toBe(226);
+      const text = (await channel.result()).data?.toString('utf8') ?? '';
+      expect(text, verb).toContain('rel-inside');
+      expect(text, verb).not.toContain('abs-inside');
+      expect(text, verb).not.toContain('etc-link');
+      channel.close();
+    }
   });
 
   it('the server still serves', async () => {

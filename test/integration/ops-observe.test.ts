@@ -58,10 +58,11 @@ describe('logs, xferlog and metrics after a download', () => {
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
   });
 
-  it('names the engine threads (muxftpd-w<N> per worker, muxftpd-accept, muxftpd-files) for top -H, perf and /proc', () => {
+  it('names the engine threads (muxftpd-w<N> per worker, muxftpd-accept, muxftpd-files, muxftpd-fileops ×2) for top -H, perf and /proc', () => {
     const workers = srv.server.stats().loops.length;
     const names = resourceCounts().threadNames.filter((n) => n.startsWith('muxftpd-')).sort();
-    expect(names).toEqual(['muxftpd-accept', 'muxftpd-files', ...Array.from({ length: workers }, (_, w) => `muxftpd-w${w}`)].sort());
+    const fixed = ['muxftpd-accept', 'muxftpd-files', 'muxftpd-fileops', 'muxftpd-fileops'];
+    expect(names).toEqual([...fixed, ...Array.from({ length: workers }, (_, w) => `muxftpd-w${w}`)].sort());
   });
 
   it("serves each native worker's loop iterations and event batches", async () => {

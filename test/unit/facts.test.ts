@@ -5,9 +5,8 @@ const stats = (dir: boolean) => ({
   mode: dir ? 0o40755 : 0o100644,
   size: 1234,
   mtime: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)),
-  dev: 0x801,
-  ino: 0xabc,
-  isDirectory: () => dir,
+  dev: 0x801n,
+  ino: 0xabcn,
 });
 
 describe('RFC 3659 facts', () => {

@@ -27,8 +27,8 @@ describe('native constants', () => {
   });
 
   it('every wire field fits inside its record header, without overlap', () => {
-    const width = { u8: 1, u16: 2, u32: 4, i32: 4, f64: 8 } as const;
-    for (const layout of [constants.wire.event, constants.wire.action]) {
+    const width = { u8: 1, u16: 2, u32: 4, i32: 4, u64: 8, f64: 8 } as const;
+    for (const layout of [constants.wire.event, constants.wire.action, constants.wire.stat]) {
       const used = new Array<boolean>(layout.header).fill(false);
       for (const { offset, type } of Object.values(layout.fields)) {
         for (let i = offset; i < offset + width[type]; i++) {

@@ -14,6 +14,7 @@ const needPassword = reply(Code.NeedPassword, 'Please specify the password.');
 const loggedIn = reply(Code.LoggedIn, 'Login successful.');
 const alreadyLoggedIn = reply(Code.LoggedIn, 'Already logged in.');
 const loginIncorrect = reply(Code.NotLoggedIn, 'Login incorrect.');
+const homeUnavailable = reply(Code.NotLoggedIn, 'Login failed: home directory unavailable.');
 const tooManyFailures: Reply = {
   code: Code.ServiceNotAvailable,
   text: 'Login incorrect; too many failed logins, closing control connection.',
@@ -33,7 +34,7 @@ export function pass(ctx: CommandContext, arg: string): Reply | Promise<Reply> {
   const s = ctx.session;
   if (s.loggedIn) return alreadyLoggedIn;
   const account = ctx.accounts.get(s.user ?? '');
-  if (account === undefined && !ctx.config.noAnonymous) return start(ctx, '/', ctx.config.writable);
+  if (account === undefined && !ctx.config.noAnonymous) return login(ctx, '/', ctx.config.writable);
   return checkPassword(ctx, account, arg);
 }
 
@@ -45,8 +46,25 @@ export function quit(): Reply {
 async function checkPassword(ctx: CommandContext, account: Account | undefined, password: string): Promise<Reply> {
   // An unknown name costs the same hash work as a known one: timing tells nothing.
   const ok = await verifyPassword(password, account?.hash ?? (await decoy()));
-  if (account !== undefined && ok) return start(ctx, account.home, account.writable);
+  if (account !== undefined && ok) return login(ctx, account.home, account.writable);
   return failed(ctx);
+}
+
+/**
+ * The session moves into its home first (the engine opens it beneath the
+ * root): from then on the kernel confines every path of the session there.
+ * Synchronous when it is there already (every anonymous login).
+ */
+function login(ctx: CommandContext, home: string, writable: boolean): Reply | Promise<Reply> {
+  if (home === ctx.session.home) return start(ctx, home, writable);
+  return ctx.files.enterHome(home).then(
+    () => start(ctx, home, writable),
+    (e: unknown) => {
+      ctx.log.error(`session ${ctx.session.sid}: cannot enter home ${home}: ${e instanceof Error ? e.message : String(e)}`);
+      ctx.session.user = null;
+      return homeUnavailable;
+    },
+  );
 }
 
 function start(ctx: CommandContext, home: string, writable: boolean): Reply {

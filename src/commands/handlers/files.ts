@@ -1,9 +1,8 @@
 // DELE, MKD, RMD, RNFR, RNTO, ALLO: changing the tree. Each acts on the named
-// entry itself (a symlink is removed or renamed, not what it points to).
-import { lstat, mkdir, rename, rmdir, unlink } from 'node:fs/promises';
+// entry itself (a symlink is removed or renamed, not what it points to), in
+// one engine file operation beneath the session's directory.
 import { Code, type Reply, reply } from '../../protocol/replies.js';
 import type { Session } from '../../session/session.js';
-import { fsError, type ResolvedPath } from '../../vfs/paths.js';
 import type { CommandContext } from '../types.js';
 import { entryOf } from './session-paths.js';
 
@@ -20,54 +19,37 @@ export function needsRenameFrom(s: Session): Reply | undefined {
 }
 
 export async function dele(ctx: CommandContext, arg: string): Promise<Reply> {
-  const target = await entryOf(ctx, arg);
-  await fsCall(() => unlink(target.real));
+  await ctx.files.unlink(entryOf(ctx, arg));
   return deleted;
 }
 
 /** RFC 959 appendix II: 257 with the new directory's path in quotes, inner quotes doubled. */
 export async function mkd(ctx: CommandContext, arg: string): Promise<Reply> {
-  const target = await entryOf(ctx, arg);
-  await fsCall(() => mkdir(target.real));
-  return reply(Code.PathCreated, `"${target.virtual.replaceAll('"', '""')}" created.`);
+  const target = entryOf(ctx, arg);
+  await ctx.files.mkdir(target);
+  return reply(Code.PathCreated, `"${target.replaceAll('"', '""')}" created.`);
 }
 
 export async function rmd(ctx: CommandContext, arg: string): Promise<Reply> {
-  const target = await entryOf(ctx, arg);
-  await fsCall(() => rmdir(target.real));
+  await ctx.files.rmdir(entryOf(ctx, arg));
   return removed;
 }
 
 export async function rnfr(ctx: CommandContext, arg: string): Promise<Reply> {
-  const target = await existing(ctx, arg);
-  ctx.session.renameFrom = target.virtual;
+  const target = entryOf(ctx, arg);
+  await ctx.files.lstat(target);
+  ctx.session.renameFrom = target;
   return readyForRnto;
 }
 
 export async function rnto(ctx: CommandContext, arg: string): Promise<Reply> {
-  const fromPath = ctx.session.takeRenameFrom();
-  if (fromPath === null) return rnfrFirst;
-  const from = await existing(ctx, fromPath);
-  const to = await entryOf(ctx, arg);
-  await fsCall(() => rename(from.real, to.real));
+  const from = ctx.session.takeRenameFrom();
+  if (from === null) return rnfrFirst;
+  await ctx.files.rename(from, entryOf(ctx, arg));
   return renamed;
 }
 
 /** RFC 959 4.1.3: ALLO is accepted; nothing needs reserving. */
 export function allo(): Reply {
   return allocNotNeeded;
-}
-
-async function existing(ctx: CommandContext, arg: string): Promise<ResolvedPath> {
-  const target = await entryOf(ctx, arg);
-  await fsCall(() => lstat(target.real));
-  return target;
-}
-
-async function fsCall(call: () => Promise<unknown>): Promise<void> {
-  try {
-    await call();
-  } catch (e) {
-    throw fsError(e);
-  }
 }

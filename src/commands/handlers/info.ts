@@ -4,8 +4,8 @@ import { FtpError } from '../../errors.js';
 import { Code, multiline, type Reply, reply } from '../../protocol/replies.js';
 import { mlstFacts, mlstFeature, selectFacts, timeVal } from '../../vfs/facts.js';
 import type { CommandContext } from '../types.js';
-import { listLines } from './listing.js';
-import { fileOf, pathOf } from './session-paths.js';
+import { listed, listLines } from './listing.js';
+import { virtualOf } from './session-paths.js';
 
 const system = reply(Code.SystemType, 'UNIX Type: L8');
 const noopOk = reply(Code.CommandOk, 'NOOP ok.');
@@ -119,18 +119,18 @@ function status(ctx: CommandContext): Reply {
 }
 
 async function statPath(ctx: CommandContext, arg: string): Promise<Reply> {
-  const lines = await listLines(ctx, await pathOf(ctx, arg), true);
+  const lines = listLines(await listed(ctx, arg), true);
   return multiline(Code.FileStatus, `Status of ${arg}:`, lines, 'End of status');
 }
 
 /** RFC 3659 4: the size in bytes. TYPE A transfers are not converted, so it is exact in both types. */
 export async function size(ctx: CommandContext, arg: string): Promise<Reply> {
-  const file = await fileOf(ctx, arg);
-  return reply(Code.FileStatus, String(file.stats.size));
+  const file = await ctx.files.file(virtualOf(ctx, arg));
+  return reply(Code.FileStatus, String(file.size));
 }
 
 /** RFC 3659 3: modification time, YYYYMMDDHHMMSS in UTC. */
 export async function mdtm(ctx: CommandContext, arg: string): Promise<Reply> {
-  const file = await fileOf(ctx, arg);
-  return reply(Code.FileStatus, timeVal(file.stats.mtime));
+  const file = await ctx.files.file(virtualOf(ctx, arg));
+  return reply(Code.FileStatus, timeVal(file.mtime));
 }

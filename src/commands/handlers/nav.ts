@@ -1,9 +1,7 @@
 // PWD, CWD, CDUP (and their X aliases): the session's current directory.
-import { FtpError } from '../../errors.js';
 import { Code, type Reply, reply } from '../../protocol/replies.js';
-import { statOf } from '../../vfs/paths.js';
 import type { CommandContext } from '../types.js';
-import { pathOf } from './session-paths.js';
+import { virtualOf } from './session-paths.js';
 
 const changed = reply(Code.FileActionOk, 'Directory successfully changed.');
 
@@ -13,10 +11,9 @@ export function pwd(ctx: CommandContext): Reply {
 }
 
 export async function cwd(ctx: CommandContext, arg: string): Promise<Reply> {
-  const target = await pathOf(ctx, arg);
-  const stats = await statOf(target.real);
-  if (!stats.isDirectory()) throw new FtpError(Code.FileUnavailable, 'Not a directory.');
-  ctx.session.cwd = target.virtual;
+  const target = virtualOf(ctx, arg);
+  await ctx.files.directory(target);
+  ctx.session.cwd = target;
   return changed;
 }
 

@@ -1,36 +1,32 @@
-// Path resolution as a command sees it: the argument taken from the session's
-// current directory, inside the session's root (its account's home).
-import { homeReal, type ResolvedPath, resolveEntry, resolveFile, resolveLexical, resolvePath } from '../../vfs/paths.js';
+// Paths as a command sees them: the argument taken from the session's current
+// directory, lexically normalized. What they name is asked of ctx.files (the
+// kernel, beneath the session's directory), never of a path checked here.
+import { FtpError } from '../../errors.js';
+import { Code } from '../../protocol/replies.js';
+import { joinVirtual, relativeOf } from '../../vfs/paths.js';
 import type { CommandContext } from '../types.js';
 
-export function pathOf(ctx: CommandContext, arg: string, mayBeMissing = false): ReturnType<typeof resolvePath> {
-  return resolvePath(ctx.config.root, ctx.session.cwd, arg, mayBeMissing, ctx.session.home);
+/** cwd + argument → the virtual path ('/a/b'). */
+export function virtualOf(ctx: CommandContext, arg: string): string {
+  return joinVirtual(ctx.session.cwd, arg);
 }
 
-export function fileOf(ctx: CommandContext, arg: string): ReturnType<typeof resolveFile> {
-  return resolveFile(ctx.config.root, ctx.session.cwd, arg, ctx.session.home);
+/** A file for the engine to open itself, beneath the session's directory (RETR, STOR…). */
+export interface Target {
+  virtual: string;
+  /** Relative to the session's directory, as engine actions take it: '.' or 'a/b'. */
+  rel: string;
 }
 
-/**
- * A file to download. The engine opens it beneath the served root, which is
- * the whole check when the session's '/' is the root; a session confined to
- * a home inside the root also has its realpath checked against the home.
- */
-export type Download = Pick<ResolvedPath, 'virtual' | 'rel'>;
-
-/** Synchronous when there is nothing to ask the file system (the common case): no promise per download. */
-export function downloadOf(ctx: CommandContext, arg: string): Download | Promise<Download> {
-  const home = ctx.session.home;
-  if (home === '/') return resolveLexical(ctx.session.cwd, arg);
-  return resolvePath(ctx.config.root, ctx.session.cwd, arg, false, home);
+/** No file-system call: the engine's open is the check (openat2 RESOLVE_BENEATH). */
+export function targetOf(ctx: CommandContext, arg: string): Target {
+  const virtual = virtualOf(ctx, arg);
+  return { virtual, rel: relativeOf(virtual) };
 }
 
-/** The entry itself, a symlink not followed (DELE, RMD, MKD, RNFR, RNTO). */
-export function entryOf(ctx: CommandContext, arg: string): ReturnType<typeof resolveEntry> {
-  return resolveEntry(ctx.config.root, ctx.session.cwd, arg, ctx.session.home);
-}
-
-/** The real path of the session's '/'. */
-export function topOf(ctx: CommandContext): string {
-  return homeReal(ctx.config.root, ctx.session.home);
+/** An entry to create, remove or rename: never the session's '/' itself (DELE, RMD, MKD, RNFR, RNTO). */
+export function entryOf(ctx: CommandContext, arg: string): string {
+  const virtual = virtualOf(ctx, arg);
+  if (virtual === '/') throw new FtpError(Code.FileUnavailable, 'Permission denied.');
+  return virtual;
 }

@@ -5,7 +5,7 @@ import { TransferError, type TransferOptions, type TransferResult } from '../../
 import { Code, formatReply, type Reply, reply } from '../../protocol/replies.js';
 import type { CommandContext } from '../types.js';
 import { fsErrorOf } from '../../vfs/paths.js';
-import { type Download, downloadOf } from './session-paths.js';
+import { type Target, targetOf } from './session-paths.js';
 
 const complete = reply(Code.ClosingData, 'Transfer complete.');
 /** `complete`, already queued by the worker as the transfer's epilogue. */
@@ -21,7 +21,7 @@ const nothingToAbort = reply(Code.DataOpenNoTransfer, 'No transfer to abort.');
 /**
  * What the engine's open means by these, unlike a file-system call from JS:
  * EISDIR and ENXIO, not a regular file (a directory, a FIFO, a device);
- * EXDEV, a path that leads out of the root (openat2 RESOLVE_BENEATH). Every
+ * EXDEV, a path that leads out of the session's directory (openat2 RESOLVE_BENEATH). Every
  * other errno is answered as vfs/paths.ts answers it.
  */
 const notRegular = reply(Code.FileUnavailable, 'Not a regular file.');
@@ -33,17 +33,16 @@ const openRefusals: Record<string, Reply> = {
 
 /**
  * RETR asks the file system nothing itself: the engine opens the file beneath
- * the root (openat2 RESOLVE_BENEATH: no symlink leads out) and sends the 150
- * only once it is open; a missing file or a directory comes back as the
- * transfer's error (550). Saves two thread-pool round trips per download.
+ * the session's directory (openat2 RESOLVE_BENEATH: no symlink leads out of
+ * its home or the root) and sends the 150 only once it is open; a missing
+ * file or a directory comes back as the transfer's error (550).
  */
 export function retr(ctx: CommandContext, arg: string): Promise<Reply> {
   const offset = ctx.session.takeRest();
-  const file = downloadOf(ctx, arg);
-  return file instanceof Promise ? file.then((f) => send(ctx, f, offset)) : send(ctx, file, offset);
+  return send(ctx, targetOf(ctx, arg), offset);
 }
 
-function send(ctx: CommandContext, file: Download, offset: number): Promise<Reply> {
+function send(ctx: CommandContext, file: Target, offset: number): Promise<Reply> {
   const s = ctx.session;
   const mode = s.type === 'I' ? 'BINARY' : 'ASCII';
   const opening = reply(Code.FileStatusOk, `Opening ${mode} mode data connection for ${path.posix.basename(file.virtual)}.`);

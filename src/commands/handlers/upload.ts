@@ -2,15 +2,14 @@
 // file (socket to file, one block per loop turn, opened beneath the root); a
 // cut upload keeps exactly the bytes received, and the final reply counts them.
 import { randomBytes } from 'node:crypto';
-import type { Stats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { TransferOptions, WriteModeName } from '../../engine/engine.js';
 import { FtpError } from '../../errors.js';
 import { Code, type Reply, reply } from '../../protocol/replies.js';
-import type { ResolvedPath } from '../../vfs/paths.js';
+import type { FileStat } from '../../vfs/stat-records.js';
+import { isDirectory } from '../../vfs/stat-records.js';
 import type { CommandContext } from '../types.js';
-import { pathOf } from './session-paths.js';
+import { type Target, targetOf } from './session-paths.js';
 import { runTransfer, uploadReply } from './transfer.js';
 
 const okToSend = 'Ok to send data.';
@@ -38,27 +37,31 @@ export async function stou(ctx: CommandContext, arg: string): Promise<Reply> {
   return receive(ctx, target, 0, 'exclusive', `FILE: ${path.posix.basename(target.virtual)}`);
 }
 
-function receive(ctx: CommandContext, target: ResolvedPath, offset: number, mode: WriteModeName, text: string): Promise<Reply> {
+function receive(ctx: CommandContext, target: Target, offset: number, mode: WriteModeName, text: string): Promise<Reply> {
   const start = (opts: TransferOptions) => ctx.engine.recvFile(ctx.session.sid, target.rel, offset, mode, opts);
   return runTransfer(ctx, reply(Code.FileStatusOk, text), start, uploadReply);
 }
 
-/** The file to write: missing (its directory must exist), or an existing file, never a directory. */
-async function uploadTarget(ctx: CommandContext, arg: string): Promise<ResolvedPath> {
-  const target = await pathOf(ctx, arg, true);
-  const existing = await lstatOrNothing(target.real);
-  if (existing?.isDirectory() === true) throw new FtpError(Code.FileUnavailable, 'Is a directory.');
+/**
+ * The file to write: missing, or an existing file, never a directory. Asked
+ * first only for a plain 550 before any data connection is used: the
+ * engine's open beneath the session's directory is what confines the write.
+ */
+async function uploadTarget(ctx: CommandContext, arg: string): Promise<Target> {
+  const target = targetOf(ctx, arg);
+  const existing = await lstatOrNothing(ctx, target.virtual);
+  if (existing !== undefined && isDirectory(existing)) throw new FtpError(Code.FileUnavailable, 'Is a directory.');
   return target;
 }
 
-async function uniqueTarget(ctx: CommandContext, base: string): Promise<ResolvedPath> {
+async function uniqueTarget(ctx: CommandContext, base: string): Promise<Target> {
   for (let n = 0; n < 1000; n++) {
-    const target = await pathOf(ctx, n === 0 ? base : `${base}.${n}`, true);
-    if ((await lstatOrNothing(target.real)) === undefined) return target;
+    const target = targetOf(ctx, n === 0 ? base : `${base}.${n}`);
+    if ((await lstatOrNothing(ctx, target.virtual)) === undefined) return target;
   }
   throw new FtpError(Code.FileNameNotAllowed, 'No free unique name.');
 }
 
-function lstatOrNothing(real: string): Promise<Stats | undefined> {
-  return lstat(real).catch(() => undefined);
+function lstatOrNothing(ctx: CommandContext, virtual: string): Promise<FileStat | undefined> {
+  return ctx.files.lstat(virtual).catch(() => undefined);
 }

@@ -1,6 +1,6 @@
 // A stand-in for the native engine in unit tests (serialport's injectable
 // binding): records replies and actions; transfers settle when a test says so.
-import { statSync } from 'node:fs';
+import { lstatSync, readdirSync, type Stats, statSync } from 'node:fs';
 import { mkdtemp, realpath, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,8 +8,16 @@ import { vi } from 'vitest';
 import { buildRegistry } from '../../../src/commands/registry.js';
 import type { CommandOverrides } from '../../../src/commands/types.js';
 import { type Config, defaultConfig } from '../../../src/config/settings.js';
-import { type EngineHandler, type Endpoint, TransferError, type TransferOptions, type TransferResult } from '../../../src/engine/engine.js';
-import type { NativeStats } from '../../../src/engine/native.js';
+import {
+  type EngineHandler,
+  type Endpoint,
+  type FileOpName,
+  type FileOpResult,
+  TransferError,
+  type TransferOptions,
+  type TransferResult,
+} from '../../../src/engine/engine.js';
+import { type NativeStats, wireField, wireHeader } from '../../../src/engine/native.js';
 import { createLogger } from '../../../src/log.js';
 import { fillPassive } from '../../../src/protocol/address.js';
 import { type EngineControl, Server } from '../../../src/server.js';
@@ -78,6 +86,27 @@ export class FakeEngine implements EngineControl {
   stopAccepting(): void {
     this.actions.push('stopAccepting');
   }
+  /**
+   * Like the native side for what unit tests ask (stat, lstat, list), with
+   * node's fs beneath the root and no confinement: unit tests name no path
+   * that leads out (the integration tests and native/test do).
+   */
+  fileOp(_sid: number, op: FileOpName, rel: string): Promise<FileOpResult> {
+    const full = path.join(this.root, rel);
+    try {
+      const own = op === 'lstat' ? lstatSync(full) : statSync(full);
+      const records = [statRecord(own, '')];
+      if (op === 'list' && own.isDirectory()) {
+        for (const name of readdirSync(full).sort()) records.push(statRecord(statSync(path.join(full, name)), name));
+      } else if (op !== 'stat' && op !== 'lstat' && op !== 'list') {
+        return Promise.resolve({ error: -os.constants.errno.EPERM, records: Buffer.alloc(0) });
+      }
+      return Promise.resolve({ error: 0, records: Buffer.concat(records) });
+    } catch (e) {
+      const code = e instanceof Error && 'errno' in e && typeof e.errno === 'number' ? e.errno : -ENOENT;
+      return Promise.resolve({ error: code, records: Buffer.alloc(0) });
+    }
+  }
   stop(): Promise<void> {
     return Promise.resolve();
   }
@@ -113,6 +142,21 @@ export class FakeEngine implements EngineControl {
       this.running = { resolve, opts };
     });
   }
+}
+
+/** One stat record as native/engine/file_ops.cc writes it (offsets from the addon). */
+function statRecord(st: Stats, name: string): Buffer {
+  const n = Buffer.from(name, 'utf8');
+  const b = Buffer.alloc(wireHeader('stat') + n.length);
+  b.writeUInt32LE(st.mode, wireField('stat', 'mode', 'u32'));
+  b.writeUInt32LE(st.nlink, wireField('stat', 'nlink', 'u32'));
+  b.writeDoubleLE(st.size, wireField('stat', 'size', 'f64'));
+  b.writeDoubleLE(Math.floor(st.mtimeMs), wireField('stat', 'mtimeMs', 'f64'));
+  b.writeBigUInt64LE(BigInt(st.dev), wireField('stat', 'dev', 'u64'));
+  b.writeBigUInt64LE(BigInt(st.ino), wireField('stat', 'ino', 'u64'));
+  b.writeUInt16LE(n.length, wireField('stat', 'nameLength', 'u16'));
+  n.copy(b, wireHeader('stat'));
+  return b;
 }
 
 export interface Harness {
