@@ -3,7 +3,7 @@
 // (--hash-password, once per run of the CLI) uses libuv's thread pool; the
 // server checks passwords on a pool of its own (password-pool.ts), never on
 // libuv's, which every file-system call waits in.
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt } from 'node:crypto';
 
 export interface PasswordHash {
   N: number;
@@ -67,11 +67,4 @@ export function parseHash(text: string): PasswordHash | undefined {
  */
 export function decoyHash(): PasswordHash {
   return { ...defaults, salt: randomBytes(16), key: randomBytes(keyLength) };
-}
-
-export async function verifyPassword(password: string, hash: PasswordHash): Promise<boolean> {
-  const key = await new Promise<Buffer>((resolve, reject) => {
-    scrypt(password, hash.salt, hash.key.length, scryptParams(hash), (e, k) => (e === null ? resolve(k) : reject(e)));
-  });
-  return timingSafeEqual(key, hash.key);
 }
