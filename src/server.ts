@@ -1,5 +1,7 @@
 // Wires the engine's events to connections: the EngineHandler of a server.
 import type { Accounts } from './auth/accounts.js';
+import { Logins } from './auth/logins.js';
+import type { PoolStats } from './auth/password-pool.js';
 import type { CommandRegistry, EngineActions } from './commands/types.js';
 import type { Config } from './config/settings.js';
 import type { CloseReasonName, Endpoint, EngineHandler, SessionId } from './engine/engine.js';
@@ -24,7 +26,11 @@ export interface EngineControl extends EngineActions {
   stop(): Promise<void>;
 }
 
-export type ServerStats = NativeStats & CounterSnapshot;
+export type ServerStats = NativeStats &
+  CounterSnapshot & {
+    /** Password checks on the password threads now, and waiting for one (--auth-threads, --auth-queue). */
+    passwordChecks: PoolStats;
+  };
 
 export interface ServerParts {
   config: Readonly<Config>;
@@ -49,12 +55,14 @@ export class Server implements EngineHandler {
   private readonly connections = new Map<SessionId, Connection>();
   readonly counters = new Counters();
   private readonly limits: Limits;
+  private readonly logins: Logins;
   private readonly reporter: Reporter;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(parts: ServerParts, makeEngine: (handler: EngineHandler) => EngineControl) {
     this.engine = makeEngine(this);
     this.limits = new Limits(parts.config, this.counters);
+    this.logins = new Logins(parts.config, (limit) => this.counters.limit(limit));
     this.reporter = new Reporter(parts.log, this.counters, (sid) => this.connections.get(sid)?.session, parts.xferlog);
     const commands = instrument(parts.commands, {
       command: (verb) => this.counters.command(verb),
@@ -62,13 +70,13 @@ export class Server implements EngineHandler {
       bounceRefused: () => this.counters.limit('bounce'),
     });
     const engine = observeTransfers(this.engine, this.reporter);
-    this.shared = { accounts: new Map(), ...parts, commands, engine, maxWaiting: maxWaitingLines };
-    this.sweeper = setInterval(() => this.limits.sweep(this.connections.values(), Date.now()), sweepMs).unref();
+    this.shared = { accounts: new Map(), ...parts, logins: this.logins, commands, engine, maxWaiting: maxWaitingLines };
+    this.sweeper = setInterval(() => this.sweep(Date.now()), sweepMs).unref();
   }
 
   stats(): ServerStats {
     const native = this.engine.stats();
-    return { ...native, ...this.counters.snapshot(native.rejected) };
+    return { ...native, ...this.counters.snapshot(native.rejected), passwordChecks: this.logins.stats() };
   }
 
   get sessions(): number {
@@ -139,18 +147,23 @@ export class Server implements EngineHandler {
     await this.close();
   }
 
-  /** Stops the engine; sessions it no longer reports are dropped here. */
+  /** Stops the engine and the password threads; sessions the engine no longer reports are dropped here. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.limits.clear();
-    await this.engine.stop();
+    await Promise.all([this.engine.stop(), this.logins.close()]);
     for (const connection of this.connections.values()) connection.dropped();
     this.connections.clear();
   }
 
-  /** Logs a login; counts the 421 of the failed-login cap (handlers/auth.ts answers it). */
+  /** The login and idle timeouts; failed logins that left --login-failure-window. */
+  private sweep(now: number): void {
+    this.limits.sweep(this.connections.values(), now);
+    this.logins.prune(now);
+  }
+
+  /** Logs a login (the failed-login caps are counted where they are decided, auth/logins.ts). */
   private passAnswered(session: Session, answer: Reply, wasLoggedIn: boolean): void {
     if (answer.code === Code.LoggedIn && !wasLoggedIn && session.loggedIn) this.reporter.login(session);
-    if (answer.code === Code.ServiceNotAvailable) this.counters.limit('loginFailures');
   }
 }

@@ -1,7 +1,9 @@
 // Password hashes for the accounts file: scrypt from node:crypto, stored as
-// scrypt$N$r$p$salt$key (salt and key base64url). Hashing and checking run on
-// libuv's thread pool, never on the main thread.
-import { randomBytes, scrypt, type ScryptOptions, timingSafeEqual } from 'node:crypto';
+// scrypt$N$r$p$salt$key (salt and key base64url). Making a hash
+// (--hash-password, once per run of the CLI) uses libuv's thread pool; the
+// server checks passwords on a pool of its own (password-pool.ts), never on
+// libuv's, which every file-system call waits in.
+import { randomBytes, scrypt } from 'node:crypto';
 
 export interface PasswordHash {
   N: number;
@@ -15,11 +17,22 @@ export interface PasswordHash {
 const defaults = { N: 16384, r: 8, p: 1 } as const;
 const keyLength = 32;
 
-function derive(password: string, salt: Buffer, options: ScryptOptions, length: number): Promise<Buffer> {
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+  maxmem: number;
+}
+
+/** The options of crypto.scrypt(Sync) for `h`'s parameters. */
+export function scryptParams(h: Pick<PasswordHash, 'N' | 'r' | 'p'>): ScryptParams {
+  // maxmem: scrypt needs 128 * N * r bytes; leave room above node's 32 MiB default for larger N.
+  return { N: h.N, r: h.r, p: h.p, maxmem: 256 * h.N * h.r };
+}
+
+function derive(password: string, salt: Buffer, length: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    // maxmem: scrypt needs 128 * N * r bytes; leave room above node's 32 MiB default for larger N.
-    const maxmem = 256 * (options.N ?? defaults.N) * (options.r ?? defaults.r);
-    scrypt(password, salt, length, { ...options, maxmem }, (e, key) => (e === null ? resolve(key) : reject(e)));
+    scrypt(password, salt, length, scryptParams(defaults), (e, key) => (e === null ? resolve(key) : reject(e)));
   });
 }
 
@@ -30,7 +43,7 @@ export async function hashPassword(password: string): Promise<string> {
 
 export async function makeHash(password: string): Promise<PasswordHash> {
   const salt = randomBytes(16);
-  return { ...defaults, salt, key: await derive(password, salt, defaults, keyLength) };
+  return { ...defaults, salt, key: await derive(password, salt, keyLength) };
 }
 
 export function formatHash(h: PasswordHash): string {
@@ -47,7 +60,11 @@ export function parseHash(text: string): PasswordHash | undefined {
   return { N, r, p, salt: Buffer.from(m[4] ?? '', 'base64url'), key: Buffer.from(m[5] ?? '', 'base64url') };
 }
 
-export async function verifyPassword(password: string, hash: PasswordHash): Promise<boolean> {
-  const key = await derive(password, hash.salt, { N: hash.N, r: hash.r, p: hash.p }, hash.key.length);
-  return timingSafeEqual(key, hash.key);
+/**
+ * A hash no password matches (its key is random, not derived), with the
+ * default parameters: checking a password against it costs what checking a
+ * real one does, so an unknown name takes as long as a wrong password.
+ */
+export function decoyHash(): PasswordHash {
+  return { ...defaults, salt: randomBytes(16), key: randomBytes(keyLength) };
 }

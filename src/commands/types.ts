@@ -1,6 +1,7 @@
 // The shape of a command-table row and of what its handler gets. Custom
 // commands passed to startServer({ commands }) are rows of this same shape.
 import type { Accounts } from '../auth/accounts.js';
+import type { LoginChecks } from '../auth/logins.js';
 import type { Config } from '../config/settings.js';
 import type { Engine, TransferResult } from '../engine/engine.js';
 import type { Logger } from '../log.js';
@@ -61,6 +62,10 @@ export interface CommandContext {
   readonly config: Readonly<Config>;
   /** The accounts of --users, by name (empty without it). */
   readonly accounts: Accounts;
+  /** Password checks on the server's password threads, with the failed-login caps. */
+  readonly logins: LoginChecks;
+  /** The connection is closed (by a reply, the client or the server): nothing more is sent. */
+  readonly isClosed: boolean;
   readonly engine: EngineActions;
   /**
    * The session's file system: stat, list, mkdir, rmdir, unlink, rename,

@@ -1,5 +1,6 @@
 // The settings rows of who may log in and what they may change (issue 3):
-// anonymous access, the accounts file, write access, the failed-login delay.
+// anonymous access, the accounts file, write access, the failed-login delay,
+// and the pool of threads that checks passwords (issue 20).
 import path from 'node:path';
 import type { Setting } from './settings.js';
 import { boolean, integer, InvalidValue, text } from './validators.js';
@@ -9,6 +10,8 @@ export interface AccountConfig {
   noAnonymous: boolean;
   users: string | null;
   loginFailDelay: number;
+  authThreads: number;
+  authQueue: number;
 }
 
 export const accountSettings: { readonly [K in keyof AccountConfig]: Setting<AccountConfig[K]> } = {
@@ -54,5 +57,23 @@ export const accountSettings: { readonly [K in keyof AccountConfig]: Setting<Acc
     defaultText: '1000 ms',
     help: 'milliseconds before a failed login gets its 530 (slows password guessing)',
     validate: integer(0, 60_000),
+  },
+  authThreads: {
+    flag: '--auth-threads',
+    env: 'MUXFTPD_AUTH_THREADS',
+    type: 'n',
+    default: 2,
+    defaultText: '2 threads',
+    help: 'threads that check passwords (scrypt: about 50 ms of one CPU and 16 MiB a check); file work never waits for them',
+    validate: integer(1, 64),
+  },
+  authQueue: {
+    flag: '--auth-queue',
+    env: 'MUXFTPD_AUTH_QUEUE',
+    type: 'n',
+    default: 1000,
+    defaultText: '1000 checks (about 25 s of work for 2 threads, within --login-timeout)',
+    help: 'password checks that may wait for an --auth-threads thread; a PASS beyond them gets 421 and its connection is closed (0: none wait)',
+    validate: integer(0, 100_000),
   },
 };

@@ -10,6 +10,8 @@ export interface LimitConfig {
   dataTimeout: number;
   closeTimeout: number;
   maxLoginFailures: number;
+  maxLoginFailuresPerIp: number;
+  loginFailureWindow: number;
   maxRate: number;
   maxRatePerClient: number;
   allowForeignData: boolean;
@@ -71,6 +73,24 @@ export const limitSettings: { readonly [K in keyof LimitConfig]: Setting<LimitCo
     defaultText: '3 failed logins',
     help: 'failed logins one connection may make; the last gets 421 and the connection is closed (0: no cap)',
     validate: integer(0, 1000),
+  },
+  maxLoginFailuresPerIp: {
+    flag: '--max-login-failures-per-ip',
+    env: 'MUXFTPD_MAX_LOGIN_FAILURES_PER_IP',
+    type: 'n',
+    default: 20,
+    defaultText: '20 failed logins (logins that succeed never count: load generators log in thousands of times from one host)',
+    help: 'failed logins one address may make within --login-failure-window, over all its connections; the one that reaches it gets 421 and its connection is closed, and so does every password login from that address until its oldest failure leaves the window (0: no cap)',
+    validate: integer(0, 1000),
+  },
+  loginFailureWindow: {
+    flag: '--login-failure-window',
+    env: 'MUXFTPD_LOGIN_FAILURE_WINDOW',
+    type: 'seconds',
+    default: 60,
+    defaultText: '60 s',
+    help: "seconds over which --max-login-failures-per-ip counts an address's failed logins",
+    validate: integer(1, 86_400),
   },
   maxRate: {
     flag: '--max-rate',

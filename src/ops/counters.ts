@@ -9,7 +9,12 @@ export const limitNames = [
   'loginTimeout',
   'idleTimeout',
   'dataTimeout',
+  /** The failed-login cap of one connection (--max-login-failures). */
   'loginFailures',
+  /** The failed-login cap of one address over its connections (--max-login-failures-per-ip): the failure that reached it and each PASS refused after. */
+  'loginFailuresPerIp',
+  /** A PASS refused because --auth-queue checks were already waiting for a password thread. */
+  'authQueueFull',
   'outputOverflow',
   /** Closing connections closed without their last replies: the client read none of them for --close-timeout. */
   'closeTimeout',

@@ -1,5 +1,5 @@
 // Wraps the rows of a command registry: every command run is counted by
-// verb, PASS's answer is reported (login log lines, failed-login cap hits)
+// verb, PASS's answer is reported (login log lines)
 // and so is a PORT/EPRT refused as an FTP bounce, whatever the handlers do.
 // The table and the dispatcher stay unchanged.
 import { FtpError } from '../errors.js';
@@ -8,7 +8,7 @@ import type { CommandContext, CommandRegistry, CommandSpec, Handler } from '../c
 
 export interface CommandHooks {
   command(verb: string): void;
-  /** PASS was answered (230, 530, or 421 at the failed-login cap). */
+  /** PASS was answered (230, 530, or 421 at a failed-login cap or a full queue of password checks). */
   passAnswered(ctx: CommandContext, answer: Reply, wasLoggedIn: boolean): void;
   /** PORT or EPRT was refused as an FTP bounce: 504, another host or a privileged port (handlers/data.ts). */
   bounceRefused(ctx: CommandContext): void;

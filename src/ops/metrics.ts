@@ -54,6 +54,17 @@ export function metricsRegistry(stats: () => ServerStats): Registry {
       this.set(stats().transfersRunning);
     },
   });
+  new Gauge({
+    name: 'muxftpd_password_checks',
+    help: 'Password checks now: on a password thread (running) and waiting for one (waiting); see --auth-threads, --auth-queue',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const { running, waiting } = stats().passwordChecks;
+      this.set({ state: 'running' }, running);
+      this.set({ state: 'waiting' }, waiting);
+    },
+  });
   const entries = (r: Record<string, number>, label: string) => Object.entries(r).map(([k, v]) => [{ [label]: k }, v] as [Record<string, string>, number]);
   mirrored(registry, 'muxftpd_sessions_total', 'Sessions opened since start', [], (s) => [[{}, s.sessionsTotal]], stats);
   mirrored(registry, 'muxftpd_accepted_total', 'Control connections accepted by the engine', [], (s) => [[{}, s.accepted]], stats);

@@ -6,6 +6,7 @@
 // CommandContext its handlers get.
 import { dispatch, failureReply } from '../commands/dispatch.js';
 import type { Accounts } from '../auth/accounts.js';
+import type { LoginChecks } from '../auth/logins.js';
 import type { CommandContext, CommandRegistry, CommandSpec, EngineActions } from '../commands/types.js';
 import type { Config } from '../config/settings.js';
 import { type Endpoint, type SessionId, TransferError, type TransferResult } from '../engine/engine.js';
@@ -20,6 +21,7 @@ import { Session } from './session.js';
 export interface Shared {
   readonly config: Readonly<Config>;
   readonly accounts: Accounts;
+  readonly logins: LoginChecks;
   readonly engine: EngineActions;
   readonly commands: CommandRegistry;
   readonly log: Logger;
@@ -78,6 +80,10 @@ export class Connection implements CommandContext {
 
   get accounts(): Accounts {
     return this.shared.accounts;
+  }
+
+  get logins(): LoginChecks {
+    return this.shared.logins;
   }
 
   get engine(): EngineActions {

@@ -5,7 +5,8 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAccounts, parseLine } from '../../src/auth/accounts.js';
 import { printPasswordHash } from '../../src/auth/hash-command.js';
-import { hashPassword, parseHash, verifyPassword } from '../../src/auth/password.js';
+import { PasswordPool } from '../../src/auth/password-pool.js';
+import { hashPassword, parseHash } from '../../src/auth/password.js';
 
 let dir = '';
 let root = '';
@@ -31,12 +32,15 @@ async function load(lines: string[]): Promise<ReturnType<typeof loadAccounts>> {
 }
 
 describe('passwords', () => {
+  const pool = new PasswordPool(1, 10);
+  afterAll(() => pool.close());
+
   it('round-trips through the stored form; a wrong password fails', async () => {
     const parsed = parseHash(hash);
     expect(parsed).toBeDefined();
     if (parsed === undefined) return;
-    expect(await verifyPassword('s3cret: with spaces', parsed)).toBe(true);
-    expect(await verifyPassword('s3cret', parsed)).toBe(false);
+    expect(await pool.check('s3cret: with spaces', parsed)).toBe('match');
+    expect(await pool.check('s3cret', parsed)).toBe('mismatch');
   });
 
   it('refuses hashes it did not write', () => {
@@ -51,7 +55,7 @@ describe('passwords', () => {
     input.end('pw from stdin\nignored\n');
     await printPasswordHash(input, output);
     const printed = parseHash(String(output.read()).trim());
-    expect(printed !== undefined && (await verifyPassword('pw from stdin', printed))).toBe(true);
+    expect(printed !== undefined && (await pool.check('pw from stdin', printed))).toBe('match');
   });
 });
 

@@ -1,12 +1,15 @@
 // USER, PASS, QUIT. A name of the accounts file (--users) logs in with its
 // password, into its home, read-only or writable as its line says. Any other
 // name logs in anonymously (any password, the whole root, writable with
-// --writable) unless --no-anonymous. A failed login is answered after
-// --login-fail-delay, with the same 530 whether the name exists or not.
-import { randomBytes } from 'node:crypto';
+// --writable) unless --no-anonymous. Passwords are checked on the server's
+// password threads (auth/logins.ts), never on libuv's pool. A failed login is
+// answered after --login-fail-delay, with the same 530 whether the name
+// exists or not; the failed-login caps and a full queue of checks answer 421
+// and close the connection (RFC 959 4.2: 421 is the one transient reply PASS
+// may get, and it closes; a 530 would tell the client its password is wrong).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Account } from '../../auth/accounts.js';
-import { makeHash, type PasswordHash, verifyPassword } from '../../auth/password.js';
+import type { LoginVerdict } from '../../auth/logins.js';
 import { Code, type Reply, reply } from '../../protocol/replies.js';
 import type { CommandContext } from '../types.js';
 
@@ -15,10 +18,16 @@ const loggedIn = reply(Code.LoggedIn, 'Login successful.');
 const alreadyLoggedIn = reply(Code.LoggedIn, 'Already logged in.');
 const loginIncorrect = reply(Code.NotLoggedIn, 'Login incorrect.');
 const homeUnavailable = reply(Code.NotLoggedIn, 'Login failed: home directory unavailable.');
-const tooManyFailures: Reply = {
-  code: Code.ServiceNotAvailable,
-  text: 'Login incorrect; too many failed logins, closing control connection.',
-  close: true,
+const closing = (text: string): Reply => ({ code: Code.ServiceNotAvailable, text, close: true });
+
+/** The answer to each verdict but 'ok'; a `wrong` password (checked, and a failure) is answered after --login-fail-delay. */
+const answers: Readonly<Record<Exclude<LoginVerdict, 'ok'>, { reply: Reply; wrong: boolean }>> = {
+  incorrect: { reply: loginIncorrect, wrong: true },
+  connectionCap: { reply: closing('Login incorrect; too many failed logins, closing control connection.'), wrong: true },
+  addressCap: { reply: closing('Login incorrect; too many failed logins from your address, closing control connection.'), wrong: true },
+  addressBlocked: { reply: closing('Too many failed logins from your address; try again later. Closing control connection.'), wrong: false },
+  busy: { reply: closing('Too many logins waiting for a password check; try again later. Closing control connection.'), wrong: false },
+  stopped: { reply: closing('Service not available, closing control connection.'), wrong: false },
 };
 const goodbye: Reply = { code: Code.ClosingControl, text: 'Goodbye.', close: true };
 
@@ -29,7 +38,7 @@ export function user(ctx: CommandContext, arg: string): Reply {
   return needPassword;
 }
 
-/** An anonymous login answers at once; a password check runs on the thread pool. */
+/** An anonymous login answers at once; a password check waits for a password thread. */
 export function pass(ctx: CommandContext, arg: string): Reply | Promise<Reply> {
   const s = ctx.session;
   if (s.loggedIn) return alreadyLoggedIn;
@@ -45,9 +54,14 @@ export function quit(): Reply {
 
 async function checkPassword(ctx: CommandContext, account: Account | undefined, password: string): Promise<Reply> {
   // An unknown name costs the same hash work as a known one: timing tells nothing.
-  const ok = await verifyPassword(password, account?.hash ?? (await decoy()));
-  if (account !== undefined && ok) return login(ctx, account.home, account.writable);
-  return failed(ctx);
+  const verdict = await ctx.logins.check(ctx.session, password, account?.hash, () => !ctx.isClosed);
+  if (verdict === 'ok' && account !== undefined) return login(ctx, account.home, account.writable);
+  const answer = answers[verdict === 'ok' ? 'incorrect' : verdict];
+  if (answer.wrong) {
+    ctx.session.user = null;
+    await sleep(ctx.config.loginFailDelay);
+  }
+  return answer.reply;
 }
 
 /**
@@ -74,21 +88,4 @@ function start(ctx: CommandContext, home: string, writable: boolean): Reply {
   s.writable = writable;
   s.cwd = '/';
   return loggedIn;
-}
-
-/** 530 after the delay; the failure that reaches --max-login-failures gets 421 and the connection closes. */
-async function failed(ctx: CommandContext): Promise<Reply> {
-  const s = ctx.session;
-  s.loginFailures += 1;
-  s.user = null;
-  await sleep(ctx.config.loginFailDelay);
-  const max = ctx.config.maxLoginFailures;
-  return max > 0 && s.loginFailures >= max ? tooManyFailures : loginIncorrect;
-}
-
-let decoyHash: Promise<PasswordHash> | undefined;
-
-function decoy(): Promise<PasswordHash> {
-  decoyHash ??= makeHash(randomBytes(16).toString('hex'));
-  return decoyHash;
 }
