@@ -1,6 +1,7 @@
 // Issue 20, listings: a name with CR or LF is one entry in every listing
 // (escaped as STAT escapes it: CR as CR NUL, LF as NUL), never several lines;
-// a name that is not UTF-8 is left out of every listing.
+// a name that is not UTF-8 is left out of every listing; a FIFO is typed
+// OS.unix=fifo in MLST/MLSD and its RETR is refused with 550 at once.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -101,6 +102,31 @@ describe('a name that is not UTF-8 is left out of listings', () => {
       expect((await listingBytes(ctl, 'NLST /raw')).toString('latin1')).toBe('ok.txt\r\n');
       expect(linesOf(await listingBytes(ctl, 'LIST /raw'))).toEqual([expect.stringMatching(/ ok\.txt$/)]);
       expect(linesOf(await listingBytes(ctl, 'MLSD /raw'))).toEqual([expect.stringMatching(/^type=file;size=2;.* ok\.txt$/)]);
+    });
+  });
+});
+
+describe('a FIFO', () => {
+  it('MLST and MLSD type it OS.unix=fifo (RFC 3659 7.5.1), with no perm to RETR or STOR it', async () => {
+    await withLogin(async (ctl) => {
+      const one = await ctl.cmd('MLST /fifo/pipe');
+      expect(one.code).toBe(250);
+      expect(one.lines[1]).toMatch(/^ type=OS\.unix=fifo;size=0;modify=\d{14};perm=;unique=[0-9a-f]+U[0-9a-f]+; \/fifo\/pipe$/);
+      expect(linesOf(await listingBytes(ctl, 'MLSD /fifo'))).toEqual([expect.stringMatching(/^type=OS\.unix=fifo;size=0;.*perm=;.* pipe$/)]);
+      expect(linesOf(await listingBytes(ctl, 'LIST /fifo'))).toEqual([expect.stringMatching(/^p[rwx-]{9} .* pipe$/)]);
+    });
+  });
+
+  it('RETR of a FIFO with no writer is refused with 550, and the session goes on', async () => {
+    await withLogin(async (ctl) => {
+      const channel = await DataChannel.open(ctl, 'EPSV');
+      try {
+        const r = await ctl.cmd('RETR /fifo/pipe');
+        expect(r.code, r.lines.join(' / ')).toBe(550);
+        await ctl.expect('NOOP', 200);
+      } finally {
+        channel.close();
+      }
     });
   });
 });
