@@ -37,7 +37,7 @@ export function notAfterEpsvAll(s: Session): Reply | undefined {
 export const commands = {
   USER: { auth: false, arg: 'required', help: 'USER <SP> name (start a login; any name is accepted)', handler: user },
   PASS: { auth: false, arg: 'optional', state: needsUser, help: 'PASS [<SP> password] (finish a login)', handler: pass },
-  QUIT: { auth: false, arg: 'none', duringTransfer: true, help: 'QUIT (close the connection)', handler: quit },
+  QUIT: { auth: false, arg: 'none', help: 'QUIT (close the connection, after a running transfer)', handler: quit },
   SYST: { auth: false, arg: 'none', help: 'SYST (system type)', handler: syst },
   FEAT: { auth: false, arg: 'none', help: 'FEAT (list the extensions)', handler: feat },
   OPTS: { auth: false, arg: 'required', feat: 'UTF8', help: 'OPTS <SP> UTF8 ON | MLST facts (options)', handler: opts },

@@ -28,7 +28,7 @@ export interface CommandSpec {
   state?: StateCheck;
   /** 'write': the command changes the tree, refused with 550 unless the session is writable. */
   perm?: 'write';
-  /** May run while a transfer is running (ABOR, STAT, NOOP, QUIT); other commands wait for its end. */
+  /** May run while a transfer is running (ABOR, STAT, NOOP); other commands (QUIT too) wait for its end. */
   duringTransfer?: boolean;
   /** The line FEAT lists for this command (RFC 2389), if any. */
   feat?: string;

@@ -1,7 +1,7 @@
 // One client on the TypeScript side: its lines are decoded, parsed and run
 // strictly in order. While a handler is still running (async), later lines
 // wait in a small queue. While a transfer runs, commands marked duringTransfer
-// (ABOR, STAT, NOOP, QUIT) run at once, one at a time, on a side lane; the
+// (ABOR, STAT, NOOP) run at once, one at a time, on a side lane; the
 // rest wait for the transfer's command to finish. The Connection is also the
 // CommandContext its handlers get.
 import { dispatch, failureReply } from '../commands/dispatch.js';

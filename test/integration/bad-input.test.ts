@@ -544,15 +544,34 @@ ftp.quit()
     expect(out).toMatch(/^noop 200$/m);
   });
 
-  it('QUIT mid-transfer gets 221 and closes both connections', async () => {
+  // RFC 959 4.1.1 QUIT: "If file transfer is in progress, the connection will
+  // remain open for result response and the server will then close it."
+  it('QUIT mid-transfer lets the transfer finish: all of it, 226, then 221 and the close', async () => {
     const { ctl, channel } = await stalledDownload();
-    ctl.send('QUIT');
-    const r = await ctl.reply();
-    expect(r.code).toBe(221);
-    await ctl.waitClosed();
-    (await channel.connected).resume();
-    const result = await channel.result(15_000);
-    expect(result.bytes).toBeLessThan(srv.fixture.big.size);
+    try {
+      ctl.send('QUIT');
+      (await channel.connected).resume();
+      const result = await channel.result(30_000);
+      expect(result.bytes).toBe(srv.fixture.big.size);
+      expect((await ctl.reply(30_000)).code).toBe(226);
+      expect((await ctl.reply()).code).toBe(221);
+      await ctl.waitClosed();
+    } finally {
+      channel.close();
+    }
+  });
+
+  it('ABOR after QUIT mid-transfer: 426, 226, then 221 and the close', async () => {
+    const { ctl, channel } = await stalledDownload();
+    try {
+      ctl.send('QUIT');
+      ctl.send('ABOR');
+      const codes = [(await ctl.reply()).code, (await ctl.reply()).code, (await ctl.reply()).code];
+      expect(codes).toEqual([426, 226, 221]);
+      await ctl.waitClosed();
+    } finally {
+      channel.close();
+    }
   });
 
   it('the server still serves after all of the above', async () => {

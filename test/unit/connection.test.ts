@@ -70,6 +70,19 @@ describe('line ordering', () => {
   });
 });
 
+describe('QUIT during a transfer', () => {
+  it('waits for the transfer: its 226 first, then 221 and the close (RFC 959 4.1.1)', async () => {
+    const h = await loggedIn();
+    h.send('EPSV', 'RETR file.bin', 'QUIT');
+    await h.replies(2);
+    expect(h.engine.actions).not.toContain('close');
+    h.engine.finish();
+    await h.replies(4);
+    expect(h.codes()).toEqual([229, 150, 226, 221]);
+    expect(h.engine.actions.at(-1)).toBe('close');
+  });
+});
+
 describe('data transfers', () => {
   it('refuses RETR without PASV/PORT with 425', async () => {
     const h = await loggedIn();
