@@ -38,6 +38,7 @@ export const Code = {
   PageTypeUnknown: 551, // RFC 959 4.2.1
   ExceededStorage: 552, // RFC 959 4.2.1
   FileNameNotAllowed: 553, // RFC 959 4.2.1
+  InvalidRestParameter: 554, // RFC 1123 4.1.3.4: the file cannot be repositioned as REST said
 } as const;
 
 export type ReplyCode = (typeof Code)[keyof typeof Code];
