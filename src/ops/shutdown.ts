@@ -1,5 +1,6 @@
 // Signals of a running CLI server. SIGTERM (and a first SIGINT) drain:
-// stop accepting, let running transfers finish up to --drain-timeout, close,
+// stop accepting and starting transfers, let running transfers finish up to
+// --drain-timeout, answer every client (426 for a transfer cut, 421), close,
 // exit 0. A second signal exits at once.
 import type { ServerHandle } from '../index.js';
 

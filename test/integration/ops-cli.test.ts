@@ -92,6 +92,7 @@ describe('graceful shutdown', () => {
       );
       expect(refused).toBe(true);
       expect((await ctl.reply(20_000)).code).toBe(226);
+      expect((await ctl.reply()).code).toBe(421);
       const data = await channel.result();
       expect(data.sha256).toBe(sha256(file));
       expect(await withTimeout(proc.exited, 15_000, 'exit after the drain')).toEqual({ code: 0, signal: null });

@@ -22,6 +22,14 @@ describe('command table invariants', () => {
     expect(during).toEqual(['ABOR', 'NOOP', 'STAT']);
   });
 
+  it('marks as data commands (refused while draining) exactly those that set up or run a transfer', () => {
+    const data = rows.filter(([, s]) => s.data === true).map(([v]) => v).sort();
+    expect(data).toEqual(['APPE', 'EPRT', 'EPSV', 'LIST', 'MLSD', 'NLST', 'PASV', 'PORT', 'RETR', 'STOR', 'STOU']);
+    expect(() => buildRegistry({ XTST: { auth: true, arg: 'none', help: 'XTST', handler: () => reply(200, 'ok'), data: 'yes' as unknown as boolean } })).toThrow(
+      /data must be a boolean/,
+    );
+  });
+
   it('needs login for everything but the login, greeting and capability commands', () => {
     const open = rows.filter(([, s]) => !s.auth).map(([v]) => v).sort();
     expect(open).toEqual(['FEAT', 'HELP', 'NOOP', 'OPTS', 'PASS', 'QUIT', 'SYST', 'USER']);
