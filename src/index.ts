@@ -45,6 +45,11 @@ export interface ServerHandle {
   drain(timeoutMs?: number): Promise<void>;
   /** The engine's numbers and the server's counters (sessions, commands, bytes, transfers, limits hit). */
   stats(): ServerStats;
+  /**
+   * Opens the log files again by their names (the CLI does it on SIGHUP, for
+   * logrotate): --xferlog. Log lines go to stderr, which is not reopened.
+   */
+  reopenLogs(): void;
 }
 
 /**
@@ -96,6 +101,11 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerHandle
     close: () => (closing ??= finish(server.close())),
     drain: (timeoutMs = config.drainTimeout * 1000) => (closing ??= finish(server.drain(timeoutMs))),
     stats,
+    reopenLogs: () => {
+      if (closing !== undefined) return;
+      xferlog?.reopen();
+      log.info('log files reopened');
+    },
   };
 }
 
