@@ -3,7 +3,7 @@
 // the server still serves a download to someone else.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataChannel, describeRun, FtpControl, freePort, python, retrieve, withTimeout } from './helpers/clients.js';
+import { DataChannel, describeRun, FtpControl, freePort, python, retrieve, stalledDownload as stalled, withTimeout } from './helpers/clients.js';
 import { expectServes, useServer } from './helpers/server.js';
 
 const srv = useServer();
@@ -444,18 +444,7 @@ describe('during a transfer, and clients that leave mid-transfer', () => {
   /** A logged-in client whose 64 MiB download has started and is stalled by not reading. */
   async function stalledDownload(): Promise<{ ctl: FtpControl; channel: DataChannel }> {
     const ctl = await login();
-    const channel = await DataChannel.open(ctl, 'EPSV');
-    const socket = await channel.connected;
-    const first = new Promise<void>((resolve) =>
-      socket.once('data', () => {
-        socket.pause();
-        resolve();
-      }),
-    );
-    ctl.send(`RETR ${srv.fixture.big.path}`);
-    expect((await ctl.reply()).code).toBe(150);
-    await withTimeout(first, 10_000, 'first data of the big file');
-    return { ctl, channel };
+    return { ctl, channel: await stalled(ctl, srv.fixture.big.path) };
   }
 
   it('STAT and NOOP answer at once; other commands wait for the transfer to end', async () => {

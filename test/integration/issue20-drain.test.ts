@@ -6,7 +6,7 @@
 // server of its own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerHandle, startServer, type StartOptions } from '../../src/index.js';
-import { DataChannel, FtpControl, withTimeout } from './helpers/clients.js';
+import { DataChannel, FtpControl, stalledDownload, withTimeout } from './helpers/clients.js';
 import { expectBaseline, type Fixture, makeFixture, type ResourceCounts, resourceCounts, testDefaults, warmUp } from './helpers/server.js';
 
 let fixture: Fixture | undefined;
@@ -48,19 +48,10 @@ async function epsv(ctl: FtpControl): Promise<DataChannel> {
   return channel;
 }
 
-/** RETR of the 64 MiB file with the data connection read once, then paused: the transfer stays running. */
-async function stalledDownload(ctl: FtpControl): Promise<DataChannel> {
-  const channel = await epsv(ctl);
-  const socket = await channel.connected;
-  const first = new Promise<void>((resolve) =>
-    socket.once('data', () => {
-      socket.pause();
-      resolve();
-    }),
-  );
-  ctl.send(`RETR ${fixture?.big.path ?? ''}`);
-  expect((await ctl.reply()).code).toBe(150);
-  await withTimeout(first, 10_000, 'first data of the big file');
+/** RETR of the 64 MiB file, its reader stopped after the first bytes: the transfer stays running. */
+async function stalled(ctl: FtpControl): Promise<DataChannel> {
+  const channel = await stalledDownload(ctl, fixture?.big.path ?? '');
+  channels.push(channel);
   return channel;
 }
 
@@ -77,7 +68,7 @@ describe('drain', () => {
   it('a transfer still running at the deadline: 426 on its command, then 421, then the close', async () => {
     const server = await start();
     const ctl = await login(server);
-    const channel = await stalledDownload(ctl);
+    const channel = await stalled(ctl);
     await server.drain(200);
     expect((await ctl.reply()).code).toBe(426);
     expect((await ctl.reply()).code).toBe(421);
@@ -89,7 +80,7 @@ describe('drain', () => {
   it('while draining, data commands get 421 and a close, others are served, a running transfer finishes', async () => {
     const server = await start();
     const busy = await login(server);
-    const channel = await stalledDownload(busy);
+    const channel = await stalled(busy);
     const prepared = await login(server);
     await epsv(prepared);
     const fresh = await login(server);

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DataChannel, describeRun, FtpControl, run } from './helpers/clients.js';
-import { useServer } from './helpers/server.js';
+import { listingBytes, useServer, withLogin } from './helpers/server.js';
 
 const srv = useServer();
 
@@ -27,28 +27,6 @@ beforeAll(async () => {
   if (r.code !== 0) throw new Error(`mkfifo: ${describeRun(r)}`);
 });
 
-async function withLogin<T>(f: (ctl: FtpControl) => Promise<T>): Promise<T> {
-  const ctl = await FtpControl.login(srv.host, srv.port);
-  try {
-    return await f(ctl);
-  } finally {
-    ctl.destroy();
-  }
-}
-
-/** The exact bytes a listing command sends on its data connection (150, then 226). */
-async function listingBytes(ctl: FtpControl, line: string): Promise<Buffer> {
-  const channel = await DataChannel.open(ctl, 'EPSV', { keep: true });
-  try {
-    const prelim = await ctl.cmd(line);
-    expect(prelim.code, prelim.lines.join(' / ')).toBe(150);
-    expect((await ctl.reply()).code).toBe(226);
-    return (await channel.result()).data ?? Buffer.alloc(0);
-  } finally {
-    channel.close();
-  }
-}
-
 /** A listing's lines as the client splits them at CRLF (latin1 keeps every byte as it came). */
 function linesOf(body: Buffer): string[] {
   const text = body.toString('latin1');
@@ -60,12 +38,12 @@ const latin1 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
 
 describe('a name with CR or LF is one listing line', () => {
   it('NLST: one line per entry, CR sent as CR NUL and LF as NUL', async () => {
-    const body = await withLogin((ctl) => listingBytes(ctl, 'NLST /breaks'));
+    const body = await withLogin(srv, (ctl) => listingBytes(ctl, 'NLST /breaks'));
     expect(body).toEqual(Buffer.from(escaped.map((n) => n + '\r\n').join(''), 'utf8'));
   });
 
   it('LIST: one ls line per entry, no line break inside any', async () => {
-    const body = await withLogin((ctl) => listingBytes(ctl, 'LIST /breaks'));
+    const body = await withLogin(srv, (ctl) => listingBytes(ctl, 'LIST /breaks'));
     const lines = linesOf(body);
     expect(lines).toHaveLength(breakNames.length);
     lines.forEach((line, i) => {
@@ -76,7 +54,7 @@ describe('a name with CR or LF is one listing line', () => {
   });
 
   it('MLSD: one fact line per entry, every one with its facts', async () => {
-    const body = await withLogin((ctl) => listingBytes(ctl, 'MLSD /breaks'));
+    const body = await withLogin(srv, (ctl) => listingBytes(ctl, 'MLSD /breaks'));
     const lines = linesOf(body);
     expect(lines).toHaveLength(breakNames.length);
     lines.forEach((line, i) => {
@@ -86,7 +64,7 @@ describe('a name with CR or LF is one listing line', () => {
   });
 
   it('STAT <dir> shows the same names as LIST', async () => {
-    await withLogin(async (ctl) => {
+    await withLogin(srv, async (ctl) => {
       const stat = await ctl.cmd('STAT /breaks');
       expect(stat.code).toBe(213);
       // First and last lines frame the listing; between them, one line per entry.
@@ -98,7 +76,7 @@ describe('a name with CR or LF is one listing line', () => {
 
 describe('a name that is not UTF-8 is left out of listings', () => {
   it('NLST, LIST and MLSD list the other entries only', async () => {
-    await withLogin(async (ctl) => {
+    await withLogin(srv, async (ctl) => {
       expect((await listingBytes(ctl, 'NLST /raw')).toString('latin1')).toBe('ok.txt\r\n');
       expect(linesOf(await listingBytes(ctl, 'LIST /raw'))).toEqual([expect.stringMatching(/ ok\.txt$/)]);
       expect(linesOf(await listingBytes(ctl, 'MLSD /raw'))).toEqual([expect.stringMatching(/^type=file;size=2;.* ok\.txt$/)]);
@@ -108,7 +86,7 @@ describe('a name that is not UTF-8 is left out of listings', () => {
 
 describe('a FIFO', () => {
   it('MLST and MLSD type it OS.unix=fifo (RFC 3659 7.5.1), with no perm to RETR or STOR it', async () => {
-    await withLogin(async (ctl) => {
+    await withLogin(srv, async (ctl) => {
       const one = await ctl.cmd('MLST /fifo/pipe');
       expect(one.code).toBe(250);
       expect(one.lines[1]).toMatch(/^ type=OS\.unix=fifo;size=0;modify=\d{14};perm=;unique=[0-9a-f]+U[0-9a-f]+; \/fifo\/pipe$/);
@@ -118,7 +96,7 @@ describe('a FIFO', () => {
   });
 
   it('RETR of a FIFO with no writer is refused with 550, and the session goes on', async () => {
-    await withLogin(async (ctl) => {
+    await withLogin(srv, async (ctl) => {
       const channel = await DataChannel.open(ctl, 'EPSV');
       try {
         const r = await ctl.cmd('RETR /fifo/pipe');

@@ -5,27 +5,16 @@
 // 999999999999999; a REST inside the file still resumes an upload.
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DataChannel, FtpControl, retrieve, sha256 } from './helpers/clients.js';
-import { expectServes, useServer } from './helpers/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DataChannel, type FtpControl, retrieve, sha256 } from './helpers/clients.js';
+import { expectServes, useServer, withLogin } from './helpers/server.js';
 
 const srv = useServer({ writable: true });
-const opened: FtpControl[] = [];
 const ten = Buffer.from('0123456789');
 
 beforeAll(async () => {
   await writeFile(path.join(srv.root, 'ten.bin'), ten);
 });
-
-afterEach(() => {
-  for (const c of opened.splice(0)) c.destroy();
-});
-
-async function login(): Promise<FtpControl> {
-  const ctl = await FtpControl.login(srv.host, srv.port);
-  opened.push(ctl);
-  return ctl;
-}
 
 const exists = (rel: string) => stat(path.join(srv.root, rel)).then(() => true, () => false);
 
@@ -49,8 +38,7 @@ describe('REST past the end, then RETR', () => {
     ['at the end', 10],
     ['past the end', 1000],
   ])('%s: 150, no bytes, 226', async (_what, offset) => {
-    const ctl = await login();
-    const got = await retrieve(ctl, 'EPSV', '/ten.bin', { rest: offset });
+    const got = await withLogin(srv, (ctl) => retrieve(ctl, 'EPSV', '/ten.bin', { rest: offset }));
     expect(got.prelim.code).toBe(150);
     expect(got.final?.code).toBe(226);
     expect(got.bytes).toBe(0);
@@ -59,42 +47,42 @@ describe('REST past the end, then RETR', () => {
 
 describe('REST past the end, then STOR', () => {
   it('of an existing file: 554 up front, the file unchanged, the data setup kept', async () => {
-    const ctl = await login();
-    const channel = await DataChannel.open(ctl, 'EPSV');
-    try {
-      await ctl.expect('REST 11', 350);
-      const r = await ctl.cmd('STOR ten.bin');
-      expect(r.code, r.lines.join(' / ')).toBe(554);
-      expect(await readFile(path.join(srv.root, 'ten.bin'))).toEqual(ten);
-      // The refusal used neither the REST nor the data setup: a STOR now writes the whole file.
-      ctl.send('STOR ten-copy.bin');
-      expect((await ctl.reply()).code).toBe(150);
-      (await channel.connected).end(ten);
-      expect((await ctl.reply()).code).toBe(226);
-      expect(await readFile(path.join(srv.root, 'ten-copy.bin'))).toEqual(ten);
-    } finally {
-      channel.close();
-    }
+    await withLogin(srv, async (ctl) => {
+      const channel = await DataChannel.open(ctl, 'EPSV');
+      try {
+        await ctl.expect('REST 11', 350);
+        const r = await ctl.cmd('STOR ten.bin');
+        expect(r.code, r.lines.join(' / ')).toBe(554);
+        expect(await readFile(path.join(srv.root, 'ten.bin'))).toEqual(ten);
+        // The refusal used neither the REST nor the data setup: a STOR now writes the whole file.
+        ctl.send('STOR ten-copy.bin');
+        expect((await ctl.reply()).code).toBe(150);
+        (await channel.connected).end(ten);
+        expect((await ctl.reply()).code).toBe(226);
+        expect(await readFile(path.join(srv.root, 'ten-copy.bin'))).toEqual(ten);
+      } finally {
+        channel.close();
+      }
+    });
   });
 
   it('of a missing file: 554, and no file is created', async () => {
-    const ctl = await login();
-    expect(await restStor(ctl, '5', 'sparse.bin', ten)).toEqual([554]);
+    expect(await withLogin(srv, (ctl) => restStor(ctl, '5', 'sparse.bin', ten))).toEqual([554]);
     expect(await exists('sparse.bin')).toBe(false);
   });
 
   it('REST 999999999999999: 554 before any 150, no file left', async () => {
-    const ctl = await login();
-    expect(await restStor(ctl, '999999999999999', 'huge.bin', ten)).toEqual([554]);
-    expect(await exists('huge.bin')).toBe(false);
-    expect(await restStor(ctl, '999999999999999', 'ten.bin', ten)).toEqual([554]);
-    expect(await readFile(path.join(srv.root, 'ten.bin'))).toEqual(ten);
+    await withLogin(srv, async (ctl) => {
+      expect(await restStor(ctl, '999999999999999', 'huge.bin', ten)).toEqual([554]);
+      expect(await exists('huge.bin')).toBe(false);
+      expect(await restStor(ctl, '999999999999999', 'ten.bin', ten)).toEqual([554]);
+      expect(await readFile(path.join(srv.root, 'ten.bin'))).toEqual(ten);
+    });
   });
 
   it('REST at the end still resumes an upload', async () => {
     await writeFile(path.join(srv.root, 'resume.bin'), ten);
-    const ctl = await login();
-    expect(await restStor(ctl, '10', 'resume.bin', ten)).toEqual([150, 226]);
+    expect(await withLogin(srv, (ctl) => restStor(ctl, '10', 'resume.bin', ten))).toEqual([150, 226]);
     expect(sha256(await readFile(path.join(srv.root, 'resume.bin')))).toBe(sha256(Buffer.concat([ten, ten])));
   });
 

@@ -19,6 +19,7 @@ import {
   retrieve,
   run,
   sha256,
+  stalledDownload,
   type Tracked,
   withTimeout,
 } from './helpers/clients.js';
@@ -152,23 +153,13 @@ describe('SIGHUP', () => {
       expect(await eventually(async () => existsSync(xferlog) && (await lines(xferlog)).length === 1, 10_000)).toBe(true);
       await rename(xferlog, rotated);
       // A download held open by a reader that stopped reading: it runs across the signal.
-      const channel = await DataChannel.open(across, 'EPSV');
-      const socket = await channel.connected;
-      const first = new Promise<void>((resolve) =>
-        socket.once('data', () => {
-          socket.pause();
-          resolve();
-        }),
-      );
-      across.send('RETR /big.bin');
-      expect((await across.reply()).code).toBe(150);
-      await withTimeout(first, 10_000, 'the first bytes of big.bin');
+      const channel = await stalledDownload(across, '/big.bin');
       killChild(proc.child, 'SIGHUP');
       // The reopen creates the file anew under its name.
       expect(await eventually(() => existsSync(xferlog), 10_000)).toBe(true);
       const after = await retrieve(ctl, 'EPSV', '/small.txt');
       expect(after.final?.code).toBe(226);
-      socket.resume();
+      (await channel.connected).resume();
       expect((await across.reply(20_000)).code).toBe(226);
       expect((await channel.result()).bytes).toBe(bigSize);
       expect(proc.child.exitCode).toBeNull();
