@@ -7,7 +7,7 @@ import { loadConfigWithOrigins, parseFlags } from './config/load.js';
 import { packageVersion } from './config/package-root.js';
 import { ConfigError, StartError } from './errors.js';
 import { startServer } from './index.js';
-import { onShutdownSignals } from './ops/shutdown.js';
+import { onReopenSignal, onShutdownSignals } from './ops/shutdown.js';
 import { startStatusLine } from './ops/status-line.js';
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -39,6 +39,7 @@ async function main(argv: readonly string[]): Promise<void> {
   // The live status line only on a terminal; piped or under a supervisor, stdout stays quiet.
   const status = process.stdout.isTTY ? startStatusLine(server.stats, process.stdout) : undefined;
   onShutdownSignals(server, () => status?.stop());
+  onReopenSignal(server);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

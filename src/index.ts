@@ -37,12 +37,19 @@ export interface ServerHandle {
   /** Stops accepting, closes every session, joins the engine's threads. Idempotent. */
   close(): Promise<void>;
   /**
-   * Graceful shutdown: stops accepting at once, lets running transfers finish
-   * for up to `timeoutMs` (default: --drain-timeout), then closes as close() does.
+   * Graceful shutdown: stops accepting at once and refuses new transfers (a
+   * data command gets 421 and its session is closed), lets running transfers
+   * finish for up to `timeoutMs` (default: --drain-timeout), aborts those
+   * still running (426), sends every session 421, then closes as close() does.
    */
   drain(timeoutMs?: number): Promise<void>;
   /** The engine's numbers and the server's counters (sessions, commands, bytes, transfers, limits hit). */
   stats(): ServerStats;
+  /**
+   * Opens the log files again by their names (the CLI does it on SIGHUP, for
+   * logrotate): --xferlog. Log lines go to stderr, which is not reopened.
+   */
+  reopenLogs(): void;
 }
 
 /**
@@ -94,6 +101,11 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerHandle
     close: () => (closing ??= finish(server.close())),
     drain: (timeoutMs = config.drainTimeout * 1000) => (closing ??= finish(server.drain(timeoutMs))),
     stats,
+    reopenLogs: () => {
+      if (closing !== undefined) return;
+      xferlog?.reopen();
+      log.info('log files reopened');
+    },
   };
 }
 

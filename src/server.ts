@@ -49,6 +49,18 @@ const sweepMs = 1000;
 const maxWaitingLines = 64;
 const greeting = '220 muxftpd ready\r\n';
 
+/** The last reply of every session at the end of a drain (RFC 959 4.2). */
+const shuttingDown: Reply = { code: Code.ServiceNotAvailable, text: 'Server shutting down; closing control connection.', close: true };
+
+/**
+ * At the end of a drain, how long the sessions' last replies (a transfer's
+ * 426, then the 421) may take to reach their clients before the engine stops.
+ * The engine closes a session once its replies are out, or after
+ * --close-timeout for a client that reads nothing; this bounds both.
+ */
+const goodbyeGraceMs = 2000;
+const pollMs = 50;
+
 export class Server implements EngineHandler {
   readonly engine: EngineControl;
   private readonly shared: Shared;
@@ -70,7 +82,7 @@ export class Server implements EngineHandler {
       bounceRefused: () => this.counters.limit('bounce'),
     });
     const engine = observeTransfers(this.engine, this.reporter);
-    this.shared = { accounts: new Map(), ...parts, logins: this.logins, commands, engine, maxWaiting: maxWaitingLines };
+    this.shared = { accounts: new Map(), ...parts, logins: this.logins, commands, engine, maxWaiting: maxWaitingLines, draining: false };
     this.sweeper = setInterval(() => this.sweep(Date.now()), sweepMs).unref();
   }
 
@@ -135,15 +147,19 @@ export class Server implements EngineHandler {
   }
 
   /**
-   * Graceful shutdown: stops accepting, lets running transfers finish for up
-   * to `timeoutMs`, then closes every session.
+   * Graceful shutdown: stops accepting and starting transfers (a data command
+   * gets 421 and its session is closed), lets running transfers finish for
+   * up to `timeoutMs`, then says goodbye: a transfer still running is aborted
+   * and answered 426 by its own command, every session gets 421 and is
+   * closed. Then the engine stops.
    */
   async drain(timeoutMs: number): Promise<void> {
     this.engine.stopAccepting();
-    const end = Date.now() + timeoutMs;
-    while (this.counters.transfersRunning > 0 && Date.now() < end) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    this.shared.draining = true;
+    await until(() => this.counters.transfersRunning === 0, timeoutMs);
+    for (const connection of this.connections.values()) connection.shutDown(shuttingDown);
+    // The engine reports each session closed once its last replies are out (or it gave up on them).
+    await until(() => this.connections.size === 0, goodbyeGraceMs);
     await this.close();
   }
 
@@ -166,4 +182,10 @@ export class Server implements EngineHandler {
   private passAnswered(session: Session, answer: Reply, wasLoggedIn: boolean): void {
     if (answer.code === Code.LoggedIn && !wasLoggedIn && session.loggedIn) this.reporter.login(session);
   }
+}
+
+/** Polls `done` every pollMs until it holds or `ms` have passed. */
+async function until(done: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, pollMs));
 }

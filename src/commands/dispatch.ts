@@ -1,5 +1,6 @@
 // Runs one command: the table's generic checks in a fixed order, then the
-// handler. Unknown → 502, argument → 501, login → 530, state → its refusal
+// handler. Unknown → 502, a data command while the server drains → 421 and
+// close, argument → 501, login → 530, state → its refusal
 // (503 unless the row says otherwise), write permission → 550, then the handler. A handler's FtpError
 // becomes its reply; any other exception becomes 451 and a log line, never
 // 500 and never a crash. A handler returning a plain Reply is answered
@@ -16,6 +17,16 @@ const argUnexpected = reply(Code.SyntaxErrorArgs, 'Syntax error: command takes n
 const notLoggedIn = reply(Code.NotLoggedIn, 'Please login with USER and PASS.');
 const readOnly = reply(Code.FileUnavailable, 'Permission denied: this session is read-only.');
 const localError = reply(Code.LocalError, 'Requested action aborted: local error in processing.');
+/**
+ * RFC 959 4.2: 421 "may be a reply to any command if the service knows it
+ * must shut down". A 425 or 450 would invite the client to retry on a server
+ * that is about to close; 421 tells it to go elsewhere now.
+ */
+const noNewTransfers: Reply = {
+  code: Code.ServiceNotAvailable,
+  text: 'Server shutting down; no new transfers. Closing control connection.',
+  close: true,
+};
 
 export function dispatch(
   ctx: CommandContext,
@@ -26,6 +37,7 @@ export function dispatch(
   // RFC 959 4.1.3: RNTO must come right after RNFR; any other command forgets the RNFR.
   if (verb !== 'RNTO') ctx.session.renameFrom = null;
   if (spec === undefined) return notImplemented;
+  if (spec.data === true && ctx.draining) return noNewTransfers;
   try {
     const argRefusal = checkArg(spec.arg, arg);
     if (argRefusal !== undefined) return argRefusal;

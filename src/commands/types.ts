@@ -28,8 +28,13 @@ export interface CommandSpec {
   state?: StateCheck;
   /** 'write': the command changes the tree, refused with 550 unless the session is writable. */
   perm?: 'write';
-  /** May run while a transfer is running (ABOR, STAT, NOOP, QUIT); other commands wait for its end. */
+  /** May run while a transfer is running (ABOR, STAT, NOOP); other commands (QUIT too) wait for its end. */
   duringTransfer?: boolean;
+  /**
+   * Sets up or runs a data transfer (PASV…, RETR, LIST…): while the server
+   * drains, it is answered 421 and the connection closed (RFC 959 4.2).
+   */
+  data?: boolean;
   /** The line FEAT lists for this command (RFC 2389), if any. */
   feat?: string;
   /** One line for HELP: syntax and purpose. */
@@ -75,6 +80,8 @@ export interface CommandContext {
   readonly files: SessionFiles;
   readonly commands: CommandRegistry;
   readonly log: Logger;
+  /** The server is shutting down gracefully: running transfers may finish, no new one starts. */
+  readonly draining: boolean;
   /** Sends a reply now, ahead of the handler's final one (e.g. 150 before a transfer). */
   send(reply: Reply): void;
   /**

@@ -34,7 +34,7 @@ export const opsSettings: { readonly [K in keyof OpsConfig]: Setting<OpsConfig[K
     type: 'seconds',
     default: 10,
     defaultText: '10 s',
-    help: 'on SIGTERM, seconds running transfers may take to finish before every client is closed',
+    help: 'on SIGTERM, seconds running transfers may take to finish before every client gets 421 and is closed',
     validate: integer(0, 86_400),
   },
 };

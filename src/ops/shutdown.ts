@@ -1,6 +1,9 @@
 // Signals of a running CLI server. SIGTERM (and a first SIGINT) drain:
-// stop accepting, let running transfers finish up to --drain-timeout, close,
-// exit 0. A second signal exits at once.
+// stop accepting and starting transfers, let running transfers finish up to
+// --drain-timeout, answer every client (426 for a transfer cut, 421), close,
+// exit 0. A second signal exits at once. SIGHUP reopens the log files
+// (logrotate's postrotate) and nothing else: its default action, ending the
+// process, would cut every transfer.
 import type { ServerHandle } from '../index.js';
 
 export function onShutdownSignals(server: ServerHandle, beforeExit: () => void): void {
@@ -25,4 +28,8 @@ export function onShutdownSignals(server: ServerHandle, beforeExit: () => void):
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+export function onReopenSignal(server: ServerHandle): void {
+  process.on('SIGHUP', () => server.reopenLogs());
 }

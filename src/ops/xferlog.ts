@@ -54,20 +54,38 @@ export function xferlogLine(r: XferRecord): string {
   ].join(' ');
 }
 
-/** An open transfer log: lines are appended through one buffered stream. */
+/**
+ * An open transfer log: lines are appended through one buffered stream.
+ * reopen() (on SIGHUP) opens the file again by its name, as daemons do for
+ * logrotate: lines written before it end in the file that was moved away.
+ */
 export class TransferLog {
-  private readonly stream: WriteStream;
+  private stream: WriteStream;
 
-  constructor(file: string, onError: (e: Error) => void) {
-    this.stream = createWriteStream(file, { flags: 'a' });
-    this.stream.on('error', onError);
+  constructor(
+    private readonly file: string,
+    private readonly onError: (e: Error) => void,
+  ) {
+    this.stream = this.open();
   }
 
   write(r: XferRecord): void {
     this.stream.write(xferlogLine(r) + '\n');
   }
 
+  reopen(): void {
+    const old = this.stream;
+    this.stream = this.open();
+    old.end();
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => this.stream.end(resolve));
+  }
+
+  private open(): WriteStream {
+    const stream = createWriteStream(this.file, { flags: 'a' });
+    stream.on('error', this.onError);
+    return stream;
   }
 }

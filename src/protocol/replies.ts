@@ -38,6 +38,7 @@ export const Code = {
   PageTypeUnknown: 551, // RFC 959 4.2.1
   ExceededStorage: 552, // RFC 959 4.2.1
   FileNameNotAllowed: 553, // RFC 959 4.2.1
+  InvalidRestParameter: 554, // RFC 1123 4.1.3.4: the file cannot be repositioned as REST said
 } as const;
 
 export type ReplyCode = (typeof Code)[keyof typeof Code];
@@ -70,18 +71,20 @@ export function multiline(code: ReplyCode, first: string, body: readonly string[
  * RFC 2389 requires the space for FEAT), then "ccc end".
  */
 export function formatReply(r: Reply): string {
-  if (r.body === undefined) return `${r.code} ${safe(r.text)}\r\n`;
-  let out = `${r.code}-${safe(r.text)}\r\n`;
-  for (const line of r.body) out += ` ${safe(line)}\r\n`;
-  return out + `${r.code} ${safe(r.end ?? 'End')}\r\n`;
+  if (r.body === undefined) return `${r.code} ${oneLine(r.text)}\r\n`;
+  let out = `${r.code}-${oneLine(r.text)}\r\n`;
+  for (const line of r.body) out += ` ${oneLine(line)}\r\n`;
+  return out + `${r.code} ${oneLine(r.end ?? 'End')}\r\n`;
 }
 
 const lineBreak = /[\r\n]/;
 
 /**
- * Text that echoes client input (paths) must not break the reply apart: a CR
- * goes out as CR NUL (RFC 2640 3.1), a LF as NUL (as vsftpd does).
+ * Text that echoes client input or file names must not break a reply or a
+ * listing apart: a CR goes out as CR NUL (RFC 2640 3.1), a LF as NUL (as
+ * vsftpd does in replies). Listings on the data connection use it too, so a
+ * name reads the same in STAT and in LIST/NLST/MLSD.
  */
-function safe(text: string): string {
+export function oneLine(text: string): string {
   return lineBreak.test(text) ? text.replace(/\r/g, '\r\0').replace(/\n/g, '\0') : text;
 }

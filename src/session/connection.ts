@@ -1,7 +1,7 @@
 // One client on the TypeScript side: its lines are decoded, parsed and run
 // strictly in order. While a handler is still running (async), later lines
 // wait in a small queue. While a transfer runs, commands marked duringTransfer
-// (ABOR, STAT, NOOP, QUIT) run at once, one at a time, on a side lane; the
+// (ABOR, STAT, NOOP) run at once, one at a time, on a side lane; the
 // rest wait for the transfer's command to finish. The Connection is also the
 // CommandContext its handlers get.
 import { dispatch, failureReply } from '../commands/dispatch.js';
@@ -27,6 +27,8 @@ export interface Shared {
   readonly log: Logger;
   /** Lines that may wait behind a running command; one more closes the connection with 421. */
   readonly maxWaiting: number;
+  /** The server drains (set once by Server.drain): data commands get 421. */
+  draining: boolean;
 }
 
 /** A line ready to run: a command, or the refusal its parsing produced. */
@@ -57,6 +59,8 @@ export class Connection implements CommandContext {
   private closed = false;
   /** The client half-closed: once every line it sent is answered, the session closes. */
   private noMoreInput = false;
+  /** The server is closing this session (shutDown): lines still arriving are not run. */
+  private goingAway = false;
   /** A transfer's file is open: commands marked duringTransfer may run beside it. */
   private sideLaneOpen = false;
   private readonly waiting: Entry[] = [];
@@ -98,9 +102,13 @@ export class Connection implements CommandContext {
     return this.shared.log;
   }
 
+  get draining(): boolean {
+    return this.shared.draining;
+  }
+
   /** A control line from the engine (without its CRLF). */
   line(bytes: Buffer, tooLong: boolean): void {
-    if (this.closed) return;
+    if (this.closed || this.goingAway) return;
     const entry = this.entryOf(bytes, tooLong);
     if (this.mayRunNow(entry)) this.run(entry);
     else if (this.waiting.length >= this.shared.maxWaiting) this.send(tooManyWaiting);
@@ -163,6 +171,23 @@ export class Connection implements CommandContext {
       return;
     }
     this.closeIfAnswered();
+  }
+
+  /**
+   * The end of a drain: the server is going away. Lines not yet run are
+   * dropped; a running transfer is aborted, and its command answers it (426,
+   * RFC 959 4.1.3); then `goodbye` (a 421) is sent and the session closed.
+   */
+  shutDown(goodbye: Reply): void {
+    if (this.closed || this.goingAway) return;
+    this.goingAway = true;
+    this.waiting.length = 0;
+    if (!this.session.transferring) {
+      this.send(goodbye);
+      return;
+    }
+    this.shared.engine.abort(this.session.sid);
+    void this.afterTransfer().then(() => this.send(goodbye));
   }
 
   /** The engine closed the session, or the server is stopping: nothing more is sent. */

@@ -1,5 +1,6 @@
 // Directory listing text (pure): `ls -l` style lines for LIST and STAT, bare
 // names for NLST. Times are UTC so that listings do not depend on the host.
+import { oneLine } from '../protocol/replies.js';
 import type { FileStat } from './stat-records.js';
 
 export interface ListEntry {
@@ -16,9 +17,13 @@ export function longLine(entry: ListEntry, now: Date): string {
   return `${modeString(mode)} ${String(nlink).padStart(3)} ftp      ftp      ${String(size).padStart(12)} ${dateString(mtime, now)} ${entry.name}`;
 }
 
-/** The listing a data connection carries: one line per entry, each ended by CRLF. */
+/**
+ * The listing a data connection carries: one line per entry, each ended by
+ * CRLF. A name with CR or LF in it stays on its line, escaped as replies
+ * escape it (CR as CR NUL, LF as NUL): it can never forge a second entry.
+ */
 export function listingBody(lines: readonly string[]): Buffer {
-  return Buffer.from(lines.map((l) => l + '\r\n').join(''), 'utf8');
+  return Buffer.from(lines.map((l) => oneLine(l) + '\r\n').join(''), 'utf8');
 }
 
 /** ls date column: 'Mon DD HH:MM' within the last half year, else 'Mon DD  YYYY'. */

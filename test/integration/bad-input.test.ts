@@ -3,7 +3,7 @@
 // the server still serves a download to someone else.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataChannel, describeRun, FtpControl, freePort, python, retrieve, withTimeout } from './helpers/clients.js';
+import { DataChannel, describeRun, FtpControl, freePort, python, retrieve, stalledDownload as stalled, withTimeout } from './helpers/clients.js';
 import { expectServes, useServer } from './helpers/server.js';
 
 const srv = useServer();
@@ -444,18 +444,7 @@ describe('during a transfer, and clients that leave mid-transfer', () => {
   /** A logged-in client whose 64 MiB download has started and is stalled by not reading. */
   async function stalledDownload(): Promise<{ ctl: FtpControl; channel: DataChannel }> {
     const ctl = await login();
-    const channel = await DataChannel.open(ctl, 'EPSV');
-    const socket = await channel.connected;
-    const first = new Promise<void>((resolve) =>
-      socket.once('data', () => {
-        socket.pause();
-        resolve();
-      }),
-    );
-    ctl.send(`RETR ${srv.fixture.big.path}`);
-    expect((await ctl.reply()).code).toBe(150);
-    await withTimeout(first, 10_000, 'first data of the big file');
-    return { ctl, channel };
+    return { ctl, channel: await stalled(ctl, srv.fixture.big.path) };
   }
 
   it('STAT and NOOP answer at once; other commands wait for the transfer to end', async () => {
@@ -544,15 +533,34 @@ ftp.quit()
     expect(out).toMatch(/^noop 200$/m);
   });
 
-  it('QUIT mid-transfer gets 221 and closes both connections', async () => {
+  // RFC 959 4.1.1 QUIT: "If file transfer is in progress, the connection will
+  // remain open for result response and the server will then close it."
+  it('QUIT mid-transfer lets the transfer finish: all of it, 226, then 221 and the close', async () => {
     const { ctl, channel } = await stalledDownload();
-    ctl.send('QUIT');
-    const r = await ctl.reply();
-    expect(r.code).toBe(221);
-    await ctl.waitClosed();
-    (await channel.connected).resume();
-    const result = await channel.result(15_000);
-    expect(result.bytes).toBeLessThan(srv.fixture.big.size);
+    try {
+      ctl.send('QUIT');
+      (await channel.connected).resume();
+      const result = await channel.result(30_000);
+      expect(result.bytes).toBe(srv.fixture.big.size);
+      expect((await ctl.reply(30_000)).code).toBe(226);
+      expect((await ctl.reply()).code).toBe(221);
+      await ctl.waitClosed();
+    } finally {
+      channel.close();
+    }
+  });
+
+  it('ABOR after QUIT mid-transfer: 426, 226, then 221 and the close', async () => {
+    const { ctl, channel } = await stalledDownload();
+    try {
+      ctl.send('QUIT');
+      ctl.send('ABOR');
+      const codes = [(await ctl.reply()).code, (await ctl.reply()).code, (await ctl.reply()).code];
+      expect(codes).toEqual([426, 226, 221]);
+      await ctl.waitClosed();
+    } finally {
+      channel.close();
+    }
   });
 
   it('the server still serves after all of the above', async () => {

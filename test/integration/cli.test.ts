@@ -185,18 +185,19 @@ describe('SIGTERM stops a running server with exit 0', () => {
     expect(await stop(proc)).toEqual({ code: 0, signal: null });
   });
 
-  it('with a logged-in idle client, which is disconnected', async () => {
+  it('with a logged-in idle client, which gets 421 and is disconnected', async () => {
     const { proc, port } = await startCli();
     const ctl = await FtpControl.login('127.0.0.1', port);
     try {
       expect(await stop(proc)).toEqual({ code: 0, signal: null });
+      expect((await ctl.reply()).code).toBe(421);
       await ctl.waitClosed(5_000);
     } finally {
       ctl.destroy();
     }
   });
 
-  it('in the middle of a stalled download (after --drain-timeout)', async () => {
+  it('in the middle of a stalled download (after --drain-timeout: 426, then 421)', async () => {
     const { proc, port } = await startCli(['--block-size', '4k', '--drain-timeout', '1']);
     const ctl = await FtpControl.login('127.0.0.1', port);
     try {
@@ -206,6 +207,8 @@ describe('SIGTERM stops a running server with exit 0', () => {
       ctl.send('RETR /big.bin');
       expect((await ctl.reply()).code).toBe(150);
       expect(await stop(proc)).toEqual({ code: 0, signal: null });
+      expect((await ctl.reply()).code).toBe(426);
+      expect((await ctl.reply()).code).toBe(421);
       socket.resume();
       const result = await channel.result(10_000);
       expect(result.bytes).toBeLessThan(8 * 1024 * 1024);

@@ -8,7 +8,7 @@ import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { curl, DataChannel, describeRun, FtpControl, python } from './helpers/clients.js';
-import { useServer } from './helpers/server.js';
+import { listingBytes, useServer, withLogin } from './helpers/server.js';
 import { treeDigest } from './helpers/tree.js';
 
 const srv = useServer();
@@ -26,26 +26,9 @@ beforeAll(async () => {
   await symlink('nowhere', path.join(dir, 'link-dangling'));
 });
 
-/** Runs `lines` after a data setup each (EPSV) and returns the listing text. */
+/** Runs `line` after a data setup (EPSV) and returns the listing text. */
 async function listing(ctl: FtpControl, line: string): Promise<string> {
-  const channel = await DataChannel.open(ctl, 'EPSV', { keep: true });
-  try {
-    const prelim = await ctl.cmd(line);
-    expect(prelim.code, prelim.lines.join(' / ')).toBe(150);
-    expect((await ctl.reply()).code).toBe(226);
-    return (await channel.result()).data?.toString('utf8') ?? '';
-  } finally {
-    channel.close();
-  }
-}
-
-async function withLogin<T>(f: (ctl: FtpControl) => Promise<T>): Promise<T> {
-  const ctl = await FtpControl.login(srv.host, srv.port);
-  try {
-    return await f(ctl);
-  } finally {
-    ctl.destroy();
-  }
+  return (await listingBytes(ctl, line)).toString('utf8');
 }
 
 const names = ['-dash.txt', 'link-inside', 'old.txt', 'spaced name.txt', 'ünï dir', '日本語.txt'];
@@ -62,7 +45,7 @@ describe('listings', () => {
   });
 
   it('LIST uses both date forms, shows a symlink inside as its target, and hides the ones out or nowhere', async () => {
-    const text = await withLogin((ctl) => listing(ctl, 'LIST -la /names'));
+    const text = await withLogin(srv, (ctl) => listing(ctl, 'LIST -la /names'));
     expect(text).toMatch(/^-[rw-]{9} +\d+ ftp +ftp +4 Feb {2}3 {2}2001 old\.txt$/m);
     expect(text).toMatch(/^-[rw-]{9} +\d+ ftp +ftp +5 \w{3} [ \d]\d \d\d:\d\d -dash\.txt$/m);
     expect(text).toMatch(/^-[rw-]{9} .* link-inside$/m);
@@ -71,7 +54,7 @@ describe('listings', () => {
   });
 
   it('LIST and RETR of a name with a leading dash', async () => {
-    await withLogin(async (ctl) => {
+    await withLogin(srv, async (ctl) => {
       await ctl.expect('CWD /names', 250);
       expect(await listing(ctl, 'LIST -dash.txt')).toMatch(/ -dash\.txt\r\n$/);
       expect(await listing(ctl, 'NLST -dash.txt')).toBe('-dash.txt\r\n');
@@ -99,7 +82,7 @@ ftp.quit()
   });
 
   it('MLST, OPTS MLST and the MLST line of FEAT', async () => {
-    await withLogin(async (ctl) => {
+    await withLogin(srv, async (ctl) => {
       const feat = await ctl.cmd('FEAT');
       expect(feat.lines).toContain(' MLST type*;size*;modify*;perm*;unique*;');
       const one = await ctl.cmd('MLST /names/old.txt');
@@ -116,7 +99,7 @@ ftp.quit()
   });
 
   it('STAT <path> lists on the control connection', async () => {
-    await withLogin(async (ctl) => {
+    await withLogin(srv, async (ctl) => {
       const r = await ctl.cmd('STAT /names');
       expect(r.code).toBe(213);
       expect(r.lines.join('\n')).toMatch(/ old\.txt\n/);
@@ -127,7 +110,7 @@ ftp.quit()
 
 describe('navigation', () => {
   it('CWD, XCWD, CDUP, XCUP, XPWD inside the root; .. stops at /; a symlink out is refused', async () => {
-    await withLogin(async (ctl) => {
+    await withLogin(srv, async (ctl) => {
       await ctl.expect('CWD /names/ünï dir', 250);
       expect((await ctl.cmd('XPWD')).text).toBe('"/names/ünï dir" is the current directory.');
       await ctl.expect('XCUP', 250);
@@ -147,7 +130,7 @@ describe('navigation', () => {
 describe('read-only by default', () => {
   it('refuses every write command with 550 and changes nothing', async () => {
     const before = await treeDigest(srv.root);
-    await withLogin(async (ctl) => {
+    await withLogin(srv, async (ctl) => {
       for (const verb of ['STOR new.bin', 'APPE hello.txt', 'STOU', 'STOR hello.txt']) {
         const channel = await DataChannel.open(ctl, 'EPSV');
         expect((await ctl.cmd(verb)).code, verb).toBe(550);

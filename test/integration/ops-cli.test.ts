@@ -1,24 +1,44 @@
 // The CLI as an operator runs it: --config with precedence defaults < file <
 // env < flags and --print-config naming each value's source; SIGTERM drains
 // (a running transfer finishes, new clients are refused); a second SIGINT
-// exits at once; off a terminal stdout stays quiet.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// exits at once; off a terminal stdout stays quiet; SIGHUP reopens --xferlog
+// (logrotate) and stops nothing.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DataChannel, describeRun, FtpControl, killChild, killChildren, run, sha256, type Tracked, withTimeout } from './helpers/clients.js';
+import {
+  DataChannel,
+  describeRun,
+  eventually,
+  FtpControl,
+  killChild,
+  killChildren,
+  retrieve,
+  run,
+  sha256,
+  stalledDownload,
+  type Tracked,
+  withTimeout,
+} from './helpers/clients.js';
 import { cli, ensureBuilt, startCliAt } from './helpers/cli.js';
 
 const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: os.tmpdir(), LANG: 'C.UTF-8' };
 let dir = '';
 const file = Buffer.alloc(1024 * 1024, 'x');
+const bigSize = 64 * 1024 * 1024;
 const tracked: Tracked[] = [];
 
 beforeAll(async () => {
   await ensureBuilt();
   dir = await mkdtemp(path.join(os.tmpdir(), 'muxftpd-ops-'));
   await writeFile(path.join(dir, 'one.bin'), file);
+  await writeFile(path.join(dir, 'small.txt'), 'small\n');
+  // Sparse, and more than loopback's socket buffers hold: a reader that stops keeps its transfer running.
+  await writeFile(path.join(dir, 'big.bin'), '');
+  await truncate(path.join(dir, 'big.bin'), bigSize);
 }, 180_000);
 
 afterEach(() => {
@@ -92,6 +112,7 @@ describe('graceful shutdown', () => {
       );
       expect(refused).toBe(true);
       expect((await ctl.reply(20_000)).code).toBe(226);
+      expect((await ctl.reply()).code).toBe(421);
       const data = await channel.result();
       expect(data.sha256).toBe(sha256(file));
       expect(await withTimeout(proc.exited, 15_000, 'exit after the drain')).toEqual({ code: 0, signal: null });
@@ -113,6 +134,47 @@ describe('graceful shutdown', () => {
       expect(await withTimeout(proc.exited, 5_000, 'exit after the second SIGINT')).toEqual({ code: 130, signal: null });
     } finally {
       ctl.destroy();
+    }
+  });
+});
+
+describe('SIGHUP', () => {
+  const lines = async (f: string) => (await readFile(f, 'utf8')).split('\n').filter((l) => l !== '');
+
+  it('reopens --xferlog after logrotate moved it; the server and a transfer running across it go on', async () => {
+    const xferlog = path.join(dir, 'xfer.log');
+    const rotated = `${xferlog}.1`;
+    const { proc, port } = await startCli(['--xferlog', xferlog]);
+    const ctl = await FtpControl.login('127.0.0.1', port);
+    const across = await FtpControl.login('127.0.0.1', port);
+    try {
+      const before = await retrieve(ctl, 'EPSV', '/small.txt');
+      expect(before.final?.code).toBe(226);
+      expect(await eventually(async () => existsSync(xferlog) && (await lines(xferlog)).length === 1, 10_000)).toBe(true);
+      await rename(xferlog, rotated);
+      // A download held open by a reader that stopped reading: it runs across the signal.
+      const channel = await stalledDownload(across, '/big.bin');
+      killChild(proc.child, 'SIGHUP');
+      // The reopen creates the file anew under its name.
+      expect(await eventually(() => existsSync(xferlog), 10_000)).toBe(true);
+      const after = await retrieve(ctl, 'EPSV', '/small.txt');
+      expect(after.final?.code).toBe(226);
+      (await channel.connected).resume();
+      expect((await across.reply(20_000)).code).toBe(226);
+      expect((await channel.result()).bytes).toBe(bigSize);
+      expect(proc.child.exitCode).toBeNull();
+      expect(proc.child.signalCode).toBeNull();
+      expect(await eventually(async () => (await lines(xferlog)).length === 2, 10_000), (await lines(xferlog)).join('\n')).toBe(true);
+      const fresh = await lines(xferlog);
+      expect(fresh.filter((l) => / 6 \/small\.txt b _ o a anonymous ftp 0 \* c$/.test(l))).toHaveLength(1);
+      // The transfer that ran across the signal ended after it: its line is in the new file.
+      expect(fresh.filter((l) => / 67108864 \/big\.bin b _ o a anonymous ftp 0 \* c$/.test(l))).toHaveLength(1);
+      expect(await lines(rotated)).toEqual([expect.stringMatching(/ 6 \/small\.txt b _ o a anonymous ftp 0 \* c$/)]);
+      killChild(proc.child, 'SIGTERM');
+      expect(await withTimeout(proc.exited, 15_000, 'exit after SIGTERM')).toEqual({ code: 0, signal: null });
+    } finally {
+      ctl.destroy();
+      across.destroy();
     }
   });
 });

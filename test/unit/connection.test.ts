@@ -70,6 +70,19 @@ describe('line ordering', () => {
   });
 });
 
+describe('QUIT during a transfer', () => {
+  it('waits for the transfer: its 226 first, then 221 and the close (RFC 959 4.1.1)', async () => {
+    const h = await loggedIn();
+    h.send('EPSV', 'RETR file.bin', 'QUIT');
+    await h.replies(2);
+    expect(h.engine.actions).not.toContain('close');
+    h.engine.finish();
+    await h.replies(4);
+    expect(h.codes()).toEqual([229, 150, 226, 221]);
+    expect(h.engine.actions.at(-1)).toBe('close');
+  });
+});
+
 describe('data transfers', () => {
   it('refuses RETR without PASV/PORT with 425', async () => {
     const h = await loggedIn();
@@ -208,5 +221,41 @@ describe('data transfers', () => {
     h.send('EPSV', 'NLST');
     await h.replies(2);
     expect(h.engine.actions[1]).toBe('sendBuffer file.bin\r\n');
+  });
+});
+
+describe('draining', () => {
+  const line = (h: Awaited<ReturnType<typeof harness>>, sid: number, text: string) => h.server.onLine(sid, Buffer.from(text), false);
+
+  it('an idle session gets 421, then the close', async () => {
+    const h = await loggedIn();
+    await h.server.drain(0);
+    expect(h.engine.sent).toEqual(['421 Server shutting down; closing control connection.\r\n']);
+    expect(h.engine.actions).toEqual(['stopAccepting', 'close']);
+  });
+
+  it('a transfer still running at the deadline is aborted: 426 on its command, then 421', async () => {
+    const h = await loggedIn();
+    h.send('EPSV', 'RETR file.bin');
+    await h.replies(2);
+    await h.server.drain(0);
+    expect(h.codes()).toEqual([229, 150, 426, 421]);
+    expect(h.engine.actions.slice(-3)).toEqual(['stopAccepting', 'abort', 'close']);
+  });
+
+  it('a data command while draining gets 421 and its session closes; other commands are served', async () => {
+    const h = await loggedIn();
+    h.send('EPSV', 'RETR file.bin');
+    await h.replies(2);
+    const drained = h.server.drain(60_000);
+    h.server.onOpen(2, { address: '127.0.0.1', port: 50001 }, { address: '127.0.0.1', port: 2121 });
+    for (const text of ['USER anonymous', 'PASS x', 'NOOP', 'PASV', 'NOOP']) line(h, 2, text);
+    await h.replies(6);
+    expect(h.codes().slice(2, 6)).toEqual([220, 331, 230, 200]);
+    expect(h.engine.sent[6]).toBe('421 Server shutting down; no new transfers. Closing control connection.\r\n');
+    h.engine.finish();
+    await drained;
+    expect(h.codes().slice(7)).toEqual([226, 421]);
+    expect(h.engine.sent).toHaveLength(9);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { factsLine, mlstFacts, mlstFeature, permFact, selectFacts, timeVal } from '../../src/vfs/facts.js';
+import { factsLine, mlstFacts, mlstFeature, permFact, selectFacts, timeVal, typeFact } from '../../src/vfs/facts.js';
 
-const stats = (dir: boolean) => ({
-  mode: dir ? 0o40755 : 0o100644,
+const stats = (dir: boolean, mode = dir ? 0o40755 : 0o100644) => ({
+  mode,
   size: 1234,
   mtime: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)),
   dev: 0x801n,
@@ -19,7 +19,20 @@ describe('RFC 3659 facts', () => {
   });
 
   it('perm follows what the session may do', () => {
-    expect([permFact(false, false), permFact(false, true), permFact(true, false)]).toEqual(['r', 'adfrw', 'el']);
+    expect([permFact('file', false), permFact('file', true), permFact('dir', false)]).toEqual(['r', 'adfrw', 'el']);
+    expect([permFact('OS.unix=fifo', false), permFact('OS.unix=fifo', true)]).toEqual(['', 'df']);
+  });
+
+  it('types what is neither a file nor a directory as OS.unix= (RFC 3659 7.5.1)', () => {
+    expect([0o100644, 0o40755, 0o10644, 0o140755, 0o20666, 0o60660].map(typeFact)).toEqual([
+      'file',
+      'dir',
+      'OS.unix=fifo',
+      'OS.unix=socket',
+      'OS.unix=chr',
+      'OS.unix=blk',
+    ]);
+    expect(factsLine({ name: 'p', stats: stats(false, 0o10644) }, ['type', 'size', 'perm'], false)).toBe('type=OS.unix=fifo;size=1234;perm=; p');
   });
 
   it('OPTS MLST keeps known facts in the server order, case-insensitively', () => {

@@ -31,6 +31,8 @@ describe('listing format', () => {
   it('ends every line with CRLF', () => {
     expect(listingBody(['a', 'b']).toString()).toBe('a\r\nb\r\n');
     expect(listingBody([]).length).toBe(0);
+    // A name with a line break stays on its line, escaped as replies escape it.
+    expect(listingBody(['a\r\nb', 'c\nd', 'e\rf']).toString('latin1')).toBe('a\r\0\0b\r\nc\0d\r\ne\r\0f\r\n');
   });
 
   it('skips ls options before the path', () => {

@@ -1,6 +1,7 @@
-// The pure parts of issue 7: the xferlog line, the status line's text, the
+// The parts of issue 7 that need no server: the xferlog line and its reopen, the status line's text, the
 // config file layer and --print-config.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { configText } from '../../src/config/help.js';
 import { loadConfigWithOrigins, parseFlags } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { statusText } from '../../src/ops/status-line.js';
-import { xferlogLine } from '../../src/ops/xferlog.js';
+import { TransferLog, type XferRecord, xferlogLine } from '../../src/ops/xferlog.js';
 import type { ServerStats } from '../../src/server.js';
 
 let dir = '';
@@ -18,21 +19,43 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
+const record: XferRecord = {
+  end: new Date(2004, 2, 4, 8, 12, 30),
+  seconds: 1.4,
+  host: '10.0.0.7',
+  bytes: 37,
+  path: '/pub/a file.html',
+  binary: true,
+  direction: 'o',
+  anonymous: true,
+  user: 'anonymous',
+  complete: true,
+};
+
 describe('xferlogLine', () => {
   it('writes the wu-ftpd / vsftpd fields, spaces in names as _', () => {
-    const line = xferlogLine({
-      end: new Date(2004, 2, 4, 8, 12, 30),
-      seconds: 1.4,
-      host: '10.0.0.7',
-      bytes: 37,
-      path: '/pub/a file.html',
-      binary: true,
-      direction: 'o',
-      anonymous: true,
-      user: 'anonymous',
-      complete: true,
-    });
-    expect(line).toBe('Thu Mar  4 08:12:30 2004 1 10.0.0.7 37 /pub/a_file.html b _ o a anonymous ftp 0 * c');
+    expect(xferlogLine(record)).toBe('Thu Mar  4 08:12:30 2004 1 10.0.0.7 37 /pub/a_file.html b _ o a anonymous ftp 0 * c');
+  });
+});
+
+describe('TransferLog', () => {
+  it('reopen() starts a new file under the name; lines written before stay in the moved one', async () => {
+    const file = path.join(dir, 'xfer.log');
+    const errors: Error[] = [];
+    const log = new TransferLog(file, (e) => errors.push(e));
+    log.write(record);
+    // The stream opens the file asynchronously: logrotate moves it once it is there.
+    for (let i = 0; i < 200 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 10));
+    await rename(file, `${file}.1`);
+    log.write({ ...record, bytes: 38 });
+    log.reopen();
+    log.write({ ...record, bytes: 39 });
+    await log.close();
+    const moved = (await readFile(`${file}.1`, 'utf8')).trim().split('\n');
+    const fresh = (await readFile(file, 'utf8')).trim().split('\n');
+    expect(moved.map((l) => l.split(/ +/)[7])).toEqual(['37', '38']);
+    expect(fresh.map((l) => l.split(/ +/)[7])).toEqual(['39']);
+    expect(errors).toEqual([]);
   });
 });
 

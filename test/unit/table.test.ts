@@ -17,9 +17,17 @@ describe('command table invariants', () => {
     }
   });
 
-  it('lets ABOR, STAT, NOOP and QUIT run during a transfer, and no data command', () => {
+  it('lets ABOR, STAT and NOOP run during a transfer, and no data command nor QUIT (RFC 959 4.1.1)', () => {
     const during = rows.filter(([, s]) => s.duringTransfer === true).map(([v]) => v).sort();
-    expect(during).toEqual(['ABOR', 'NOOP', 'QUIT', 'STAT']);
+    expect(during).toEqual(['ABOR', 'NOOP', 'STAT']);
+  });
+
+  it('marks as data commands (refused while draining) exactly those that set up or run a transfer', () => {
+    const data = rows.filter(([, s]) => s.data === true).map(([v]) => v).sort();
+    expect(data).toEqual(['APPE', 'EPRT', 'EPSV', 'LIST', 'MLSD', 'NLST', 'PASV', 'PORT', 'RETR', 'STOR', 'STOU']);
+    expect(() => buildRegistry({ XTST: { auth: true, arg: 'none', help: 'XTST', handler: () => reply(200, 'ok'), data: 'yes' as unknown as boolean } })).toThrow(
+      /data must be a boolean/,
+    );
   });
 
   it('needs login for everything but the login, greeting and capability commands', () => {

@@ -47,7 +47,12 @@ export function pass(ctx: CommandContext, arg: string): Reply | Promise<Reply> {
   return checkPassword(ctx, account, arg);
 }
 
-/** 221, then the engine flushes the reply and closes the connection (and any transfer). */
+/**
+ * 221, then the engine flushes the reply and closes the connection. QUIT is
+ * not marked duringTransfer: sent during a transfer, it waits for the
+ * transfer's final reply, as RFC 959 4.1.1 says ("the connection will remain
+ * open for result response and the server will then close it").
+ */
 export function quit(): Reply {
   return goodbye;
 }

@@ -14,10 +14,18 @@ import { runTransfer, uploadReply } from './transfer.js';
 
 const okToSend = 'Ok to send data.';
 
-/** STOR, or REST + STOR: writes from the REST offset on, keeping the bytes before it (RFC 3659 5.5). */
+/**
+ * STOR, or REST + STOR: writes from the REST offset on, keeping the bytes
+ * before it (RFC 3659 5.5). An offset past the end of the file (a missing
+ * file has none) is refused up front with 554 (RFC 1123 4.1.3.4), before the
+ * 150 and before the file is created: writing there would leave a hole of
+ * bytes the client never sent, and an offset past what the file system can
+ * hold (REST 999999999999999) would fail only after the 150, with the file
+ * already created. vsftpd seeks there (its source flags it "XXX").
+ */
 export async function stor(ctx: CommandContext, arg: string): Promise<Reply> {
   const offset = ctx.session.takeRest();
-  return receive(ctx, await uploadTarget(ctx, arg), offset, 'truncate', okToSend);
+  return receive(ctx, await uploadTarget(ctx, arg, offset), offset, 'truncate', okToSend);
 }
 
 /** APPE appends, creating the file when it is missing (RFC 959 4.1.3). */
@@ -43,14 +51,19 @@ function receive(ctx: CommandContext, target: Target, offset: number, mode: Writ
 }
 
 /**
- * The file to write: missing, or an existing file, never a directory. Asked
- * first only for a plain 550 before any data connection is used: the
- * engine's open beneath the session's directory is what confines the write.
+ * The file to write: missing, or an existing file, never a directory; a
+ * REST offset must not pass its end. Asked first only for a plain 550 (or
+ * 554) before any data connection is used: the engine's open beneath the
+ * session's directory is what confines the write.
  */
-async function uploadTarget(ctx: CommandContext, arg: string): Promise<Target> {
+async function uploadTarget(ctx: CommandContext, arg: string, restOffset = 0): Promise<Target> {
   const target = targetOf(ctx, arg);
   const existing = await lstatOrNothing(ctx, target.virtual);
   if (existing !== undefined && isDirectory(existing)) throw new FtpError(Code.FileUnavailable, 'Is a directory.');
+  const size = existing?.size ?? 0;
+  if (restOffset > size) {
+    throw new FtpError(Code.InvalidRestParameter, `Invalid REST parameter: ${restOffset} is past the end of the file (${size} bytes).`);
+  }
   return target;
 }
 

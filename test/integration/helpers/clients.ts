@@ -590,3 +590,28 @@ export async function retrieve(
     channel.close();
   }
 }
+
+/**
+ * RETR `path` over a fresh EPSV data connection whose reader stops after the
+ * first bytes: the transfer stays running until the caller resumes the
+ * socket (`(await channel.connected).resume()`). The file must outsize what
+ * loopback's socket buffers hold (64 MiB does).
+ */
+export async function stalledDownload(ctl: FtpControl, path: string): Promise<DataChannel> {
+  const channel = await DataChannel.open(ctl, 'EPSV');
+  const socket = await channel.connected;
+  const first = new Promise<void>((resolve) =>
+    socket.once('data', () => {
+      socket.pause();
+      resolve();
+    }),
+  );
+  ctl.send(`RETR ${path}`);
+  const prelim = await ctl.reply();
+  if (prelim.code !== 150) {
+    channel.close();
+    throw new Error(`RETR ${path} → ${prelim.lines.join(' / ')}`);
+  }
+  await withTimeout(first, 10_000, `the first bytes of ${path}`);
+  return channel;
+}

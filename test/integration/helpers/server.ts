@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { type ServerHandle, type StartOptions, startServer } from '../../../src/index.js';
-import { type DataMode, eventually, FtpControl, killChildren, retrieve, run, sha256 } from './clients.js';
+import { DataChannel, type DataMode, eventually, FtpControl, killChildren, retrieve, run, sha256 } from './clients.js';
 
 export type { StartOptions };
 export type RunningServer = ServerHandle;
@@ -251,5 +251,28 @@ export async function expectServes(srv: TestServer, mode: DataMode = 'EPSV'): Pr
     await ctl.waitClosed();
   } finally {
     ctl.destroy();
+  }
+}
+
+/** Runs `f` on a fresh logged-in control connection, which is destroyed after it. */
+export async function withLogin<T>(srv: TestServer, f: (ctl: FtpControl) => Promise<T>): Promise<T> {
+  const ctl = await FtpControl.login(srv.host, srv.port);
+  try {
+    return await f(ctl);
+  } finally {
+    ctl.destroy();
+  }
+}
+
+/** The exact bytes a listing command (`line`) sends over a fresh EPSV data connection; asserts its 150 and 226. */
+export async function listingBytes(ctl: FtpControl, line: string): Promise<Buffer> {
+  const channel = await DataChannel.open(ctl, 'EPSV', { keep: true });
+  try {
+    const prelim = await ctl.cmd(line);
+    expect(prelim.code, prelim.lines.join(' / ')).toBe(150);
+    expect((await ctl.reply()).code).toBe(226);
+    return (await channel.result()).data ?? Buffer.alloc(0);
+  } finally {
+    channel.close();
   }
 }

@@ -33,6 +33,8 @@ export class FakeEngine implements EngineControl {
   private running: { resolve: (r: TransferResult) => void; opts: TransferOptions } | undefined;
   private epilogue: string | undefined;
   private closed = false;
+  /** The server's handler, for the events the fake reports itself (Closed). */
+  handler: EngineHandler | undefined;
 
   /** `root`: the served root, where sendFile looks for its file. */
   constructor(private readonly root: string) {}
@@ -73,9 +75,12 @@ export class FakeEngine implements EngineControl {
     this.actions.push('abort');
     setImmediate(() => this.finish({ bytes: 0, error: TransferError.Aborted }));
   }
-  close(): void {
+  /** Like the native side: the session's Closed event follows, asynchronously (when wired to a handler). */
+  close(sid: number): void {
     this.closed = true;
     this.actions.push('close');
+    const handler = this.handler;
+    if (handler !== undefined) setImmediate(() => handler.onClosed(sid, 'requested'));
   }
   address(): Endpoint {
     return { address: '127.0.0.1', port: 2121 };
@@ -186,7 +191,10 @@ export async function harness(
   const errors: string[] = [];
   const log = createLogger('error', (line) => errors.push(line));
   const config = { ...defaultConfig(), root, ...options.config };
-  const server = new Server({ config, commands: buildRegistry(options.commands), log }, (_h: EngineHandler) => engine);
+  const server = new Server({ config, commands: buildRegistry(options.commands), log }, (handler: EngineHandler) => {
+    engine.handler = handler;
+    return engine;
+  });
   server.onOpen(1, options.peer ?? peer, options.local ?? local);
   const h: Harness = {
     engine,
