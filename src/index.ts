@@ -10,7 +10,7 @@ import { resolvePasvAddress } from './config/pasv-address.js';
 import type { Config } from './config/settings.js';
 import { Engine } from './engine/engine.js';
 import { StartError } from './errors.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger, resolveLogFormat } from './log.js';
 import { type MetricsServer, startMetrics } from './ops/metrics.js';
 import { TransferLog } from './ops/xferlog.js';
 import { Server, type ServerStats } from './server.js';
@@ -64,7 +64,7 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerHandle
   const root = await realpath(loaded.root);
   const config: Readonly<Config> = { ...loaded, root, pasvAddress: await resolvePasvAddress(loaded.pasvAddress) };
   const accounts = await loadAccounts(config.users, root);
-  const log = givenLog ?? createLogger(config.logLevel);
+  const log = givenLog ?? createLogger(config.logLevel, undefined, resolveLogFormat(config.logFormat, process.stderr.isTTY === true));
   const xferlog = config.xferlog === null ? undefined : new TransferLog(config.xferlog, (e) => log.error(`--xferlog: ${e.message}`));
   let server: Server;
   let metrics: MetricsServer | undefined;

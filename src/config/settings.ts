@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { type LogLevel, logLevels } from '../log.js';
+import { type LogFormat, logFormats, type LogLevel, logLevels } from '../log.js';
 import { type AccountConfig, accountSettings } from './account-settings.js';
 import { type LimitConfig, limitSettings } from './limit-settings.js';
 import { type OpsConfig, opsSettings } from './ops-settings.js';
@@ -36,6 +36,7 @@ export interface Config extends LimitConfig, OpsConfig, AccountConfig {
   maxLine: number;
   maxOutput: number;
   logLevel: LogLevel;
+  logFormat: LogFormat;
 }
 
 export type SettingName = keyof Config;
@@ -204,6 +205,15 @@ export const settings: SettingsTable = {
     defaultText: 'info',
     help: 'least severe messages written to stderr',
     validate: oneOf(logLevels),
+  },
+  logFormat: {
+    flag: '--log-format',
+    env: 'MUXFTPD_LOG_FORMAT',
+    type: logFormats.join('|'),
+    default: 'auto',
+    defaultText: 'auto (pretty on a terminal, JSON elsewhere)',
+    help: 'log lines as JSON objects (for programs) or short lines (for people)',
+    validate: oneOf(logFormats),
   },
   ...limitSettings,
   ...opsSettings,

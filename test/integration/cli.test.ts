@@ -229,4 +229,20 @@ describe('SIGTERM stops a running server with exit 0', () => {
     const { proc } = await startCli();
     expect(await stop(proc, 'SIGINT')).toEqual({ code: 0, signal: null });
   });
+
+  it('logs short lines for people with --log-format pretty, JSON off a terminal by default', async () => {
+    for (const [extra, shape] of [
+      [['--log-format', 'pretty'], /^\d\d:\d\d:\d\d (ERROR|WARN |INFO |DEBUG) \S/],
+      [[], /^\{"level":\d+,"time":"[^"]+",.*"msg":/],
+    ] as const) {
+      const { proc, port } = await startCli(['--log-level', 'debug', ...extra]);
+      const ctl = await FtpControl.login('127.0.0.1', port);
+      await ctl.expect('QUIT', 221);
+      ctl.destroy();
+      expect(await stop(proc)).toEqual({ code: 0, signal: null });
+      const lines = proc.stderr().split('\n').filter((l) => l !== '');
+      expect(lines.length, proc.stderr()).toBeGreaterThan(0);
+      for (const line of lines) expect(line).toMatch(shape);
+    }
+  });
 });
