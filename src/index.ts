@@ -68,8 +68,15 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerHandle
   const xferlog = config.xferlog === null ? undefined : new TransferLog(config.xferlog, (e) => log.error(`--xferlog: ${e.message}`));
   let server: Server;
   let metrics: MetricsServer | undefined;
+  let handle: ServerHandle | undefined;
+  // An engine thread whose loop failed: stop the whole server, and let the
+  // process end non-zero (the CLI has nothing else keeping it up).
+  const onFatal = () => {
+    process.exitCode = 1;
+    void handle?.close();
+  };
   try {
-    server = new Server({ config, accounts, commands: registry, log, xferlog }, (handler) => new Engine(engineConfig(config), handler));
+    server = new Server({ config, accounts, commands: registry, log, xferlog, onFatal }, (handler) => new Engine(engineConfig(config), handler));
   } catch (e) {
     await xferlog?.close();
     // The addon's messages already name the address and the failing step.
@@ -94,7 +101,7 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerHandle
     await xferlog?.close();
     log.flush();
   };
-  return {
+  handle = {
     address: { address: bound.address, port: bound.port, family: net.isIPv6(bound.address) ? 'IPv6' : 'IPv4' },
     config,
     metrics: metrics === undefined ? undefined : { port: metrics.port },
@@ -107,6 +114,7 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerHandle
       log.info('log files reopened');
     },
   };
+  return handle;
 }
 
 export { commands } from './commands/table.js';

@@ -1,4 +1,5 @@
 // Wires the engine's events to connections: the EngineHandler of a server.
+import { getSystemErrorName } from 'node:util';
 import type { Accounts } from './auth/accounts.js';
 import { Logins } from './auth/logins.js';
 import type { PoolStats } from './auth/password-pool.js';
@@ -40,6 +41,8 @@ export interface ServerParts {
   log: Logger;
   /** --xferlog, opened. */
   xferlog?: TransferLog;
+  /** The engine cannot go on (a thread's loop failed): the owner stops the server. */
+  onFatal?: (error: Error) => void;
 }
 
 /** How often the login and idle timeouts are checked, over all sessions at once. */
@@ -71,7 +74,10 @@ export class Server implements EngineHandler {
   private readonly reporter: Reporter;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(parts: ServerParts, makeEngine: (handler: EngineHandler) => EngineControl) {
+  constructor(
+    private readonly parts: ServerParts,
+    makeEngine: (handler: EngineHandler) => EngineControl,
+  ) {
     this.engine = makeEngine(this);
     this.limits = new Limits(parts.config, this.counters);
     this.logins = new Logins(parts.config, (limit) => this.counters.limit(limit));
@@ -128,6 +134,13 @@ export class Server implements EngineHandler {
 
   onInputEnded(sid: SessionId): void {
     this.connections.get(sid)?.inputEnded();
+  }
+
+  onLoopFailed(loop: string, error: number): void {
+    this.counters.loopFailures += 1;
+    const failure = new Error(`the engine's ${loop} loop failed (${getSystemErrorName(error)}) and stopped; the server stops rather than serve part of its clients`);
+    this.shared.log.error(failure.message);
+    this.parts.onFatal?.(failure);
   }
 
   onError(error: unknown): void {

@@ -20,8 +20,8 @@ constexpr size_t kMaxPendingHandoffs = 65536;
 
 }  // namespace
 
-Acceptor::Acceptor(const EngineConfig& config, std::vector<Worker*> workers)
-    : config_(config), workers_(std::move(workers)), backlogs_(workers_.size()) {}
+Acceptor::Acceptor(const EngineConfig& config, std::vector<Worker*> workers, EventSink* sink)
+    : config_(config), workers_(std::move(workers)), sink_(sink), backlogs_(workers_.size()) {}
 
 Acceptor::~Acceptor() { Stop(); }
 
@@ -108,9 +108,18 @@ void Acceptor::Run() {
   sys::NameThisThread("muxftpd-accept");
   std::vector<epoll_event> events(2 + workers_.size());
   while (true) {
-    int n = epoll_wait(epoll_.Get(), events.data(), static_cast<int>(events.size()),
-                       paused_ ? kPauseMs : -1);
-    if (n == -1 && errno != EINTR) return;
+    int n = sys::EpollWait(epoll_.Get(), events.data(), static_cast<int>(events.size()),
+                           paused_ ? kPauseMs : -1);
+    if (n < 0) {
+      // No new client would be served: say so (as a worker does), then stop.
+      auto batch = std::make_unique<EventBatch>(1);
+      Event& e = batch->front();
+      e.type = EventType::kLoopFailed;
+      e.error = n;
+      e.text = "acceptor";
+      sink_->Deliver(-1, std::move(batch));
+      return;
+    }
     if (n <= 0) {
       if (paused_) PauseListening(false);
       continue;

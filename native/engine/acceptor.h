@@ -21,7 +21,8 @@ struct Handoff;
 
 class Acceptor {
  public:
-  Acceptor(const EngineConfig& config, std::vector<Worker*> workers);
+  // `sink` hears only of the acceptor's own failure (LoopFailed): clients go to the workers.
+  Acceptor(const EngineConfig& config, std::vector<Worker*> workers, EventSink* sink);
   ~Acceptor();
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
@@ -46,6 +47,7 @@ class Acceptor {
 
   const EngineConfig& config_;
   std::vector<Worker*> workers_;
+  EventSink* const sink_;
   // Hand-offs a worker's socket had no room for (a burst of connects faster
   // than that worker drains them): sent when the socket is writable again,
   // instead of turning clients away.

@@ -40,7 +40,7 @@ int Engine::Start(const EngineConfig& config, EventSink* sink, std::string* wher
       return r;
     }
   }
-  acceptor_ = std::make_unique<Acceptor>(config_, raw);
+  acceptor_ = std::make_unique<Acceptor>(config_, raw, sink);
   int r = acceptor_->Bind(where);
   if (r < 0) {
     acceptor_.reset();

@@ -37,6 +37,9 @@ using SessionId = uint64_t;
 //   (TransferDone follows; an open error has only TransferDone).
 // FileDone: answer to FileOp: seq, error 0 or -errno, text the stat records
 //   (Stat, Lstat: one; List: the directory's own, then one per entry).
+// LoopFailed: an engine thread's loop failed and that thread stopped (its
+//   epoll_wait returned an error): text names it ("worker 0", "acceptor"),
+//   error the -errno. The server cannot go on whole.
 #define MUXFTPD_EVENT_TYPES(X) \
   X(Open, 1)                   \
   X(Line, 2)                   \
@@ -46,7 +49,8 @@ using SessionId = uint64_t;
   X(Closed, 6)                 \
   X(InputEnded, 7)             \
   X(TransferStarted, 8)        \
-  X(FileDone, 9)
+  X(FileDone, 9)               \
+  X(LoopFailed, 10)
 
 // Reply: append text to the control output.
 // ListenPassive: open a passive listener (seq answered by PassiveReady).

@@ -393,6 +393,12 @@ int EpollDel(int epfd, int fd) {
   return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nullptr) == -1 ? -errno : 0;
 }
 
+int EpollWait(int epfd, epoll_event* events, int max_events, int timeout_ms) {
+  int n = epoll_wait(epfd, events, max_events, timeout_ms);
+  if (n == -1) return errno == EINTR ? 0 : -errno;
+  return n;
+}
+
 int EventFd() {
   int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   return fd == -1 ? -errno : fd;

@@ -5,6 +5,7 @@
 #define MUXFTPD_ENGINE_SYS_H_
 
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -138,6 +139,8 @@ int EpollCreate();
 int EpollAdd(int epfd, int fd, uint32_t events, void* ptr);
 int EpollMod(int epfd, int fd, uint32_t events, void* ptr);
 int EpollDel(int epfd, int fd);
+// epoll_wait: the number of ready events (0 when interrupted by a signal), or -errno.
+[[nodiscard]] int EpollWait(int epfd, epoll_event* events, int max_events, int timeout_ms);
 int EventFd();
 int EventFdSignal(int fd);
 int EventFdDrain(int fd);

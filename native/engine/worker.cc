@@ -116,8 +116,17 @@ void Worker::Run() {
   sys::NameThisThread(("muxftpd-w" + std::to_string(index_)).c_str());
   epoll_event events[kMaxEvents];
   while (!stop_.load(std::memory_order_relaxed)) {
-    int n = epoll_wait(epoll_.Get(), events, kMaxEvents, WaitTimeoutMs());
-    if (n == -1 && errno != EINTR) break;
+    int n = sys::EpollWait(epoll_.Get(), events, kMaxEvents, WaitTimeoutMs());
+    if (n < 0) {
+      // Not a client's doing: this loop cannot go on, and a server serving
+      // half its clients is worse than one that stops (redis panics too).
+      // Said before the thread ends, so JS can report it and stop.
+      Event& e = Emit(EventType::kLoopFailed, 0);
+      e.error = n;
+      e.text = "worker " + std::to_string(index_);
+      FlushEvents();
+      break;
+    }
     Bump(iterations_, 1);
     now_ms_ = sys::NowMs();
     for (int i = 0; i < n; ++i) Dispatch(events[i]);

@@ -38,6 +38,11 @@ export interface EngineHandler {
   onClosed(sid: SessionId, reason: CloseReasonName): void;
   /** The client half-closed: no line comes after the ones already delivered. */
   onInputEnded(sid: SessionId): void;
+  /**
+   * An engine thread's loop failed and that thread stopped ('worker 0',
+   * 'acceptor'; error a negated errno): the server cannot go on whole.
+   */
+  onLoopFailed(loop: string, error: number): void;
   /** A handler above threw: the event is lost, the rest of the batch still runs. */
   onError(error: unknown): void;
 }
@@ -344,6 +349,9 @@ export class Engine {
         break;
       case EventType.InputEnded:
         this.handler.onInputEnded(ev.sid);
+        break;
+      case EventType.LoopFailed:
+        this.handler.onLoopFailed(ev.text.toString('latin1'), ev.error);
         break;
       case EventType.FileDone: {
         const p = this.take(ev.seq);

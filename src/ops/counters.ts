@@ -31,6 +31,8 @@ export type TransferKind = 'download' | 'upload' | 'listing';
 export interface CounterSnapshot {
   /** Sessions opened since start (those refused by --max-clients never reach TypeScript). */
   sessionsTotal: number;
+  /** Engine threads whose loop failed (each stops the server). */
+  loopFailures: number;
   /** Commands run, by verb (only verbs of the command table, so the label set stays bounded). */
   commands: Record<string, number>;
   /** Data bytes sent to clients (downloads, listings) and received (uploads). */
@@ -65,6 +67,8 @@ const zeros = <K extends string>(keys: readonly K[]): Record<K, number> =>
 
 export class Counters {
   sessionsTotal = 0;
+  /** Engine threads whose loop failed (each stops the server). */
+  loopFailures = 0;
   bytesOut = 0;
   bytesIn = 0;
   transfersRunning = 0;
@@ -102,6 +106,7 @@ export class Counters {
   snapshot(engineRejected: number): CounterSnapshot {
     return {
       sessionsTotal: this.sessionsTotal,
+      loopFailures: this.loopFailures,
       commands: Object.fromEntries(this.commands),
       bytesOut: this.bytesOut,
       bytesIn: this.bytesIn,

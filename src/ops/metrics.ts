@@ -67,6 +67,7 @@ export function metricsRegistry(stats: () => ServerStats): Registry {
   });
   const entries = (r: Record<string, number>, label: string) => Object.entries(r).map(([k, v]) => [{ [label]: k }, v] as [Record<string, string>, number]);
   mirrored(registry, 'muxftpd_sessions_total', 'Sessions opened since start', [], (s) => [[{}, s.sessionsTotal]], stats);
+  mirrored(registry, 'muxftpd_engine_loop_failures_total', 'Engine threads whose loop failed (each stops the server)', [], (s) => [[{}, s.loopFailures]], stats);
   mirrored(registry, 'muxftpd_accepted_total', 'Control connections accepted by the engine', [], (s) => [[{}, s.accepted]], stats);
   mirrored(registry, 'muxftpd_commands_total', 'Commands run, by verb', ['verb'], (s) => entries(s.commands, 'verb'), stats);
   mirrored(registry, 'muxftpd_transfers_total', 'Data transfers ended, by result', ['result'], (s) => entries(s.transfers, 'result'), stats);
