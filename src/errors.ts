@@ -24,9 +24,22 @@ export class StartError extends Error {
   }
 }
 
-/** Thrown by command handlers: the dispatcher turns it into the reply it carries. */
+const ftpErrorBrand = Symbol.for('muxftpd.FtpError');
+
+/**
+ * Thrown by command handlers: the dispatcher turns it into the reply it
+ * carries. Recognized by a brand, not by its class alone: a custom command
+ * module may import another copy of this package (its own node_modules, or
+ * the built dist/ beside sources run by a test), whose FtpError is another class.
+ */
 export class FtpError extends Error {
   override readonly name = 'FtpError';
+  readonly [ftpErrorBrand] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [ftpErrorBrand]?: unknown })[ftpErrorBrand] === true;
+  }
+
   constructor(
     readonly code: ReplyCode,
     readonly text: string,

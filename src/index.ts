@@ -2,6 +2,7 @@
 import { realpath } from 'node:fs/promises';
 import net from 'node:net';
 import { loadAccounts } from './auth/accounts.js';
+import { loadCommandModule } from './commands/module.js';
 import { buildRegistry } from './commands/registry.js';
 import type { CommandOverrides } from './commands/types.js';
 import { engineConfig } from './config/engine-config.js';
@@ -19,8 +20,12 @@ import { Server, type ServerStats } from './server.js';
 export type ServerOptions = { [K in keyof Config]: Config[K] | string };
 
 export interface StartOptions extends Partial<ServerOptions> {
-  /** Extra or replacement command rows (same shape as the built-in table); null removes a verb. */
-  commands?: CommandOverrides;
+  /**
+   * Extra or replacement command rows (same shape as the built-in table;
+   * null removes a verb), or a module specifier whose default export is such
+   * a table (as --commands takes it). Applied after --commands.
+   */
+  commands?: CommandOverrides | string;
   /** Where log lines go (default: pino on stderr at logLevel). */
   log?: Logger;
 }
@@ -59,8 +64,10 @@ export interface ServerHandle {
  */
 export async function startServer(opts: StartOptions = {}): Promise<ServerHandle> {
   const { commands, log: givenLog, ...options } = opts;
-  const registry = buildRegistry(commands);
   const loaded = await loadConfig({ options });
+  const fromModule = loaded.commandModule === null ? {} : await loadCommandModule(loaded.commandModule);
+  const given = typeof commands === 'string' ? await loadCommandModule(commands) : (commands ?? {});
+  const registry = buildRegistry({ ...fromModule, ...given });
   const root = await realpath(loaded.root);
   const config: Readonly<Config> = { ...loaded, root, pasvAddress: await resolvePasvAddress(loaded.pasvAddress) };
   const accounts = await loadAccounts(config.users, root);
@@ -117,7 +124,8 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerHandle
   return handle;
 }
 
-export { commands } from './commands/table.js';
+export { commands, needsDataSetup } from './commands/table.js';
+export { runTransfer, type StartTransfer } from './commands/handlers/transfer.js';
 export type {
   ArgRule,
   ArgValidator,
@@ -131,7 +139,7 @@ export type {
   StateCheck,
 } from './commands/types.js';
 export type { Config, CopyModeName, PortRange } from './config/settings.js';
-export { TransferError, type Endpoint, type SessionId, type TransferResult } from './engine/engine.js';
+export { TransferError, type Endpoint, type SessionId, type TransferOptions, type TransferResult } from './engine/engine.js';
 export { ConfigError, FtpError, StartError } from './errors.js';
 export type { Logger, LogLevel } from './log.js';
 export { Code, multiline, reply, type Reply, type ReplyCode } from './protocol/replies.js';

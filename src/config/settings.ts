@@ -37,6 +37,7 @@ export interface Config extends LimitConfig, OpsConfig, AccountConfig {
   maxOutput: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  commandModule: string | null;
 }
 
 export type SettingName = keyof Config;
@@ -214,6 +215,20 @@ export const settings: SettingsTable = {
     defaultText: 'auto (pretty on a terminal, JSON elsewhere)',
     help: 'log lines as JSON objects (for programs) or short lines (for people)',
     validate: oneOf(logFormats),
+  },
+  commandModule: {
+    flag: '--commands',
+    env: 'MUXFTPD_COMMANDS',
+    type: 'module',
+    default: null,
+    defaultText: 'none (the built-in table)',
+    help: 'a module (path or package) whose default export is a command table: rows added or replaced, null removes a verb',
+    validate: (raw) => {
+      if (raw === null) return null;
+      const specifier = text(raw);
+      if (specifier === '') throw new InvalidValue('must be a module path or package name');
+      return specifier;
+    },
   },
   ...limitSettings,
   ...opsSettings,
