@@ -65,10 +65,13 @@
     {
       "target_name": "bare",
       "type": "executable",
-      "sources": ["native/bench/bare.cc"],
+      "sources": ["native/bench/bare.cc", "native/engine/sys.cc"],
+      "include_dirs": ["."],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
-      "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-O2"]
+      "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-O2"],
+      "ldflags": ["-pthread"],
+      "libraries": ["-lpthread"]
     }
   ]
 }
