@@ -19,18 +19,10 @@ import { cpuBetween, sampleCpu } from './client/cpu.js';
 import { sampleInTime, treePss } from './client/pss.js';
 import { buildReport, type MemorySample, type Report } from './client/report.js';
 import { renderChart } from './chart.js';
-import {
-  type Cell,
-  type CompareResult,
-  type CompareSettings,
-  formatMarkdown,
-  formatTerminal,
-  type MatrixScenario,
-  planLoad,
-  planRuns,
-  selectableScenarios,
-  selectScenarios,
-} from './matrix.js';
+import { type CompareSettings, planLoad, planRuns } from './matrix/plan.js';
+import type { Cell, CompareResult } from './matrix/result.js';
+import { type MatrixScenario, selectableScenarios, selectScenarios } from './matrix/scenarios.js';
+import { formatMarkdown, formatTerminal } from './matrix/tables.js';
 import { missing, type Running, type ServerName, serverNames, specs, startServer, stopServer } from './peers/servers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

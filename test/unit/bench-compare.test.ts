@@ -1,17 +1,15 @@
 // How bench:compare sizes each load and starts each server: pure functions of
-// bench/matrix.ts and bench/peers/servers.ts (no server is started here).
+// bench/matrix/ (scenarios, plan) and bench/peers/ (no server is started here).
 import { describe, expect, it } from 'vitest';
 import { ftploadArgs } from '../../bench/client/ftpload.js';
+import { type CompareSettings, planLoad, planRuns } from '../../bench/matrix/plan.js';
 import {
-  type CompareSettings,
   matrixScenarios,
   passivePorts,
   passiveSources,
-  planLoad,
-  planRuns,
   selectableScenarios,
   selectScenarios,
-} from '../../bench/matrix.js';
+} from '../../bench/matrix/scenarios.js';
 import { launch, pasvRange, specs } from '../../bench/peers/servers.js';
 
 const settings: CompareSettings = {
