@@ -76,8 +76,8 @@ void Worker::Run() {
     if (stopping_ || (CountDone() && active_ == 0) || (OneShot() && active_ == 0 && pending_.empty())) {
       break;
     }
-    int n = epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()), 20);
-    if (n == -1 && errno != EINTR) Die("epoll_wait: %s", strerror(errno));
+    int n = sys::EpollWait(ep_, evs.data(), static_cast<int>(evs.size()), 20);
+    if (n < 0) Die("epoll_wait: %s", strerror(-n));
     now = NowUs();
     for (int i = 0; i < n; i++) {
       uint64_t d = PtrTag(evs[static_cast<size_t>(i)].data.ptr);
