@@ -49,7 +49,7 @@ std::string ErrnoName(int err) {
 Worker::Worker(int id, const Options& o, Counters& counters, int first_slot, int nslots)
     : id_(id), o_(o), sh_(counters), first_slot_(first_slot), rng_(0x9e3779b9u * (id + 1)) {
   sessions_.resize(static_cast<size_t>(nslots));
-  for (int i = 0; i < nslots; i++) sessions_[static_cast<size_t>(i)].slot = static_cast<uint32_t>(i);
+  for (size_t i = 0; i < sessions_.size(); i++) sessions_[i].slot = static_cast<uint32_t>(i);
   for (const auto& [k, w] : o_.mix) total_weight_ += w;
   timeout_us_ = static_cast<uint64_t>(o_.timeout_s * 1e6);
   buf_.resize(256 * 1024);
@@ -73,9 +73,8 @@ void Worker::Run() {
     if (!stopping_ && (sh_.stop.load(std::memory_order_relaxed) || now >= sh_.deadline_us)) {
       StopAll(now);
     }
-    if (stopping_ || (CountDone() && active_ == 0) || (OneShot() && active_ == 0 && pending_.empty())) {
-      break;
-    }
+    const bool all_done = CountDone() || (OneShot() && pending_.empty());
+    if (stopping_ || (all_done && active_ == 0)) break;
     int n = sys::EpollWait(ep_, evs.data(), static_cast<int>(evs.size()), 20);
     if (n < 0) Die("epoll_wait: %s", strerror(-n));
     now = NowUs();

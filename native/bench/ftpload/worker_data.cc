@@ -161,7 +161,8 @@ void Worker::ReceiveDownload(Session& s, uint64_t now) {
     return MaybeOpDone(s, now);
   }
   if (o_.checksum) {
-    s.crc = Crc32Update(s.crc, reinterpret_cast<unsigned char*>(buf_.data()), static_cast<size_t>(n));
+    const auto* bytes = reinterpret_cast<const unsigned char*>(buf_.data());
+    s.crc = Crc32Update(s.crc, bytes, static_cast<size_t>(n));
   }
   s.xfer_bytes += static_cast<uint64_t>(n);
   s.wait_since = now;
