@@ -41,7 +41,21 @@
     {
       "target_name": "ftpload",
       "type": "executable",
-      "sources": ["native/bench/ftpload.cc"],
+      "sources": [
+        "native/bench/ftpload/addresses.cc",
+        "native/bench/ftpload/crc32.cc",
+        "native/bench/ftpload/histogram.cc",
+        "native/bench/ftpload/json_writer.cc",
+        "native/bench/ftpload/main.cc",
+        "native/bench/ftpload/options.cc",
+        "native/bench/ftpload/session.cc",
+        "native/bench/ftpload/summary.cc",
+        "native/bench/ftpload/worker.cc",
+        "native/bench/ftpload/worker_control.cc",
+        "native/bench/ftpload/worker_data.cc",
+        "native/engine/sys.cc"
+      ],
+      "include_dirs": ["."],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
       "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-O2"],
@@ -51,10 +65,13 @@
     {
       "target_name": "bare",
       "type": "executable",
-      "sources": ["native/bench/bare.cc"],
+      "sources": ["native/bench/bare.cc", "native/engine/sys.cc"],
+      "include_dirs": ["."],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
-      "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-O2"]
+      "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-O2"],
+      "ldflags": ["-pthread"],
+      "libraries": ["-lpthread"]
     }
   ]
 }

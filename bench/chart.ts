@@ -4,7 +4,9 @@
 // out: every bar reads "above 1 = more than muxftpd".
 
 import * as vega from 'vega';
-import { baseServer, type CompareResult, type MatrixScenario, ratios } from './matrix.js';
+import { baseServer, ratios } from './matrix/figures.js';
+import type { CompareResult } from './matrix/result.js';
+import type { MatrixScenario } from './matrix/scenarios.js';
 
 function charted(result: CompareResult): MatrixScenario[] {
   return result.scenarios.filter((s) => !s.only && s.better !== 'lower');

@@ -7,7 +7,7 @@
 //                            [--passive-sessions N] [--passive-duration S] [--mode epsv|pasv]
 //                            [--large-mib N] [--out DIR] [--client-threads N] [--rounds N]
 
-import { execSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,19 +19,13 @@ import { cpuBetween, sampleCpu } from './client/cpu.js';
 import { sampleInTime, treePss } from './client/pss.js';
 import { buildReport, type MemorySample, type Report } from './client/report.js';
 import { renderChart } from './chart.js';
-import {
-  type Cell,
-  type CompareResult,
-  type CompareSettings,
-  formatMarkdown,
-  formatTerminal,
-  type MatrixScenario,
-  planLoad,
-  planRuns,
-  selectableScenarios,
-  selectScenarios,
-} from './matrix.js';
-import { missing, type Running, type ServerName, serverNames, specs, startServer, stopServer } from './peers/servers.js';
+import { type CompareSettings, planLoad, planRuns } from './matrix/plan.js';
+import type { Cell, CompareResult } from './matrix/result.js';
+import { type MatrixScenario, selectableScenarios, selectScenarios } from './matrix/scenarios.js';
+import { formatMarkdown, formatTerminal } from './matrix/tables.js';
+import { type Running, startServer, stopServer } from './peers/servers.js';
+import { peers, type ServerName, serverNames } from './peers/table.js';
+import { sh } from './shell.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // dist/bench/compare.js or bench/compare.ts
@@ -47,14 +41,6 @@ function list<T extends string>(flag: string, v: string | undefined, all: readon
     }
   }
   return out as T[];
-}
-
-function sh(cmd: string): string {
-  try {
-    return execSync(cmd, { encoding: 'utf8', shell: '/bin/bash', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return '';
-  }
 }
 
 function machineInfo(): Record<string, string> {
@@ -75,25 +61,6 @@ function machineInfo(): Record<string, string> {
     // Forking peers need a process (vsftpd: two) per session: 19,000 idle sessions can hit it.
     pidMax: sh('cat /proc/sys/kernel/pid_max'),
   };
-}
-
-function versionOf(name: ServerName): string {
-  switch (name) {
-    case 'muxftpd':
-      return sh(`node ${path.join(packageRoot, 'dist/cli.js')} --version`) || 'dev';
-    case 'vsftpd':
-      return sh("dpkg-query -W -f='${Version}' vsftpd");
-    case 'proftpd':
-      return sh(`${existsSync('/usr/sbin/proftpd') ? '/usr/sbin/proftpd' : '/opt/peers/proftpd/usr/sbin/proftpd'} -v 2>&1 | head -1`);
-    case 'pure-ftpd':
-      return sh('ls /opt/peers/debs/pure-ftpd_*.deb 2>/dev/null | head -1 | sed "s/.*pure-ftpd_//; s/_.*//"') || 'installed';
-    case 'pyftpdlib':
-      return sh("/usr/bin/python3 -c 'import pyftpdlib; print(pyftpdlib.__ver__)'");
-    case 'ftp-srv':
-      return sh("node -p \"require('/opt/peers/ftp-srv/node_modules/ftp-srv/package.json').version\"");
-    case 'bare':
-      return 'reference (native/bench/bare.cc)';
-  }
 }
 
 /** The served tree: small.bin (4 KiB), large.bin (when largeMiB is given), upload/ writable by the ftp user. */
@@ -240,9 +207,10 @@ async function main(): Promise<void> {
 
   const ready: ServerName[] = [];
   for (const name of servers) {
-    const why = missing(name, packageRoot);
-    result.servers.push({ name, version: why ? '' : versionOf(name), installed: !why, note: why ? `${why}; install: ${specs[name].install}` : '' });
-    if (why) console.error(`bench:compare: skipping ${name}: ${why} (install: ${specs[name].install})`);
+    const peer = peers[name];
+    const why = peer.missing(packageRoot);
+    result.servers.push({ name, version: why ? '' : peer.version(packageRoot), installed: !why, note: why ? `${why}; install: ${peer.install}` : '' });
+    if (why) console.error(`bench:compare: skipping ${name}: ${why} (install: ${peer.install})`);
     else ready.push(name);
   }
   // Whatever ends the loop, even a throw, stops the server it started.

@@ -11,14 +11,8 @@
 //
 // Not a server for anything but bench:compare's reference column.
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <linux/sockios.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <getopt.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,26 +27,25 @@
 #include <string>
 #include <unordered_map>
 
+#include "native/engine/sys.h"
+
 namespace {
 
-// -1, with errno, when the port cannot be bound.
+using muxftpd::SockAddr;
+using muxftpd::UniqueFd;
+namespace sys = muxftpd::sys;
+
+// A listener on 127.0.0.1:port, or -errno.
 int Listener(uint16_t port, int backlog) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd == -1) return -1;
-  int on = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);  // accepted sockets inherit it
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == -1 || listen(fd, backlog) == -1) {
-    int e = errno;
-    close(fd);
-    errno = e;
-    return -1;
-  }
-  return fd;
+  SockAddr a;
+  SockAddr::Parse("127.0.0.1", port, &a);
+  int r = sys::TcpSocket(AF_INET);
+  if (r < 0) return r;
+  UniqueFd fd(r);
+  (void)sys::SetReuseAddr(fd.Get());
+  (void)sys::SetNoDelay(fd.Get());  // accepted sockets inherit it
+  if ((r = sys::Bind(fd.Get(), a)) < 0 || (r = sys::Listen(fd.Get(), backlog)) < 0) return r;
+  return fd.Release();
 }
 
 // EPSV listeners take the ports of a range in turn, as a real server's
@@ -69,11 +62,11 @@ class PortRange {
       uint16_t p = next_;
       next_ = next_ == max_ ? min_ : static_cast<uint16_t>(next_ + 1);
       int fd = Listener(p, 1);
-      if (fd != -1) {
+      if (fd >= 0) {
         *port = p;
         return fd;
       }
-      if (errno != EADDRINUSE) return -1;
+      if (fd != -EADDRINUSE) return -1;
     }
     return -1;
   }
@@ -158,9 +151,7 @@ class Server {
     if (quit) {
       // The FIN rides with the 221, as muxftpd's; not when lines wait unread
       // (the close is then a reset, which would drop a held-back 221).
-      int unread = 0;
-      ioctl(c->ctl, SIOCINQ, &unread);
-      send(c->ctl, out.data(), out.size(), MSG_NOSIGNAL | (unread == 0 ? MSG_MORE : 0));
+      (void)sys::Send(c->ctl, out.data(), out.size(), sys::LastBytesMayWait(c->ctl));
       return Drop(c);
     }
     if (!out.empty()) Reply(c, out);
@@ -260,26 +251,79 @@ class Server {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  int port = -1;
-  unsigned pmin = 0, pmax = 0;
+namespace {
+
+struct Options {
+  uint16_t port = 0;
   const char* file = nullptr;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (strcmp(argv[i], "--port") == 0) port = atoi(argv[i + 1]);
-    if (strcmp(argv[i], "--file") == 0) file = argv[i + 1];
-    if (strcmp(argv[i], "--pasv-ports") == 0 && sscanf(argv[i + 1], "%u-%u", &pmin, &pmax) != 2) {
-      pmin = 0;  // rejected below
+  uint16_t pasv_min = 0, pasv_max = 0;
+};
+
+[[noreturn]] void Usage() {
+  fprintf(stderr, "usage: bare --port N --file PATH --pasv-ports MIN-MAX\n");
+  exit(2);
+}
+
+// "0".."65535"; false for anything else.
+bool ParsePort(const char* text, uint16_t* port) {
+  char* end = nullptr;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < 0 || v > 65535) return false;
+  *port = static_cast<uint16_t>(v);
+  return true;
+}
+
+// --port, --file and --pasv-ports, all three required; anything else is usage (exit 2).
+Options ParseOptions(int argc, char** argv) {
+  enum { kPort = 256, kFile, kPasvPorts, kHelp };
+  static const option kLong[] = {
+      {"port", required_argument, nullptr, kPort},
+      {"file", required_argument, nullptr, kFile},
+      {"pasv-ports", required_argument, nullptr, kPasvPorts},
+      {"help", no_argument, nullptr, kHelp},
+      {nullptr, 0, nullptr, 0},
+  };
+  Options o;
+  bool have_port = false, have_range = false;
+  opterr = 0;
+  for (int c; (c = getopt_long(argc, argv, "", kLong, nullptr)) != -1;) {
+    switch (c) {
+      case kPort:
+        have_port = ParsePort(optarg, &o.port);
+        if (!have_port) Usage();
+        break;
+      case kFile:
+        o.file = optarg;
+        break;
+      case kPasvPorts: {
+        // MIN-MAX, 1 <= MIN <= MAX <= 65535
+        std::string range = optarg;
+        size_t dash = range.find('-');
+        have_range = dash != std::string::npos &&
+                     ParsePort(range.substr(0, dash).c_str(), &o.pasv_min) &&
+                     ParsePort(range.substr(dash + 1).c_str(), &o.pasv_max) && o.pasv_min > 0 &&
+                     o.pasv_min <= o.pasv_max;
+        if (!have_range) Usage();
+        break;
+      }
+      default:
+        Usage();
     }
   }
-  if (port < 0 || port > 65535 || file == nullptr || pmin == 0 || pmax < pmin || pmax > 65535) {
-    fprintf(stderr, "usage: bare --port N --file PATH --pasv-ports MIN-MAX\n");
-    return 2;
-  }
+  if (optind < argc || !have_port || o.file == nullptr || !have_range) Usage();
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = ParseOptions(argc, argv);
   std::string content;
   {
-    std::ifstream in(file, std::ios::binary);
+    std::ifstream in(o.file, std::ios::binary);
     if (!in) {
-      fprintf(stderr, "bare: cannot read %s\n", file);
+      fprintf(stderr, "bare: cannot read %s\n", o.file);
       return 1;
     }
     content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -287,22 +331,17 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   // As muxftpd: the soft fd limit up to the hard one. At the soft limit the
   // level-triggered listener would spin on EMFILE and skew the figure.
-  rlimit fds{};
-  if (getrlimit(RLIMIT_NOFILE, &fds) == 0) {
-    fds.rlim_cur = fds.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &fds);
-  }
-  int fd = Listener(static_cast<uint16_t>(port), 4096);
-  if (fd == -1) {
-    perror("bare: listen");
+  (void)sys::RaiseFdLimit();
+  int fd = Listener(o.port, 4096);
+  if (fd < 0) {
+    fprintf(stderr, "bare: listen: %s\n", strerror(-fd));
     return 1;
   }
-  sockaddr_in bound{};
-  socklen_t len = sizeof bound;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  printf("bare listening on 127.0.0.1:%u\n", ntohs(bound.sin_port));
+  SockAddr bound;
+  (void)sys::LocalAddress(fd, &bound);
+  printf("bare listening on 127.0.0.1:%u\n", bound.Port());
   fflush(stdout);
-  PortRange ports(static_cast<uint16_t>(pmin), static_cast<uint16_t>(pmax));
+  PortRange ports(o.pasv_min, o.pasv_max);
   Server server(fd, std::move(content), ports);
   if (!server.Ready()) {
     perror("bare: epoll_create1");

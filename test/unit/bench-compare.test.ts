@@ -1,18 +1,22 @@
 // How bench:compare sizes each load and starts each server: pure functions of
-// bench/matrix.ts and bench/peers/servers.ts (no server is started here).
+// bench/matrix/ (scenarios, plan) and bench/peers/ (no server is started here).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ftploadArgs } from '../../bench/client/ftpload.js';
+import { type CompareSettings, planLoad, planRuns } from '../../bench/matrix/plan.js';
 import {
-  type CompareSettings,
   matrixScenarios,
   passivePorts,
   passiveSources,
-  planLoad,
-  planRuns,
   selectableScenarios,
   selectScenarios,
-} from '../../bench/matrix.js';
-import { launch, pasvRange, specs } from '../../bench/peers/servers.js';
+} from '../../bench/matrix/scenarios.js';
+import { launch } from '../../bench/peers/servers.js';
+import { pasvRange, peers } from '../../bench/peers/table.js';
+import { fillIn } from '../../bench/peers/templates.js';
 
 const settings: CompareSettings = {
   duration: 10, idleSessions: 19000, peerIdleSessions: 5000, idleDuration: 60, passiveSessions: 5000, passiveDuration: 60,
@@ -109,11 +113,11 @@ describe('planLoad', () => {
 describe('how muxftpd is started', () => {
   const base = { root: '/srv', stateDir: '/tmp/s', packageRoot: '/pkg' };
   it('passes --writable in the writable profile only', () => {
-    expect(launch('muxftpd', specs.muxftpd, { ...base, writable: true }).argv).toContain('--writable');
-    expect(launch('muxftpd', specs.muxftpd, { ...base, writable: false }).argv).not.toContain('--writable');
+    expect(launch('muxftpd', peers.muxftpd, { ...base, writable: true }).argv).toContain('--writable');
+    expect(launch('muxftpd', peers.muxftpd, { ...base, writable: false }).argv).not.toContain('--writable');
   });
   it('raises its client limits like the peers’', () => {
-    const argv = launch('muxftpd', specs.muxftpd, { ...base, writable: false }).argv;
+    const argv = launch('muxftpd', peers.muxftpd, { ...base, writable: false }).argv;
     expect(Number(arg(argv, '--clients-per-thread'))).toBeGreaterThanOrEqual(19000);
     expect(Number(arg(argv, '--max-clients'))).toBeGreaterThanOrEqual(19000);
     expect(argv).not.toContain('--threads');
@@ -121,11 +125,43 @@ describe('how muxftpd is started', () => {
   it('gives passive-5000 a 1,000-port range and the scaling rows their threads; peers keep theirs', () => {
     const p = sc('passive-5000').muxftpd;
     expect(p?.pasvPorts).toBe(passivePorts);
-    expect(arg(launch('muxftpd', specs.muxftpd, { ...base, writable: false, ...p }).argv, '--pasv-ports')).toBe('4000-4999');
+    expect(arg(launch('muxftpd', peers.muxftpd, { ...base, writable: false, ...p }).argv, '--pasv-ports')).toBe('4000-4999');
     expect(pasvRange('muxftpd', {})).toBe('4000-9999');
     expect(pasvRange('vsftpd', { pasvPorts: 1000 })).toBe('10000-11999');
-    const t1 = launch('muxftpd', specs.muxftpd, { ...base, writable: false, ...sc('threads-1').muxftpd }).argv;
+    const t1 = launch('muxftpd', peers.muxftpd, { ...base, writable: false, ...sc('threads-1').muxftpd }).argv;
     expect(arg(t1, '--threads')).toBe('1');
-    expect(arg(launch('muxftpd', specs.muxftpd, { ...base, writable: false, ...sc('threads-2').muxftpd }).argv, '--threads')).toBe('2');
+    expect(arg(launch('muxftpd', peers.muxftpd, { ...base, writable: false, ...sc('threads-2').muxftpd }).argv, '--threads')).toBe('2');
+  });
+});
+
+describe('the peers’ config files (bench/peers/config)', () => {
+  const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  it('are filled in completely, in both profiles, and say where each server writes', () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'bench-peers-'));
+    try {
+      for (const name of ['vsftpd', 'proftpd', 'pyftpdlib', 'ftp-srv'] as const) {
+        for (const writable of [false, true]) {
+          const l = launch(name, peers[name], { root: '/srv', stateDir, writable, packageRoot });
+          const files = Object.entries(l.files);
+          expect(files).toHaveLength(1);
+          for (const [file, text] of files) {
+            expect(text).not.toMatch(/\{\{/);
+            expect(l.argv).toContain(path.join(stateDir, file));
+          }
+        }
+      }
+      const vsftpd = (writable: boolean): string =>
+        launch('vsftpd', peers.vsftpd, { root: '/srv', stateDir, writable, packageRoot }).files['vsftpd.conf'] ?? '';
+      expect(vsftpd(true)).toMatch(/^anon_upload_enable=YES$/m);
+      expect(vsftpd(false)).toMatch(/^anon_upload_enable=NO$/m);
+      expect(vsftpd(false)).toMatch(/^listen_port=2201$/m);
+      const proftpd = launch('proftpd', peers.proftpd, { root: '/srv', stateDir, writable: true, packageRoot }).files['proftpd.conf'];
+      expect(proftpd).toMatch(/<Directory upload>/);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+  it('name a placeholder left without a value', () => {
+    expect(() => fillIn('port {{PORT}} {{NOPE}}', { PORT: '21' }, 'x.conf')).toThrow('x.conf: no value for {{NOPE}}');
   });
 });

@@ -11,23 +11,10 @@ import {
   ratio,
   sumProgress,
 } from '../../bench/client/report.js';
-import {
-  bestPeer,
-  type Cell,
-  type CompareResult,
-  cellValue,
-  findCell,
-  formatCell,
-  formatMarkdown,
-  formatTerminal,
-  formatVsBest,
-  type MatrixScenario,
-  matrixScenarios,
-  ratios,
-  scalingRatio,
-  tableScenarios,
-  vsBestPeer,
-} from '../../bench/matrix.js';
+import { bestPeer, cellValue, findCell, ratios, scalingRatio, vsBestPeer } from '../../bench/matrix/figures.js';
+import type { Cell, CompareResult } from '../../bench/matrix/result.js';
+import { type MatrixScenario, matrixScenarios } from '../../bench/matrix/scenarios.js';
+import { formatCell, formatMarkdown, formatTerminal, formatVsBest, tableScenarios } from '../../bench/matrix/tables.js';
 import { chartRows } from '../../bench/chart.js';
 import { cpuBetween, parseBoxTicks, parseStatTicks } from '../../bench/client/cpu.js';
 import { parsePssKiB, parseStat, processTree, sampleInTime } from '../../bench/client/pss.js';

@@ -1,0 +1,72 @@
+#include "summary.h"
+
+#include <algorithm>
+
+#include "json_writer.h"
+
+namespace muxftpd::ftpload {
+
+void Tally::Merge(const Tally& o) {
+  stopped_us = std::max(stopped_us, o.stopped_us);
+  hist.Merge(o.hist);
+  login_hist.Merge(o.login_hist);
+  for (const auto& [k, v] : o.errors) errors[k] += v;
+  for (const auto& [k, v] : o.ops_by_kind) ops_by_kind[k] += v;
+  for (const auto& [k, v] : o.aborted_by_state) aborted_by_state[k] += v;
+  aborted += o.aborted;
+  alive_at_end += o.alive_at_end;
+  verified_size += o.verified_size;
+  verified_crc += o.verified_crc;
+  sessions_ok += o.sessions_ok;
+  // Each worker's maximum is of a process-wide count: the largest is the process's.
+  max_established = std::max(max_established, o.max_established);
+  max_data_held = std::max(max_data_held, o.max_data_held);
+}
+
+std::string ProgressLine(const Counters& c, uint64_t now_us) {
+  return JsonObject()
+      .String("type", "progress")
+      .Fixed("t", static_cast<double>(now_us - c.start_us) / 1e6, 3)
+      .Number("open", c.open.load())
+      .Number("established", c.established.load())
+      .Number("ops", c.ops.load())
+      .Number("bytes", c.bytes.load())
+      .Number("errors", c.errors.load())
+      .Text();
+}
+
+std::string SummaryLine(const Options& o, const Counters& c, const Tally& t, uint64_t end_us,
+                        uint64_t fd_limit) {
+  return JsonObject()
+      .String("type", "summary")
+      .String("tag", o.tag)
+      .String("scenario", o.scenario)
+      .String("mode", DataModeName(o.mode))
+      .String("host", o.host)
+      .Number("port", o.port)
+      .Number("threads", o.threads)
+      .Number("concurrency", o.concurrency)
+      .Fixed("duration_s", o.duration_s, 3)
+      .Number("count", o.count)
+      .Fixed("elapsed_s", static_cast<double>(end_us - c.start_us) / 1e6, 6)
+      .Number("ops", c.ops.load())
+      .Counts("ops_by_kind", t.ops_by_kind)
+      .Number("bytes", c.bytes.load())
+      .Number("sessions_started", c.sessions_started.load())
+      .Number("sessions_ok", t.sessions_ok)
+      .Counts("errors", t.errors)
+      .Number("aborted_at_end", t.aborted)
+      .Counts("aborted_by_state", t.aborted_by_state)
+      .Number("alive_at_end", t.alive_at_end)
+      .Number("max_established", t.max_established)
+      .Number("verified_size", t.verified_size)
+      .Number("verified_checksum", t.verified_crc)
+      .Number("fd_limit", fd_limit)
+      .Number("max_data_held", t.max_data_held)
+      .Number("pipeline", o.pipeline)
+      .Raw("latency", t.hist.Json())
+      .Raw("login_latency", t.login_hist.Json())
+      .Text();
+}
+
+}  // namespace muxftpd::ftpload

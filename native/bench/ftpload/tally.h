@@ -1,0 +1,30 @@
+// What one worker counted, read once it has stopped: its share of the
+// summary. main.cc merges the workers' tallies.
+#ifndef MUXFTPD_BENCH_FTPLOAD_TALLY_H_
+#define MUXFTPD_BENCH_FTPLOAD_TALLY_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "histogram.h"
+
+namespace muxftpd::ftpload {
+
+struct Tally {
+  uint64_t stopped_us = 0;
+  Histogram hist;        // per op
+  Histogram login_hist;  // connect to 230
+  std::map<std::string, uint64_t> errors;
+  std::map<std::string, uint64_t> ops_by_kind;
+  std::map<std::string, uint64_t> aborted_by_state;  // cut at the end, by the state they were in
+  uint64_t aborted = 0, alive_at_end = 0, verified_size = 0, verified_crc = 0, sessions_ok = 0;
+  // Read from the shared counters, so each worker's is a process-wide figure.
+  uint64_t max_established = 0, max_data_held = 0;
+
+  void Merge(const Tally& other);
+};
+
+}  // namespace muxftpd::ftpload
+
+#endif  // MUXFTPD_BENCH_FTPLOAD_TALLY_H_
