@@ -14,12 +14,12 @@ import { observeTransfers } from './ops/observe.js';
 import { Reporter } from './ops/reporter.js';
 import type { TransferLog } from './ops/xferlog.js';
 import { Code, type Reply } from './protocol/replies.js';
-import { Connection, type Shared } from './session/connection.js';
+import { Connection, type InputFlow, type Shared, type WaitingLimits } from './session/connection.js';
 import { limitReplies, Limits } from './session/limits.js';
 import type { Session } from './session/session.js';
 
 /** The engine as the server drives it (the real Engine, or a fake in unit tests). */
-export interface EngineControl extends EngineActions {
+export interface EngineControl extends EngineActions, InputFlow {
   address(): Endpoint;
   stats(): NativeStats;
   /** Closes the control listener; open sessions go on (graceful drain). */
@@ -48,8 +48,15 @@ export interface ServerParts {
 /** How often the login and idle timeouts are checked, over all sessions at once. */
 const sweepMs = 1000;
 
-/** Lines one session may have waiting behind a running command. */
-const maxWaitingLines = 64;
+/**
+ * Lines one session may have waiting behind a running command (see
+ * WaitingLimits). A pipelining client is paused at 64 and read again at 16.
+ * What arrives after the pause is only what the engine read before it took
+ * effect, a few reads of at most 16 KiB, so 1024 (one 16 KiB read of 16-byte
+ * lines) is reached only by a client that writes about a thousand commands
+ * before reading a reply, or floods: that one gets 421 and is closed.
+ */
+const waitingLines: WaitingLimits = { pauseAt: 64, resumeAt: 16, max: 1024 };
 const greeting = '220 muxftpd ready\r\n';
 
 /** The last reply of every session at the end of a drain (RFC 959 4.2). */
@@ -88,7 +95,7 @@ export class Server implements EngineHandler {
       bounceRefused: () => this.counters.limit('bounce'),
     });
     const engine = observeTransfers(this.engine, this.reporter);
-    this.shared = { accounts: new Map(), ...parts, logins: this.logins, commands, engine, maxWaiting: maxWaitingLines, draining: false };
+    this.shared = { accounts: new Map(), ...parts, logins: this.logins, commands, engine, input: this.engine, waiting: waitingLines, draining: false };
     this.sweeper = setInterval(() => this.sweep(Date.now()), sweepMs).unref();
   }
 

@@ -62,6 +62,11 @@ using SessionId = uint64_t;
 // Close: flush the control output, then close the session.
 // FileOp: one file-system operation (the op field) beneath the session's
 //   directory, on the engine's file-operation threads (seq → FileDone).
+// PauseInput: stop reading the session's control connection (JS has too many
+//   of its lines waiting): its client meets TCP backpressure. Lines already
+//   read are still delivered; a FIN behind the unread bytes is reported only
+//   after ResumeInput (a reset still closes the session at once).
+// ResumeInput: read it again (unless the worker's own pause, JS behind, holds it).
 #define MUXFTPD_ACTION_TYPES(X) \
   X(Reply, 1)                   \
   X(ListenPassive, 2)           \
@@ -71,7 +76,9 @@ using SessionId = uint64_t;
   X(RecvFile, 6)                \
   X(Abort, 7)                   \
   X(Close, 8)                   \
-  X(FileOp, 9)
+  X(FileOp, 9)                  \
+  X(PauseInput, 10)             \
+  X(ResumeInput, 11)
 
 // PeerClosed: the client closed or reset the control connection.
 // Requested: JS asked for it (QUIT, timeouts, limits).

@@ -60,7 +60,9 @@ class Session {
   bool dead = false;            // closed this iteration; freed at its end
   bool in_dirty = false;        // queued for an output flush this iteration
   bool lingering = false;       // closing with output unread: on the worker's lingering list
-  bool read_paused = false;     // EPOLLIN dropped while JS is behind
+  bool read_paused = false;     // EPOLLIN dropped while JS is behind (the worker's pause)
+  bool input_paused = false;    // EPOLLIN dropped at JS's request (PauseInput): a flag of its
+                                // own, so neither pause lifts the other
   bool input_ended = false;     // the client half-closed: EPOLLIN stays off for good
 
   DataState data_state = DataState::kNone;

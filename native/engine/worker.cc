@@ -200,7 +200,9 @@ void Worker::OnControl(Session* s, uint32_t events) {
     return;
   }
   if (events & EPOLLOUT) MarkDirty(s);
-  if (!(events & EPOLLIN)) return;
+  // A PauseInput applied earlier in this iteration leaves this fd's EPOLLIN
+  // in the event array: honour the pause now, not one read later.
+  if (!(events & EPOLLIN) || s->input_paused) return;
   if (inflight_.load(std::memory_order_relaxed) >= kMaxInflight) {
     // Level-triggered: without dropping EPOLLIN this fd would fire every loop.
     s->read_paused = true;
@@ -324,6 +326,11 @@ void Worker::Apply(Action& a) {
       MarkDirty(s);
       break;
     case ActionType::kFileOp: SubmitFileOp(s, a); break;
+    case ActionType::kPauseInput:
+    case ActionType::kResumeInput:
+      s->input_paused = a.type == ActionType::kPauseInput;
+      SetControlEvents(s);
+      break;
   }
 }
 
@@ -797,7 +804,7 @@ bool Worker::WatchData(Session* s, uint32_t events) {
 }
 
 void Worker::SetControlEvents(Session* s) {
-  bool reading = !s->read_paused && !s->input_ended;
+  bool reading = !s->read_paused && !s->input_paused && !s->input_ended;
   uint32_t events = (reading ? uint32_t{EPOLLIN} : 0u) | (s->Unsent() > 0 ? uint32_t{EPOLLOUT} : 0u);
   if (events == s->control_events) return;
   s->control_events = events;

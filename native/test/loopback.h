@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -146,6 +147,19 @@ inline std::string ReadLine(int fd) {
 }
 
 inline void Send(int fd, const std::string& s) { CHECK(write(fd, s.data(), s.size()) == (ssize_t)s.size()); }
+
+// An empty temporary directory for the life of the object (a root to serve).
+class TempDir {
+ public:
+  TempDir() { CHECK(mkdtemp(path_) != nullptr); }
+  ~TempDir() { rmdir(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const char* Path() const { return path_; }
+
+ private:
+  char path_[32] = "/tmp/muxftpd-native-XXXXXX";
+};
 
 }  // namespace muxftpd::test
 

@@ -44,7 +44,7 @@ export const limitSettings: { readonly [K in keyof LimitConfig]: Setting<LimitCo
     type: 'seconds',
     default: 300,
     defaultText: '300 s',
-    help: 'seconds a logged-in client may send nothing (not counting its transfers); then 421 and close (0: never)',
+    help: 'seconds a logged-in client may send nothing (not counting its transfers and commands still being answered); then 421 and close (0: never)',
     validate: integer(0, 86_400),
   },
   dataTimeout: {

@@ -235,6 +235,20 @@ export class Engine {
     this.push(ActionType.Close, sid);
   }
 
+  /**
+   * Stops reading the session's control connection, so its client meets TCP
+   * backpressure; lines the worker has already read still arrive. Separate
+   * from the worker's own pause when JS falls behind: neither lifts the other.
+   */
+  pauseInput(sid: SessionId): void {
+    this.push(ActionType.PauseInput, sid);
+  }
+
+  /** Reads the session's control connection again after pauseInput. */
+  resumeInput(sid: SessionId): void {
+    this.push(ActionType.ResumeInput, sid);
+  }
+
   /** Refuses new clients from now on; open sessions go on (graceful drain). */
   stopAccepting(): void {
     this.native.stopAccepting();

@@ -163,7 +163,7 @@ export function loadBinding(): NativeBinding {
 /** The names of an enum group TypeScript uses; the values come from the addon. */
 export const enumNames = {
   events: ['Open', 'Line', 'PassiveReady', 'DataFailed', 'TransferDone', 'Closed', 'InputEnded', 'TransferStarted', 'FileDone', 'LoopFailed'],
-  actions: ['Reply', 'ListenPassive', 'ConnectActive', 'SendFile', 'SendBuffer', 'RecvFile', 'Abort', 'Close', 'FileOp'],
+  actions: ['Reply', 'ListenPassive', 'ConnectActive', 'SendFile', 'SendBuffer', 'RecvFile', 'Abort', 'Close', 'FileOp', 'PauseInput', 'ResumeInput'],
   closeReasons: ['PeerClosed', 'Requested', 'IoError', 'OutputOverflow', 'Shutdown', 'CloseTimeout'],
   transferErrors: ['Ok', 'Aborted', 'NoDataConnection', 'PeerClosed', 'ConnectFailed', 'Timeout'],
   writeModes: ['Truncate', 'Append', 'Exclusive'],

@@ -1,15 +1,16 @@
 // One client on the TypeScript side: its lines are decoded, parsed and run
 // strictly in order. While a handler is still running (async), later lines
-// wait in a small queue. While a transfer runs, commands marked duringTransfer
-// (ABOR, STAT, NOOP) run at once, one at a time, on a side lane; the
-// rest wait for the transfer's command to finish. The Connection is also the
-// CommandContext its handlers get.
+// wait in a queue; when it grows long the engine stops reading the client's
+// socket until it drains (backpressure for pipelining clients). While a
+// transfer runs, commands marked duringTransfer (ABOR, STAT, NOOP) run
+// at once, one at a time, on a side lane; the rest wait for the transfer's
+// command to finish. The Connection is also the CommandContext its handlers get.
 import { dispatch, failureReply } from '../commands/dispatch.js';
 import type { Accounts } from '../auth/accounts.js';
 import type { LoginChecks } from '../auth/logins.js';
 import type { CommandContext, CommandRegistry, CommandSpec, EngineActions } from '../commands/types.js';
 import type { Config } from '../config/settings.js';
-import { type Endpoint, type SessionId, TransferError, type TransferResult } from '../engine/engine.js';
+import { type Endpoint, type Engine, type SessionId, TransferError, type TransferResult } from '../engine/engine.js';
 import type { Logger } from '../log.js';
 import { decodeLine } from '../protocol/decode.js';
 import { parseLine } from '../protocol/parser.js';
@@ -17,16 +18,32 @@ import { SessionFiles } from '../vfs/files.js';
 import { Code, formatReply, type Reply, reply } from '../protocol/replies.js';
 import { Session } from './session.js';
 
+/** Reading a session's control connection on and off: the connection's own, not its handlers'. */
+export type InputFlow = Pick<Engine, 'pauseInput' | 'resumeInput'>;
+
+/**
+ * How many lines one session may have waiting behind a running command. At
+ * pauseAt the engine stops reading its socket, so the client meets TCP
+ * backpressure, until the queue drains to resumeAt. Lines the engine read
+ * before the pause took effect still arrive and wait too; one more than max
+ * closes the connection with 421.
+ */
+export interface WaitingLimits {
+  readonly pauseAt: number;
+  readonly resumeAt: number;
+  readonly max: number;
+}
+
 /** What every connection of a server shares. */
 export interface Shared {
   readonly config: Readonly<Config>;
   readonly accounts: Accounts;
   readonly logins: LoginChecks;
   readonly engine: EngineActions;
+  readonly input: InputFlow;
   readonly commands: CommandRegistry;
   readonly log: Logger;
-  /** Lines that may wait behind a running command; one more closes the connection with 421. */
-  readonly maxWaiting: number;
+  readonly waiting: WaitingLimits;
   /** The server drains (set once by Server.drain): data commands get 421. */
   draining: boolean;
 }
@@ -63,6 +80,8 @@ export class Connection implements CommandContext {
   private goingAway = false;
   /** A transfer's file is open: commands marked duringTransfer may run beside it. */
   private sideLaneOpen = false;
+  /** The engine was asked to stop reading this session (its queue reached pauseAt). */
+  private inputPaused = false;
   private readonly waiting: Entry[] = [];
   private mainDoneWaiters: (() => void)[] = [];
 
@@ -76,6 +95,11 @@ export class Connection implements CommandContext {
   /** Nothing more is sent: closed by a reply, by the engine, or by the server stopping. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Commands are running or waiting: the client waits for the server, it is not idle. */
+  get busy(): boolean {
+    return this.mainBusy || this.sideBusy || this.waiting.length > 0;
   }
 
   get config(): Readonly<Config> {
@@ -111,8 +135,8 @@ export class Connection implements CommandContext {
     if (this.closed || this.goingAway) return;
     const entry = this.entryOf(bytes, tooLong);
     if (this.mayRunNow(entry)) this.run(entry);
-    else if (this.waiting.length >= this.shared.maxWaiting) this.send(tooManyWaiting);
-    else this.waiting.push(entry);
+    else if (this.waiting.length >= this.shared.waiting.max) this.send(tooManyWaiting);
+    else this.wait(entry);
   }
 
   send(r: Reply): void {
@@ -226,7 +250,19 @@ export class Connection implements CommandContext {
       const i = this.nextRunnable();
       if (i < 0) return;
       const entry = i === 0 ? this.waiting.shift() : this.waiting.splice(i, 1)[0];
+      if (this.inputPaused && this.waiting.length <= this.shared.waiting.resumeAt) {
+        this.inputPaused = false;
+        this.shared.input.resumeInput(this.session.sid);
+      }
       if (entry !== undefined) this.run(entry);
+    }
+  }
+
+  private wait(entry: Entry): void {
+    this.waiting.push(entry);
+    if (!this.inputPaused && this.waiting.length >= this.shared.waiting.pauseAt) {
+      this.inputPaused = true;
+      this.shared.input.pauseInput(this.session.sid);
     }
   }
 

@@ -48,8 +48,9 @@ export class Limits {
 
   /**
    * Closes the connections past the login timeout (counted from the open)
-   * or the idle timeout (since the last line). A transfer stops the idle
-   * clock: while one runs, the connection counts as active.
+   * or the idle timeout (since the last line). A transfer, or commands still
+   * running or waiting (a pipelining client whose socket is paused sends no
+   * line meanwhile), stop the idle clock: the client waits for the server.
    */
   sweep(connections: Iterable<Connection>, now: number): void {
     const { loginTimeout, idleTimeout } = this.config;
@@ -58,7 +59,7 @@ export class Limits {
       const s = c.session;
       if (!s.loggedIn) {
         if (loginTimeout > 0 && now - c.openedAt >= loginTimeout * 1000) this.close(c, 'loginTimeout');
-      } else if (s.transferring) {
+      } else if (s.transferring || c.busy) {
         c.lastActive = now;
       } else if (idleTimeout > 0 && now - c.lastActive >= idleTimeout * 1000) {
         this.close(c, 'idleTimeout');

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PassiveError, TransferError } from '../../src/engine/engine.js';
+import { reply } from '../../src/protocol/replies.js';
 import { harness, loggedIn } from './helpers/fake-engine.js';
 
 describe('session greeting and closing', () => {
@@ -48,13 +49,47 @@ describe('line ordering', () => {
     expect(h.codes()).toEqual([227, 200, 257]);
   });
 
-  it('closes with 421 when too many lines wait', async () => {
+  it('pauses reading at 64 waiting lines, resumes once 16 wait, and answers every line in order', async () => {
     const h = await loggedIn();
-    h.send('PASV', ...Array.from({ length: 65 }, () => 'NOOP'));
+    h.send('PASV', ...Array.from({ length: 100 }, () => 'NOOP'));
+    expect(h.engine.sent).toEqual([]);
+    expect(h.engine.actions).toEqual(['listenPassive', 'pauseInput']);
+    await h.settle();
+    expect(h.codes()).toEqual([227, ...Array.from({ length: 100 }, () => 200)]);
+    expect(h.engine.actions).toEqual(['listenPassive', 'pauseInput', 'resumeInput']);
+  });
+
+  it('closes with 421 when lines read before the pause took effect pass the cap', async () => {
+    const h = await loggedIn();
+    h.send('PASV', ...Array.from({ length: 1025 }, () => 'NOOP'));
     expect(h.engine.sent).toEqual(['421 Too many commands waiting; closing control connection.\r\n']);
-    expect(h.engine.actions).toEqual(['listenPassive', 'close']);
+    expect(h.engine.actions).toEqual(['listenPassive', 'pauseInput', 'close']);
     await h.settle();
     expect(h.engine.sent.length).toBe(1);
+    expect(h.engine.actions).toEqual(['listenPassive', 'pauseInput', 'close']);
+  });
+
+  it('keeps a session whose commands are still running or waiting out of --idle-timeout', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'Date'] });
+    try {
+      let release = (): void => {};
+      const hang = new Promise<void>((resolve) => (release = resolve));
+      const HANG = { auth: true, arg: 'none', help: 'HANG', handler: () => hang.then(() => reply(200, 'done')) } as const;
+      const h = await loggedIn({ config: { idleTimeout: 1 }, commands: { HANG } });
+      h.send('HANG', ...Array.from({ length: 70 }, () => 'NOOP'));
+      expect(h.engine.actions).toEqual(['pauseInput']);
+      vi.advanceTimersByTime(5000);
+      expect(h.engine.sent).toEqual([]);
+      release();
+      await h.settle();
+      expect(h.codes()).toEqual(Array.from({ length: 71 }, () => 200));
+      // Answered: the idle clock runs again from the last sweep that saw the commands.
+      vi.advanceTimersByTime(2000);
+      expect(h.engine.sent.at(-1)).toBe('421 Timeout: no command for too long; closing control connection.\r\n');
+      await h.server.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('runs duringTransfer commands at once while a transfer runs, others after it', async () => {

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { type ServerHandle, type StartOptions, startServer } from '../../../src/index.js';
 import { DataChannel, type DataMode, eventually, FtpControl, killChildren, retrieve, run, sha256 } from './clients.js';
 
@@ -232,6 +232,23 @@ export function useServer(
       const p = virtualPath.split('/').map(encodeURIComponent).join('/');
       return `ftp://${h}:${need().server.address.port}${p}`;
     },
+  };
+}
+
+/**
+ * A login() for the file's tests: logs in to `srv` anonymously (TYPE I), and
+ * an afterEach destroys every connection it opened, so a failed test leaves
+ * none behind.
+ */
+export function useLogins(srv: TestServer): () => Promise<FtpControl> {
+  const opened: FtpControl[] = [];
+  afterEach(() => {
+    for (const c of opened.splice(0)) c.destroy();
+  });
+  return async () => {
+    const ctl = await FtpControl.login(srv.host, srv.port);
+    opened.push(ctl);
+    return ctl;
   };
 }
 

@@ -82,6 +82,12 @@ export class FakeEngine implements EngineControl {
     const handler = this.handler;
     if (handler !== undefined) setImmediate(() => handler.onClosed(sid, 'requested'));
   }
+  pauseInput(): void {
+    this.actions.push('pauseInput');
+  }
+  resumeInput(): void {
+    this.actions.push('resumeInput');
+  }
   address(): Endpoint {
     return { address: '127.0.0.1', port: 2121 };
   }
