@@ -45,12 +45,13 @@ struct Transfer {
   // STOR from offset 0: the file is emptied only once the data connection is
   // up, so an upload whose connection never comes leaves the old file whole.
   bool truncate_when_connected = false;
-  // The file had bytes and is emptied on the FileJobs thread: the transfer
-  // moves nothing until `truncating` is cleared by the result, and its close
-  // (which on ext4 may write the whole upload out) is a FileJobs job too.
-  // `ended`: it was finished meanwhile (with `error`) and ends on the result.
+  // `replaced`: the file had bytes and is emptied on the FileJobs thread; its
+  // close (which on ext4 may write the whole upload out) is a FileJobs job too.
+  // `in_job`: a FileJobs job of this transfer runs (that truncation): it
+  // moves nothing and ends only on the job's result. `ended`: it was
+  // finished meanwhile (with `error`) and ends on the result.
   bool replaced = false;
-  bool truncating = false;
+  bool in_job = false;
   bool ended = false;
 
   bool Sending() const { return kind != TransferKind::kRecvFile; }

@@ -189,7 +189,7 @@ void Worker::OnWake() {
   actions_.clear();
   queue_->TakeAll(&actions_);
   for (auto& a : actions_) Apply(a);
-  ApplyTruncated();
+  ApplyJobResults();
   ApplyFileResults();
   ResumeReads();
 }
@@ -427,8 +427,9 @@ int Worker::OpenForTransfer(Session* s, Action& a, Transfer* t) {
   // a file is refused below as not regular (or fails at once with ENXIO), as
   // vsftpd does (open, then fstat).
   // O_NOCTTY: a tty under the root never becomes this process's terminal.
+  bool upload = a.type == ActionType::kRecvFile;
   int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
-  if (a.type == ActionType::kRecvFile) {
+  if (upload) {
     flags = O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY;
     if (a.mode == WriteMode::kAppend) flags |= O_APPEND;
     if (a.mode == WriteMode::kExclusive) flags |= O_EXCL;
@@ -449,8 +450,8 @@ int Worker::OpenForTransfer(Session* s, Action& a, Transfer* t) {
   // out (filemap_flush). Replacing a file that has bytes pays that, as ext4
   // means it to (the old contents must not be lost to a crash), but on the
   // FileJobs thread, with the truncation: see TruncateOffThread.
-  t->truncate_when_connected = a.type == ActionType::kRecvFile && a.mode == WriteMode::kTruncate &&
-                               a.offset == 0 && size > 0;
+  t->truncate_when_connected =
+      upload && a.mode == WriteMode::kTruncate && a.offset == 0 && size > 0;
   if (a.type == ActionType::kSendFile) {
     t->offset = std::min(a.offset, size);
   } else {
@@ -523,33 +524,39 @@ void Worker::TruncateOffThread(Session* s) {
     return;
   }
   t.replaced = true;
-  t.truncating = true;
+  t.in_job = true;
   // Unwatched meanwhile: a hang-up, reported even with no events asked, would
   // fire every loop (level-triggered). StartTransferIfReady watches it again.
   UnwatchData(s);
-  file_jobs_->Truncate(UniqueFd(fd), [this, sid = s->sid, seq = t.seq](int result) {
-    {
-      std::lock_guard<std::mutex> lock(truncated_mu_);
-      truncated_.push_back(Truncated{sid, seq, result});
-    }
-    sys::EventFdSignal(wake_.Get());
-  });
+  file_jobs_->Truncate(UniqueFd(fd), JobDone(s));
 }
 
-void Worker::ApplyTruncated() {
+std::function<void(int)> Worker::JobDone(Session* s) {
+  return [this, sid = s->sid, seq = s->transfer->seq](int result) {
+    {
+      std::lock_guard<std::mutex> lock(job_results_mu_);
+      job_results_.push_back(JobResult{sid, seq, result});
+    }
+    sys::EventFdSignal(wake_.Get());
+  };
+}
+
+void Worker::ApplyJobResults() {
   {
-    std::lock_guard<std::mutex> lock(truncated_mu_);
-    if (truncated_.empty()) return;
-    truncated_taken_.swap(truncated_);
+    std::lock_guard<std::mutex> lock(job_results_mu_);
+    if (job_results_.empty()) return;
+    job_results_taken_.swap(job_results_);
   }
-  for (const Truncated& done : truncated_taken_) {
+  for (const JobResult& done : job_results_taken_) {
     Session* s = Find(done.sid);
-    if (s == nullptr || !s->transfer || s->transfer->seq != done.seq || !s->transfer->truncating) continue;
+    if (s == nullptr || !s->transfer || s->transfer->seq != done.seq || !s->transfer->in_job) {
+      continue;
+    }
     Transfer& t = *s->transfer;
-    t.truncating = false;
+    t.in_job = false;
     if (t.ended) {
       // Its data connection is gone already (and may be a new one's by now).
-      EndTransfer(s, t.error);
+      EndTransfer(s, t.error != 0 ? t.error : done.result);
     } else if (done.result < 0) {
       FinishTransfer(s, done.result);
     } else {
@@ -557,11 +564,11 @@ void Worker::ApplyTruncated() {
       StartTransferIfReady(s);
     }
   }
-  truncated_taken_.clear();
+  job_results_taken_.clear();
 }
 
 void Worker::Activate(Session* s) {
-  if (s->in_active || s->parked || s->transfer->truncating) return;
+  if (s->in_active || s->parked || s->transfer->in_job) return;
   s->in_active = true;
   active_.push_back(s);
   if (s->transfer->Sending()) (void)SetDataEvents(s, 0);
@@ -658,7 +665,7 @@ void Worker::ExpireDataConnections() {
     if ((s->data_state == DataState::kNone || s->data_state == DataState::kActiveSet) && !s->transfer) continue;
     // A throttled transfer, or one whose old file is being emptied, is waiting
     // on us, not on the client.
-    if (s->parked || (s->transfer && s->transfer->truncating)) TouchData(s);
+    if (s->parked || (s->transfer && s->transfer->in_job)) TouchData(s);
     if (now_ms_ - s->data_activity_ms < config_.data_timeout_ms) {
       any = true;
     } else if (s->transfer) {
@@ -726,9 +733,9 @@ void Worker::FinishTransfer(Session* s, int32_t error) {
   ResetData(s);
   if (!s->transfer) return;
   Transfer& t = *s->transfer;
-  if (t.truncating) {
+  if (t.in_job) {
     // Aborted while its old file is still being emptied: it ends when that is
-    // done (ApplyTruncated). Its 426 would let the client's next command (a
+    // done (ApplyJobResults). Its 426 would let the client's next command (a
     // REST+STOR, an APPE) write into the file before the truncation wipes it.
     if (!t.ended) t.error = error;
     t.ended = true;
@@ -741,9 +748,10 @@ void Worker::EndTransfer(Session* s, int32_t error) {
   // The 226 leaves in this iteration's flush, after close(): a small file's
   // FIN has left with its data already; a large file's tail may still be on
   // its way, as RFC 959 allows. The client waits for no round trip through JS.
-  if (error == 0 && !s->transfer->epilogue.empty()) Queue(s, s->transfer->epilogue);
-  EmitTransferDone(s->sid, s->transfer->seq, s->transfer->bytes, error);
-  if (s->transfer->replaced) file_jobs_->Close(std::move(s->transfer->file));
+  Transfer& t = *s->transfer;
+  if (error == 0 && !t.epilogue.empty()) Queue(s, t.epilogue);
+  EmitTransferDone(s->sid, t.seq, t.bytes, error);
+  if (t.replaced) file_jobs_->Close(std::move(t.file));
   s->transfer.reset();
 }
 
@@ -858,8 +866,8 @@ void Worker::ResumeReads() {
 
 void Worker::CloseSession(Session* s, CloseReason reason) {
   if (s->dead) return;
-  // A session going away waits for no truncation: its transfer ends now.
-  if (s->transfer) s->transfer->truncating = false;
+  // A session going away waits for no file job: its transfer ends now.
+  if (s->transfer) s->transfer->in_job = false;
   DropData(s);
   // Remove before closing: a child forked by the embedding process may still
   // hold the fd for a moment, and then close() alone would leave it in the
