@@ -362,6 +362,22 @@ int ReadDirNames(int dir_fd, std::vector<std::string>* names) {
   }
 }
 
+int LockFile(int fd, bool exclusive) {
+  struct flock lock {};
+  lock.l_type = static_cast<short>(exclusive ? F_WRLCK : F_RDLCK);
+  lock.l_whence = SEEK_SET;  // l_start = l_len = 0: the whole file, however it grows
+  int r = RetryEintr([&] { return fcntl(fd, F_OFD_SETLK, &lock); });
+  // POSIX lets a conflict be EACCES too: one answer for callers.
+  return r == -EACCES ? -EAGAIN : r;
+}
+
+int UnlockFile(int fd) {
+  struct flock lock {};
+  lock.l_type = F_UNLCK;
+  lock.l_whence = SEEK_SET;
+  return RetryEintr([&] { return fcntl(fd, F_OFD_SETLK, &lock); });
+}
+
 int FileSize(int fd, uint64_t* size, bool* regular) {
   struct stat st {};
   if (fstat(fd, &st) == -1) return -errno;

@@ -25,6 +25,10 @@ enum class StepResult : uint8_t {
 struct Transfer {
   TransferKind kind;
   uint32_t seq = 0;
+  // Locked right after its open (sys::LockFile): shared to send, exclusive to
+  // receive, so no transfer reads a file another one writes, or writes one
+  // another reads or writes. The lock goes with the last close of the open
+  // file description (or at EndTransfer, for a close left to FileJobs).
   UniqueFd file;
   uint64_t offset = 0;  // next file offset (send: read from; recv: write to)
   uint64_t end = 0;     // kSendFile: file size at open; kSendBuffer: buffer size
@@ -49,10 +53,13 @@ struct Transfer {
   // close (which on ext4 may write the whole upload out) is a FileJobs job too.
   // `in_job`: a FileJobs job of this transfer runs (that truncation): it
   // moves nothing and ends only on the job's result. `ended`: it was
-  // finished meanwhile (with `error`) and ends on the result.
+  // finished meanwhile (with `error`) and ends on the result. `job_left`: its
+  // session closed while the job ran, so it ended without waiting; the job's
+  // own fd keeps the lock until it is done.
   bool replaced = false;
   bool in_job = false;
   bool ended = false;
+  bool job_left = false;
 
   bool Sending() const { return kind != TransferKind::kRecvFile; }
 

@@ -438,9 +438,16 @@ int Worker::OpenForTransfer(Session* s, Action& a, Transfer* t) {
   int fd = sys::OpenBeneath(s->dir->Get(), a.data, flags, 0644);
   if (fd < 0) return fd;
   t->file.Reset(fd);
+  // Locked at once, before the size is read and before anything is written or
+  // emptied (a STOR's truncation waits for its data connection, and runs on
+  // the FileJobs thread): a RETR that opens meanwhile meets the lock. Never
+  // waits (vsftpd's lock_upload_files blocks, which would stall the worker):
+  // a conflict is -EAGAIN, before the preamble, which JS answers with 450.
+  int r = sys::LockFile(fd, upload);
+  if (r < 0) return r;
   uint64_t size = 0;
   bool regular = false;
-  int r = sys::FileSize(fd, &size, &regular);
+  r = sys::FileSize(fd, &size, &regular);
   if (r < 0) return r;
   if (!regular) return -EISDIR;
   t->end = size;
@@ -751,7 +758,14 @@ void Worker::EndTransfer(Session* s, int32_t error) {
   Transfer& t = *s->transfer;
   if (error == 0 && !t.epilogue.empty()) Queue(s, t.epilogue);
   EmitTransferDone(s->sid, t.seq, t.bytes, error);
-  if (t.replaced) file_jobs_->Close(std::move(t.file));
+  if (t.replaced) {
+    // The lock goes now rather than with the close, which may wait for the
+    // disk on the FileJobs thread: a RETR right after this 226 must not meet
+    // it. Not when the truncation still runs (job_left): its fd keeps the
+    // lock until the file is empty, so no one reads it half-emptied.
+    if (!t.job_left) static_cast<void>(sys::UnlockFile(t.file.Get()));
+    file_jobs_->Close(std::move(t.file));
+  }
   s->transfer.reset();
 }
 
@@ -867,7 +881,10 @@ void Worker::ResumeReads() {
 void Worker::CloseSession(Session* s, CloseReason reason) {
   if (s->dead) return;
   // A session going away waits for no file job: its transfer ends now.
-  if (s->transfer) s->transfer->in_job = false;
+  if (s->transfer && s->transfer->in_job) {
+    s->transfer->in_job = false;
+    s->transfer->job_left = true;
+  }
   DropData(s);
   // Remove before closing: a child forked by the embedding process may still
   // hold the fd for a moment, and then close() alone would leave it in the

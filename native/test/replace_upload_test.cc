@@ -2,7 +2,10 @@
 // FileJobs thread. With that thread held by the test, nothing of the upload
 // may reach the file and no end may be reported (neither its 226 nor an ABOR's
 // 426) until the file is empty; once released, the file holds exactly the
-// upload. Built with ASan+UBSan and, separately, TSan (see Makefile).
+// upload. The STOR's exclusive lock is held from its open, through that wait:
+// a RETR meanwhile is refused (-EAGAIN), and one right after the 226 is
+// served although the file's close still waits for the FileJobs thread.
+// Built with ASan+UBSan and, separately, TSan (see Makefile).
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -30,7 +33,7 @@ namespace {
 const std::string kOld(1024 * 1024, 'o');
 const std::string kNew = "the new contents\n";
 
-// EPSV, STOR <path> (truncating from offset 0), and anything else is ABOR.
+// EPSV, STOR <path> (truncating from offset 0), RETR <path>, and anything else is ABOR.
 void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop) {
   test::Drive(engine, sink, stop, [](const Event& e, uint32_t& seq, std::vector<Action>& out) {
     Action a{};
@@ -38,6 +41,10 @@ void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop) {
     a.seq = seq++;
     if (e.text == "EPSV") {
       a.type = ActionType::kListenPassive;
+    } else if (e.text.rfind("RETR ", 0) == 0) {
+      a.type = ActionType::kSendFile;
+      a.preamble = "150 sending\r\n";  // only once the file is open (and locked)
+      a.data = e.text.substr(5);
     } else if (e.text.rfind("STOR ", 0) == 0) {
       out.push_back(Reply(e.sid, "150 send\r\n"));
       a.type = ActionType::kRecvFile;
@@ -66,7 +73,7 @@ bool Readable(int fd, int ms) {
 }
 
 // Holds the FileJobs thread with a truncation of a scratch file of its own,
-// until release() is called.
+// until release() is called; destroyed, it waits for its job to let go.
 class Hold {
  public:
   explicit Hold(FileJobs* jobs, const std::string& scratch) {
@@ -76,19 +83,24 @@ class Hold {
     jobs->Truncate(UniqueFd(fd), [this](int) {
       started_ = true;
       while (!released_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      finished_ = true;  // the job's last touch of this object
     });
     while (!started_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~Hold() {
+    Release();
+    while (!finished_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   void Release() { released_ = true; }
 
  private:
   std::atomic<bool> started_{false};
   std::atomic<bool> released_{false};
+  std::atomic<bool> finished_{false};
 };
 
-// Opens a session, EPSV, connects the data connection, STOR `name`: returns
-// the control and data fds once the 150 is in.
-std::pair<int, int> StartStor(uint16_t port, const std::string& name) {
+// Opens a session, EPSV, connects the data connection: the control and data fds.
+std::pair<int, int> OpenWithData(uint16_t port) {
   int ctl = Connect(port);
   CHECK(ReadLine(ctl).rfind("220", 0) == 0);
   Send(ctl, "EPSV\r\n");
@@ -96,10 +108,32 @@ std::pair<int, int> StartStor(uint16_t port, const std::string& name) {
   size_t bar = r.find("|||");
   CHECK(bar != std::string::npos);
   int data = Connect(static_cast<uint16_t>(std::stoi(r.substr(bar + 3))));
+  return {ctl, data};
+}
+
+// OpenWithData, then STOR `name`: returns once the 150 is in.
+std::pair<int, int> StartStor(uint16_t port, const std::string& name) {
+  auto [ctl, data] = OpenWithData(port);
   Send(ctl, "STOR " + name + "\r\n");
   CHECK(ReadLine(ctl).rfind("150", 0) == 0);
   return {ctl, data};
 }
+
+// What a RETR on ctl gets: the refusal line, or the file's bytes (read from
+// `data`, which the server closes at the end) once the 150 and 226 are in.
+std::string Retr(int ctl, int data, const std::string& name) {
+  Send(ctl, "RETR " + name + "\r\n");
+  std::string first = ReadLine(ctl);
+  if (first.rfind("150", 0) != 0) return first;
+  std::string bytes;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(data, buf, sizeof buf)) > 0) bytes.append(buf, static_cast<size_t>(n));
+  CHECK(ReadLine(ctl).rfind("226", 0) == 0);
+  return bytes;
+}
+
+const std::string kBusy = "426 failed " + std::to_string(-EAGAIN) + "\r\n";
 
 void Run(const std::string& dir) {
   const std::string target = dir + "/old.bin";
@@ -134,8 +168,64 @@ void Run(const std::string& dir) {
       close(data);
       close(ctl);
     }
+    // The lock: from the STOR's open, through the wait for the truncation and
+    // the upload; gone with the 226 though the close waits behind a job.
+    WriteFile(target, kOld);
+    {
+      auto [reader, reader_data] = OpenWithData(port);
+      std::pair<int, int> writer;
+      {
+        Hold hold(&engine.file_jobs(), dir + "/scratch3");
+        writer = StartStor(port, "old.bin");
+        CHECK(Retr(reader, reader_data, "old.bin") == kBusy);  // no 150: refused at open
+        hold.Release();
+      }
+      Hold hold(&engine.file_jobs(), dir + "/scratch4");  // after the truncation: the close waits
+      CHECK(Retr(reader, reader_data, "old.bin") == kBusy);  // the upload runs
+      Send(writer.second, kNew);
+      close(writer.second);
+      CHECK(ReadLine(writer.first).rfind("226", 0) == 0);
+      // On the data connection the refusals kept.
+      CHECK(Retr(reader, reader_data, "old.bin") == kNew);
+      hold.Release();
+      close(writer.first);
+      close(reader);
+      close(reader_data);
+    }
+    // A session that closes while its truncation runs ends at once; the job's
+    // fd keeps the lock until the file is empty.
+    WriteFile(target, kOld);
+    {
+      auto [reader, reader_data] = OpenWithData(port);
+      Hold hold(&engine.file_jobs(), dir + "/scratch5");
+      const int sessions = engine.Stats().sessions;
+      auto [ctl, data] = StartStor(port, "old.bin");
+      // A reset (SO_LINGER 0): the session closes at once, as for a client
+      // that vanishes (a FIN would only end its input, for JS to close).
+      linger reset{1, 0};
+      CHECK(setsockopt(ctl, SOL_SOCKET, SO_LINGER, &reset, sizeof reset) == 0);
+      close(ctl);
+      // The reset reaches the worker some time after: wait, bounded, for the session to go.
+      for (int i = 0; i < 400 && engine.Stats().sessions > sessions; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      CHECK(engine.Stats().sessions == sessions);
+      close(data);
+      CHECK(Retr(reader, reader_data, "old.bin") == kBusy);
+      hold.Release();
+      std::string got = kBusy;
+      for (int i = 0; i < 200 && got == kBusy; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        got = Retr(reader, reader_data, "old.bin");
+      }
+      CHECK(got.empty());  // emptied, and nothing written
+      close(reader);
+      close(reader_data);
+    }
   });
-  for (const char* name : {"/old.bin", "/scratch1", "/scratch2"}) std::remove((dir + name).c_str());
+  for (const char* name : {"/old.bin", "/scratch1", "/scratch2", "/scratch3", "/scratch4", "/scratch5"}) {
+    std::remove((dir + name).c_str());
+  }
 }
 
 }  // namespace

@@ -29,6 +29,9 @@ const openRefusals: Record<string, Reply> = {
   EISDIR: notRegular,
   ENXIO: notRegular,
   EXDEV: reply(Code.FileUnavailable, 'Permission denied.'),
+  // The file's lock (taken at open: shared to read, exclusive to write) is
+  // held by another transfer; RFC 959 4.2.1: 450, file unavailable (e.g. busy).
+  EAGAIN: reply(Code.FileBusy, 'Requested file action not taken: file busy.'),
 };
 
 /**
