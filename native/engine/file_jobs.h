@@ -2,9 +2,12 @@
 // emptying a file that has bytes (ftruncate frees its blocks and drops its
 // cached pages: about 200 ms for 400 MB on this project's VMs) and closing
 // one so emptied (on ext4, auto_da_alloc makes that close write the whole new
-// upload out). A worker that did either itself would stall every session it
-// serves behind the disk. One thread for the engine: such jobs are rare, and
-// each file's jobs run in the order they were asked.
+// upload out); and, for --atomic-uploads, renaming a finished upload over its
+// target (the old file's blocks are freed then, and ext4's auto_da_alloc
+// writes the new one out on a rename that replaces a file) or removing one
+// that failed. A worker that did any of these itself would stall every
+// session it serves behind the disk. One thread for the engine: such jobs are
+// rare, and each file's jobs run in the order they were asked.
 #ifndef MUXFTPD_ENGINE_FILE_JOBS_H_
 #define MUXFTPD_ENGINE_FILE_JOBS_H_
 

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -376,6 +377,17 @@ int UnlockFile(int fd) {
   lock.l_type = F_UNLCK;
   lock.l_whence = SEEK_SET;
   return RetryEintr([&] { return fcntl(fd, F_OFD_SETLK, &lock); });
+}
+
+int RandomBytes(void* buf, size_t len) {
+  char* p = static_cast<char*>(buf);
+  while (len > 0) {
+    ssize_t n = RetryEintr([&] { return getrandom(p, len, 0); });
+    if (n < 0) return static_cast<int>(n);
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+  return 0;
 }
 
 int FileSize(int fd, uint64_t* size, bool* regular) {

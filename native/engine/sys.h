@@ -142,6 +142,8 @@ struct FileStat {
 // description's last close (or UnlockFile).
 [[nodiscard]] int LockFile(int fd, bool exclusive);
 [[nodiscard]] int UnlockFile(int fd);
+// Fills buf from the kernel's random pool (getrandom); -errno.
+[[nodiscard]] int RandomBytes(void* buf, size_t len);
 int FileSize(int fd, uint64_t* size, bool* regular);
 int EpollCreate();
 int EpollAdd(int epfd, int fd, uint32_t events, void* ptr);

@@ -51,15 +51,23 @@ struct Transfer {
   bool truncate_when_connected = false;
   // `replaced`: the file had bytes and is emptied on the FileJobs thread; its
   // close (which on ext4 may write the whole upload out) is a FileJobs job too.
-  // `in_job`: a FileJobs job of this transfer runs (that truncation): it
-  // moves nothing and ends only on the job's result. `ended`: it was
-  // finished meanwhile (with `error`) and ends on the result. `job_left`: its
-  // session closed while the job ran, so it ended without waiting; the job's
-  // own fd keeps the lock until it is done.
+  // `in_job`: a FileJobs job of this transfer runs (that truncation, or
+  // putting a kReplace upload in place): it moves nothing and ends only on
+  // the job's result. `ended`: it was finished meanwhile (with `error`) and
+  // ends on the result. `job_left`: its session closed while the job ran, so
+  // it ended without waiting; the job's own fd keeps the lock until it is
+  // done.
   bool replaced = false;
   bool in_job = false;
   bool ended = false;
   bool job_left = false;
+  // WriteMode::kReplace (--atomic-uploads): `file` is `temp`, a new file in
+  // the target's directory `dir`, renamed over `name` when the upload ends
+  // without error and removed otherwise. `temp` is empty once a job has
+  // taken it over.
+  UniqueFd dir;
+  std::string temp;
+  std::string name;
 
   bool Sending() const { return kind != TransferKind::kRecvFile; }
 

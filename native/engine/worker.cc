@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -428,6 +429,7 @@ int Worker::OpenForTransfer(Session* s, Action& a, Transfer* t) {
   // vsftpd does (open, then fstat).
   // O_NOCTTY: a tty under the root never becomes this process's terminal.
   bool upload = a.type == ActionType::kRecvFile;
+  if (upload && a.mode == WriteMode::kReplace) return OpenReplacement(s, a, t);
   int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
   if (upload) {
     flags = O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY;
@@ -466,6 +468,53 @@ int Worker::OpenForTransfer(Session* s, Action& a, Transfer* t) {
     t->StartRecv(a.mode == WriteMode::kAppend ? size : a.offset, upload_window_);
   }
   return 0;
+}
+
+// --atomic-uploads: the upload goes to a new file beside its target, created
+// exclusively under a random hidden name beneath the target's directory, which
+// stays open (dir) so the rename at the end happens in that same directory
+// whatever is renamed or swapped above it meanwhile. The target itself is
+// not opened nor locked: readers keep the old file whole until the rename.
+// Why not O_TMPFILE and linkat: a linkat cannot replace a name (the rename is
+// needed anyway); linking the fd needs CAP_DAC_READ_SEARCH for AT_EMPTY_PATH
+// (before Linux 6.10) or /proc/self/fd, a magic link, which the rest of the
+// engine refuses to follow (RESOLVE_NO_MAGICLINKS); and some file systems
+// lack O_TMPFILE. What a named temporary costs: a crash leaves it behind.
+int Worker::OpenReplacement(Session* s, Action& a, Transfer* t) {
+  if (a.offset != 0) return -EINVAL;  // a REST+STOR writes in place (JS decides)
+  size_t slash = a.data.rfind('/');
+  std::string parent = slash == std::string::npos ? "" : a.data.substr(0, slash);
+  std::string name = slash == std::string::npos ? a.data : a.data.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..") return -EISDIR;
+  int fd = sys::OpenBeneath(s->dir->Get(), parent, O_PATH | O_DIRECTORY, 0);
+  if (fd < 0) return fd;
+  t->dir.Reset(fd);
+  // As a STOR in place does, refuse what is not a file before the upload
+  // rather than at its end; a symlink is replaced, not followed (rename).
+  sys::FileStat st;
+  int r = sys::StatAt(fd, name.c_str(), &st);
+  if (r < 0 && r != -ENOENT) return r;
+  if (r == 0 && !S_ISREG(st.mode) && !S_ISLNK(st.mode)) return S_ISDIR(st.mode) ? -EISDIR : -ENXIO;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int attempt = 0;; ++attempt) {
+    unsigned char random[8];
+    r = sys::RandomBytes(random, sizeof random);
+    if (r < 0) return r;
+    std::string temp = kUploadTempPrefix;
+    for (unsigned char c : random) {
+      temp += kHex[c >> 4];
+      temp += kHex[c & 15];
+    }
+    int flags = O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK | O_NOCTTY;
+    fd = sys::OpenBeneath(t->dir.Get(), temp, flags, 0644);
+    if (fd == -EEXIST && attempt < 3) continue;  // 64 random bits: a clash is all but impossible
+    if (fd < 0) return fd;
+    t->file.Reset(fd);
+    t->temp = std::move(temp);
+    t->name = std::move(name);
+    t->StartRecv(0, upload_window_);
+    return 0;
+  }
 }
 
 void Worker::BeginTransfer(Session* s, Action& a) {
@@ -536,6 +585,38 @@ void Worker::TruncateOffThread(Session* s) {
   // fire every loop (level-triggered). StartTransferIfReady watches it again.
   UnwatchData(s);
   file_jobs_->Truncate(UniqueFd(fd), JobDone(s));
+}
+
+// A kReplace upload that ended well: the rename over its target is a FileJobs
+// job (see file_jobs.h), and the transfer ends, its 226 included, only once the
+// file is in place. A rename that fails removes the temporary.
+void Worker::PlaceUpload(Session* s) {
+  Transfer& t = *s->transfer;
+  t.file.Reset();  // a new file, never truncated: its close does not wait for the disk
+  t.in_job = true;
+  t.ended = true;
+  t.error = 0;
+  file_jobs_->Run(
+      std::move(t.dir),
+      [temp = std::move(t.temp), name = t.name](int dir) {
+        int r = sys::RenameAt(dir, temp.c_str(), dir, name.c_str());
+        if (r < 0) static_cast<void>(sys::UnlinkAt(dir, temp.c_str(), false));
+        return r;
+      },
+      JobDone(s));
+  t.temp.clear();
+}
+
+// A kReplace upload that did not end well: its temporary goes, the target is
+// untouched. Closed first, so that the unlink, on the FileJobs thread, is the
+// last reference and frees the blocks there.
+void Worker::DiscardUpload(Transfer& t) {
+  t.file.Reset();
+  file_jobs_->Run(
+      std::move(t.dir),
+      [temp = std::move(t.temp)](int dir) { return sys::UnlinkAt(dir, temp.c_str(), false); },
+      [](int) {});
+  t.temp.clear();
 }
 
 std::function<void(int)> Worker::JobDone(Session* s) {
@@ -748,6 +829,10 @@ void Worker::FinishTransfer(Session* s, int32_t error) {
     t.ended = true;
     return;
   }
+  if (error == 0 && !t.temp.empty()) {
+    PlaceUpload(s);
+    return;
+  }
   EndTransfer(s, error);
 }
 
@@ -758,6 +843,7 @@ void Worker::EndTransfer(Session* s, int32_t error) {
   Transfer& t = *s->transfer;
   if (error == 0 && !t.epilogue.empty()) Queue(s, t.epilogue);
   EmitTransferDone(s->sid, t.seq, t.bytes, error);
+  if (!t.temp.empty()) DiscardUpload(t);
   if (t.replaced) {
     // The lock goes now rather than with the close, which may wait for the
     // disk on the FileJobs thread: a RETR right after this 226 must not meet

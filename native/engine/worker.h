@@ -77,6 +77,7 @@ class Worker {
   bool ConnectForTransfer(Session* s, uint32_t seq);
   void BeginTransfer(Session* s, Action& a);
   int OpenForTransfer(Session* s, Action& a, Transfer* t);
+  int OpenReplacement(Session* s, Action& a, Transfer* t);
 
   // worker_files.cc: FileOp actions, run on the FileOps threads, and their answers.
   void SubmitFileOp(Session* s, Action& a);
@@ -84,6 +85,8 @@ class Worker {
 
   void StartTransferIfReady(Session* s);
   void TruncateOffThread(Session* s);
+  void PlaceUpload(Session* s);
+  void DiscardUpload(Transfer& t);
   // What a job of s's transfer calls with its result (on the FileJobs thread).
   std::function<void(int)> JobDone(Session* s);
   void ApplyJobResults();  // the FileJobs results, on this worker's thread

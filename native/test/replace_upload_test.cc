@@ -5,7 +5,11 @@
 // upload. The STOR's exclusive lock is held from its open, through that wait:
 // a RETR meanwhile is refused (-EAGAIN), and one right after the 226 is
 // served although the file's close still waits for the FileJobs thread.
+// With WriteMode::kReplace (--atomic-uploads) the upload goes to a temporary,
+// and its rename over the target waits for the FileJobs thread, as does the
+// 226; an aborted one leaves the target and no temporary.
 // Built with ASan+UBSan and, separately, TSan (see Makefile).
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -33,7 +37,8 @@ namespace {
 const std::string kOld(1024 * 1024, 'o');
 const std::string kNew = "the new contents\n";
 
-// EPSV, STOR <path> (truncating from offset 0), RETR <path>, and anything else is ABOR.
+// EPSV, STOR <path> (truncating from offset 0), ASTOR <path> (kReplace),
+// RETR <path>, and anything else is ABOR.
 void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop) {
   test::Drive(engine, sink, stop, [](const Event& e, uint32_t& seq, std::vector<Action>& out) {
     Action a{};
@@ -45,6 +50,11 @@ void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop) {
       a.type = ActionType::kSendFile;
       a.preamble = "150 sending\r\n";  // only once the file is open (and locked)
       a.data = e.text.substr(5);
+    } else if (e.text.rfind("ASTOR ", 0) == 0) {
+      out.push_back(Reply(e.sid, "150 send\r\n"));
+      a.type = ActionType::kRecvFile;
+      a.mode = WriteMode::kReplace;
+      a.data = e.text.substr(6);
     } else if (e.text.rfind("STOR ", 0) == 0) {
       out.push_back(Reply(e.sid, "150 send\r\n"));
       a.type = ActionType::kRecvFile;
@@ -131,6 +141,18 @@ std::string Retr(int ctl, int data, const std::string& name) {
   while ((n = read(data, buf, sizeof buf)) > 0) bytes.append(buf, static_cast<size_t>(n));
   CHECK(ReadLine(ctl).rfind("226", 0) == 0);
   return bytes;
+}
+
+// The names in `dir` that start with kUploadTempPrefix.
+std::vector<std::string> Temporaries(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = opendir(dir.c_str());
+  CHECK(d != nullptr);
+  while (dirent* e = readdir(d)) {
+    if (std::string(e->d_name).rfind(kUploadTempPrefix, 0) == 0) out.emplace_back(e->d_name);
+  }
+  closedir(d);
+  return out;
 }
 
 const std::string kBusy = "426 failed " + std::to_string(-EAGAIN) + "\r\n";
@@ -222,8 +244,44 @@ void Run(const std::string& dir) {
       close(reader);
       close(reader_data);
     }
+    // kReplace: the old file stays whole until the rename, which waits for the
+    // FileJobs thread, and the 226 waits for the rename.
+    WriteFile(target, kOld);
+    {
+      auto [ctl, data] = OpenWithData(port);
+      Send(ctl, "ASTOR old.bin\r\n");
+      CHECK(ReadLine(ctl).rfind("150", 0) == 0);
+      Send(data, kNew);
+      Hold hold(&engine.file_jobs(), dir + "/scratch6");
+      close(data);
+      CHECK(!Readable(ctl, 300));  // no 226 before the rename
+      CHECK(Contents(target) == kOld);
+      CHECK(Temporaries(dir).size() == 1);
+      hold.Release();
+      CHECK(ReadLine(ctl).rfind("226", 0) == 0);
+      CHECK(Contents(target) == kNew);
+      CHECK(Temporaries(dir).empty());
+      close(ctl);
+    }
+    // kReplace aborted: the temporary goes (on the FileJobs thread), the target stays.
+    {
+      auto [ctl, data] = OpenWithData(port);
+      Send(ctl, "ASTOR old.bin\r\n");
+      CHECK(ReadLine(ctl).rfind("150", 0) == 0);
+      Send(data, "partial");
+      Send(ctl, "ABOR\r\n");
+      CHECK(ReadLine(ctl).rfind("426", 0) == 0);
+      for (int i = 0; i < 400 && !Temporaries(dir).empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      CHECK(Temporaries(dir).empty());
+      CHECK(Contents(target) == kNew);
+      close(data);
+      close(ctl);
+    }
   });
-  for (const char* name : {"/old.bin", "/scratch1", "/scratch2", "/scratch3", "/scratch4", "/scratch5"}) {
+  for (const char* name :
+       {"/old.bin", "/scratch1", "/scratch2", "/scratch3", "/scratch4", "/scratch5", "/scratch6"}) {
     std::remove((dir + name).c_str());
   }
 }
