@@ -87,7 +87,7 @@ Napi::Object ActionLayout(Napi::Env env) {
 }
 
 // Everything protocol.h and engine.h declare for the other side: the enums,
-// the wire layout, the engine config's fields.
+// the wire layout, the engine config's fields, the upload temporaries' prefix.
 Napi::Object Constants(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
 #define MUXFTPD_PAIR(name, value) {#name, static_cast<double>(value)},
@@ -105,6 +105,7 @@ Napi::Object Constants(Napi::Env env) {
   MUXFTPD_ENGINE_CONFIG(MUXFTPD_CONFIG_TYPE)
 #undef MUXFTPD_CONFIG_TYPE
   c.Set("engineConfig", config);
+  c.Set("uploadTempPrefix", kUploadTempPrefix);
   return c;
 }
 

@@ -34,37 +34,43 @@ void FileJobs::Close(UniqueFd fd) {
   fd.Reset();
 }
 
-void FileJobs::Truncate(UniqueFd fd, Done done) {
-  Truncation job{std::move(fd), std::move(done)};
+void FileJobs::Run(UniqueFd fd, Work work, Done done) {
+  Job job{std::move(fd), std::move(work), std::move(done)};
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (running_) {
-      truncations_.push_back(std::move(job));
+      jobs_.push_back(std::move(job));
       cv_.notify_one();
       return;
     }
   }
-  Run(job);
+  RunJob(job);
 }
 
-void FileJobs::Run(Truncation& job) {
-  job.done(sys::Truncate(job.fd.Get()));
+void FileJobs::Truncate(UniqueFd fd, Done done) {
+  Run(std::move(fd), sys::Truncate, std::move(done));
+}
+
+void FileJobs::RunJob(Job& job) {
+  int result = job.work(job.fd.Get());
+  // Closed before the result is told: once told, the job holds nothing of the file.
   job.fd.Reset();
+  job.done(result);
 }
 
 void FileJobs::Loop() {
   sys::NameThisThread("muxftpd-files");
-  std::vector<Truncation> truncations;
+  std::vector<Job> jobs;
   std::vector<UniqueFd> closes;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return !truncations_.empty() || !closes_.empty() || !running_; });
-    truncations.swap(truncations_);
+    cv_.wait(lock, [this] { return !jobs_.empty() || !closes_.empty() || !running_; });
+    jobs.swap(jobs_);
     closes.swap(closes_);
     bool last = !running_;
     lock.unlock();
-    for (Truncation& job : truncations) Run(job);
-    truncations.clear();
+    for (Job& job : jobs) RunJob(job);
+    jobs.clear();
     closes.clear();  // the closes
     if (last) return;
     lock.lock();

@@ -112,10 +112,14 @@ using SessionId = uint64_t;
 // Truncate: create or truncate, then write from offset (STOR, REST+STOR).
 // Append: create or append (APPE).
 // Exclusive: create, failing if it exists (STOU).
+// Replace: write a new hidden file (kUploadTempPrefix) in the target's
+//   directory, renamed over the target when the upload ends without error and
+//   removed otherwise; the target is never opened (STOR with --atomic-uploads).
 #define MUXFTPD_WRITE_MODES(X) \
   X(Truncate, 0)               \
   X(Append, 1)                 \
-  X(Exclusive, 2)
+  X(Exclusive, 2)              \
+  X(Replace, 3)
 
 // How downloads copy file blocks to sockets.
 #define MUXFTPD_COPY_MODES(X) \
@@ -163,6 +167,11 @@ enum class FileOpKind : uint8_t { MUXFTPD_FILE_OPS(MUXFTPD_ENUMERATOR) };
   X(writeModes, MUXFTPD_WRITE_MODES)     \
   X(copyModes, MUXFTPD_COPY_MODES)     \
   X(fileOps, MUXFTPD_FILE_OPS)
+
+// The name of a WriteMode::kReplace upload's temporary file starts with this
+// (then 16 random hex digits); exported as binding.constants.uploadTempPrefix,
+// so that listings can leave such files out.
+inline constexpr char kUploadTempPrefix[] = ".muxftpd-upload.";
 
 // ───────────────────────────── records ─────────────────────────────
 

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -360,6 +361,33 @@ int ReadDirNames(int dir_fd, std::vector<std::string>* names) {
       at += d->d_reclen;
     }
   }
+}
+
+int LockFile(int fd, bool exclusive) {
+  struct flock lock {};
+  lock.l_type = static_cast<short>(exclusive ? F_WRLCK : F_RDLCK);
+  lock.l_whence = SEEK_SET;  // l_start = l_len = 0: the whole file, however it grows
+  int r = RetryEintr([&] { return fcntl(fd, F_OFD_SETLK, &lock); });
+  // POSIX lets a conflict be EACCES too: one answer for callers.
+  return r == -EACCES ? -EAGAIN : r;
+}
+
+int UnlockFile(int fd) {
+  struct flock lock {};
+  lock.l_type = F_UNLCK;
+  lock.l_whence = SEEK_SET;
+  return RetryEintr([&] { return fcntl(fd, F_OFD_SETLK, &lock); });
+}
+
+int RandomBytes(void* buf, size_t len) {
+  char* p = static_cast<char*>(buf);
+  while (len > 0) {
+    ssize_t n = RetryEintr([&] { return getrandom(p, len, 0); });
+    if (n < 0) return static_cast<int>(n);
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+  return 0;
 }
 
 int FileSize(int fd, uint64_t* size, bool* regular) {

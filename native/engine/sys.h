@@ -134,6 +134,16 @@ struct FileStat {
 // Appends the names in the directory open as dir_fd (not "." and "..") to
 // `names`. dir_fd stays open and owned by the caller; its offset moves.
 [[nodiscard]] int ReadDirNames(int dir_fd, std::vector<std::string>* names);
+// A non-blocking open-file-description lock on the whole file (fcntl
+// F_OFD_SETLK): shared (fd open for reading) or exclusive (open for writing).
+// -EAGAIN when another open file description holds a conflicting lock. The
+// lock belongs to the open file description, not to the process, so it
+// conflicts between the process's own fds too, and it goes with the
+// description's last close (or UnlockFile).
+[[nodiscard]] int LockFile(int fd, bool exclusive);
+[[nodiscard]] int UnlockFile(int fd);
+// Fills buf from the kernel's random pool (getrandom); -errno.
+[[nodiscard]] int RandomBytes(void* buf, size_t len);
 int FileSize(int fd, uint64_t* size, bool* regular);
 int EpollCreate();
 int EpollAdd(int epfd, int fd, uint32_t events, void* ptr);

@@ -25,6 +25,10 @@ enum class StepResult : uint8_t {
 struct Transfer {
   TransferKind kind;
   uint32_t seq = 0;
+  // Locked right after its open (sys::LockFile): shared to send, exclusive to
+  // receive, so no transfer reads a file another one writes, or writes one
+  // another reads or writes. The lock goes with the last close of the open
+  // file description (or at EndTransfer, for a close left to FileJobs).
   UniqueFd file;
   uint64_t offset = 0;  // next file offset (send: read from; recv: write to)
   uint64_t end = 0;     // kSendFile: file size at open; kSendBuffer: buffer size
@@ -45,13 +49,25 @@ struct Transfer {
   // STOR from offset 0: the file is emptied only once the data connection is
   // up, so an upload whose connection never comes leaves the old file whole.
   bool truncate_when_connected = false;
-  // The file had bytes and is emptied on the FileJobs thread: the transfer
-  // moves nothing until `truncating` is cleared by the result, and its close
-  // (which on ext4 may write the whole upload out) is a FileJobs job too.
-  // `ended`: it was finished meanwhile (with `error`) and ends on the result.
+  // `replaced`: the file had bytes and is emptied on the FileJobs thread; its
+  // close (which on ext4 may write the whole upload out) is a FileJobs job too.
+  // `in_job`: a FileJobs job of this transfer runs (that truncation, or
+  // putting a kReplace upload in place): it moves nothing and ends only on
+  // the job's result. `ended`: it was finished meanwhile (with `error`) and
+  // ends on the result. `job_left`: its session closed while the job ran, so
+  // it ended without waiting; the job's own fd keeps the lock until it is
+  // done.
   bool replaced = false;
-  bool truncating = false;
+  bool in_job = false;
   bool ended = false;
+  bool job_left = false;
+  // WriteMode::kReplace (--atomic-uploads): `file` is `temp`, a new file in
+  // the target's directory `dir`, renamed over `name` when the upload ends
+  // without error and removed otherwise. `temp` is empty once a job has
+  // taken it over.
+  UniqueFd dir;
+  std::string temp;
+  std::string name;
 
   bool Sending() const { return kind != TransferKind::kRecvFile; }
 

@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -189,7 +190,7 @@ void Worker::OnWake() {
   actions_.clear();
   queue_->TakeAll(&actions_);
   for (auto& a : actions_) Apply(a);
-  ApplyTruncated();
+  ApplyJobResults();
   ApplyFileResults();
   ResumeReads();
 }
@@ -434,8 +435,10 @@ int Worker::OpenForTransfer(Session* s, Action& a, Transfer* t) {
   // a file is refused below as not regular (or fails at once with ENXIO), as
   // vsftpd does (open, then fstat).
   // O_NOCTTY: a tty under the root never becomes this process's terminal.
+  bool upload = a.type == ActionType::kRecvFile;
+  if (upload && a.mode == WriteMode::kReplace) return OpenReplacement(s, a, t);
   int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
-  if (a.type == ActionType::kRecvFile) {
+  if (upload) {
     flags = O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY;
     if (a.mode == WriteMode::kAppend) flags |= O_APPEND;
     if (a.mode == WriteMode::kExclusive) flags |= O_EXCL;
@@ -444,9 +447,16 @@ int Worker::OpenForTransfer(Session* s, Action& a, Transfer* t) {
   int fd = sys::OpenBeneath(s->dir->Get(), a.data, flags, 0644);
   if (fd < 0) return fd;
   t->file.Reset(fd);
+  // Locked at once, before the size is read and before anything is written or
+  // emptied (a STOR's truncation waits for its data connection, and runs on
+  // the FileJobs thread): a RETR that opens meanwhile meets the lock. Never
+  // waits (vsftpd's lock_upload_files blocks, which would stall the worker):
+  // a conflict is -EAGAIN, before the preamble, which JS answers with 450.
+  int r = sys::LockFile(fd, upload);
+  if (r < 0) return r;
   uint64_t size = 0;
   bool regular = false;
-  int r = sys::FileSize(fd, &size, &regular);
+  r = sys::FileSize(fd, &size, &regular);
   if (r < 0) return r;
   if (!regular) return -EISDIR;
   t->end = size;
@@ -456,8 +466,8 @@ int Worker::OpenForTransfer(Session* s, Action& a, Transfer* t) {
   // out (filemap_flush). Replacing a file that has bytes pays that, as ext4
   // means it to (the old contents must not be lost to a crash), but on the
   // FileJobs thread, with the truncation: see TruncateOffThread.
-  t->truncate_when_connected = a.type == ActionType::kRecvFile && a.mode == WriteMode::kTruncate &&
-                               a.offset == 0 && size > 0;
+  t->truncate_when_connected =
+      upload && a.mode == WriteMode::kTruncate && a.offset == 0 && size > 0;
   if (a.type == ActionType::kSendFile) {
     t->offset = std::min(a.offset, size);
   } else {
@@ -465,6 +475,53 @@ int Worker::OpenForTransfer(Session* s, Action& a, Transfer* t) {
     t->StartRecv(a.mode == WriteMode::kAppend ? size : a.offset, upload_window_);
   }
   return 0;
+}
+
+// --atomic-uploads: the upload goes to a new file beside its target, created
+// exclusively under a random hidden name beneath the target's directory, which
+// stays open (dir) so the rename at the end happens in that same directory
+// whatever is renamed or swapped above it meanwhile. The target itself is
+// not opened nor locked: readers keep the old file whole until the rename.
+// Why not O_TMPFILE and linkat: a linkat cannot replace a name (the rename is
+// needed anyway); linking the fd needs CAP_DAC_READ_SEARCH for AT_EMPTY_PATH
+// (before Linux 6.10) or /proc/self/fd, a magic link, which the rest of the
+// engine refuses to follow (RESOLVE_NO_MAGICLINKS); and some file systems
+// lack O_TMPFILE. What a named temporary costs: a crash leaves it behind.
+int Worker::OpenReplacement(Session* s, Action& a, Transfer* t) {
+  if (a.offset != 0) return -EINVAL;  // a REST+STOR writes in place (JS decides)
+  size_t slash = a.data.rfind('/');
+  std::string parent = slash == std::string::npos ? "" : a.data.substr(0, slash);
+  std::string name = slash == std::string::npos ? a.data : a.data.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..") return -EISDIR;
+  int fd = sys::OpenBeneath(s->dir->Get(), parent, O_PATH | O_DIRECTORY, 0);
+  if (fd < 0) return fd;
+  t->dir.Reset(fd);
+  // As a STOR in place does, refuse what is not a file before the upload
+  // rather than at its end; a symlink is replaced, not followed (rename).
+  sys::FileStat st;
+  int r = sys::StatAt(fd, name.c_str(), &st);
+  if (r < 0 && r != -ENOENT) return r;
+  if (r == 0 && !S_ISREG(st.mode) && !S_ISLNK(st.mode)) return S_ISDIR(st.mode) ? -EISDIR : -ENXIO;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int attempt = 0;; ++attempt) {
+    unsigned char random[8];
+    r = sys::RandomBytes(random, sizeof random);
+    if (r < 0) return r;
+    std::string temp = kUploadTempPrefix;
+    for (unsigned char c : random) {
+      temp += kHex[c >> 4];
+      temp += kHex[c & 15];
+    }
+    int flags = O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK | O_NOCTTY;
+    fd = sys::OpenBeneath(t->dir.Get(), temp, flags, 0644);
+    if (fd == -EEXIST && attempt < 3) continue;  // 64 random bits: a clash is all but impossible
+    if (fd < 0) return fd;
+    t->file.Reset(fd);
+    t->temp = std::move(temp);
+    t->name = std::move(name);
+    t->StartRecv(0, upload_window_);
+    return 0;
+  }
 }
 
 void Worker::BeginTransfer(Session* s, Action& a) {
@@ -530,33 +587,71 @@ void Worker::TruncateOffThread(Session* s) {
     return;
   }
   t.replaced = true;
-  t.truncating = true;
+  t.in_job = true;
   // Unwatched meanwhile: a hang-up, reported even with no events asked, would
   // fire every loop (level-triggered). StartTransferIfReady watches it again.
   UnwatchData(s);
-  file_jobs_->Truncate(UniqueFd(fd), [this, sid = s->sid, seq = t.seq](int result) {
-    {
-      std::lock_guard<std::mutex> lock(truncated_mu_);
-      truncated_.push_back(Truncated{sid, seq, result});
-    }
-    sys::EventFdSignal(wake_.Get());
-  });
+  file_jobs_->Truncate(UniqueFd(fd), JobDone(s));
 }
 
-void Worker::ApplyTruncated() {
+// A kReplace upload that ended well: the rename over its target is a FileJobs
+// job (see file_jobs.h), and the transfer ends, its 226 included, only once the
+// file is in place. A rename that fails removes the temporary.
+void Worker::PlaceUpload(Session* s) {
+  Transfer& t = *s->transfer;
+  t.file.Reset();  // a new file, never truncated: its close does not wait for the disk
+  t.in_job = true;
+  t.ended = true;
+  t.error = 0;
+  file_jobs_->Run(
+      std::move(t.dir),
+      [temp = std::move(t.temp), name = t.name](int dir) {
+        int r = sys::RenameAt(dir, temp.c_str(), dir, name.c_str());
+        if (r < 0) static_cast<void>(sys::UnlinkAt(dir, temp.c_str(), false));
+        return r;
+      },
+      JobDone(s));
+  t.temp.clear();
+}
+
+// A kReplace upload that did not end well: its temporary goes, the target is
+// untouched. Closed first, so that the unlink, on the FileJobs thread, is the
+// last reference and frees the blocks there.
+void Worker::DiscardUpload(Transfer& t) {
+  t.file.Reset();
+  file_jobs_->Run(
+      std::move(t.dir),
+      [temp = std::move(t.temp)](int dir) { return sys::UnlinkAt(dir, temp.c_str(), false); },
+      [](int) {});
+  t.temp.clear();
+}
+
+std::function<void(int)> Worker::JobDone(Session* s) {
+  return [this, sid = s->sid, seq = s->transfer->seq](int result) {
+    {
+      std::lock_guard<std::mutex> lock(job_results_mu_);
+      job_results_.push_back(JobResult{sid, seq, result});
+    }
+    sys::EventFdSignal(wake_.Get());
+  };
+}
+
+void Worker::ApplyJobResults() {
   {
-    std::lock_guard<std::mutex> lock(truncated_mu_);
-    if (truncated_.empty()) return;
-    truncated_taken_.swap(truncated_);
+    std::lock_guard<std::mutex> lock(job_results_mu_);
+    if (job_results_.empty()) return;
+    job_results_taken_.swap(job_results_);
   }
-  for (const Truncated& done : truncated_taken_) {
+  for (const JobResult& done : job_results_taken_) {
     Session* s = Find(done.sid);
-    if (s == nullptr || !s->transfer || s->transfer->seq != done.seq || !s->transfer->truncating) continue;
+    if (s == nullptr || !s->transfer || s->transfer->seq != done.seq || !s->transfer->in_job) {
+      continue;
+    }
     Transfer& t = *s->transfer;
-    t.truncating = false;
+    t.in_job = false;
     if (t.ended) {
       // Its data connection is gone already (and may be a new one's by now).
-      EndTransfer(s, t.error);
+      EndTransfer(s, t.error != 0 ? t.error : done.result);
     } else if (done.result < 0) {
       FinishTransfer(s, done.result);
     } else {
@@ -564,11 +659,11 @@ void Worker::ApplyTruncated() {
       StartTransferIfReady(s);
     }
   }
-  truncated_taken_.clear();
+  job_results_taken_.clear();
 }
 
 void Worker::Activate(Session* s) {
-  if (s->in_active || s->parked || s->transfer->truncating) return;
+  if (s->in_active || s->parked || s->transfer->in_job) return;
   s->in_active = true;
   active_.push_back(s);
   if (s->transfer->Sending()) (void)SetDataEvents(s, 0);
@@ -665,7 +760,7 @@ void Worker::ExpireDataConnections() {
     if ((s->data_state == DataState::kNone || s->data_state == DataState::kActiveSet) && !s->transfer) continue;
     // A throttled transfer, or one whose old file is being emptied, is waiting
     // on us, not on the client.
-    if (s->parked || (s->transfer && s->transfer->truncating)) TouchData(s);
+    if (s->parked || (s->transfer && s->transfer->in_job)) TouchData(s);
     if (now_ms_ - s->data_activity_ms < config_.data_timeout_ms) {
       any = true;
     } else if (s->transfer) {
@@ -733,12 +828,16 @@ void Worker::FinishTransfer(Session* s, int32_t error) {
   ResetData(s);
   if (!s->transfer) return;
   Transfer& t = *s->transfer;
-  if (t.truncating) {
+  if (t.in_job) {
     // Aborted while its old file is still being emptied: it ends when that is
-    // done (ApplyTruncated). Its 426 would let the client's next command (a
+    // done (ApplyJobResults). Its 426 would let the client's next command (a
     // REST+STOR, an APPE) write into the file before the truncation wipes it.
     if (!t.ended) t.error = error;
     t.ended = true;
+    return;
+  }
+  if (error == 0 && !t.temp.empty()) {
+    PlaceUpload(s);
     return;
   }
   EndTransfer(s, error);
@@ -748,9 +847,18 @@ void Worker::EndTransfer(Session* s, int32_t error) {
   // The 226 leaves in this iteration's flush, after close(): a small file's
   // FIN has left with its data already; a large file's tail may still be on
   // its way, as RFC 959 allows. The client waits for no round trip through JS.
-  if (error == 0 && !s->transfer->epilogue.empty()) Queue(s, s->transfer->epilogue);
-  EmitTransferDone(s->sid, s->transfer->seq, s->transfer->bytes, error);
-  if (s->transfer->replaced) file_jobs_->Close(std::move(s->transfer->file));
+  Transfer& t = *s->transfer;
+  if (error == 0 && !t.epilogue.empty()) Queue(s, t.epilogue);
+  EmitTransferDone(s->sid, t.seq, t.bytes, error);
+  if (!t.temp.empty()) DiscardUpload(t);
+  if (t.replaced) {
+    // The lock goes now rather than with the close, which may wait for the
+    // disk on the FileJobs thread: a RETR right after this 226 must not meet
+    // it. Not when the truncation still runs (job_left): its fd keeps the
+    // lock until the file is empty, so no one reads it half-emptied.
+    if (!t.job_left) static_cast<void>(sys::UnlockFile(t.file.Get()));
+    file_jobs_->Close(std::move(t.file));
+  }
   s->transfer.reset();
 }
 
@@ -865,8 +973,11 @@ void Worker::ResumeReads() {
 
 void Worker::CloseSession(Session* s, CloseReason reason) {
   if (s->dead) return;
-  // A session going away waits for no truncation: its transfer ends now.
-  if (s->transfer) s->transfer->truncating = false;
+  // A session going away waits for no file job: its transfer ends now.
+  if (s->transfer && s->transfer->in_job) {
+    s->transfer->in_job = false;
+    s->transfer->job_left = true;
+  }
   DropData(s);
   // Remove before closing: a child forked by the embedding process may still
   // hold the fd for a moment, and then close() alone would leave it in the

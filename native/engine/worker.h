@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -76,6 +77,7 @@ class Worker {
   bool ConnectForTransfer(Session* s, uint32_t seq);
   void BeginTransfer(Session* s, Action& a);
   int OpenForTransfer(Session* s, Action& a, Transfer* t);
+  int OpenReplacement(Session* s, Action& a, Transfer* t);
 
   // worker_files.cc: FileOp actions, run on the FileOps threads, and their answers.
   void SubmitFileOp(Session* s, Action& a);
@@ -83,7 +85,11 @@ class Worker {
 
   void StartTransferIfReady(Session* s);
   void TruncateOffThread(Session* s);
-  void ApplyTruncated();  // the FileJobs results, on this worker's thread
+  void PlaceUpload(Session* s);
+  void DiscardUpload(Transfer& t);
+  // What a job of s's transfer calls with its result (on the FileJobs thread).
+  std::function<void(int)> JobDone(Session* s);
+  void ApplyJobResults();  // the FileJobs results, on this worker's thread
   void Activate(Session* s);
   void Deactivate(Session* s);
   void StepTransfers();
@@ -131,15 +137,15 @@ class Worker {
   std::unique_ptr<ActionQueue> queue_;
   std::unique_ptr<PassivePool> pool_;  // only with a passive port range
   std::vector<Action> actions_;
-  // Truncations done on the FileJobs thread (Transfer::truncating), taken in OnWake.
-  struct Truncated {
+  // Jobs of transfers done on the FileJobs thread (Transfer::in_job), taken in OnWake.
+  struct JobResult {
     SessionId sid;
     uint32_t seq;
     int result;
   };
-  std::mutex truncated_mu_;
-  std::vector<Truncated> truncated_;        // guarded by truncated_mu_
-  std::vector<Truncated> truncated_taken_;  // this thread's swap buffer
+  std::mutex job_results_mu_;
+  std::vector<JobResult> job_results_;        // guarded by job_results_mu_
+  std::vector<JobResult> job_results_taken_;  // this thread's swap buffer
   // FileOps answers, taken in OnWake.
   struct FileDone {
     SessionId sid;

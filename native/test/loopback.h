@@ -59,7 +59,7 @@ inline Action Reply(SessionId sid, std::string text) {
 }
 
 // Plays the part of JS until `stop`: 220 on open, a 229 for each passive
-// listener, 226 or 426 at a transfer's end; `on_line(event, seq, out)` answers
+// listener, 226 or "426 failed <error>" at a transfer's end; `on_line(event, seq, out)` answers
 // each command line, appending actions to `out` (`seq` numbers requests).
 template <typename OnLine>
 void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop, OnLine on_line) {
@@ -74,7 +74,8 @@ void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop, OnLin
         out.push_back(Reply(e.sid, "229 (|||" + std::to_string(e.port) + "|)\r\n"));
       }
       if (e.type == EventType::kTransferDone) {
-        out.push_back(Reply(e.sid, e.error == 0 ? "226 done\r\n" : "426 failed\r\n"));
+        std::string end = e.error == 0 ? "226 done" : "426 failed " + std::to_string(e.error);
+        out.push_back(Reply(e.sid, end + "\r\n"));
       }
       if (e.type == EventType::kLine) on_line(e, seq, out);
     }

@@ -10,7 +10,7 @@ import { type AccountConfig, accountSettings } from './account-settings.js';
 import { type LimitConfig, limitSettings } from './limit-settings.js';
 import { type OpsConfig, opsSettings } from './ops-settings.js';
 import { packageRoot } from './package-root.js';
-import { byteSize, byteSizeOrOff, integer, InvalidValue, oneOf, text } from './validators.js';
+import { boolean, byteSize, byteSizeOrOff, integer, InvalidValue, oneOf, text } from './validators.js';
 
 export { InvalidValue };
 
@@ -33,6 +33,7 @@ export interface Config extends LimitConfig, OpsConfig, AccountConfig {
   pasvAddress: string | null;
   copy: CopyModeName;
   uploadWriteBehind: number;
+  atomicUploads: boolean;
   maxLine: number;
   maxOutput: number;
   logLevel: LogLevel;
@@ -179,6 +180,19 @@ export const settings: SettingsTable = {
     defaultText: '0 (off: the kernel decides when uploads reach the disk)',
     help: 'an upload starts writing to disk every this many bytes (at least one block) and drops from the page cache what lies four such windows behind; uploads then run at the disk\'s pace (0: off)',
     validate: byteSizeOrOff(64 * 1024, 1024 * 1024 * 1024),
+  },
+  atomicUploads: {
+    flag: '--atomic-uploads',
+    env: 'MUXFTPD_ATOMIC_UPLOADS',
+    type: 'bool',
+    boolean: true,
+    default: false,
+    defaultText: 'false (a STOR empties the file and writes it in place, under an exclusive lock)',
+    help:
+      'a STOR uploads into a hidden temporary file (.muxftpd-upload.*) beside its target and renames it into place only when the upload ends well: readers see the old file whole until then, a failed upload leaves it untouched. ' +
+      'Costs: room for both files at once; the new file is a new inode (mode 0644 less umask; hard links keep the old contents; a symlink is replaced, not followed); a crash leaves the temporary behind. ' +
+      'APPE and REST+STOR cannot be atomic: they write in place under the lock, as without this',
+    validate: boolean,
   },
   maxLine: {
     flag: '--max-line',

@@ -15,6 +15,7 @@ import {
   type NativeLoopStats,
   type NativeStats,
   TransferError,
+  uploadTempPrefix,
   WriteMode,
 } from './native.js';
 
@@ -68,7 +69,12 @@ export interface TransferResult {
   opened: boolean;
 }
 
-export type WriteModeName = 'truncate' | 'append' | 'exclusive';
+/**
+ * How recvFile writes (native/engine/protocol.h MUXFTPD_WRITE_MODES): 'replace'
+ * writes a hidden temporary beside the file and renames it over the file only
+ * when the upload ends without error (offset 0 only).
+ */
+export type WriteModeName = 'truncate' | 'append' | 'exclusive' | 'replace';
 
 /** What a file operation does (native/engine/file_ops.h): each runs beneath the session's directory. */
 export type FileOpName = 'home' | 'stat' | 'lstat' | 'list' | 'mkdir' | 'rmdir' | 'unlink' | 'rename';
@@ -79,7 +85,7 @@ export interface FileOpResult {
   records: Buffer;
 }
 
-export { CopyMode, TransferError };
+export { CopyMode, TransferError, uploadTempPrefix };
 export type { NativeLoopStats, NativeStats };
 
 const closeReasonNames: Record<number, CloseReasonName> = {
@@ -95,6 +101,7 @@ const writeModes: Record<WriteModeName, number> = {
   truncate: WriteMode.Truncate,
   append: WriteMode.Append,
   exclusive: WriteMode.Exclusive,
+  replace: WriteMode.Replace,
 };
 
 /** Rejection of listenPassive: carries the negated errno from the worker. */

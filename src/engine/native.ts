@@ -99,6 +99,8 @@ export interface NativeConstants {
   fileOps: Readonly<Record<string, number>>;
   wire: { event: WireLayout; action: WireLayout; stat: WireLayout };
   engineConfig: Readonly<Record<string, 'string' | 'number'>>;
+  /** How the name of a 'replace' upload's temporary file starts (protocol.h kUploadTempPrefix). */
+  uploadTempPrefix: string;
 }
 
 /** A decoded action, as the native codec reads it (for the boundary test). */
@@ -166,7 +168,7 @@ export const enumNames = {
   actions: ['Reply', 'ListenPassive', 'ConnectActive', 'SendFile', 'SendBuffer', 'RecvFile', 'Abort', 'Close', 'FileOp', 'PauseInput', 'ResumeInput'],
   closeReasons: ['PeerClosed', 'Requested', 'IoError', 'OutputOverflow', 'Shutdown', 'CloseTimeout'],
   transferErrors: ['Ok', 'Aborted', 'NoDataConnection', 'PeerClosed', 'ConnectFailed', 'Timeout'],
-  writeModes: ['Truncate', 'Append', 'Exclusive'],
+  writeModes: ['Truncate', 'Append', 'Exclusive', 'Replace'],
   copyModes: ['Sendfile', 'ReadWrite'],
   fileOps: ['Home', 'Stat', 'Lstat', 'List', 'Mkdir', 'Rmdir', 'Unlink', 'Rename'],
 } as const;
@@ -194,6 +196,12 @@ export const WriteMode = exported('writeModes');
 export const CopyMode = exported('copyModes');
 /** What a FileOp action does (native/engine/protocol.h MUXFTPD_FILE_OPS). */
 export const FileOp = exported('fileOps');
+
+/**
+ * How the name of an atomic upload's temporary file starts: the engine
+ * creates it beside the target (WriteMode.Replace); listings leave it out.
+ */
+export const uploadTempPrefix: string = loadBinding().constants.uploadTempPrefix;
 
 /**
  * The offset of one header field of a wire record, checked against the type

@@ -5,7 +5,7 @@
 // the path lexically ('..' stops at '/'), and nothing it checked is used by a
 // later call, so a symlink swapped in meanwhile cannot lead outside.
 import { getSystemErrorName } from 'node:util';
-import type { Engine, FileOpName, SessionId } from '../engine/engine.js';
+import { type Engine, type FileOpName, type SessionId, uploadTempPrefix } from '../engine/engine.js';
 import { FtpError } from '../errors.js';
 import { Code } from '../protocol/replies.js';
 import { fsErrorOf, relativeOf } from './paths.js';
@@ -51,11 +51,15 @@ export class SessionFiles {
     return st;
   }
 
-  /** A directory and its entries, or a file alone. */
+  /**
+   * A directory and its entries, or a file alone. The temporaries of atomic
+   * uploads (--atomic-uploads) are left out: a file in the making is not part
+   * of the tree (one a crash left behind stays hidden too; remove it from the shell).
+   */
   async list(virtual: string): Promise<Listing> {
     const [self, ...entries] = await this.run('list', virtual);
     if (self === undefined) throw new Error('list answered no record');
-    return { self, entries };
+    return { self, entries: entries.filter((e) => !e.name.startsWith(uploadTempPrefix)) };
   }
 
   async mkdir(virtual: string): Promise<void> {

@@ -26,6 +26,10 @@ describe('native constants', () => {
     }
   });
 
+  it('the temporaries of atomic uploads have a hidden name, in the directory of their target', () => {
+    expect(constants.uploadTempPrefix).toMatch(/^\.[^/\0]+\.$/);
+  });
+
   it('every wire field fits inside its record header, without overlap', () => {
     const width = { u8: 1, u16: 2, u32: 4, i32: 4, u64: 8, f64: 8 } as const;
     for (const layout of [constants.wire.event, constants.wire.action, constants.wire.stat]) {

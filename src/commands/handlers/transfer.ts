@@ -29,6 +29,9 @@ const openRefusals: Record<string, Reply> = {
   EISDIR: notRegular,
   ENXIO: notRegular,
   EXDEV: reply(Code.FileUnavailable, 'Permission denied.'),
+  // The file's lock (taken at open: shared to read, exclusive to write) is
+  // held by another transfer; RFC 959 4.2.1: 450, file unavailable (e.g. busy).
+  EAGAIN: reply(Code.FileBusy, 'Requested file action not taken: file busy.'),
 };
 
 /**
@@ -115,11 +118,16 @@ function downloadReply(result: TransferResult): Reply {
   return result.error === TransferError.Ok ? completeSent : transferReply(result);
 }
 
-/** An upload's final reply names the bytes written: a cut upload keeps exactly those. */
-export function uploadReply(result: TransferResult): Reply {
+/**
+ * An upload's final reply names the bytes written: a cut upload keeps exactly
+ * those, unless it was `atomic` (its temporary is removed, the file untouched).
+ */
+export function uploadReply(result: TransferResult, atomic = false): Reply {
   const r = transferReply(result);
   if (r.code === Code.ClosingData) return reply(r.code, `Transfer complete, ${result.bytes} bytes received.`);
-  if (r.code === Code.TransferAborted) return reply(r.code, `${r.text} ${result.bytes} bytes received and kept.`);
+  if (r.code === Code.TransferAborted) {
+    return reply(r.code, `${r.text} ${result.bytes} bytes received and ${atomic ? 'discarded; the file is unchanged' : 'kept'}.`);
+  }
   return r;
 }
 

@@ -1,6 +1,10 @@
 // STOR, APPE, STOU: uploads. The engine writes the data connection into the
-// file (socket to file, one block per loop turn, opened beneath the root); a
-// cut upload keeps exactly the bytes received, and the final reply counts them.
+// file (socket to file, one block per loop turn, opened beneath the root,
+// locked exclusively: a transfer of the same file meanwhile gets 450); a cut
+// upload keeps exactly the bytes received, and the final reply counts them.
+// With --atomic-uploads a STOR from offset 0 writes a temporary beside the
+// file instead, renamed over it only when the upload ends well: a cut upload
+// then leaves the old file as it was, and its bytes are discarded.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { TransferOptions, WriteModeName } from '../../engine/engine.js';
@@ -21,11 +25,14 @@ const okToSend = 'Ok to send data.';
  * 150 and before the file is created: writing there would leave a hole of
  * bytes the client never sent, and an offset past what the file system can
  * hold (REST 999999999999999) would fail only after the 150, with the file
- * already created. vsftpd seeks there (its source flags it "XXX").
+ * already created. vsftpd seeks there (its source flags it "XXX"). A REST+STOR
+ * resumes the file itself, so it cannot be atomic: with --atomic-uploads it
+ * writes in place, as APPE does.
  */
 export async function stor(ctx: CommandContext, arg: string): Promise<Reply> {
   const offset = ctx.session.takeRest();
-  return receive(ctx, await uploadTarget(ctx, arg, offset), offset, 'truncate', okToSend);
+  const mode = ctx.config.atomicUploads && offset === 0 ? 'replace' : 'truncate';
+  return receive(ctx, await uploadTarget(ctx, arg, offset), offset, mode, okToSend);
 }
 
 /** APPE appends, creating the file when it is missing (RFC 959 4.1.3). */
@@ -47,7 +54,7 @@ export async function stou(ctx: CommandContext, arg: string): Promise<Reply> {
 
 function receive(ctx: CommandContext, target: Target, offset: number, mode: WriteModeName, text: string): Promise<Reply> {
   const start = (opts: TransferOptions) => ctx.engine.recvFile(ctx.session.sid, target.rel, offset, mode, opts);
-  return runTransfer(ctx, reply(Code.FileStatusOk, text), start, uploadReply);
+  return runTransfer(ctx, reply(Code.FileStatusOk, text), start, (r) => uploadReply(r, mode === 'replace'));
 }
 
 /**
