@@ -1,4 +1,5 @@
 // PASV, EPSV, PORT, EPRT: how the next transfer gets its data connection.
+import os from 'node:os';
 import { PassiveError } from '../../engine/engine.js';
 import { FtpError } from '../../errors.js';
 import {
@@ -75,6 +76,17 @@ function dropPassive(ctx: CommandContext): void {
   ctx.session.clearData();
 }
 
+const { ECANCELED, ECONNRESET } = os.constants.errno;
+
+/**
+ * Why a listener was not opened although nothing is wrong with the server:
+ * the session was already closing when the worker got the request, because
+ * the client left (the worker answers ECONNRESET), or the server is stopping
+ * (ECANCELED). Clients that reset right after PASV cause hundreds of these
+ * under load; the rest (a port range used up, no fds) are the server's own.
+ */
+const sessionGone = new Set([-ECONNRESET, -ECANCELED]);
+
 /**
  * Opens the listener; the engine sends `template` (formatted) with the port
  * filled in, so the answer is `sent`, the same reply marked as already queued.
@@ -89,7 +101,8 @@ function openPassive(ctx: CommandContext, template: string, sent: Reply): Promis
     },
     (e: unknown) => {
       if (!(e instanceof PassiveError)) throw e;
-      ctx.log.warn(`session ${s.sid}: ${e.message}`);
+      if (sessionGone.has(e.errno)) ctx.log.debug(`session ${s.sid}: ${e.message}`);
+      else ctx.log.warn(`session ${s.sid}: ${e.message}`);
       throw new FtpError(Code.CantOpenData, "Can't open passive connection.");
     },
   );
