@@ -30,7 +30,7 @@ function checked(verb: string, spec: CommandSpec): CommandSpec {
   if (typeof spec.handler !== 'function') throw badCommand(verb, 'needs a handler');
   if (spec.state !== undefined && typeof spec.state !== 'function') throw badCommand(verb, 'state must be a function');
   if (spec.perm !== undefined && spec.perm !== 'write') throw badCommand(verb, "perm must be 'write'");
-  for (const flag of ['duringTransfer', 'data'] as const) {
+  for (const flag of ['duringTransfer', 'data', 'keepsRenameFrom'] as const) {
     if (spec[flag] !== undefined && typeof spec[flag] !== 'boolean') throw badCommand(verb, `${flag} must be a boolean`);
   }
   if (spec.feat !== undefined && (typeof spec.feat !== 'string' || /[\r\n]/.test(spec.feat))) {

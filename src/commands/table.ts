@@ -1,6 +1,6 @@
 // THE command table (pyftpdlib's proto_cmds): per verb, whether login is
 // needed, the argument rule, the state it needs, whether it may run during a
-// transfer, its FEAT line, its help, and its handler. The dispatcher applies
+// transfer or keeps a pending RNFR, its FEAT line, its help, and its handler. The dispatcher applies
 // these generically; special cases live in the rows' validators and predicates.
 import { Code, type Reply, reply } from '../protocol/replies.js';
 import type { Session } from '../session/session.js';
@@ -76,7 +76,7 @@ export const commands = {
   RMD: { auth: true, arg: 'required', perm: 'write', help: 'RMD <SP> path (remove an empty directory)', handler: rmd },
   XRMD: { auth: true, arg: 'required', perm: 'write', help: 'XRMD <SP> path (same as RMD)', handler: rmd },
   RNFR: { auth: true, arg: 'required', perm: 'write', help: 'RNFR <SP> path (rename from)', handler: rnfr },
-  RNTO: { auth: true, arg: 'required', state: needsRenameFrom, perm: 'write', help: 'RNTO <SP> path (rename to)', handler: rnto },
+  RNTO: { auth: true, arg: 'required', state: needsRenameFrom, perm: 'write', keepsRenameFrom: true, help: 'RNTO <SP> path (rename to)', handler: rnto },
 } satisfies Record<string, CommandSpec>;
 
 export type Verb = keyof typeof commands;

@@ -35,6 +35,12 @@ export interface CommandSpec {
    * drains, it is answered 421 and the connection closed (RFC 959 4.2).
    */
   data?: boolean;
+  /**
+   * A pending RNFR survives this command (RNTO's row). Any other command, an
+   * unknown one too, forgets it first: RNTO must come right after RNFR
+   * (RFC 959 4.1.3).
+   */
+  keepsRenameFrom?: boolean;
   /** The line FEAT lists for this command (RFC 2389), if any. */
   feat?: string;
   /** One line for HELP: syntax and purpose. */

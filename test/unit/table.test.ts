@@ -30,6 +30,10 @@ describe('command table invariants', () => {
     );
   });
 
+  it('lets only RNTO keep a pending RNFR', () => {
+    expect(rows.filter(([, s]) => s.keepsRenameFrom === true).map(([v]) => v)).toEqual(['RNTO']);
+  });
+
   it('needs login for everything but the login, greeting and capability commands', () => {
     const open = rows.filter(([, s]) => !s.auth).map(([v]) => v).sort();
     expect(open).toEqual(['FEAT', 'HELP', 'NOOP', 'OPTS', 'PASS', 'QUIT', 'SYST', 'USER']);
@@ -81,10 +85,34 @@ describe('extension tables', () => {
     expect(h.engine.sent[2]).not.toMatch(/\bSYST\b/);
   });
 
+  it("keeps a pending RNFR through a custom row that says so, and forgets it at a row that does not, RNTO's own included", async () => {
+    const xrnt: CommandSpec = {
+      auth: true,
+      arg: 'none',
+      keepsRenameFrom: true,
+      help: 'XRNT (says the pending RNFR)',
+      handler: (ctx) => reply(200, `from ${ctx.session.renameFrom ?? 'nothing'}`),
+    };
+    const h = await loggedIn({ config: { writable: true }, commands: { XRNT: xrnt, RNTO: { ...commands.RNTO, keepsRenameFrom: false } } });
+    h.send('RNFR file.bin', 'XRNT', 'XRNT', 'NOOP', 'XRNT', 'RNFR file.bin', 'RNTO moved.bin');
+    await h.replies(7);
+    expect(h.engine.sent).toEqual([
+      '350 Ready for RNTO.\r\n',
+      '200 from /file.bin\r\n',
+      '200 from /file.bin\r\n',
+      '200 NOOP ok.\r\n',
+      '200 from nothing\r\n',
+      '350 Ready for RNTO.\r\n',
+      '503 RNFR required first.\r\n',
+    ]);
+  });
+
   it('refuses malformed rows at start with a coded error', () => {
     const broken = { auth: true, arg: 'sometimes', help: 'X', handler: site.handler } as unknown as CommandSpec;
     expect(() => buildRegistry({ XBAD: broken })).toThrow(expect.objectContaining({ code: 'MUXFTPD_ERR_BAD_COMMAND' }));
     expect(() => buildRegistry({ XNOH: { ...site, help: '' } })).toThrow(expect.objectContaining({ code: 'MUXFTPD_ERR_BAD_COMMAND' }));
     expect(() => buildRegistry({ 'BAD VERB': site })).toThrow(expect.objectContaining({ code: 'MUXFTPD_ERR_BAD_COMMAND' }));
+    const notBoolean = { ...site, keepsRenameFrom: 'yes' } as unknown as CommandSpec;
+    expect(() => buildRegistry({ XRNT: notBoolean })).toThrow(expect.objectContaining({ code: 'MUXFTPD_ERR_BAD_COMMAND' }));
   });
 });
