@@ -61,6 +61,15 @@ export interface CommandRegistry {
   readonly features: readonly string[];
 }
 
+/**
+ * What a handler tells the server beside its reply, for the log and the
+ * counters (ctx.report): 'login', the session has just logged in; 'bounce',
+ * a PORT/EPRT target was refused as an FTP bounce, another host or a
+ * privileged port (RFC 2577). (The failed-login caps are counted where they
+ * are decided, auth/logins.ts.)
+ */
+export type CommandEvent = 'login' | 'bounce';
+
 /** The engine actions a handler may call (the network is touched only through these). */
 export type EngineActions = Pick<
   Engine,
@@ -90,6 +99,8 @@ export interface CommandContext {
   readonly draining: boolean;
   /** Sends a reply now, ahead of the handler's final one (e.g. 150 before a transfer). */
   send(reply: Reply): void;
+  /** Tells the server what the handler did, for its log and counters (the reply tells the client). */
+  report(event: CommandEvent): void;
   /**
    * Runs a data transfer started by `start` (an engine action, given the
    * callback to call once the file is open). From then until its end,

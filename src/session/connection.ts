@@ -7,7 +7,7 @@
 import { dispatch, failureReply } from '../commands/dispatch.js';
 import type { Accounts } from '../auth/accounts.js';
 import type { LoginChecks } from '../auth/logins.js';
-import type { CommandContext, CommandRegistry, CommandSpec, EngineActions } from '../commands/types.js';
+import type { CommandContext, CommandEvent, CommandRegistry, CommandSpec, EngineActions } from '../commands/types.js';
 import type { Config } from '../config/settings.js';
 import { type Endpoint, type SessionId, TransferError, type TransferResult } from '../engine/engine.js';
 import type { Logger } from '../log.js';
@@ -29,6 +29,8 @@ export interface Shared {
   readonly maxWaiting: number;
   /** The server drains (set once by Server.drain): data commands get 421. */
   draining: boolean;
+  /** Where the handlers' reports go (ctx.report). */
+  readonly report: (session: Session, event: CommandEvent) => void;
 }
 
 /** A line ready to run: a command, or the refusal its parsing produced. */
@@ -122,6 +124,10 @@ export class Connection implements CommandContext {
       this.shared.engine.close(this.session.sid);
       this.dropped();
     }
+  }
+
+  report(event: CommandEvent): void {
+    this.shared.report(this.session, event);
   }
 
   transfer(start: (started: () => void) => Promise<TransferResult>): Promise<TransferResult> {

@@ -65,6 +65,11 @@ export function eprt(ctx: CommandContext, arg: string): Reply {
   return reply(Code.CommandOk, 'EPRT command successful.');
 }
 
+function bounce(ctx: CommandContext, text: string): FtpError {
+  ctx.report('bounce');
+  return new FtpError(Code.NotImplementedForParam, text);
+}
+
 /** RFC 2428 2: 522 names the protocol the server can use here. */
 function unsupported(protocol: 1 | 2): FtpError {
   return new FtpError(Code.ProtocolNotSupported, `Network protocol not supported, use (${protocol}).`);
@@ -112,14 +117,14 @@ function openPassive(ctx: CommandContext, template: string, sent: Reply): Promis
  * Active mode connects only back to the client itself, and not to a
  * privileged port: anything else would make this server an FTP bounce proxy
  * (RFC 2577 3). --allow-foreign-data lifts both checks (tests of middleboxes).
- * The 504 of a refusal is counted as limits.bounce (ops/instrument.ts).
+ * A refusal is reported, and counted as limits.bounce.
  */
 function setActive(ctx: CommandContext, target: HostPort): void {
   const checked = !ctx.config.allowForeignData;
   if (checked && !sameHost(target.host, ctx.session.peer.address)) {
-    throw new FtpError(Code.NotImplementedForParam, 'Data connections go to the client address only.');
+    throw bounce(ctx, 'Data connections go to the client address only.');
   }
-  if (checked && target.port < 1024) throw new FtpError(Code.NotImplementedForParam, 'Refusing a privileged data port.');
+  if (checked && target.port < 1024) throw bounce(ctx, 'Refusing a privileged data port.');
   dropPassive(ctx);
   const data = { kind: 'active', host: ipv4Of(target.host) ?? target.host, port: target.port } as const;
   ctx.session.data = data;
