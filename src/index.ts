@@ -130,6 +130,7 @@ export type {
   ArgRule,
   ArgValidator,
   CommandContext,
+  CommandEvent,
   CommandOverrides,
   CommandRegistry,
   CommandSpec,
