@@ -136,6 +136,7 @@ export type {
   CommandSpec,
   CommandTable,
   EngineActions,
+  Feature,
   Handler,
   StateCheck,
 } from './commands/types.js';

@@ -18,6 +18,9 @@ export type ArgRule = 'none' | 'required' | 'optional' | ArgValidator;
 /** Returns the refusal (503 by default, or e.g. 425) when the session is not ready, else undefined. */
 export type StateCheck = (session: Session) => Reply | undefined;
 
+/** A FEAT line (RFC 2389): fixed, or made from the session at each FEAT (MLST's marks the facts it selected). */
+export type Feature = string | ((session: Session) => string);
+
 /** Returns the final reply, or throws FtpError; any other throw becomes 451. */
 export type Handler = (ctx: CommandContext, arg: string) => Reply | Promise<Reply>;
 
@@ -42,7 +45,7 @@ export interface CommandSpec {
    */
   keepsRenameFrom?: boolean;
   /** The line FEAT lists for this command (RFC 2389), if any. */
-  feat?: string;
+  feat?: Feature;
   /** One line for HELP: syntax and purpose. */
   help: string;
   handler: Handler;
@@ -57,8 +60,8 @@ export interface CommandRegistry {
   get(verb: string): CommandSpec | undefined;
   /** Every verb, sorted. */
   readonly verbs: readonly string[];
-  /** FEAT lines, sorted, without duplicates. */
-  readonly features: readonly string[];
+  /** The FEAT lines of every row, made for `session`: sorted, without duplicates. */
+  features(session: Session): string[];
 }
 
 /**
