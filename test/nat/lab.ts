@@ -111,7 +111,7 @@ export function probe(): Probe {
   };
   if (process.platform !== 'linux') return no('network namespaces need Linux');
   // Both checks run, so that every missing program is named.
-  if ([missing('ip', 'curl', 'python3'), noneOf('nft', 'iptables')].includes(true)) return no('a program is missing', true);
+  if ([missing('ip', 'sysctl', 'curl', 'python3'), noneOf('nft', 'iptables')].includes(true)) return no('a program is missing', true);
   const nft = installed('nft');
   const ipt = installed('iptables');
 
