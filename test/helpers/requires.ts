@@ -1,14 +1,15 @@
 // What a test needs from outside the repository: programs it runs (curl,
 // lftp, python3, the NAT tools…) and the bench tools `npm install` builds.
 // Every test file asks here, at collection, and skips what cannot run on this
-// machine with one line per missing program naming its Debian package; the
-// assertions of a test that runs are never weakened.
+// machine; each missing program is named once in a run, with its Debian
+// package. The assertions of a test that runs are never weakened.
 //
 // The program → package table is programs.json, the one list: .ci/run installs
 // every package in it and sets MUXFTPD_TEST_REQUIRE_ALL=1, which turns each
 // skip below into a failure, so CI runs every test. (bash, mkfifo and stat are
 // taken as given: Debian's essential packages.)
-import { accessSync, constants, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { findBenchTool } from '../../bench/client/ftpload.js';
 import programs from './programs.json' with { type: 'json' };
@@ -17,6 +18,9 @@ export type Program = keyof typeof programs;
 
 /** Set (to anything but '' or '0') by .ci/run: a missing program fails its tests instead of skipping them. */
 export const requireAllVar = 'MUXFTPD_TEST_REQUIRE_ALL';
+
+/** Set by global-setup.ts: the directory in which a run's test files claim their skip lines. */
+export const skipLinesVar = 'MUXFTPD_TEST_SKIP_LINES';
 
 const found = new Map<Program, boolean>();
 /** Lines already printed by this test file (each file runs in its own process). */
@@ -35,7 +39,7 @@ export function installed(program: Program): boolean {
 /**
  * For describe.skipIf / it.skipIf: whether any of `needed` is not installed.
  * Prints `skipped: lftp not found (apt-get install lftp)` once per missing
- * program (and test file); throws instead when MUXFTPD_TEST_REQUIRE_ALL is set.
+ * program and run; throws instead when MUXFTPD_TEST_REQUIRE_ALL is set.
  */
 export function missing(...needed: Program[]): boolean {
   const absent = needed.filter((p) => !installed(p));
@@ -70,10 +74,26 @@ function skipLine(what: string, needs: readonly Program[], after = ''): void {
   if (strict !== undefined && strict !== '' && strict !== '0') {
     throw new Error(`${line}: ${requireAllVar} is set, so every test must run`);
   }
-  if (announced.has(line)) return;
+  // At collection, so vitest shows it under the name of the first file that skips for it.
+  if (firstToSay(line)) console.warn(`skipped: ${line}`);
+}
+
+/**
+ * Whether this test file is the first of the run to print `line`: it claims
+ * the line by creating a file named for it in the run's directory, which only
+ * one process can do. Without that directory (no global setup), once per file.
+ */
+function firstToSay(line: string): boolean {
+  if (announced.has(line)) return false;
   announced.add(line);
-  // At collection, so vitest shows it under the test file's name.
-  console.warn(`skipped: ${line}`);
+  const dir = process.env[skipLinesVar];
+  if (dir === undefined || dir === '') return true;
+  try {
+    closeSync(openSync(path.join(dir, createHash('sha256').update(line).digest('hex')), 'wx'));
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'EEXIST';
+  }
 }
 
 function onPath(name: string): boolean {

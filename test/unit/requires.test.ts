@@ -1,7 +1,7 @@
 // The helper that skips tests whose outside program is missing
 // (test/helpers/requires.ts): it looks programs up on PATH, prints one line
-// per missing program naming its Debian package, and fails instead of
-// skipping when MUXFTPD_TEST_REQUIRE_ALL is set (.ci/run).
+// per missing program and run naming its Debian package, and fails instead
+// of skipping when MUXFTPD_TEST_REQUIRE_ALL is set (.ci/run).
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +24,8 @@ beforeEach(() => {
   writeFileSync(path.join(bin, 'curl'), 'not executable');
   vi.stubEnv('PATH', bin);
   vi.stubEnv('MUXFTPD_TEST_REQUIRE_ALL', '');
+  // Not the run's own directory: this file's lines are not the run's.
+  vi.stubEnv('MUXFTPD_TEST_SKIP_LINES', '');
 });
 
 afterEach(() => {
@@ -48,6 +50,19 @@ describe('test/helpers/requires.ts', () => {
     expect(warn.mock.calls).toEqual([
       ['skipped: ss not found (apt-get install iproute2)'],
       ['skipped: curl not found (apt-get install curl)'],
+    ]);
+  });
+
+  it('prints a line once per run: the first test file to claim it in the run directory prints it', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    vi.stubEnv('MUXFTPD_TEST_SKIP_LINES', mkdtempSync(path.join(bin, 'run-')));
+    const first = await helper();
+    expect(first.missing('curl')).toBe(true);
+    const second = await helper();
+    expect(second.missing('curl', 'ss')).toBe(true);
+    expect(warn.mock.calls).toEqual([
+      ['skipped: curl not found (apt-get install curl)'],
+      ['skipped: ss not found (apt-get install iproute2)'],
     ]);
   });
 
