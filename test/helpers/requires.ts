@@ -23,7 +23,7 @@ export const requireAllVar = 'MUXFTPD_TEST_REQUIRE_ALL';
 export const skipLinesVar = 'MUXFTPD_TEST_SKIP_LINES';
 
 const found = new Map<Program, boolean>();
-/** Lines already printed by this test file (each file runs in its own process). */
+/** Lines this test file has dealt with: printed, or found claimed by another file of the run. */
 const announced = new Set<string>();
 
 /** Whether `program` is an executable file on PATH, as `command -v` and spawn find it; nothing is run. */
