@@ -130,11 +130,13 @@ export type {
   ArgRule,
   ArgValidator,
   CommandContext,
+  CommandEvent,
   CommandOverrides,
   CommandRegistry,
   CommandSpec,
   CommandTable,
   EngineActions,
+  Feature,
   Handler,
   StateCheck,
 } from './commands/types.js';

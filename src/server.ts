@@ -3,7 +3,7 @@ import { getSystemErrorName } from 'node:util';
 import type { Accounts } from './auth/accounts.js';
 import { Logins } from './auth/logins.js';
 import type { PoolStats } from './auth/password-pool.js';
-import type { CommandRegistry, EngineActions } from './commands/types.js';
+import type { CommandEvent, CommandRegistry, EngineActions } from './commands/types.js';
 import type { Config } from './config/settings.js';
 import type { CloseReasonName, Endpoint, EngineHandler, SessionId } from './engine/engine.js';
 import type { NativeStats } from './engine/native.js';
@@ -89,13 +89,10 @@ export class Server implements EngineHandler {
     this.limits = new Limits(parts.config, this.counters);
     this.logins = new Logins(parts.config, (limit) => this.counters.limit(limit));
     this.reporter = new Reporter(parts.log, this.counters, (sid) => this.connections.get(sid)?.session, parts.xferlog);
-    const commands = instrument(parts.commands, {
-      command: (verb) => this.counters.command(verb),
-      passAnswered: (ctx, answer, wasLoggedIn) => this.passAnswered(ctx.session, answer, wasLoggedIn),
-      bounceRefused: () => this.counters.limit('bounce'),
-    });
+    const commands = instrument(parts.commands, (verb) => this.counters.command(verb));
     const engine = observeTransfers(this.engine, this.reporter);
-    this.shared = { accounts: new Map(), ...parts, logins: this.logins, commands, engine, input: this.engine, waiting: waitingLines, draining: false };
+    const report = (session: Session, event: CommandEvent) => this.reported(session, event);
+    this.shared = { accounts: new Map(), ...parts, logins: this.logins, commands, engine, input: this.engine, waiting: waitingLines, draining: false, report };
     this.sweeper = setInterval(() => this.sweep(Date.now()), sweepMs).unref();
   }
 
@@ -198,9 +195,13 @@ export class Server implements EngineHandler {
     this.logins.prune(now);
   }
 
-  /** Logs a login (the failed-login caps are counted where they are decided, auth/logins.ts). */
-  private passAnswered(session: Session, answer: Reply, wasLoggedIn: boolean): void {
-    if (answer.code === Code.LoggedIn && !wasLoggedIn && session.loggedIn) this.reporter.login(session);
+  /**
+   * What a handler reported (ctx.report): a login is logged, a refused bounce
+   * counted (the failed-login caps are counted where they are decided, auth/logins.ts).
+   */
+  private reported(session: Session, event: CommandEvent): void {
+    if (event === 'login') this.reporter.login(session);
+    else this.counters.limit(event);
   }
 }
 

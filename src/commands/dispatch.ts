@@ -1,7 +1,8 @@
 // Runs one command: the table's generic checks in a fixed order, then the
-// handler. Unknown → 502, a data command while the server drains → 421 and
-// close, argument → 501, login → 530, state → its refusal
-// (503 unless the row says otherwise), write permission → 550, then the handler. A handler's FtpError
+// handler. A pending RNFR is forgotten unless the row keeps it (RNTO); then
+// unknown → 502, a data command while the server drains → 421 and close,
+// argument → 501, login → 530, state → its refusal (503 unless the row says
+// otherwise), write permission → 550, then the handler. A handler's FtpError
 // becomes its reply; any other exception becomes 451 and a log line, never
 // 500 and never a crash. A handler returning a plain Reply is answered
 // without allocating a Promise; a handler's promise is passed on as it is
@@ -34,8 +35,7 @@ export function dispatch(
   arg: string,
   spec: CommandSpec | undefined,
 ): Reply | Promise<Reply> {
-  // RFC 959 4.1.3: RNTO must come right after RNFR; any other command forgets the RNFR.
-  if (verb !== 'RNTO') ctx.session.renameFrom = null;
+  if (spec?.keepsRenameFrom !== true) ctx.session.renameFrom = null;
   if (spec === undefined) return notImplemented;
   if (spec.data === true && ctx.draining) return noNewTransfers;
   try {

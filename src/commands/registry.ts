@@ -2,7 +2,8 @@
 // extend, or null to remove) and checks the result once, at start.
 import { ConfigError } from '../errors.js';
 import { commands } from './table.js';
-import type { CommandOverrides, CommandRegistry, CommandSpec } from './types.js';
+import type { Session } from '../session/session.js';
+import type { CommandOverrides, CommandRegistry, CommandSpec, Feature } from './types.js';
 
 const argRules = new Set(['none', 'required', 'optional']);
 
@@ -15,8 +16,17 @@ export function buildRegistry(overrides: CommandOverrides = {}): CommandRegistry
     else table.set(verb, checked(verb, spec));
   }
   const verbs = [...table.keys()].sort();
-  const features = [...new Set(verbs.flatMap((v) => table.get(v)?.feat ?? []))].sort();
+  const feats = [...new Set(verbs.flatMap((v) => table.get(v)?.feat ?? []))];
+  const features = (session: Session) => [...new Set(feats.map((f) => featureLine(f, session)))].sort();
   return { get: (verb) => table.get(verb), verbs, features };
+}
+
+/** A row's FEAT line for `session`; a made one is checked here, as a fixed one was at start (a throw is FEAT's 451). */
+function featureLine(feat: Feature, session: Session): string {
+  if (typeof feat === 'string') return feat;
+  const line = feat(session);
+  if (typeof line !== 'string' || /[\r\n]/.test(line)) throw new Error(`a feat function made ${JSON.stringify(line)}, not one line`);
+  return line;
 }
 
 /** Custom rows come from plain JavaScript too: their shape is checked here rather than on first use. */
@@ -30,11 +40,11 @@ function checked(verb: string, spec: CommandSpec): CommandSpec {
   if (typeof spec.handler !== 'function') throw badCommand(verb, 'needs a handler');
   if (spec.state !== undefined && typeof spec.state !== 'function') throw badCommand(verb, 'state must be a function');
   if (spec.perm !== undefined && spec.perm !== 'write') throw badCommand(verb, "perm must be 'write'");
-  for (const flag of ['duringTransfer', 'data'] as const) {
+  for (const flag of ['duringTransfer', 'data', 'keepsRenameFrom'] as const) {
     if (spec[flag] !== undefined && typeof spec[flag] !== 'boolean') throw badCommand(verb, `${flag} must be a boolean`);
   }
-  if (spec.feat !== undefined && (typeof spec.feat !== 'string' || /[\r\n]/.test(spec.feat))) {
-    throw badCommand(verb, 'feat must be one line');
+  if (spec.feat !== undefined && typeof spec.feat !== 'function' && (typeof spec.feat !== 'string' || /[\r\n]/.test(spec.feat))) {
+    throw badCommand(verb, 'feat must be one line, or a function of the session');
   }
   return spec;
 }

@@ -1,10 +1,10 @@
 // THE command table (pyftpdlib's proto_cmds): per verb, whether login is
 // needed, the argument rule, the state it needs, whether it may run during a
-// transfer, its FEAT line, its help, and its handler. The dispatcher applies
+// transfer or keeps a pending RNFR, its FEAT line, its help, and its handler. The dispatcher applies
 // these generically; special cases live in the rows' validators and predicates.
 import { Code, type Reply, reply } from '../protocol/replies.js';
 import type { Session } from '../session/session.js';
-import { mlstFacts, mlstFeature } from '../vfs/facts.js';
+import { mlstFeature } from '../vfs/facts.js';
 import { pass, quit, user } from './handlers/auth.js';
 import { epsv, epsvArg, eprt, pasv, port } from './handlers/data.js';
 import { allo, dele, mkd, needsRenameFrom, rmd, rnfr, rnto } from './handlers/files.js';
@@ -65,7 +65,7 @@ export const commands = {
   SIZE: { auth: true, arg: 'required', feat: 'SIZE', help: 'SIZE <SP> path (file size in bytes)', handler: size },
   MDTM: { auth: true, arg: 'required', feat: 'MDTM', help: 'MDTM <SP> path (modification time, UTC)', handler: mdtm },
   MLSD: { auth: true, data: true, arg: 'optional', state: needsDataSetup, help: 'MLSD [<SP> dir] (machine listing of a directory)', handler: mlsd },
-  MLST: { auth: true, arg: 'optional', feat: mlstFeature(mlstFacts), help: 'MLST [<SP> path] (machine listing of one entry)', handler: mlst },
+  MLST: { auth: true, arg: 'optional', feat: (s) => mlstFeature(s.facts), help: 'MLST [<SP> path] (machine listing of one entry)', handler: mlst },
   STOR: { auth: true, data: true, arg: 'required', state: needsDataSetup, perm: 'write', help: 'STOR <SP> path (upload a file)', handler: stor },
   APPE: { auth: true, data: true, arg: 'required', state: needsDataSetup, perm: 'write', help: 'APPE <SP> path (append to a file)', handler: appe },
   STOU: { auth: true, data: true, arg: 'optional', state: needsDataSetup, perm: 'write', help: 'STOU [<SP> name] (upload under a unique name)', handler: stou },
@@ -76,7 +76,7 @@ export const commands = {
   RMD: { auth: true, arg: 'required', perm: 'write', help: 'RMD <SP> path (remove an empty directory)', handler: rmd },
   XRMD: { auth: true, arg: 'required', perm: 'write', help: 'XRMD <SP> path (same as RMD)', handler: rmd },
   RNFR: { auth: true, arg: 'required', perm: 'write', help: 'RNFR <SP> path (rename from)', handler: rnfr },
-  RNTO: { auth: true, arg: 'required', state: needsRenameFrom, perm: 'write', help: 'RNTO <SP> path (rename to)', handler: rnto },
+  RNTO: { auth: true, arg: 'required', state: needsRenameFrom, perm: 'write', keepsRenameFrom: true, help: 'RNTO <SP> path (rename to)', handler: rnto },
 } satisfies Record<string, CommandSpec>;
 
 export type Verb = keyof typeof commands;

@@ -18,6 +18,9 @@ export type ArgRule = 'none' | 'required' | 'optional' | ArgValidator;
 /** Returns the refusal (503 by default, or e.g. 425) when the session is not ready, else undefined. */
 export type StateCheck = (session: Session) => Reply | undefined;
 
+/** A FEAT line (RFC 2389): fixed, or made from the session at each FEAT (MLST's marks the facts it selected). */
+export type Feature = string | ((session: Session) => string);
+
 /** Returns the final reply, or throws FtpError; any other throw becomes 451. */
 export type Handler = (ctx: CommandContext, arg: string) => Reply | Promise<Reply>;
 
@@ -35,8 +38,14 @@ export interface CommandSpec {
    * drains, it is answered 421 and the connection closed (RFC 959 4.2).
    */
   data?: boolean;
+  /**
+   * A pending RNFR survives this command (RNTO's row). Any other command, an
+   * unknown one too, forgets it first: RNTO must come right after RNFR
+   * (RFC 959 4.1.3).
+   */
+  keepsRenameFrom?: boolean;
   /** The line FEAT lists for this command (RFC 2389), if any. */
-  feat?: string;
+  feat?: Feature;
   /** One line for HELP: syntax and purpose. */
   help: string;
   handler: Handler;
@@ -51,9 +60,18 @@ export interface CommandRegistry {
   get(verb: string): CommandSpec | undefined;
   /** Every verb, sorted. */
   readonly verbs: readonly string[];
-  /** FEAT lines, sorted, without duplicates. */
-  readonly features: readonly string[];
+  /** The FEAT lines of every row, made for `session`: sorted, without duplicates. */
+  features(session: Session): string[];
 }
+
+/**
+ * What a handler tells the server beside its reply, for the log and the
+ * counters (ctx.report): 'login', the session has just logged in; 'bounce',
+ * a PORT/EPRT target was refused as an FTP bounce, another host or a
+ * privileged port (RFC 2577). (The failed-login caps are counted where they
+ * are decided, auth/logins.ts.)
+ */
+export type CommandEvent = 'login' | 'bounce';
 
 /** The engine actions a handler may call (the network is touched only through these). */
 export type EngineActions = Pick<
@@ -84,6 +102,8 @@ export interface CommandContext {
   readonly draining: boolean;
   /** Sends a reply now, ahead of the handler's final one (e.g. 150 before a transfer). */
   send(reply: Reply): void;
+  /** Tells the server what the handler did, for its log and counters (the reply tells the client). */
+  report(event: CommandEvent): void;
   /**
    * Runs a data transfer started by `start` (an engine action, given the
    * callback to call once the file is open). From then until its end,

@@ -8,7 +8,7 @@
 import { dispatch, failureReply } from '../commands/dispatch.js';
 import type { Accounts } from '../auth/accounts.js';
 import type { LoginChecks } from '../auth/logins.js';
-import type { CommandContext, CommandRegistry, CommandSpec, EngineActions } from '../commands/types.js';
+import type { CommandContext, CommandEvent, CommandRegistry, CommandSpec, EngineActions } from '../commands/types.js';
 import type { Config } from '../config/settings.js';
 import { type Endpoint, type Engine, type SessionId, TransferError, type TransferResult } from '../engine/engine.js';
 import type { Logger } from '../log.js';
@@ -46,6 +46,8 @@ export interface Shared {
   readonly waiting: WaitingLimits;
   /** The server drains (set once by Server.drain): data commands get 421. */
   draining: boolean;
+  /** Where the handlers' reports go (ctx.report). */
+  readonly report: (session: Session, event: CommandEvent) => void;
 }
 
 /** A line ready to run: a command, or the refusal its parsing produced. */
@@ -146,6 +148,10 @@ export class Connection implements CommandContext {
       this.shared.engine.close(this.session.sid);
       this.dropped();
     }
+  }
+
+  report(event: CommandEvent): void {
+    this.shared.report(this.session, event);
   }
 
   transfer(start: (started: () => void) => Promise<TransferResult>): Promise<TransferResult> {

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { missing } from '../helpers/requires.js';
 import { settingNames, settings } from '../../src/config/settings.js';
 import {
   DataChannel,
@@ -217,7 +218,7 @@ describe('SIGTERM stops a running server with exit 0', () => {
     }
   });
 
-  it('after serving downloads (the CLI serves --root)', async () => {
+  it.skipIf(missing('curl'))('after serving downloads (the CLI serves --root)', async () => {
     const { proc, port } = await startCli(['--copy', 'readwrite']);
     const r = await run('curl', ['-sS', '--max-time', '10', `ftp://127.0.0.1:${port}/hello.txt`], { timeoutMs: 15_000 });
     expect(r.code, describeRun(r)).toBe(0);

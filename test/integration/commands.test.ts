@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { type CommandContext, type CommandSpec, FtpError, startServer } from '../../src/index.js';
 import { FtpControl, retrieve } from './helpers/clients.js';
+import { createLogger } from '../../src/log.js';
 import { expectServes, type StartOptions, testDefaults, useServer } from './helpers/server.js';
 
 const siteCalls: string[] = [];
@@ -41,7 +42,10 @@ const syst: CommandSpec = {
   handler: () => ({ code: 215, text: 'MUXTEST Type: L8 (replaced)' }),
 };
 
-const srv = useServer({ commands: { SITE: site, SYST: syst, MDTM: null } });
+/** The line SITE FAIL must log is kept for its test; any other is shown, as on every test server. */
+const siteFailures: string[] = [];
+const log = createLogger('warn', (line) => (line.includes('SITE failed') ? siteFailures.push(line) : console.warn(line)));
+const srv = useServer({ commands: { SITE: site, SYST: syst, MDTM: null }, log });
 
 async function login(): Promise<FtpControl> {
   return FtpControl.login(srv.host, srv.port);
@@ -108,6 +112,8 @@ describe('custom commands via startServer({ commands })', () => {
       expect((await ctl.cmd('SITE DENY')).code).toBe(550);
       expect((await ctl.cmd('SITE NOPE')).code).toBe(504);
       expect((await ctl.cmd('SITE FAIL')).code).toBe(451);
+      expect(siteFailures).toHaveLength(1);
+      expect(siteFailures[0]).toMatch(/SITE failed: Error: a bug in a custom handler\\n +at /);
       expect((await ctl.cmd('NOOP')).code).toBe(200);
       const got = await retrieve(ctl, 'EPSV', srv.files.hello.path);
       expect(got.sha256).toBe(srv.files.hello.sha256);

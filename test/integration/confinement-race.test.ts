@@ -4,17 +4,16 @@
 // root, for an account it leads into another account's home. Nothing outside
 // may be read, listed, created, removed or moved, whichever way each race
 // falls: the kernel resolves every path beneath the session's directory fd.
-import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { missing } from '../helpers/requires.js';
 import { hashPassword } from '../../src/auth/password.js';
 import { DataChannel, FtpControl, retrieve, start } from './helpers/clients.js';
 import { useServer } from './helpers/server.js';
 
-const hasPython = spawnSync('python3', ['--version']).status === 0;
-if (!hasPython) console.warn('skipped: confinement race test: python3 not found (apt-get install python3)');
+const noPython = missing('python3');
 
 const base = await mkdtemp(path.join(os.tmpdir(), 'muxftpd-race-'));
 const root = path.join(base, 'root');
@@ -134,7 +133,7 @@ async function expectConfined(ctl: FtpControl, parent: string, outside: string):
   expect(await snapshot(outside)).toBe(before);
 }
 
-describe.skipIf(!hasPython)('paths stay confined while a local process swaps a directory for a symlink', () => {
+describe.skipIf(noPython)('paths stay confined while a local process swaps a directory for a symlink', () => {
   it('anonymous: nothing outside the served root is read, listed, created, removed or moved', async () => {
     await expectConfined(await FtpControl.login(srv.host, srv.port), root, path.join(base, 'outside'));
   }, 60_000);

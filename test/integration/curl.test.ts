@@ -2,17 +2,19 @@
 // active (-P 127.0.0.1) downloads are byte-identical; SIZE/MDTM, listings,
 // resume, and the errors curl maps replies to.
 import { describe, expect, it } from 'vitest';
+import { missing } from '../helpers/requires.js';
 import { curl, describeRun, sha256 } from './helpers/clients.js';
 import { useServer } from './helpers/server.js';
 
 const srv = useServer();
+const noCurl = missing('curl');
 
 /** Commands curl sent, from its -v log. */
 function sent(stderr: string): string[] {
   return [...stderr.matchAll(/^> ([A-Z]+)/gm)].map((m) => m[1] ?? '');
 }
 
-describe('curl downloads', () => {
+describe.skipIf(noCurl)('curl downloads', () => {
   it.each([
     ['passive, EPSV (curl default)', [], 'EPSV'],
     ['passive, PASV (--disable-epsv)', ['--disable-epsv'], 'PASV'],
@@ -63,7 +65,7 @@ describe('curl downloads', () => {
   });
 });
 
-describe('curl metadata and listings', () => {
+describe.skipIf(noCurl)('curl metadata and listings', () => {
   it('-I reports the size (SIZE) and modification time (MDTM)', async () => {
     const r = await curl(['-I', srv.url(srv.files.mib1.path)]);
     expect(r.code, describeRun(r)).toBe(0);
@@ -87,7 +89,7 @@ describe('curl metadata and listings', () => {
   });
 });
 
-describe('curl errors', () => {
+describe.skipIf(noCurl)('curl errors', () => {
   it('a missing file: RETR gets 550, curl exits 78 (remote file not found)', async () => {
     const r = await curl(['-v', srv.url('/no-such-file.bin')]);
     expect(r.code, describeRun(r)).toBe(78);

@@ -1,6 +1,7 @@
 // Python's ftplib (python3 -c): downloads, downloads with a REST offset
 // (retrbinary's rest=), passive and active mode, SIZE, NLST, error codes.
 import { describe, expect, it } from 'vitest';
+import { missing } from '../helpers/requires.js';
 import { describeRun, python, sha256 } from './helpers/clients.js';
 import { useServer } from './helpers/server.js';
 
@@ -42,7 +43,7 @@ async function ftplibDownload(path: string, rest: number, passive: boolean): Pro
   return JSON.parse(r.stdout.toString()) as DownloadOut;
 }
 
-describe('python3 ftplib', () => {
+describe.skipIf(missing('python3'))('python3 ftplib', () => {
   it.each([
     ['passive (PASV)', true],
     ['active (PORT)', false],

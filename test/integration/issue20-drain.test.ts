@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerHandle, startServer, type StartOptions } from '../../src/index.js';
 import { DataChannel, FtpControl, stalledDownload, withTimeout } from './helpers/clients.js';
-import { expectBaseline, type Fixture, makeFixture, type ResourceCounts, resourceCounts, testDefaults, warmUp } from './helpers/server.js';
+import { expectBaseline, type Fixture, makeFixture, type ResourceCounts, resourceCounts, testDefaults, testLog, warmUp } from './helpers/server.js';
 
 let fixture: Fixture | undefined;
 let base: ResourceCounts | undefined;
@@ -31,7 +31,7 @@ afterAll(async () => {
 
 async function start(options: StartOptions = {}): Promise<ServerHandle> {
   if (fixture === undefined) throw new Error('no fixture');
-  const server = await startServer({ ...testDefaults, host: '127.0.0.1', port: 0, root: fixture.root, ...options });
+  const server = await startServer({ ...testDefaults, log: testLog(), host: '127.0.0.1', port: 0, root: fixture.root, ...options });
   servers.push(server);
   return server;
 }

@@ -3,10 +3,13 @@
 // On IPv4, --pasv-address given as a host name is announced resolved.
 // Skipped where the host has no IPv6 loopback.
 import { describe, expect, it } from 'vitest';
+import { missing } from '../helpers/requires.js';
 import { canListen, curl, describeRun, FtpControl, sha256 } from './helpers/clients.js';
 import { useServer } from './helpers/server.js';
 
 const ipv6 = await canListen('::1');
+
+const noCurl = missing('curl');
 
 describe.skipIf(!ipv6)('IPv6 on ::1', () => {
   const srv = useServer({ writable: true }, '::1');
@@ -14,7 +17,7 @@ describe.skipIf(!ipv6)('IPv6 on ::1', () => {
   /** Commands curl sent, from its -v log. */
   const sent = (stderr: string) => [...stderr.matchAll(/^> ([A-Z]+)/gm)].map((m) => m[1]);
 
-  it.each([
+  it.skipIf(noCurl).each([
     ['EPSV', []],
     ['EPRT', ['-P', '::1']],
   ])('curl downloads 5 MiB in %s mode', async (verb, flags) => {
@@ -24,7 +27,7 @@ describe.skipIf(!ipv6)('IPv6 on ::1', () => {
     expect(sent(r.stderr)).toContain(verb);
   });
 
-  it('curl uploads over EPSV', async () => {
+  it.skipIf(noCurl)('curl uploads over EPSV', async () => {
     const body = Buffer.alloc(200_000, 7);
     const r = await curl(['-g', '-T', '-', srv.url('/v6-upload.bin')], 25_000, body);
     expect(r.code, describeRun(r)).toBe(0);
@@ -43,7 +46,7 @@ describe.skipIf(!ipv6)('IPv6 on ::1', () => {
   });
 });
 
-describe('--pasv-address as a host name', () => {
+describe.skipIf(noCurl)('--pasv-address as a host name', () => {
   const srv = useServer({ pasvAddress: 'localhost' });
 
   it('is resolved at start and announced in PASV', async () => {

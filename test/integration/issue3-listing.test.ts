@@ -7,6 +7,7 @@
 import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { missing } from '../helpers/requires.js';
 import { curl, DataChannel, describeRun, FtpControl, python } from './helpers/clients.js';
 import { listingBytes, useServer, withLogin } from './helpers/server.js';
 import { treeDigest } from './helpers/tree.js';
@@ -34,7 +35,7 @@ async function listing(ctl: FtpControl, line: string): Promise<string> {
 const names = ['-dash.txt', 'link-inside', 'old.txt', 'spaced name.txt', 'ünï dir', '日本語.txt'];
 
 describe('listings', () => {
-  it('curl lists a directory (LIST) and its names (NLST, -l)', async () => {
+  it.skipIf(missing('curl'))('curl lists a directory (LIST) and its names (NLST, -l)', async () => {
     const long = await curl([srv.url('/names/')]);
     expect(long.code, describeRun(long)).toBe(0);
     const lines = long.stdout.toString('utf8').trim().split(/\r?\n/);
@@ -61,7 +62,7 @@ describe('listings', () => {
     });
   });
 
-  it('ftplib: mlsd facts and nlst', async () => {
+  it.skipIf(missing('python3'))('ftplib: mlsd facts and nlst', async () => {
     const script = `
 import ftplib, json, sys
 ftp = ftplib.FTP(timeout=10, encoding='utf-8')
@@ -146,7 +147,7 @@ describe('read-only by default', () => {
     expect(await treeDigest(srv.root)).toEqual(before);
   });
 
-  it('curl -T is refused', async () => {
+  it.skipIf(missing('curl'))('curl -T is refused', async () => {
     const r = await curl(['-T', '-', srv.url('/curl-upload.txt')]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/550|denied/i);

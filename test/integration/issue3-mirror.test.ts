@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missing } from '../helpers/requires.js';
 import { describeRun, lftp } from './helpers/clients.js';
 import { useServer } from './helpers/server.js';
 import { makeTree, treeDigest } from './helpers/tree.js';
@@ -23,7 +24,7 @@ afterAll(async () => {
 
 const open = () => `open -u anonymous,lftp@example.com ftp://${srv.host}:${srv.port}`;
 
-describe('lftp mirror', () => {
+describe.skipIf(missing('lftp'))('lftp mirror', () => {
   it.each([
     ['MLSD listings', 'set ftp:use-mlsd on'],
     ['LIST listings', 'set ftp:use-mlsd off'],

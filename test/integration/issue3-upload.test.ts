@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'basic-ftp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missing } from '../helpers/requires.js';
 import { DataChannel, dataModes, describeRun, eventually, FtpControl, python, run, sha256 } from './helpers/clients.js';
 import { expectServes, useServer } from './helpers/server.js';
 import { makeTree, treeDigest } from './helpers/tree.js';
@@ -70,7 +71,7 @@ ftp.quit()
 print(json.dumps(out))
 `;
 
-describe('python3 ftplib uploads', () => {
+describe.skipIf(missing('python3'))('python3 ftplib uploads', () => {
   it('STOR, REST+STOR, APPE, STOU, RNFR/RNTO, DELE, MKD, RMD', async () => {
     const r = await python(ftplibScript, [srv.host, String(srv.port)]);
     expect(r.code, describeRun(r)).toBe(0);

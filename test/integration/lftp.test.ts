@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missing } from '../helpers/requires.js';
 import { describeRun, lftp, sha256 } from './helpers/clients.js';
 import { useServer } from './helpers/server.js';
 
@@ -21,7 +22,7 @@ afterAll(async () => {
 
 const open = () => `open -u anonymous,lftp@example.com ftp://${srv.host}:${srv.port}`;
 
-describe('lftp', () => {
+describe.skipIf(missing('lftp'))('lftp', () => {
   it.each([
     ['passive', 'set ftp:passive-mode on'],
     ['passive, EPSV preferred', 'set ftp:passive-mode on; set ftp:prefer-epsv on'],

@@ -5,6 +5,7 @@
 // no reply the client would read) and is counted in stats().
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { missing } from '../helpers/requires.js';
 import { DataChannel, describeRun, epsvTarget, eventually, FtpControl, python, withTimeout } from './helpers/clients.js';
 import { expectServes, useServer } from './helpers/server.js';
 
@@ -132,7 +133,7 @@ describe('--data-timeout', () => {
   });
 });
 
-describe('--close-timeout', () => {
+describe.skipIf(missing('python3', 'ss'))('--close-timeout', () => {
   // Another process, so the client's socket stays unread while the server
   // runs on this thread. After the login it reads nothing while it sends
   // HELPs, until the server's kernel send queue (ss) stops growing: the rest

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { missing } from '../helpers/requires.js';
 import { describeRun, python, run, sha256 } from './helpers/clients.js';
 import { useServer } from './helpers/server.js';
 
@@ -101,7 +102,9 @@ async function onTmpfs(dir: string): Promise<boolean> {
   return r.stdout.toString().trim() === 'tmpfs';
 }
 
-describe('with write-behind', () => {
+const noPython = missing('python3');
+
+describe.skipIf(noPython)('with write-behind', () => {
   const srv = useServer({ writable: true, uploadWriteBehind: window });
 
   it('STOR, REST+STOR and APPE of 12 MiB arrive intact', { timeout: 90_000 }, async () => {
@@ -128,7 +131,7 @@ describe('with write-behind', () => {
   });
 });
 
-describe('with write-behind off (the control)', () => {
+describe.skipIf(noPython)('with write-behind off (the control)', () => {
   const srv = useServer({ writable: true, uploadWriteBehind: 0 });
 
   it('keeps the whole paced upload in the page cache', { timeout: 90_000 }, async (ctx) => {

@@ -9,6 +9,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { installed, missing, noneOf } from '../helpers/requires.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const labScript = fileURLToPath(new URL('./lab.sh', import.meta.url));
@@ -82,11 +83,6 @@ export function sha256(data: Buffer | string): string {
 
 // ───────────────────────────── can this machine run the lab? ─────────────────────────────
 
-function has(cmd: string, args: readonly string[] = ['--version']): boolean {
-  const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 10_000 });
-  return r.error === undefined && r.status === 0;
-}
-
 function firstLine(s: string | Buffer | null | undefined): string {
   return String(s ?? '').trim().split('\n')[0] ?? '';
 }
@@ -101,23 +97,23 @@ export interface Probe {
 }
 
 /**
- * Creates and deletes a probe namespace, and tries the FTP conntrack helper
- * in it with nft and with iptables. Synchronous: describe.skipIf needs the
- * answer when the file is collected.
+ * Whether the lab can run here, said once on stderr when it cannot. The
+ * programs are checked by test/helpers/requires.ts (one line per missing
+ * program, naming its package); then a probe namespace is created and
+ * deleted, and the FTP conntrack helper is tried in it with nft and with
+ * iptables. Synchronous: describe.skipIf needs the answer when the file is
+ * collected.
  */
 export function probe(): Probe {
-  const no = (skip: string): Probe => ({ skip, fw: 'nft', iptables: false });
+  const no = (skip: string, told = false): Probe => {
+    if (!told) console.warn(`NAT namespace test skipped: ${skip}`);
+    return { skip, fw: 'nft', iptables: false };
+  };
   if (process.platform !== 'linux') return no('network namespaces need Linux');
-  for (const [cmd, pkg] of [
-    ['ip', 'iproute2'],
-    ['curl', 'curl'],
-    ['python3', 'python3'],
-  ] as const) {
-    if (!has(cmd, cmd === 'ip' ? ['-V'] : ['--version'])) return no(`'${cmd}' is missing (apt-get install ${pkg})`);
-  }
-  const nft = has('nft', ['--version']);
-  const ipt = has('iptables', ['--version']);
-  if (!nft && !ipt) return no("neither 'nft' nor 'iptables' is installed (apt-get install nftables)");
+  // Both checks run, so that every missing program is named.
+  if ([missing('ip', 'sysctl', 'curl', 'python3'), noneOf('nft', 'iptables')].includes(true)) return no('a program is missing', true);
+  const nft = installed('nft');
+  const ipt = installed('iptables');
 
   const ns = `mxnat-${process.pid}-probe`;
   const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8', timeout: 10_000 });

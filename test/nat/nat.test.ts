@@ -6,13 +6,15 @@
 // --pasv-address). See docs/nat-guide.md.
 //
 // Needs root (network namespaces), iproute2, nftables or iptables, curl and
-// python3; skipped with a one-line reason where they are missing. Namespaces
+// python3; skipped with a one-line reason where they are missing (a line per
+// program from test/helpers/requires.ts, naming its package). Namespaces
 // are deleted and servers killed in afterAll, even when a test fails.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missing } from '../helpers/requires.js';
 import {
   collectStaleLabs,
   ensureBuilt,
@@ -27,7 +29,6 @@ import {
 } from './lab.js';
 
 const env = probe();
-if (env.skip !== undefined) console.warn(`NAT namespace test skipped: ${env.skip}`);
 
 type Mode = 'EPSV' | 'PASV' | 'EPRT' | 'PORT';
 const modes: readonly Mode[] = ['EPSV', 'PASV', 'EPRT', 'PORT'];
@@ -405,7 +406,13 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
 
   // Only worth a lab of its own when the labs above used nft.
   const iptSkip =
-    env.fw !== 'nft' ? 'the labs above already use iptables' : !env.iptables ? 'iptables (with the CT target) is missing' : undefined;
+    env.fw !== 'nft'
+      ? 'the labs above already use iptables'
+      : env.skip === undefined && missing('iptables')
+        ? 'iptables is not installed'
+        : !env.iptables
+          ? 'iptables (with the CT target) is missing'
+          : undefined;
   describe.skipIf(iptSkip !== undefined)(`iptables fallback: raw CT --helper ftp${iptSkip ? ` (skipped: ${iptSkip})` : ''}`, () => {
     const up = useLab(
       'ipt',

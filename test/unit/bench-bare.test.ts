@@ -8,11 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notBuilt } from '../helpers/requires.js';
 import { findBenchTool } from '../../bench/client/ftpload.js';
 import type { FtploadSummary } from '../../bench/client/report.js';
 import { ftpload } from './helpers/run-ftpload.js';
 
-describe('bare, the reference server', () => {
+describe.skipIf(notBuilt('bare', 'ftpload'))('bare, the reference server', () => {
   const content = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31) % 251));
   let dir = '';
   let local = '';

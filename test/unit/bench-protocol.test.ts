@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notBuilt } from '../helpers/requires.js';
 import { findBenchTool } from '../../bench/client/ftpload.js';
 import { BenchUsageError, parseCli } from '../../bench/client/options.js';
 import { parseSizeReply, probeSize, ReplyReader } from '../../bench/client/probe.js';
@@ -201,7 +202,7 @@ beforeAll(() => {
   writeFileSync(local, content);
 });
 
-describe('ftpload against a scripted server', () => {
+describe.skipIf(notBuilt('ftpload'))('ftpload against a scripted server', () => {
   let fake: Fake;
   beforeAll(async () => {
     fake = await startFake({ content });
@@ -328,7 +329,7 @@ describe('ftpload against a scripted server', () => {
   });
 });
 
-describe('ftpload error kinds', () => {
+describe.skipIf(notBuilt('ftpload'))('ftpload error kinds', () => {
   it('names a wrong checksum and a PASV reply without parentheses still works', async () => {
     const other = Buffer.alloc(content.length, 8);
     const fake = await startFake({ content: other, bareePasv: true });

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, expect, it, vi } from 'vitest';
 import { PassiveError, TransferError } from '../../src/engine/engine.js';
 import { reply } from '../../src/protocol/replies.js';
@@ -216,6 +217,24 @@ describe('data transfers', () => {
     h.send('PASV');
     await h.settle();
     expect(h.codes()).toEqual([425]);
+  });
+
+  it('logs a listener the client left behind at debug, and one the server could not open as a warning', async () => {
+    const h = await loggedIn({ logLevel: 'debug' });
+    h.engine.passiveError = new PassiveError(-os.constants.errno.ECONNRESET);
+    h.send('PASV');
+    await h.settle();
+    h.engine.passiveError = new PassiveError(-os.constants.errno.EADDRINUSE);
+    h.send('EPSV');
+    await h.settle();
+    expect(h.codes()).toEqual([425, 425]);
+    const passive = h.errors
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.msg.includes('passive listener'));
+    expect(passive).toEqual([
+      { level: 20, time: expect.any(String), msg: `session 1: passive listener failed (errno ${os.constants.errno.ECONNRESET})` },
+      { level: 40, time: expect.any(String), msg: `session 1: passive listener failed (errno ${os.constants.errno.EADDRINUSE})` },
+    ]);
   });
 
   it('announces pasvAddress in PASV when configured', async () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { CommandSpec } from '../../src/commands/types.js';
 import { FtpError } from '../../src/errors.js';
 import { reply } from '../../src/protocol/replies.js';
-import { harness, loggedIn } from './helpers/fake-engine.js';
+import { commands } from '../../src/commands/table.js';
+import { type Harness, harness, loggedIn } from './helpers/fake-engine.js';
 
 const row = (over: Partial<CommandSpec>): CommandSpec => ({
   auth: true,
@@ -117,5 +118,61 @@ describe('built-in commands', () => {
     expect(h.engine.sent[0]).toMatch(/^211-muxftpd status:\r\n Connected to 127\.0\.0\.1 port 50000\r\n Logged in as anonymous\r\n/);
     expect(h.engine.sent[0]).toMatch(/\r\n211 End of status\r\n$/);
     expect(h.engine.sent[1]).toMatch(/^213-Status of file\.bin:\r\n -rw.* 1000 .* file\.bin\r\n213 End of status\r\n$/);
+  });
+});
+
+// A handler reports what it did (ctx.report); nothing infers it from a verb
+// name or a reply code, so a custom row is counted by what it reports.
+describe('what handlers report', () => {
+  const loginLines = (h: Harness) => h.errors.filter((l) => (JSON.parse(l) as { msg: string }).msg === 'login');
+
+  it('logs a login and counts refused bounces as the built-in PASS, PORT and EPRT report them', async () => {
+    const h = await harness({ logLevel: 'info' });
+    h.send('USER anonymous', 'PASS x', 'PASS again', 'PORT 10,0,0,1,200,10', 'EPRT |1|127.0.0.1|21|', 'PORT 127,0,0,1,200,10');
+    expect(h.codes()).toEqual([220, 331, 230, 230, 504, 504, 200]);
+    expect(loginLines(h)).toHaveLength(1);
+    expect(h.server.stats().limits.bounce).toBe(2);
+  });
+
+  it('counts nothing for custom PASS and PORT rows that report nothing, whatever their replies', async () => {
+    const h = await harness({
+      logLevel: 'info',
+      commands: {
+        PASS: {
+          ...commands.PASS,
+          handler: (ctx) => {
+            ctx.session.loggedIn = true;
+            return reply(230, 'in, unreported');
+          },
+        },
+        PORT: { ...commands.PORT, handler: () => reply(504, 'refused, unreported') },
+        EPRT: { ...commands.EPRT, handler: () => reply(504, 'refused, unreported') },
+      },
+    });
+    h.send('USER u', 'PASS p', 'PORT 10,0,0,1,0,21', 'EPRT |1|10.0.0.1|21|');
+    expect(h.codes()).toEqual([220, 331, 230, 504, 504]);
+    expect(h.server.stats().limits.bounce).toBe(0);
+    expect(loginLines(h)).toEqual([]);
+  });
+
+  it('counts and logs what a custom row of any name reports', async () => {
+    const h = await loggedIn({
+      logLevel: 'info',
+      commands: {
+        XREP: {
+          auth: true,
+          arg: 'required',
+          help: 'XREP <SP> event (reports it)',
+          handler: (ctx, arg) => {
+            ctx.report(arg === 'login' ? 'login' : 'bounce');
+            return reply(200, 'reported');
+          },
+        },
+      },
+    });
+    h.errors.length = 0;
+    h.send('XREP bounce', 'XREP bounce', 'XREP login');
+    expect(h.server.stats().limits.bounce).toBe(2);
+    expect(loginLines(h)).toHaveLength(1);
   });
 });

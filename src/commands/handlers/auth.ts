@@ -92,5 +92,6 @@ function start(ctx: CommandContext, home: string, writable: boolean): Reply {
   s.home = home;
   s.writable = writable;
   s.cwd = '/';
+  ctx.report('login');
   return loggedIn;
 }

@@ -1,4 +1,5 @@
 // PASV, EPSV, PORT, EPRT: how the next transfer gets its data connection.
+import os from 'node:os';
 import { PassiveError } from '../../engine/engine.js';
 import { FtpError } from '../../errors.js';
 import {
@@ -64,6 +65,11 @@ export function eprt(ctx: CommandContext, arg: string): Reply {
   return reply(Code.CommandOk, 'EPRT command successful.');
 }
 
+function bounce(ctx: CommandContext, text: string): FtpError {
+  ctx.report('bounce');
+  return new FtpError(Code.NotImplementedForParam, text);
+}
+
 /** RFC 2428 2: 522 names the protocol the server can use here. */
 function unsupported(protocol: 1 | 2): FtpError {
   return new FtpError(Code.ProtocolNotSupported, `Network protocol not supported, use (${protocol}).`);
@@ -74,6 +80,17 @@ function dropPassive(ctx: CommandContext): void {
   if (ctx.session.data.kind === 'passive') ctx.engine.abort(ctx.session.sid);
   ctx.session.clearData();
 }
+
+const { ECANCELED, ECONNRESET } = os.constants.errno;
+
+/**
+ * Why a listener was not opened although nothing is wrong with the server:
+ * the session was already closing when the worker got the request, because
+ * the client left (the worker answers ECONNRESET), or the server is stopping
+ * (ECANCELED). Clients that reset right after PASV cause hundreds of these
+ * under load; the rest (a port range used up, no fds) are the server's own.
+ */
+const sessionGone = new Set([-ECONNRESET, -ECANCELED]);
 
 /**
  * Opens the listener; the engine sends `template` (formatted) with the port
@@ -89,7 +106,8 @@ function openPassive(ctx: CommandContext, template: string, sent: Reply): Promis
     },
     (e: unknown) => {
       if (!(e instanceof PassiveError)) throw e;
-      ctx.log.warn(`session ${s.sid}: ${e.message}`);
+      if (sessionGone.has(e.errno)) ctx.log.debug(`session ${s.sid}: ${e.message}`);
+      else ctx.log.warn(`session ${s.sid}: ${e.message}`);
       throw new FtpError(Code.CantOpenData, "Can't open passive connection.");
     },
   );
@@ -99,14 +117,14 @@ function openPassive(ctx: CommandContext, template: string, sent: Reply): Promis
  * Active mode connects only back to the client itself, and not to a
  * privileged port: anything else would make this server an FTP bounce proxy
  * (RFC 2577 3). --allow-foreign-data lifts both checks (tests of middleboxes).
- * The 504 of a refusal is counted as limits.bounce (ops/instrument.ts).
+ * A refusal is reported, and counted as limits.bounce.
  */
 function setActive(ctx: CommandContext, target: HostPort): void {
   const checked = !ctx.config.allowForeignData;
   if (checked && !sameHost(target.host, ctx.session.peer.address)) {
-    throw new FtpError(Code.NotImplementedForParam, 'Data connections go to the client address only.');
+    throw bounce(ctx, 'Data connections go to the client address only.');
   }
-  if (checked && target.port < 1024) throw new FtpError(Code.NotImplementedForParam, 'Refusing a privileged data port.');
+  if (checked && target.port < 1024) throw bounce(ctx, 'Refusing a privileged data port.');
   dropPassive(ctx);
   const data = { kind: 'active', host: ipv4Of(target.host) ?? target.host, port: target.port } as const;
   ctx.session.data = data;

@@ -2,7 +2,7 @@
 // HELP, STAT, SIZE, MDTM.
 import { FtpError } from '../../errors.js';
 import { Code, multiline, type Reply, reply } from '../../protocol/replies.js';
-import { mlstFacts, mlstFeature, selectFacts, timeVal } from '../../vfs/facts.js';
+import { selectFacts, timeVal } from '../../vfs/facts.js';
 import type { CommandContext } from '../types.js';
 import { listed, listLines } from './listing.js';
 import { virtualOf } from './session-paths.js';
@@ -23,16 +23,12 @@ export function noop(): Reply {
   return noopOk;
 }
 
-const allFactsFeature = mlstFeature(mlstFacts);
-
 /**
- * RFC 2389 3.2: one feature per line, each indented by one space. The MLST
- * line marks the facts this session selected (RFC 3659 7.8).
+ * RFC 2389 3.2: one feature per line, each indented by one space: each row's
+ * line, made for this session (MLST's marks the facts it selected, RFC 3659 7.8).
  */
 export function feat(ctx: CommandContext): Reply {
-  const own = mlstFeature(ctx.session.facts);
-  const lines = ctx.commands.features.map((f) => (f === allFactsFeature ? own : f));
-  return multiline(Code.SystemStatus, 'Features:', lines, 'End');
+  return multiline(Code.SystemStatus, 'Features:', ctx.commands.features(ctx.session), 'End');
 }
 
 /** RFC 2389 4: OPTS UTF8 (RFC 2640 3.1: names are always UTF-8 here) and OPTS MLST (RFC 3659 7.9). */

@@ -7,6 +7,7 @@
 // connection the server must refuse them with 522 (RFC 2428 2) and EPSV must
 // still work there.
 import { describe, expect, it } from 'vitest';
+import { missing } from '../../helpers/requires.js';
 import {
   type DataMode,
   DataChannel,
@@ -191,7 +192,7 @@ export function downloadSuite(copy: CopyMode, family: Family, enabled = true, bi
         }
       });
 
-      it('curl downloads 5 MiB byte-identical with exactly this data command', async () => {
+      it.skipIf(missing('curl'))('curl downloads 5 MiB byte-identical with exactly this data command', async () => {
         const m = curlMode(mode);
         const r = await curl(['-v', '-g', ...m.flags, srv.url(srv.files.mib5.path)]);
         expect(r.code, describeRun(r)).toBe(0);
@@ -202,7 +203,7 @@ export function downloadSuite(copy: CopyMode, family: Family, enabled = true, bi
         for (const other of m.notSent) expect(verbs).not.toContain(other);
       });
 
-      it('curl resumes with -C (REST) byte-identical', async () => {
+      it.skipIf(missing('curl'))('curl resumes with -C (REST) byte-identical', async () => {
         const offset = 777_777;
         const m = curlMode(mode);
         const r = await curl(['-g', ...m.flags, '-C', String(offset), srv.url(srv.files.mib1.path)]);

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { type ServerHandle, type StartOptions, startServer } from '../../../src/index.js';
+import { createLogger, type Logger, type LogLevel, logLevels } from '../../../src/log.js';
 import { DataChannel, type DataMode, eventually, FtpControl, killChildren, retrieve, run, sha256 } from './clients.js';
 
 export type { StartOptions };
@@ -160,8 +161,22 @@ export interface TestServer {
   url(virtualPath: string): string;
 }
 
-/** Defaults of every test server: two workers and quiet logs unless something is wrong. */
+/**
+ * Defaults of every test server: two workers, and only the log lines that
+ * say something is wrong with the server (a client's doing, such as a reset
+ * connection, is a debug line).
+ */
 export const testDefaults = { threads: 2, logLevel: 'warn' } as const;
+
+/**
+ * A test server's log: its lines through console.warn rather than straight
+ * to fd 2, so vitest shows each under the test that was running when it came.
+ */
+export function testLog(level: LogLevel = testDefaults.logLevel): Logger {
+  return createLogger(level, (line) => console.warn(line));
+}
+
+const levelOf = (asked: StartOptions['logLevel']): LogLevel => logLevels.find((l) => l === asked) ?? testDefaults.logLevel;
 
 /**
  * Registers beforeAll/afterAll that start the file's server on `host`:0 (or
@@ -191,7 +206,8 @@ export function useServer(
     const base = resourceCounts();
     let server: RunningServer;
     try {
-      server = await startServer({ ...testDefaults, host: extra.bind ?? host, port: 0, root: fixture.root, ...options });
+      const log = testLog(levelOf(options.logLevel));
+      server = await startServer({ ...testDefaults, log, host: extra.bind ?? host, port: 0, root: fixture.root, ...options });
     } catch (e) {
       await fixture.remove();
       throw e;

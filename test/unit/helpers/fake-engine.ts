@@ -18,7 +18,7 @@ import {
   type TransferResult,
 } from '../../../src/engine/engine.js';
 import { type NativeStats, wireField, wireHeader } from '../../../src/engine/native.js';
-import { createLogger } from '../../../src/log.js';
+import { createLogger, type LogLevel } from '../../../src/log.js';
 import { fillPassive } from '../../../src/protocol/address.js';
 import { type EngineControl, Server } from '../../../src/server.js';
 
@@ -174,6 +174,7 @@ export interface Harness {
   engine: FakeEngine;
   server: Server;
   root: string;
+  /** Log lines (JSON): errors only, unless the harness was given a logLevel. */
   errors: string[];
   /** Sends lines (without CRLF) on session 1. */
   send(...lines: (string | Buffer)[]): void;
@@ -189,13 +190,13 @@ export const peer: Endpoint = { address: '127.0.0.1', port: 50000 };
 export const local: Endpoint = { address: '127.0.0.1', port: 2121 };
 
 export async function harness(
-  options: { config?: Partial<Config>; commands?: CommandOverrides; local?: Endpoint; peer?: Endpoint } = {},
+  options: { config?: Partial<Config>; commands?: CommandOverrides; local?: Endpoint; peer?: Endpoint; logLevel?: LogLevel } = {},
 ): Promise<Harness> {
   const root = await realpath(await mkdtemp(path.join(os.tmpdir(), 'muxftpd-unit-')));
   await writeFile(path.join(root, 'file.bin'), Buffer.alloc(1000));
   const engine = new FakeEngine(root);
   const errors: string[] = [];
-  const log = createLogger('error', (line) => errors.push(line));
+  const log = createLogger(options.logLevel ?? 'error', (line) => errors.push(line));
   const config = { ...defaultConfig(), root, ...options.config };
   const server = new Server({ config, commands: buildRegistry(options.commands), log }, (handler: EngineHandler) => {
     engine.handler = handler;
