@@ -17,6 +17,11 @@
         "native/engine/wire.cc",
         "native/engine/file_ops.cc",
         "native/engine/worker_files.cc",
+        "native/engine/worker_control.cc",
+        "native/engine/worker_data.cc",
+        "native/engine/worker_transfers.cc",
+        "native/engine/worker_jobs.cc",
+        "native/engine/worker_linger.cc",
         "native/binding/addon.cc",
         "native/binding/codec_probe.cc",
         "native/binding/engine_wrap.cc"

@@ -44,16 +44,20 @@ int Acceptor::Bind(std::string* where) {
     return fd;
   }
   listen_.Reset(fd);
-  sys::SetReuseAddr(fd);
-  if (any6) sys::SetV6Only(fd, false);  // dual-stack: IPv4 clients arrive v4-mapped
+  int r = sys::SetReuseAddr(fd);
+  if (r == 0 && any6) r = sys::SetV6Only(fd, false);  // dual-stack: IPv4 clients arrive v4-mapped
   // Control connections take these over from the listener (Linux clones its
   // socket state at accept), which spares two setsockopt calls per client:
   // replies leave at once (no Nagle wait), and ABOR's Telnet "Synch", sent as
   // urgent data (ftplib puts the line's last byte there), stays in the stream
   // where the line ends.
-  sys::SetNoDelay(fd);
-  sys::SetOobInline(fd);
-  int r = sys::Bind(fd, addr);
+  if (r == 0) r = sys::SetNoDelay(fd);
+  if (r == 0) r = sys::SetOobInline(fd);
+  if (r < 0) {
+    *where = "set the listening socket's options";
+    return r;
+  }
+  r = sys::Bind(fd, addr);
   if (r < 0) {
     *where = "bind " + config_.host + " port " + std::to_string(config_.port);
     return r;
@@ -62,7 +66,10 @@ int Acceptor::Bind(std::string* where) {
     *where = "listen";
     return r;
   }
-  sys::LocalAddress(fd, &bound_);
+  if ((r = sys::LocalAddress(fd, &bound_)) < 0) {
+    *where = "read the listening address";
+    return r;
+  }
   if ((r = sys::EpollCreate()) < 0) {
     *where = "epoll_create";
     return r;
@@ -73,13 +80,14 @@ int Acceptor::Bind(std::string* where) {
     return r;
   }
   stop_fd_.Reset(r);
-  sys::EpollAdd(epoll_.Get(), stop_fd_.Get(), EPOLLIN, &stop_fd_);
-  sys::EpollAdd(epoll_.Get(), listen_.Get(), EPOLLIN, &listen_);
-  for (size_t i = 0; i < workers_.size(); ++i) {
+  r = sys::EpollAdd(epoll_.Get(), stop_fd_.Get(), EPOLLIN, &stop_fd_);
+  if (r == 0) r = sys::EpollAdd(epoll_.Get(), listen_.Get(), EPOLLIN, &listen_);
+  for (size_t i = 0; r == 0 && i < workers_.size(); ++i) {
     // Registered with no interest: EPOLLOUT is armed only while a backlog waits.
-    sys::EpollAdd(epoll_.Get(), workers_[i]->HandoffFd(), 0, &backlogs_[i]);
+    r = sys::EpollAdd(epoll_.Get(), workers_[i]->HandoffFd(), 0, &backlogs_[i]);
   }
-  return 0;
+  if (r < 0) *where = "watch the acceptor's fds";
+  return r;
 }
 
 void Acceptor::Start() { thread_ = std::thread([this] { Run(); }); }
@@ -195,17 +203,17 @@ void Acceptor::HandOff(int fd, const SockAddr& peer) {
       return;
     }
   }
-  if (backlog_total_ >= kMaxPendingHandoffs) {
+  // A backlog waits for the handoff socket to drain: without EPOLLOUT armed it
+  // would never be sent, so a client that cannot be queued that way is turned away.
+  if (backlog_total_ >= kMaxPendingHandoffs ||
+      (!backlog.watching && sys::EpollMod(epoll_.Get(), best->HandoffFd(), EPOLLOUT, &backlog) < 0)) {
     Reject(fd);
     return;
   }
+  backlog.watching = true;
   best->clients.fetch_add(1);
   backlog.pending.push_back(msg);
   ++backlog_total_;
-  if (!backlog.watching) {
-    backlog.watching = true;
-    sys::EpollMod(epoll_.Get(), best->HandoffFd(), EPOLLOUT, &backlog);
-  }
 }
 
 void Acceptor::FlushBacklog(size_t index) {
@@ -221,22 +229,22 @@ void Acceptor::FlushBacklog(size_t index) {
     backlog.pending.pop_front();
     --backlog_total_;
   }
-  backlog.watching = false;
-  sys::EpollMod(epoll_.Get(), workers_[index]->HandoffFd(), 0, &backlog);
+  // Disarmed; should that fail, the next loop finds the backlog empty and tries again.
+  backlog.watching = sys::EpollMod(epoll_.Get(), workers_[index]->HandoffFd(), 0, &backlog) < 0;
 }
 
 void Acceptor::Reject(int fd) {
   rejected_.fetch_add(1, std::memory_order_relaxed);
   // Best effort: a fresh socket's send buffer always takes one short line,
-  // which the close may carry with its FIN.
-  sys::Send(fd, config_.busy_reply.data(), config_.busy_reply.size(), sys::LastBytesMayWait(fd));
+  // which the close may carry with its FIN; a client already gone gets nothing.
+  [[maybe_unused]] ssize_t sent = sys::Send(fd, config_.busy_reply.data(), config_.busy_reply.size(), sys::LastBytesMayWait(fd));
   sys::Close(fd);
 }
 
 void Acceptor::PauseListening(bool paused) {
   if (paused == paused_) return;
-  paused_ = paused;
-  sys::EpollMod(epoll_.Get(), listen_.Get(), paused ? 0u : uint32_t{EPOLLIN}, &listen_);
+  // Unchanged when epoll refuses: still listening (or paused), tried again next time.
+  if (sys::EpollMod(epoll_.Get(), listen_.Get(), paused ? 0u : uint32_t{EPOLLIN}, &listen_) == 0) paused_ = paused;
 }
 
 }  // namespace muxftpd

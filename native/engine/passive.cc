@@ -42,10 +42,10 @@ int PassivePool::Open(PassivePort* p, int family, int epfd) {
       host_ == "0.0.0.0") {
     SockAddr::Parse(family == AF_INET ? "0.0.0.0" : "::", p->port, &addr);
   }
-  sys::SetReuseAddr(fd);
-  if (family == AF_INET6) sys::SetV6Only(fd, true);  // IPv4 clients have their own socket
+  int r = sys::SetReuseAddr(fd);
+  if (r == 0 && family == AF_INET6) r = sys::SetV6Only(fd, true);  // IPv4 clients have their own socket
   sys::SetCork(fd, true);  // data connections inherit it: see Worker::OpenOwnListener
-  int r = sys::Bind(fd, addr);
+  if (r == 0) r = sys::Bind(fd, addr);
   if (r == 0) r = sys::Listen(fd, 511);
   if (r == 0) r = sys::EpollAdd(epfd, fd, EPOLLIN, &p->handle);
   if (r < 0) p->fd.Reset();

@@ -66,37 +66,43 @@ struct SockAddr {
 
 namespace sys {
 
+// Results carry [[nodiscard]], but for the few calls whose failure leaves
+// nothing to do: a close (the fd is gone either way), advisory hints (cork,
+// delayed ACKs, a bind without a port, writeback, the page cache), eventfd
+// signals (a counter that cannot overflow in practice), and taking an fd out
+// of an epoll set right before closing it (the close removes it anyway).
+
 int Close(int fd);
-int TcpSocket(int family);
-int SetReuseAddr(int fd);
-int SetNoDelay(int fd);
+[[nodiscard]] int TcpSocket(int family);
+[[nodiscard]] int SetReuseAddr(int fd);
+[[nodiscard]] int SetNoDelay(int fd);
 int SetCork(int fd, bool on);
 // TCP_QUICKACK off: ACKs wait briefly for data to ride on (a reply does).
 int SetDelayedAck(int fd);
-int SetOobInline(int fd);
+[[nodiscard]] int SetOobInline(int fd);
 int SetBindNoPort(int fd);
-int SetV6Only(int fd, bool on);
-int Bind(int fd, const SockAddr& addr);
-int Listen(int fd, int backlog);
-int Accept(int fd, SockAddr* peer);
-int Connect(int fd, const SockAddr& addr);  // 0, -EINPROGRESS, or -errno
-int SocketError(int fd);                    // pending SO_ERROR, negated
-int LocalAddress(int fd, SockAddr* out);
+[[nodiscard]] int SetV6Only(int fd, bool on);
+[[nodiscard]] int Bind(int fd, const SockAddr& addr);
+[[nodiscard]] int Listen(int fd, int backlog);
+[[nodiscard]] int Accept(int fd, SockAddr* peer);
+[[nodiscard]] int Connect(int fd, const SockAddr& addr);  // 0, -EINPROGRESS, or -errno
+[[nodiscard]] int SocketError(int fd);                    // pending SO_ERROR, negated
+[[nodiscard]] int LocalAddress(int fd, SockAddr* out);
 // Bytes written to a TCP socket that its peer has not acknowledged yet
 // (SIOCOUTQ), or -errno.
-int64_t UnackedBytes(int fd);
+[[nodiscard]] int64_t UnackedBytes(int fd);
 // Bytes received on a TCP socket and not read yet (SIOCINQ), or -errno.
-int64_t UnreadBytes(int fd);
+[[nodiscard]] int64_t UnreadBytes(int fd);
 // Whether the last bytes written before closing `fd` may wait (Send's `more`)
 // for the close to carry them with its FIN: not while input lies unread, as
 // that close sends a reset, which discards bytes not sent yet.
-bool LastBytesMayWait(int fd);
-ssize_t Read(int fd, void* buf, size_t len);
+[[nodiscard]] bool LastBytesMayWait(int fd);
+[[nodiscard]] ssize_t Read(int fd, void* buf, size_t len);
 // MSG_NOSIGNAL; `more` adds MSG_MORE: the bytes may wait for more (or a close).
-ssize_t Send(int fd, const void* buf, size_t len, bool more = false);
-ssize_t PRead(int fd, void* buf, size_t len, uint64_t offset);
-int PWriteAll(int fd, const void* buf, size_t len, uint64_t offset);
-ssize_t SendFile(int out_fd, int in_fd, uint64_t* offset, size_t len);
+[[nodiscard]] ssize_t Send(int fd, const void* buf, size_t len, bool more = false);
+[[nodiscard]] ssize_t PRead(int fd, void* buf, size_t len, uint64_t offset);
+[[nodiscard]] int PWriteAll(int fd, const void* buf, size_t len, uint64_t offset);
+[[nodiscard]] ssize_t SendFile(int out_fd, int in_fd, uint64_t* offset, size_t len);
 // Starts writeback of [offset, offset+len) without waiting for it to complete
 // (sync_file_range); it may still block while the device's queue is full.
 int StartWriteback(int fd, uint64_t offset, uint64_t len);
@@ -105,14 +111,14 @@ int StartWriteback(int fd, uint64_t offset, uint64_t len);
 int DropCache(int fd, uint64_t offset, uint64_t len);
 uint64_t PageSize();
 // Empties the file (ftruncate to 0).
-int Truncate(int fd);
+[[nodiscard]] int Truncate(int fd);
 // A close-on-exec duplicate of fd, or -errno.
-int Dup(int fd);
+[[nodiscard]] int Dup(int fd);
 // Opens path (relative, no leading '/') strictly beneath root_fd: openat2 with
 // RESOLVE_BENEATH, or, where the kernel lacks it, a component walk that
 // refuses every symlink and "..".
-int OpenBeneath(int root_fd, const std::string& path, int flags, unsigned mode);
-int OpenDirectory(const std::string& path);
+[[nodiscard]] int OpenBeneath(int root_fd, const std::string& path, int flags, unsigned mode);
+[[nodiscard]] int OpenDirectory(const std::string& path);
 
 // What a stat record carries (protocol.h MUXFTPD_STAT_FIELDS).
 struct FileStat {
@@ -144,20 +150,20 @@ struct FileStat {
 [[nodiscard]] int UnlockFile(int fd);
 // Fills buf from the kernel's random pool (getrandom); -errno.
 [[nodiscard]] int RandomBytes(void* buf, size_t len);
-int FileSize(int fd, uint64_t* size, bool* regular);
-int EpollCreate();
-int EpollAdd(int epfd, int fd, uint32_t events, void* ptr);
-int EpollMod(int epfd, int fd, uint32_t events, void* ptr);
+[[nodiscard]] int FileSize(int fd, uint64_t* size, bool* regular);
+[[nodiscard]] int EpollCreate();
+[[nodiscard]] int EpollAdd(int epfd, int fd, uint32_t events, void* ptr);
+[[nodiscard]] int EpollMod(int epfd, int fd, uint32_t events, void* ptr);
 int EpollDel(int epfd, int fd);
 // epoll_wait: the number of ready events (0 when interrupted by a signal), or -errno.
 [[nodiscard]] int EpollWait(int epfd, epoll_event* events, int max_events, int timeout_ms);
-int EventFd();
+[[nodiscard]] int EventFd();
 int EventFdSignal(int fd);
 int EventFdDrain(int fd);
-int SeqPacketPair(int fds[2]);
+[[nodiscard]] int SeqPacketPair(int fds[2]);
 // Raises the soft limit on open files to the hard limit; returns the new
 // soft limit (or -errno).
-int64_t RaiseFdLimit();
+[[nodiscard]] int64_t RaiseFdLimit();
 // Milliseconds of a coarse monotonic clock (vDSO: no syscall).
 uint64_t NowMs();
 // Names the calling thread (15 characters at most), so that `top -H`, perf

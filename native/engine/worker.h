@@ -186,6 +186,10 @@ class Worker {
   // stops reading control input, so a slow JS thread bounds memory instead of
   // queueing events without end.
   static constexpr int kMaxInflight = 8;
+  // One control read takes at most this much (one read per client per loop).
+  static constexpr size_t kControlReadSize = 16 * 1024;
+  // How often --data-timeout and --close-timeout are swept.
+  static constexpr uint64_t kExpirySweepMs = 1000;
   std::atomic<int> inflight_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -1,0 +1,134 @@
+// Control connections: reading lines off them (one read per loop, paused
+// while JS is behind or has asked), queueing replies, flushing them, and
+// closing a session.
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+
+#include "file_jobs.h"
+#include "worker.h"
+
+namespace muxftpd {
+
+namespace {
+
+bool IsPeerGone(ssize_t err) { return err == -ECONNRESET || err == -EPIPE; }
+
+}  // namespace
+
+void Worker::OnControl(Session* s, uint32_t events) {
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    CloseSession(s, CloseReason::kPeerClosed);
+    return;
+  }
+  if (events & EPOLLOUT) MarkDirty(s);
+  // A PauseInput applied earlier in this iteration leaves this fd's EPOLLIN
+  // in the event array: honour the pause now, not one read later.
+  if (!(events & EPOLLIN) || s->input_paused) return;
+  if (inflight_.load(std::memory_order_relaxed) >= kMaxInflight) {
+    // Level-triggered: without dropping EPOLLIN this fd would fire every loop.
+    s->read_paused = true;
+    SetControlEvents(s);
+    paused_.push_back(s->sid);
+    return;
+  }
+  // One read per loop per client: a flooding client gets its turn like everyone else.
+  ssize_t n = sys::Read(s->control.Get(), scratch_.get(), kControlReadSize);
+  if (n == -EAGAIN) return;
+  if (n == 0) {
+    // A half-close (`printf 'USER a\r\n...QUIT\r\n' | nc`): the lines already
+    // read still get their replies; JS closes the session once it has answered.
+    s->input_ended = true;
+    SetControlEvents(s);
+    Emit(EventType::kInputEnded, s->sid);
+    return;
+  }
+  if (n < 0) {
+    CloseSession(s, IsPeerGone(n) ? CloseReason::kPeerClosed : CloseReason::kIoError);
+    return;
+  }
+  s->framer.Feed(scratch_.get(), static_cast<size_t>(n), [&](std::string_view line, bool too_long) {
+    if (s->closing) return;
+    Event& e = Emit(EventType::kLine, s->sid);
+    e.text.assign(line);
+    e.too_long = too_long;
+  });
+}
+
+void Worker::SetControlEvents(Session* s) {
+  bool reading = !s->read_paused && !s->input_paused && !s->input_ended;
+  uint32_t events = (reading ? uint32_t{EPOLLIN} : 0u) | (s->Unsent() > 0 ? uint32_t{EPOLLOUT} : 0u);
+  if (events == s->control_events) return;
+  s->control_events = events;
+  // A control fd the loop can no longer watch would never be served again.
+  if (sys::EpollMod(epoll_.Get(), s->control.Get(), events, &s->control_handle) < 0) {
+    CloseSession(s, CloseReason::kIoError);
+  }
+}
+
+void Worker::Queue(Session* s, const std::string& reply) {
+  s->Append(reply);
+  MarkDirty(s);
+}
+
+void Worker::MarkDirty(Session* s) {
+  if (s->in_dirty) return;
+  s->in_dirty = true;
+  dirty_.push_back(s);
+}
+
+void Worker::FlushOutputs() {
+  // One write per session per loop, however many replies the loop produced.
+  for (size_t i = 0; i < dirty_.size(); ++i) {
+    Session* s = dirty_[i];
+    s->in_dirty = false;
+    if (s->dead) continue;
+    ssize_t left = s->Flush();
+    if (left < 0) {
+      CloseSession(s, IsPeerGone(left) ? CloseReason::kPeerClosed : CloseReason::kIoError);
+    } else if (static_cast<size_t>(left) > config_.max_output) {
+      CloseSession(s, CloseReason::kOutputOverflow);
+    } else if (left == 0 && s->closing) {
+      CloseSession(s, CloseReason::kRequested);
+    } else {
+      if (s->closing) Linger(s);
+      SetControlEvents(s);
+    }
+  }
+  dirty_.clear();
+}
+
+void Worker::ResumeReads() {
+  if (paused_.empty() || inflight_.load() >= kMaxInflight) return;
+  for (SessionId sid : paused_) {
+    Session* s = Find(sid);
+    if (s == nullptr || s->dead) continue;
+    s->read_paused = false;
+    SetControlEvents(s);
+  }
+  paused_.clear();
+}
+
+void Worker::CloseSession(Session* s, CloseReason reason) {
+  if (s->dead) return;
+  // A session going away waits for no file job: its transfer ends now.
+  if (s->transfer && s->transfer->in_job) {
+    s->transfer->in_job = false;
+    s->transfer->job_left = true;
+  }
+  DropData(s);
+  // Remove before closing: a child forked by the embedding process may still
+  // hold the fd for a moment, and then close() alone would leave it in the
+  // epoll set, reporting events for a freed session.
+  sys::EpollDel(epoll_.Get(), s->control.Get());
+  s->control.Reset();
+  s->dead = true;
+  Emit(EventType::kClosed, s->sid).reason = reason;
+  clients.fetch_sub(1);
+  auto it = sessions_.find(s->sid);
+  assert(it != sessions_.end());
+  graveyard_.push_back(std::move(it->second));
+  sessions_.erase(it);
+}
+
+}  // namespace muxftpd
