@@ -456,7 +456,19 @@ int64_t RaiseFdLimit() {
   return static_cast<int64_t>(lim.rlim_cur);
 }
 
-void ReleaseFreeMemory() { malloc_trim(0); }
+void ReleaseFreeMemory() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // Under a sanitizer malloc is the sanitizer's, and glibc's allocator may
+  // never have been set up: a first malloc_trim from this thread would set
+  // it up and attach this thread to glibc's main arena without counting it,
+  // and a later thread exit then fails glibc's arena assertion
+  // (__malloc_arena_thread_freeres: a->attached_threads > 0), which killed
+  // a test process of the ASan run. There is nothing of glibc's to trim.
+  return;
+#else
+  malloc_trim(0);
+#endif
+}
 
 void NameThisThread(const char* name) { pthread_setname_np(pthread_self(), name); }
 
