@@ -69,9 +69,14 @@ import base from './vitest.config.ts';
 export default mergeConfig(base, { test: { env: { LD_PRELOAD: '$runtime' } } });
 END
 # The packaging test installs from the registry cache and builds nothing native: not useful here.
+excludes=(--exclude 'test/integration/ops-pack.test.ts')
+# The loop-failure test closes a worker's epoll fd from another thread on
+# purpose, to make that worker's loop fail: ThreadSanitizer rightly reports
+# that as the race it is (and halts). The ASan run keeps it.
+if [[ $sanitizer == thread ]]; then excludes+=(--exclude 'test/integration/loop-failure.test.ts'); fi
 status=0
 node "$repo/node_modules/vitest/vitest.mjs" run test/integration --config vitest.sanitized.config.ts \
-  --exclude 'test/integration/ops-pack.test.ts' "${timeouts[@]}" "$@" || status=$?
+  "${excludes[@]}" "${timeouts[@]}" "$@" || status=$?
 for report in "$work"/report.*; do
   [[ -e $report ]] || continue
   echo "test:$name: sanitizer output $report:"
