@@ -73,6 +73,8 @@ export class Connection implements CommandContext {
   /** When the connection opened, and when its last line arrived (ms; the server's sweep clock). */
   readonly openedAt: number;
   lastActive: number;
+  /** At the last sweep it was transferring or had commands running (limits.ts): not idle. */
+  waitedOnServer = false;
   private mainBusy = false;
   private sideBusy = false;
   private closed = false;

@@ -61,6 +61,12 @@ export class Limits {
         if (loginTimeout > 0 && now - c.openedAt >= loginTimeout * 1000) this.close(c, 'loginTimeout');
       } else if (s.transferring || c.busy) {
         c.lastActive = now;
+        c.waitedOnServer = true;
+      } else if (c.waitedOnServer) {
+        // Its transfer or commands ended since the last sweep: the idle clock
+        // starts now, not at the sweep before they ended (up to a second ago).
+        c.waitedOnServer = false;
+        c.lastActive = now;
       } else if (idleTimeout > 0 && now - c.lastActive >= idleTimeout * 1000) {
         this.close(c, 'idleTimeout');
       }
