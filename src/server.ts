@@ -1,6 +1,7 @@
 // Wires the engine's events to connections: the EngineHandler of a server.
 import { getSystemErrorName } from 'node:util';
 import type { Accounts } from './auth/accounts.js';
+import type { FailureExchange } from './auth/failed-logins.js';
 import { Logins } from './auth/logins.js';
 import type { PoolStats } from './auth/password-pool.js';
 import type { CommandEvent, CommandRegistry, EngineActions } from './commands/types.js';
@@ -43,6 +44,8 @@ export interface ServerParts {
   xferlog?: TransferLog;
   /** The engine cannot go on (a thread's loop failed): the owner stops the server. */
   onFatal?: (error: Error) => void;
+  /** With --processes: the failed logins of the other server processes. */
+  failures?: FailureExchange;
 }
 
 /** How often the login and idle timeouts are checked, over all sessions at once. */
@@ -87,7 +90,7 @@ export class Server implements EngineHandler {
   ) {
     this.engine = makeEngine(this);
     this.limits = new Limits(parts.config, this.counters);
-    this.logins = new Logins(parts.config, (limit) => this.counters.limit(limit));
+    this.logins = new Logins(parts.config, (limit) => this.counters.limit(limit), parts.failures);
     this.reporter = new Reporter(parts.log, this.counters, (sid) => this.connections.get(sid)?.session, parts.xferlog);
     const commands = instrument(parts.commands, (verb) => this.counters.command(verb));
     const engine = observeTransfers(this.engine, this.reporter);

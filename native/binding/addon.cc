@@ -44,6 +44,7 @@ const char* WireType(wire::Field<T>) {
 template <typename T>
 const char* ConfigType() {
   if constexpr (std::is_same_v<T, std::string>) return "string";
+  if constexpr (std::is_same_v<T, bool>) return "boolean";
   return "number";
 }
 

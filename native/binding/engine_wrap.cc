@@ -19,6 +19,12 @@ bool Read(Napi::Value v, std::string* out) {
   return true;
 }
 
+bool Read(Napi::Value v, bool* out) {
+  if (!v.IsBoolean()) return false;
+  *out = v.As<Napi::Boolean>().Value();
+  return true;
+}
+
 template <typename T>
 bool Read(Napi::Value v, T* out) {
   if (!v.IsNumber()) return false;

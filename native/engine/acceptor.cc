@@ -45,6 +45,9 @@ int Acceptor::Bind(std::string* where) {
   }
   listen_.Reset(fd);
   int r = sys::SetReuseAddr(fd);
+  // Several server processes (--processes) bind the same port; the kernel
+  // spreads new connections over their listeners.
+  if (r == 0 && config_.reuse_port) r = sys::SetReusePort(fd);
   if (r == 0 && any6) r = sys::SetV6Only(fd, false);  // dual-stack: IPv4 clients arrive v4-mapped
   // Control connections take these over from the listener (Linux clones its
   // socket state at accept), which spares two setsockopt calls per client:

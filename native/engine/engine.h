@@ -39,7 +39,8 @@ namespace muxftpd {
   X(max_rate, maxRate, uint64_t)               /* bytes/s over all transfers (0: unlimited) */ \
   X(max_rate_per_client, maxRatePerClient, uint64_t) /* bytes/s per transfer (0: unlimited) */ \
   X(write_behind, writeBehind, uint64_t)       /* upload write-behind window (0: off) */ \
-  X(busy_reply, busyReply, std::string)        /* sent, then closed, past max_clients */
+  X(busy_reply, busyReply, std::string)        /* sent, then closed, past max_clients */ \
+  X(reuse_port, reusePort, bool)               /* SO_REUSEPORT: --processes share the port */
 
 struct EngineConfig {
 #define MUXFTPD_CONFIG_MEMBER(member, js_name, Type) Type member{};

@@ -121,6 +121,11 @@ int SetReuseAddr(int fd) {
   return setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1 ? -errno : 0;
 }
 
+int SetReusePort(int fd) {
+  int on = 1;
+  return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) == -1 ? -errno : 0;
+}
+
 int SetNoDelay(int fd) {
   int on = 1;
   return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == -1 ? -errno : 0;

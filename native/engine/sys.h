@@ -75,6 +75,7 @@ namespace sys {
 int Close(int fd);
 [[nodiscard]] int TcpSocket(int family);
 [[nodiscard]] int SetReuseAddr(int fd);
+[[nodiscard]] int SetReusePort(int fd);
 [[nodiscard]] int SetNoDelay(int fd);
 int SetCork(int fd, bool on);
 // TCP_QUICKACK off: ACKs wait briefly for data to ride on (a reply does).

@@ -7,7 +7,13 @@ import { CopyMode } from '../engine/native.js';
 import { limitReplies } from '../session/limits.js';
 import type { Config } from './settings.js';
 
-export function engineConfig(config: Readonly<Config>): NativeConfig {
+/** A server process's part of --processes: the shared port, and the ledger of clients they share. */
+export interface EngineShare {
+  reusePort: boolean;
+  ledgerFd: number;
+}
+
+export function engineConfig(config: Readonly<Config>, share?: EngineShare): NativeConfig {
   return {
     host: config.host,
     port: config.port,
@@ -27,5 +33,6 @@ export function engineConfig(config: Readonly<Config>): NativeConfig {
     maxRatePerClient: config.maxRatePerClient,
     writeBehind: config.uploadWriteBehind,
     busyReply: limitReplies.maxClients,
+    reusePort: share?.reusePort ?? false,
   };
 }

@@ -44,6 +44,8 @@ export interface NativeConfig {
   writeBehind: number;
   /** Text sent, then the connection closed, when maxClients is reached. */
   busyReply: string;
+  /** SO_REUSEPORT on the control listener: the server processes of --processes share its port. */
+  reusePort: boolean;
 }
 
 /** One native worker's loop counters since start. Mean batch size = events / batches. */
@@ -98,7 +100,7 @@ export interface NativeConstants {
   copyModes: Readonly<Record<string, number>>;
   fileOps: Readonly<Record<string, number>>;
   wire: { event: WireLayout; action: WireLayout; stat: WireLayout };
-  engineConfig: Readonly<Record<string, 'string' | 'number'>>;
+  engineConfig: Readonly<Record<string, 'string' | 'number' | 'boolean'>>;
   /** How the name of a 'replace' upload's temporary file starts (protocol.h kUploadTempPrefix). */
   uploadTempPrefix: string;
 }
