@@ -67,7 +67,7 @@ function obey(m: ToChild, running: ServerHandle): void {
 
 async function serve(start: StartMessage): Promise<void> {
   const { config } = start;
-  const log = start.forwardLog ? forwardingLogger(config.logLevel) : createLogger(config.logLevel, undefined, resolveLogFormat(config.logFormat, process.stderr.isTTY === true));
+  const log = start.forwardLog ? forwardingLogger(config.logLevel) : createLogger(config.logLevel, undefined, resolveLogFormat(config.logFormat, process.stderr.isTTY === true), true);
   try {
     server = await startInProcess(config, { commands: start.commands, log, share: { ledgerFd: ledgerFdInChild, failures }, onStopped: () => process.disconnect() });
   } catch (e) {

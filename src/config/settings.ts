@@ -128,7 +128,7 @@ export const settings: SettingsTable = {
     type: 'n',
     default: defaultProcesses(cpus),
     defaultText: `1 up to 2 CPUs, else CPUs ÷ 4 rounded up (${defaultProcesses(cpus)})`,
-    help: 'server processes sharing the port, each with its own command thread, acceptor and workers (docs/scaling.md)',
+    help: 'server processes sharing the port, each with its own command thread, acceptor and workers; raise it when one process\'s node or muxftpd-accept thread is busy and its workers are not (docs/scaling.md)',
     validate: integer(1, 256),
   },
   threads: {
