@@ -15,9 +15,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { type DataMode, runFtpload } from './client/ftpload.js';
-import { cpuBetween, sampleCpu } from './client/cpu.js';
+import { clockTicks, cpuBetween, sampleCpu } from './client/cpu.js';
 import { sampleInTime, treePss } from './client/pss.js';
 import { buildReport, type MemorySample, type Report } from './client/report.js';
+import { threadCost } from './client/thread-cost.js';
+import { sampleTree } from './client/threads.js';
 import { renderChart } from './chart.js';
 import { type CompareSettings, planLoad, planRuns } from './matrix/plan.js';
 import type { Cell, CompareResult } from './matrix/result.js';
@@ -254,6 +256,8 @@ async function main(): Promise<void> {
         process.stderr.write(`   ${sc.name}${n > 1 ? ` (round ${round + 1} of ${n})` : ''} ... `);
         const cellBase = { server: name, scenario: sc.name, round, serverArgv: srv.argv, pasvPorts: srv.pasvPorts };
         try {
+          // muxftpd's threads by class (its thread names say which is which); a peer's would all be "the rest".
+          const threadsBefore = name === 'muxftpd' ? await sampleTree(srv.pid) : undefined;
           const cpuBefore = await sampleCpu(srv.pid);
           const loadStart = performance.now();
           const run = await runFtpload(load, (p) => {
@@ -273,8 +277,11 @@ async function main(): Promise<void> {
             }
           });
           const cpu = cpuBetween(cpuBefore, await sampleCpu(srv.pid)) ?? undefined;
+          const threadsAfter = threadsBefore ? await sampleTree(srv.pid) : undefined;
           const report: Report = buildReport(run.summary, run.processes,
             baseline && held ? { baseline, held, sessions: heldSessions } : undefined);
+          const threadCpu = threadsBefore && threadsAfter ? threadCost(threadsBefore, threadsAfter, report.ops, clockTicks()) : null;
+          if (threadCpu) report.threadCpu = threadCpu;
           result.cells.push({ ...cellBase, report, failure: null, argv: run.argv, cpu });
           process.stderr.write(`${report.ops} ops, ${report.opsPerSec} ops/s, ${report.mbPerSec} MB/s, errors ${report.errorTotal}` +
             `${cpu ? `, box ${cpu.boxBusyPct}% busy (server ${cpu.serverCores} cores, ftpload ${cpu.clientCores})` : ''}` +

@@ -2,6 +2,7 @@
 // into calls on an EngineHandler, turns (sid, seq) answers into Promises, and
 // coalesces the actions of one event-loop turn into one post() to the native side.
 import { type ActionFields, ActionWriter } from './actions.js';
+import { latin1Text } from '../protocol/bytes.js';
 import { forEachEvent, type RawEvent } from './batch.js';
 import {
   ActionType,
@@ -342,8 +343,8 @@ export class Engine {
       case EventType.Open:
         this.handler.onOpen(
           ev.sid,
-          { address: ev.text.toString('latin1'), port: ev.port },
-          { address: ev.second.toString('latin1'), port: ev.localPort },
+          { address: latin1Text(ev.text), port: ev.port },
+          { address: latin1Text(ev.second), port: ev.localPort },
         );
         break;
       case EventType.Line:
