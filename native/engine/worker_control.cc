@@ -56,7 +56,8 @@ void Worker::OnControl(Session* s, uint32_t events) {
 }
 
 void Worker::SetControlEvents(Session* s) {
-  uint32_t events = (s->ReadsInput() ? uint32_t{EPOLLIN} : 0u) | (s->Unsent() > 0 ? uint32_t{EPOLLOUT} : 0u);
+  uint32_t events =
+      (s->ReadsInput() ? uint32_t{EPOLLIN} : 0u) | (s->Unsent() > 0 ? uint32_t{EPOLLOUT} : 0u);
   if (events == s->control_events) return;
   s->control_events = events;
   // A control fd the loop can no longer watch would never be served again.
