@@ -7,7 +7,8 @@ import { CopyMode } from '../engine/native.js';
 import { limitReplies } from '../session/limits.js';
 import type { Config } from './settings.js';
 
-export function engineConfig(config: Readonly<Config>): NativeConfig {
+/** `ledgerFd`: a client ledger shared with other server processes (NativeConfig.ledgerFd), or -1. */
+export function engineConfig(config: Readonly<Config>, ledgerFd = -1): NativeConfig {
   return {
     host: config.host,
     port: config.port,
@@ -27,5 +28,8 @@ export function engineConfig(config: Readonly<Config>): NativeConfig {
     maxRatePerClient: config.maxRatePerClient,
     writeBehind: config.uploadWriteBehind,
     busyReply: limitReplies.maxClients,
+    maxPerIp: config.maxPerIp,
+    perIpReply: limitReplies.maxPerIp,
+    ledgerFd,
   };
 }
