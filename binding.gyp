@@ -12,6 +12,7 @@
         "native/engine/passive.cc",
         "native/engine/worker.cc",
         "native/engine/acceptor.cc",
+        "native/engine/client_ledger.cc",
         "native/engine/engine.cc",
         "native/engine/file_jobs.cc",
         "native/engine/wire.cc",

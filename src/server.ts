@@ -16,7 +16,7 @@ import { Reporter } from './ops/reporter.js';
 import type { TransferLog } from './ops/xferlog.js';
 import { Code, type Reply } from './protocol/replies.js';
 import { Connection, type InputFlow, type Shared, type WaitingLimits } from './session/connection.js';
-import { limitReplies, Limits } from './session/limits.js';
+import { Limits } from './session/limits.js';
 import type { Session } from './session/session.js';
 
 /** The engine as the server drives it (the real Engine, or a fake in unit tests). */
@@ -101,7 +101,7 @@ export class Server implements EngineHandler {
 
   stats(): ServerStats {
     const native = this.engine.stats();
-    return { ...native, ...this.counters.snapshot(native.rejected), passwordChecks: this.logins.stats() };
+    return { ...native, ...this.counters.snapshot(native), passwordChecks: this.logins.stats() };
   }
 
   get sessions(): number {
@@ -109,11 +109,6 @@ export class Server implements EngineHandler {
   }
 
   onOpen(sid: SessionId, peer: Endpoint, local: Endpoint): void {
-    if (!this.limits.admit(peer.address)) {
-      this.engine.reply(sid, limitReplies.maxPerIp);
-      this.engine.close(sid);
-      return;
-    }
     const connection = new Connection(sid, peer, local, this.shared);
     this.connections.set(sid, connection);
     this.reporter.sessionStart(connection.session);
@@ -155,14 +150,12 @@ export class Server implements EngineHandler {
   }
 
   onClosed(sid: SessionId, reason: CloseReasonName): void {
-    // Counted before the lookup: a client turned away (--max-per-ip) has no
-    // connection here, and may leave its 421 unread too.
+    // Limits the engine applied itself: a client that left its replies unread.
     if (reason === 'outputOverflow' || reason === 'closeTimeout') this.counters.limit(reason);
     const connection = this.connections.get(sid);
     if (connection === undefined) return;
     this.connections.delete(sid);
     connection.dropped();
-    this.limits.release(connection.session.peer.address);
     this.reporter.sessionEnd(connection.session, reason, connection.openedAt);
   }
 
@@ -186,7 +179,6 @@ export class Server implements EngineHandler {
   /** Stops the engine and the password threads; sessions the engine no longer reports are dropped here. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    this.limits.clear();
     await Promise.all([this.engine.stop(), this.logins.close()]);
     for (const connection of this.connections.values()) connection.dropped();
     this.connections.clear();

@@ -35,6 +35,17 @@ bool Read(Napi::Value v, T* out) {
   return true;
 }
 
+// -1 (none) or an fd number.
+bool Read(Napi::Value v, OptionalFd* out) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (d == -1) {
+    out->value = -1;
+    return true;
+  }
+  return Read(v, &out->value);
+}
+
 bool Read(Napi::Value v, CopyMode* out) {
   uint8_t raw = 0;
   if (!Read(v, &raw)) return false;
@@ -177,6 +188,7 @@ Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("loops", loops);
   o.Set("accepted", static_cast<double>(s.accepted));
   o.Set("rejected", static_cast<double>(s.rejected));
+  o.Set("rejectedPerIp", static_cast<double>(s.rejected_per_ip));
   o.Set("fdLimit", static_cast<double>(s.fd_limit));
   return o;
 }

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -402,6 +403,26 @@ int FileSize(int fd, uint64_t* size, bool* regular) {
   *regular = S_ISREG(st.st_mode);
   return 0;
 }
+
+int SharedMemory(const char* name, uint64_t size) {
+  int fd = memfd_create(name, MFD_CLOEXEC);
+  if (fd == -1) return -errno;
+  int r = RetryEintr([&] { return ftruncate(fd, static_cast<off_t>(size)); });
+  if (r < 0) {
+    close(fd);
+    return r;
+  }
+  return fd;
+}
+
+int MapShared(int fd, uint64_t size, void** out) {
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return -errno;
+  *out = p;
+  return 0;
+}
+
+int Unmap(void* addr, uint64_t size) { return munmap(addr, size) == -1 ? -errno : 0; }
 
 int EpollCreate() {
   int fd = epoll_create1(EPOLL_CLOEXEC);

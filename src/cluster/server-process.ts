@@ -29,7 +29,7 @@ export class ServerProcess {
 
   constructor(
     readonly index: number,
-    ledgerFd: number | 'ignore',
+    ledgerFd: number,
     onMessage: (from: ServerProcess, m: ToPrimary) => void,
   ) {
     if (!existsSync(childEntry)) throw new StartError(`${childEntry} is missing: --processes runs the built package (npm run build:ts)`);

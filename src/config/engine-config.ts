@@ -7,7 +7,11 @@ import { CopyMode } from '../engine/native.js';
 import { limitReplies } from '../session/limits.js';
 import type { Config } from './settings.js';
 
-/** A server process's part of --processes: the shared port, and the ledger of clients they share. */
+/**
+ * A server process's part of --processes: the shared port, and the client
+ * ledger they count --max-clients and --max-per-ip in together (without it,
+ * the engine makes a ledger of its own).
+ */
 export interface EngineShare {
   reusePort: boolean;
   ledgerFd: number;
@@ -34,5 +38,8 @@ export function engineConfig(config: Readonly<Config>, share?: EngineShare): Nat
     writeBehind: config.uploadWriteBehind,
     busyReply: limitReplies.maxClients,
     reusePort: share?.reusePort ?? false,
+    maxPerIp: config.maxPerIp,
+    perIpReply: limitReplies.maxPerIp,
+    ledgerFd: share?.ledgerFd ?? -1,
   };
 }

@@ -46,6 +46,16 @@ export interface NativeConfig {
   busyReply: string;
   /** SO_REUSEPORT on the control listener: the server processes of --processes share its port. */
   reusePort: boolean;
+  /** Clients at once from one address (0: no limit); an IPv4-mapped IPv6 address counts as its IPv4 address. */
+  maxPerIp: number;
+  /** Text sent, then the connection closed, when maxPerIp is reached. */
+  perIpReply: string;
+  /**
+   * A client ledger (createClientLedger) that several engines count
+   * maxClients and maxPerIp in together, or -1: the engine makes its own.
+   * The engine maps it; the fd stays the caller's.
+   */
+  ledgerFd: number;
 }
 
 /** One native worker's loop counters since start. Mean batch size = events / batches. */
@@ -64,7 +74,10 @@ export interface NativeStats {
   /** Loop counters, one entry per worker in worker order (as perWorker). */
   loops: NativeLoopStats[];
   accepted: number;
+  /** Clients turned away past maxClients (or clientsPerThread). */
   rejected: number;
+  /** Clients turned away past maxPerIp. */
+  rejectedPerIp: number;
   /** The process's open-file limit, raised to the hard limit at start. */
   fdLimit: number;
 }
@@ -140,6 +153,14 @@ export interface NativeBinding {
    * iteration; src/engine/batch.ts decodes it.
    */
   createEngine(cfg: NativeConfig, onEvents: (batch: Buffer) => void): NativeEngine;
+  /**
+   * A fresh client ledger for engines in several processes to share
+   * (NativeConfig.ledgerFd), sized for maxClients clients: its fd, which is
+   * close-on-exec (pass it to a child in `stdio`, which hands it on). The
+   * caller owns it: it closes it once the engines have started (each keeps
+   * its own mapping), or when done.
+   */
+  createClientLedger(maxClients: number): number;
   constants: NativeConstants;
   /** The native codec itself, so a test can check the TypeScript side against it. */
   codec: {

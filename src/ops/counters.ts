@@ -29,7 +29,7 @@ export type TransferOutcome = (typeof transferOutcomes)[number];
 export type TransferKind = 'download' | 'upload' | 'listing';
 
 export interface CounterSnapshot {
-  /** Sessions opened since start (those refused by --max-clients never reach TypeScript). */
+  /** Sessions opened since start (those refused by --max-clients or --max-per-ip never reach TypeScript). */
   sessionsTotal: number;
   /** Engine threads whose loop failed (each stops the server). */
   loopFailures: number;
@@ -40,7 +40,7 @@ export interface CounterSnapshot {
   bytesIn: number;
   transfers: Record<TransferOutcome, number>;
   transfersRunning: number;
-  /** Times each limit was hit (maxClients is filled in from the engine's count). */
+  /** Times each limit was hit (maxClients and maxPerIp are filled in from the engine's counts). */
   limits: Record<LimitName, number>;
 }
 
@@ -103,7 +103,8 @@ export class Counters {
     return outcome;
   }
 
-  snapshot(engineRejected: number): CounterSnapshot {
+  /** `engine`: the engine's refusals past --max-clients (rejected) and --max-per-ip (rejectedPerIp). */
+  snapshot(engine: { rejected: number; rejectedPerIp: number }): CounterSnapshot {
     return {
       sessionsTotal: this.sessionsTotal,
       loopFailures: this.loopFailures,
@@ -112,7 +113,7 @@ export class Counters {
       bytesIn: this.bytesIn,
       transfers: { ...this.transfers },
       transfersRunning: this.transfersRunning,
-      limits: { ...this.limits, maxClients: engineRejected },
+      limits: { ...this.limits, maxClients: engine.rejected, maxPerIp: engine.rejectedPerIp },
     };
   }
 }

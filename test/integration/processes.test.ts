@@ -13,7 +13,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeUsersFile } from './helpers/accounts.js';
 import { eventually, FtpControl, retrieve } from './helpers/clients.js';
 import { cli, ensureBuilt, startCliAt } from './helpers/cli.js';
-import { useServer } from './helpers/server.js';
+import { startServer } from '../../src/index.js';
+import { testDefaults, testLog, useServer } from './helpers/server.js';
 
 const commands = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'process-commands.mjs');
 const xferlog = path.join(os.tmpdir(), `muxftpd-processes-${process.pid}.xferlog`);
@@ -42,19 +43,21 @@ afterAll(async () => {
   await users.remove();
 });
 
-/** The pid of the server process a fresh session lands on, with that session still open. */
-async function sessionOn(): Promise<{ ctl: FtpControl; pid: string }> {
-  const ctl = await FtpControl.connect(srv.host, srv.port);
-  const r = await ctl.cmd('SITE PID');
-  expect(r.code).toBe(200);
-  return { ctl, pid: r.lines[0]?.split(' ').pop() ?? '' };
-}
-
-/** Fresh sessions until both server processes have one (bounded): pid → session. */
-async function oneOnEach(): Promise<Map<string, FtpControl>> {
+/**
+ * Fresh sessions until both server processes of `port` have one (bounded):
+ * pid → session. A session turned away (a limit not yet freed by one just
+ * closed) is tried again.
+ */
+async function oneOnEach(port = srv.port): Promise<Map<string, FtpControl>> {
   const found = new Map<string, FtpControl>();
   for (let i = 0; i < 64 && found.size < 2; i++) {
-    const { ctl, pid } = await sessionOn();
+    const ctl = await FtpControl.open(srv.host, port);
+    if ((await ctl.reply()).code !== 220) {
+      ctl.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
+    const pid = (await ctl.cmd('SITE PID')).lines[0]?.split(' ').pop() ?? '';
     if (found.has(pid)) ctl.destroy();
     else found.set(pid, ctl);
   }
@@ -140,6 +143,32 @@ describe('--processes 2', () => {
     await eventually(async () => (await readFile(xferlog, 'utf8')).split('\n').filter(Boolean).length >= after.transfers.ok, 5_000);
     const lines = (await readFile(xferlog, 'utf8')).split('\n').filter(Boolean);
     expect(lines.every((l) => / \/(hello\.txt|1mib\.bin) b _ o a /.test(l)), lines.join('\n')).toBe(true);
+  });
+});
+
+describe('limits over both processes (one client ledger in shared memory)', () => {
+  it.each([
+    ['--max-clients 2', { maxClients: 2 }, '421 Too many connections; try again later.'],
+    ['--max-per-ip 2', { maxPerIp: 2 }, '421 Too many connections from your address; try again later.'],
+  ])('%s: with one client on each process, a third is turned away by either', async (_what, limit, refusal) => {
+    const server = await startServer({ ...testDefaults, ...limit, processes: 2, threads: 1, commands, host: srv.host, port: 0, root: srv.root, log: testLog() });
+    try {
+      const sessions = await oneOnEach(server.address.port);
+      try {
+        // Settled: the sessions given up on the way are released.
+        expect(await eventually(async () => (await server.stats()).sessions === 2, 5_000)).toBe(true);
+        for (let i = 0; i < 4; i++) {
+          const extra = await FtpControl.open(srv.host, server.address.port);
+          expect((await extra.reply()).lines).toEqual([refusal]);
+          await extra.waitClosed();
+          extra.destroy();
+        }
+      } finally {
+        for (const ctl of sessions.values()) ctl.destroy();
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
 
