@@ -7,6 +7,7 @@
       "target_name": "muxftpd",
       "sources": [
         "native/engine/sys.cc",
+        "native/engine/sys_files.cc",
         "native/engine/session.cc",
         "native/engine/transfer.cc",
         "native/engine/passive.cc",
@@ -59,7 +60,8 @@
         "native/bench/ftpload/worker.cc",
         "native/bench/ftpload/worker_control.cc",
         "native/bench/ftpload/worker_data.cc",
-        "native/engine/sys.cc"
+        "native/engine/sys.cc",
+        "native/engine/sys_files.cc"
       ],
       "include_dirs": ["."],
       "cflags!": ["-fno-exceptions"],
@@ -71,7 +73,7 @@
     {
       "target_name": "bare",
       "type": "executable",
-      "sources": ["native/bench/bare.cc", "native/engine/sys.cc"],
+      "sources": ["native/bench/bare.cc", "native/engine/sys.cc", "native/engine/sys_files.cc"],
       "include_dirs": ["."],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
