@@ -167,12 +167,16 @@ Napi::Value EngineWrap::Post(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   auto buf = info[0].As<Napi::Buffer<char>>();
-  std::vector<Action> actions;
+  // Kept from call to call: the queue hands back a buffer for the next one.
+  std::vector<Action>& actions = post_actions_;
+  actions.clear();
   if (!DecodeActions(buf.Data(), buf.Length(), &actions)) {
+    actions.clear();
     Napi::TypeError::New(env, "post(actions): malformed action buffer").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (running_) engine_.Post(std::move(actions));
+  actions.clear();
   return env.Undefined();
 }
 
