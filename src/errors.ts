@@ -24,6 +24,17 @@ export class StartError extends Error {
   }
 }
 
+/**
+ * A file operation answered for a session that was gone (engine.ts
+ * isSessionGone): the client left, or the server stopped, before the
+ * operation ran. Not a failure: the dispatcher answers it without a log line
+ * above debug, and the connection, closed by then, sends nothing.
+ */
+export class SessionGone extends Error {
+  override readonly name = 'SessionGone';
+  readonly code = 'MUXFTPD_ERR_SESSION_GONE';
+}
+
 const ftpErrorBrand = Symbol.for('muxftpd.FtpError');
 
 /**

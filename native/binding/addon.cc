@@ -32,7 +32,7 @@ Napi::Object Enum(Napi::Env env, std::initializer_list<std::pair<const char*, do
 }
 
 template <typename T>
-const char* WireType(wire::Field<T>) {
+const char* WireType() {
   if constexpr (std::is_same_v<T, wire::u8>) return "u8";
   if constexpr (std::is_same_v<T, wire::u16>) return "u16";
   if constexpr (std::is_same_v<T, wire::u32>) return "u32";
@@ -48,43 +48,26 @@ const char* ConfigType() {
   return "number";
 }
 
-template <typename T>
-void SetField(Napi::Object fields, const char* name, wire::Field<T> f) {
-  Napi::Object d = Napi::Object::New(fields.Env());
-  d.Set("offset", static_cast<double>(f.offset));
-  d.Set("type", WireType(f));
-  fields.Set(name, d);
-}
+// One header field of a record, as a MUXFTPD_*_FIELDS list declares it.
+struct WireField {
+  const char* name;
+  size_t offset;
+  const char* type;
+};
 
-Napi::Object Layout(Napi::Env env, size_t header, Napi::Object fields) {
+// A record's layout for src/engine/native.ts: { header, fields: { name: { offset, type } } }.
+Napi::Object Layout(Napi::Env env, size_t header, std::initializer_list<WireField> fields) {
+  Napi::Object by_name = Napi::Object::New(env);
+  for (const WireField& f : fields) {
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("offset", static_cast<double>(f.offset));
+    d.Set("type", f.type);
+    by_name.Set(f.name, d);
+  }
   Napi::Object o = Napi::Object::New(env);
   o.Set("header", static_cast<double>(header));
-  o.Set("fields", fields);
+  o.Set("fields", by_name);
   return o;
-}
-
-Napi::Object EventLayout(Napi::Env env) {
-  Napi::Object fields = Napi::Object::New(env);
-#define MUXFTPD_EXPORT(name, offset, type) SetField(fields, #name, wire::event::name);
-  MUXFTPD_EVENT_FIELDS(MUXFTPD_EXPORT)
-#undef MUXFTPD_EXPORT
-  return Layout(env, kEventHeader, fields);
-}
-
-Napi::Object StatLayout(Napi::Env env) {
-  Napi::Object fields = Napi::Object::New(env);
-#define MUXFTPD_EXPORT(name, offset, type) SetField(fields, #name, wire::stat::name);
-  MUXFTPD_STAT_FIELDS(MUXFTPD_EXPORT)
-#undef MUXFTPD_EXPORT
-  return Layout(env, kStatHeader, fields);
-}
-
-Napi::Object ActionLayout(Napi::Env env) {
-  Napi::Object fields = Napi::Object::New(env);
-#define MUXFTPD_EXPORT(name, offset, type) SetField(fields, #name, wire::action::name);
-  MUXFTPD_ACTION_FIELDS(MUXFTPD_EXPORT)
-#undef MUXFTPD_EXPORT
-  return Layout(env, kActionHeader, fields);
 }
 
 // Everything protocol.h and engine.h declare for the other side: the enums,
@@ -97,9 +80,12 @@ Napi::Object Constants(Napi::Env env) {
 #undef MUXFTPD_GROUP
 #undef MUXFTPD_PAIR
   Napi::Object wire_layout = Napi::Object::New(env);
-  wire_layout.Set("event", EventLayout(env));
-  wire_layout.Set("action", ActionLayout(env));
-  wire_layout.Set("stat", StatLayout(env));
+#define MUXFTPD_WIRE_FIELD(name, offset, type) WireField{#name, offset, WireType<wire::type>()},
+  wire_layout.Set("event", Layout(env, kEventHeader, {MUXFTPD_EVENT_FIELDS(MUXFTPD_WIRE_FIELD)}));
+  wire_layout.Set("action",
+                  Layout(env, kActionHeader, {MUXFTPD_ACTION_FIELDS(MUXFTPD_WIRE_FIELD)}));
+  wire_layout.Set("stat", Layout(env, kStatHeader, {MUXFTPD_STAT_FIELDS(MUXFTPD_WIRE_FIELD)}));
+#undef MUXFTPD_WIRE_FIELD
   c.Set("wire", wire_layout);
   Napi::Object config = Napi::Object::New(env);
 #define MUXFTPD_CONFIG_TYPE(member, js_name, Type) config.Set(#js_name, ConfigType<Type>());

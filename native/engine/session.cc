@@ -16,7 +16,7 @@ ssize_t Session::Flush() {
   // in the microseconds between the check and the close still makes it a
   // reset and loses that reply: a narrow window, taken for one segment less
   // on every clean close.
-  bool more = closing && sys::LastBytesMayWait(control.Get());
+  bool more = IsClosing() && sys::LastBytesMayWait(control.Get());
   while (out_sent < out.size()) {
     ssize_t n = sys::Send(control.Get(), out.data() + out_sent, out.size() - out_sent, more);
     if (n == -EAGAIN || n == -EWOULDBLOCK) break;

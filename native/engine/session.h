@@ -3,6 +3,7 @@
 #ifndef MUXFTPD_ENGINE_SESSION_H_
 #define MUXFTPD_ENGINE_SESSION_H_
 
+#include <cassert>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,6 +35,22 @@ enum class DataState : uint8_t {
   kConnected,   // data connection up
 };
 
+// Where a session is in its life: one value, so that no session is, say,
+// lingering and gone at once. It only moves forward, through the transitions
+// of Session below, each of which checks where it starts from.
+// There is no "opening" value: Worker::OnHandoff makes a session, adds its
+// fd to epoll and announces it to JS (the Open event) in one step, and a
+// hand-off that fails before that never becomes a session anyone can see.
+enum class Lifecycle : uint8_t {
+  kOpen,       // serving: its lines go to JS, JS's actions apply to it
+  kClosing,    // JS asked to close: `out` is flushed, then the fd is closed;
+               // new lines and actions are refused (answered as for a gone one)
+  kLingering,  // closing, and the client leaves that output unread: on the
+               // worker's lingering list, closed at --close-timeout unless it reads
+  kGone,       // closed this iteration: out of epoll and of the worker's map,
+               // freed at the iteration's end (its fds' stale events are skipped)
+};
+
 class Session {
  public:
   Session(SessionId sid, UniqueFd control, const SockAddr& peer, const SockAddr& local,
@@ -56,14 +73,39 @@ class Session {
   std::string out;
   size_t out_sent = 0;
   uint32_t control_events = 0;  // the epoll interest currently registered
-  bool closing = false;         // close once `out` is flushed
-  bool dead = false;            // closed this iteration; freed at its end
-  bool in_dirty = false;        // queued for an output flush this iteration
-  bool lingering = false;       // closing with output unread: on the worker's lingering list
-  bool read_paused = false;     // EPOLLIN dropped while JS is behind (the worker's pause)
-  bool input_paused = false;    // EPOLLIN dropped at JS's request (PauseInput): a flag of its
-                                // own, so neither pause lifts the other
-  bool input_ended = false;     // the client half-closed: EPOLLIN stays off for good
+
+  bool IsOpen() const { return lifecycle_ == Lifecycle::kOpen; }
+  // Closing or lingering: its fd is still open, only to flush what it owes.
+  bool IsClosing() const {
+    return lifecycle_ == Lifecycle::kClosing || lifecycle_ == Lifecycle::kLingering;
+  }
+  bool IsLingering() const { return lifecycle_ == Lifecycle::kLingering; }
+  bool IsGone() const { return lifecycle_ == Lifecycle::kGone; }
+  // JS's Close: kOpen → kClosing.
+  void BeginClose() { Move(Lifecycle::kOpen, Lifecycle::kClosing); }
+  // Flushed only in part: kClosing → kLingering (Worker::Linger lists it).
+  void BeginLinger() { Move(Lifecycle::kClosing, Lifecycle::kLingering); }
+  // Closed, from any state but kGone (Worker::CloseSession).
+  void MarkGone() {
+    assert(lifecycle_ != Lifecycle::kGone);
+    lifecycle_ = Lifecycle::kGone;
+  }
+
+  // The flags below are not part of the lifecycle: each says which of the
+  // worker's lists or epoll sets the session is in, or why it is not read.
+  // Each comes and goes while the lifecycle stays where it is, so folding
+  // them into it would multiply its states, not remove impossible ones.
+  //
+  // Membership of the worker's dirty_ list: a session closed in this
+  // iteration may still be listed (FlushOutputs skips it when it comes).
+  bool in_dirty = false;
+  // Three reasons for EPOLLIN to be off, each lifted by someone else (the
+  // worker once JS catches up; JS; no one), so none lifts another, and a
+  // closing session keeps them while it flushes (SetControlEvents).
+  bool read_paused = false;   // JS is behind: the worker's pause (paused_ list)
+  bool input_paused = false;  // JS asked (PauseInput)
+  bool input_ended = false;   // the client half-closed: off for good
+  bool ReadsInput() const { return !read_paused && !input_paused && !input_ended; }
 
   DataState data_state = DataState::kNone;
   UniqueFd listener;             // a listener of its own (no passive port range)
@@ -71,10 +113,15 @@ class Session {
   SockAddr active_target;        // kActiveSet: where the data connection goes
   UniqueFd data;
   uint32_t data_events = 0;
-  bool data_registered = false;  // `data` is in the epoll set (see Worker::SetDataEvents)
+  // `data` is in the epoll set (see Worker::SetDataEvents): a matter of the
+  // data connection, which comes and goes within an open session.
+  bool data_registered = false;
   std::unique_ptr<Transfer> transfer;
-  bool in_active = false;       // on the worker's list of transfers to step
-  bool parked = false;          // throttled: on the worker's parked list
+  // Membership of the worker's active_ and parked_ lists: a matter of the
+  // transfer's scheduling, not of the session's life. A transfer is in one at
+  // most (Activate refuses a parked one; Park takes one off active_ first).
+  bool in_active = false;  // on the worker's list of transfers to step
+  bool parked = false;     // throttled: on the worker's parked list
   uint64_t parked_until_ms = 0;
   uint64_t data_activity_ms = 0;  // last progress of the data setup (--data-timeout)
 
@@ -82,6 +129,15 @@ class Session {
   void Append(const std::string& text) { out.append(text); }
   // Writes as much of `out` as the socket takes: bytes left, or -errno.
   ssize_t Flush();
+
+ private:
+  void Move(Lifecycle from, Lifecycle to) {
+    assert(lifecycle_ == from);
+    static_cast<void>(from);
+    lifecycle_ = to;
+  }
+
+  Lifecycle lifecycle_ = Lifecycle::kOpen;
 };
 
 }  // namespace muxftpd

@@ -137,8 +137,8 @@ void Worker::Run() {
 void Worker::Dispatch(const epoll_event& ev) {
   auto* h = static_cast<IoHandle*>(ev.data.ptr);
   // An fd closed earlier in this iteration may still have an event in the
-  // array: its session is dead but not yet freed (nginx's stale-event rule).
-  if (h->session && h->session->dead) return;
+  // array: its session is gone but not yet freed (nginx's stale-event rule).
+  if (h->session && h->session->IsGone()) return;
   switch (h->kind) {
     case IoHandle::Kind::kInternal: OnHandoff(); break;
     case IoHandle::Kind::kWake: OnWake(); break;
@@ -189,7 +189,7 @@ void Worker::OnWake() {
 
 void Worker::Apply(Action& a) {
   Session* s = Find(a.sid);
-  if (s == nullptr || s->closing) {
+  if (s == nullptr || !s->IsOpen()) {
     // Answer every request that carries a seq, so no JS promise waits forever.
     if (a.type == ActionType::kListenPassive) {
       Event& e = Emit(EventType::kPassiveReady, a.sid);
@@ -217,7 +217,7 @@ void Worker::Apply(Action& a) {
     case ActionType::kAbort: DropData(s); break;
     case ActionType::kClose:
       DropData(s);
-      s->closing = true;
+      s->BeginClose();
       MarkDirty(s);
       break;
     case ActionType::kFileOp: SubmitFileOp(s, a); break;

@@ -9,12 +9,12 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "action_queue.h"
+#include "completion_queue.h"
 #include "engine.h"
 #include "file_ops.h"
 #include "passive.h"
@@ -143,18 +143,14 @@ class Worker {
     uint32_t seq;
     int result;
   };
-  std::mutex job_results_mu_;
-  std::vector<JobResult> job_results_;        // guarded by job_results_mu_
-  std::vector<JobResult> job_results_taken_;  // this thread's swap buffer
+  CompletionQueue<JobResult> job_results_{wake_};
   // FileOps answers, taken in OnWake.
   struct FileDone {
     SessionId sid;
     uint32_t seq;
     FileOpResult result;
   };
-  std::mutex files_mu_;
-  std::vector<FileDone> files_done_;        // guarded by files_mu_
-  std::vector<FileDone> files_done_taken_;  // this thread's swap buffer
+  CompletionQueue<FileDone> files_done_{wake_};
 
   std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
   std::vector<Session*> active_;   // transfers to step this loop

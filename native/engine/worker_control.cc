@@ -48,7 +48,7 @@ void Worker::OnControl(Session* s, uint32_t events) {
     return;
   }
   s->framer.Feed(scratch_.get(), static_cast<size_t>(n), [&](std::string_view line, bool too_long) {
-    if (s->closing) return;
+    if (!s->IsOpen()) return;
     Event& e = Emit(EventType::kLine, s->sid);
     e.text.assign(line);
     e.too_long = too_long;
@@ -56,8 +56,8 @@ void Worker::OnControl(Session* s, uint32_t events) {
 }
 
 void Worker::SetControlEvents(Session* s) {
-  bool reading = !s->read_paused && !s->input_paused && !s->input_ended;
-  uint32_t events = (reading ? uint32_t{EPOLLIN} : 0u) | (s->Unsent() > 0 ? uint32_t{EPOLLOUT} : 0u);
+  uint32_t events =
+      (s->ReadsInput() ? uint32_t{EPOLLIN} : 0u) | (s->Unsent() > 0 ? uint32_t{EPOLLOUT} : 0u);
   if (events == s->control_events) return;
   s->control_events = events;
   // A control fd the loop can no longer watch would never be served again.
@@ -82,16 +82,16 @@ void Worker::FlushOutputs() {
   for (size_t i = 0; i < dirty_.size(); ++i) {
     Session* s = dirty_[i];
     s->in_dirty = false;
-    if (s->dead) continue;
+    if (s->IsGone()) continue;
     ssize_t left = s->Flush();
     if (left < 0) {
       CloseSession(s, IsPeerGone(left) ? CloseReason::kPeerClosed : CloseReason::kIoError);
     } else if (static_cast<size_t>(left) > config_.max_output) {
       CloseSession(s, CloseReason::kOutputOverflow);
-    } else if (left == 0 && s->closing) {
+    } else if (left == 0 && s->IsClosing()) {
       CloseSession(s, CloseReason::kRequested);
     } else {
-      if (s->closing) Linger(s);
+      if (s->IsClosing()) Linger(s);
       SetControlEvents(s);
     }
   }
@@ -102,7 +102,7 @@ void Worker::ResumeReads() {
   if (paused_.empty() || inflight_.load() >= kMaxInflight) return;
   for (SessionId sid : paused_) {
     Session* s = Find(sid);
-    if (s == nullptr || s->dead) continue;
+    if (s == nullptr || s->IsGone()) continue;
     s->read_paused = false;
     SetControlEvents(s);
   }
@@ -110,7 +110,7 @@ void Worker::ResumeReads() {
 }
 
 void Worker::CloseSession(Session* s, CloseReason reason) {
-  if (s->dead) return;
+  if (s->IsGone()) return;
   // A session going away waits for no file job: its transfer ends now.
   if (s->transfer && s->transfer->in_job) {
     s->transfer->in_job = false;
@@ -122,7 +122,7 @@ void Worker::CloseSession(Session* s, CloseReason reason) {
   // epoll set, reporting events for a freed session.
   sys::EpollDel(epoll_.Get(), s->control.Get());
   s->control.Reset();
-  s->dead = true;
+  s->MarkGone();
   Emit(EventType::kClosed, s->sid).reason = reason;
   clients.fetch_sub(1);
   auto it = sessions_.find(s->sid);

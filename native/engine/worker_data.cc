@@ -33,7 +33,7 @@ void Worker::OnPoolListener(PassivePort* port) {
     UniqueFd conn(fd);
     // Unclaimed connections (thieves, clients that gave up) are dropped.
     Session* s = pool_->Claim(port, peer);
-    if (s != nullptr && !s->dead) AttachData(s, std::move(conn));
+    if (s != nullptr && !s->IsGone()) AttachData(s, std::move(conn));
   }
 }
 

@@ -1,8 +1,6 @@
 // The worker's side of FileOp actions: each goes to the FileOps threads with
 // the session's directory, and its answer comes back here (through the wake
 // eventfd) to become a FileDone event in this worker's next batch.
-#include <mutex>
-
 #include "worker.h"
 
 namespace muxftpd {
@@ -15,22 +13,13 @@ void Worker::SubmitFileOp(Session* s, Action& a) {
   job.path = std::move(a.data);
   job.path2 = std::move(a.preamble);
   job.done = [this, sid = s->sid, seq = a.seq](FileOpResult&& result) {
-    {
-      std::lock_guard<std::mutex> lock(files_mu_);
-      files_done_.push_back(FileDone{sid, seq, std::move(result)});
-    }
-    sys::EventFdSignal(wake_.Get());
+    files_done_.Push(FileDone{sid, seq, std::move(result)});
   };
   file_ops_->Submit(std::move(job));
 }
 
 void Worker::ApplyFileResults() {
-  {
-    std::lock_guard<std::mutex> lock(files_mu_);
-    if (files_done_.empty()) return;
-    files_done_taken_.swap(files_done_);
-  }
-  for (FileDone& done : files_done_taken_) {
+  files_done_.Drain([this](FileDone& done) {
     // A Home answer moves the session into its home: from now on every path
     // of it resolves there. Answered even when the session is gone, as every
     // action with a seq is.
@@ -41,8 +30,7 @@ void Worker::ApplyFileResults() {
     e.seq = done.seq;
     e.error = done.result.error;
     e.text = std::move(done.result.records);
-  }
-  files_done_taken_.clear();
+  });
 }
 
 }  // namespace muxftpd

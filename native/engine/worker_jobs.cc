@@ -62,24 +62,15 @@ void Worker::DiscardUpload(Transfer& t) {
 
 std::function<void(int)> Worker::JobDone(Session* s) {
   return [this, sid = s->sid, seq = s->transfer->seq](int result) {
-    {
-      std::lock_guard<std::mutex> lock(job_results_mu_);
-      job_results_.push_back(JobResult{sid, seq, result});
-    }
-    sys::EventFdSignal(wake_.Get());
+    job_results_.Push(JobResult{sid, seq, result});
   };
 }
 
 void Worker::ApplyJobResults() {
-  {
-    std::lock_guard<std::mutex> lock(job_results_mu_);
-    if (job_results_.empty()) return;
-    job_results_taken_.swap(job_results_);
-  }
-  for (const JobResult& done : job_results_taken_) {
+  job_results_.Drain([this](const JobResult& done) {
     Session* s = Find(done.sid);
     if (s == nullptr || !s->transfer || s->transfer->seq != done.seq || !s->transfer->in_job) {
-      continue;
+      return;
     }
     Transfer& t = *s->transfer;
     t.in_job = false;
@@ -92,8 +83,7 @@ void Worker::ApplyJobResults() {
       TouchData(s);  // the wait was ours, not the client's
       StartTransferIfReady(s);
     }
-  }
-  job_results_taken_.clear();
+  });
 }
 
 }  // namespace muxftpd

@@ -28,8 +28,8 @@ uint64_t Owed(const Session* s) {
 // session's output, so what it still owes (our buffer plus the kernel's
 // unacknowledged queue) only shrinks when the client reads.
 void Worker::Linger(Session* s) {
-  if (config_.close_timeout_ms == 0 || s->lingering) return;
-  s->lingering = true;
+  if (config_.close_timeout_ms == 0 || s->IsLingering()) return;
+  s->BeginLinger();
   if (lingering_.empty()) next_linger_ms_ = now_ms_ + std::min(kExpirySweepMs, config_.close_timeout_ms);
   lingering_.push_back({s->sid, now_ms_ + config_.close_timeout_ms, Owed(s)});
 }

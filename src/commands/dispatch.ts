@@ -3,12 +3,13 @@
 // unknown → 502, a data command while the server drains → 421 and close,
 // argument → 501, login → 530, state → its refusal (503 unless the row says
 // otherwise), write permission → 550, then the handler. A handler's FtpError
-// becomes its reply; any other exception becomes 451 and a log line, never
-// 500 and never a crash. A handler returning a plain Reply is answered
-// without allocating a Promise; a handler's promise is passed on as it is
-// (one promise less per command), and its rejection is for the caller to map
-// with failureReply.
-import { FtpError } from '../errors.js';
+// becomes its reply; a SessionGone (its client left meanwhile) a 421 that
+// the closed connection drops; any other exception becomes 451 and a log
+// line, never 500 and never a crash. A handler returning a plain Reply is
+// answered without allocating a Promise; a handler's promise is passed on as
+// it is (one promise less per command), and its rejection is for the caller
+// to map with failureReply.
+import { FtpError, SessionGone } from '../errors.js';
 import { Code, type Reply, reply } from '../protocol/replies.js';
 import type { ArgRule, CommandContext, CommandSpec } from './types.js';
 
@@ -18,6 +19,7 @@ const argUnexpected = reply(Code.SyntaxErrorArgs, 'Syntax error: command takes n
 const notLoggedIn = reply(Code.NotLoggedIn, 'Please login with USER and PASS.');
 const readOnly = reply(Code.FileUnavailable, 'Permission denied: this session is read-only.');
 const localError = reply(Code.LocalError, 'Requested action aborted: local error in processing.');
+const sessionGone: Reply = { code: Code.ServiceNotAvailable, text: 'Session closed.', close: true };
 /**
  * RFC 959 4.2: 421 "may be a reply to any command if the service knows it
  * must shut down". A 425 or 450 would invite the client to retry on a server
@@ -66,9 +68,17 @@ function checkArg(rule: ArgRule, arg: string): Reply | undefined {
   }
 }
 
-/** The reply to a handler's throw or rejection: its FtpError's reply, else 451 and a log line. */
+/**
+ * The reply to a handler's throw or rejection: its FtpError's reply; for a
+ * session already gone, a closing 421 that no one will read, logged at debug
+ * only; else 451 and a log line.
+ */
 export function failureReply(ctx: CommandContext, verb: string, e: unknown): Reply {
   if (e instanceof FtpError) return e.reply;
+  if (e instanceof SessionGone) {
+    ctx.log.debug(`session ${ctx.session.sid}: ${verb}: ${e.message}`);
+    return sessionGone;
+  }
   const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);
   ctx.log.error(`session ${ctx.session.sid}: ${verb} failed: ${detail}`);
   return localError;

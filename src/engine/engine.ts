@@ -1,6 +1,7 @@
 // The typed engine: the only consumer of the addon. It turns event batches
 // into calls on an EngineHandler, turns (sid, seq) answers into Promises, and
 // coalesces the actions of one event-loop turn into one post() to the native side.
+import os from 'node:os';
 import { type ActionFields, ActionWriter } from './actions.js';
 import { latin1Text } from '../protocol/bytes.js';
 import { forEachEvent, type RawEvent, viewOf } from './batch.js';
@@ -55,7 +56,20 @@ export interface EngineHandler {
  * its session is already gone (then with Aborted / -ECONNRESET). Transfers
  * and listeners end before the session's Closed event; a file operation
  * already running on the engine's file threads may be answered just after it.
+ * Those still waiting when the engine stops are answered here (Aborted /
+ * -ECANCELED).
  */
+
+const { ECANCELED, ECONNRESET } = os.constants.errno;
+
+/**
+ * Whether an answer's errno means its session was gone: closed before the
+ * worker took the action (-ECONNRESET), or the engine stopped (-ECANCELED).
+ * Nothing is wrong with the server then, and no one is left to answer.
+ */
+export function isSessionGone(errno: number): boolean {
+  return errno === -ECONNRESET || errno === -ECANCELED;
+}
 
 /**
  * How a transfer ended. `error` is 0 on success, a TransferError value, or a
@@ -274,8 +288,8 @@ export class Engine {
     for (const [seq, p] of this.pending) {
       this.pending.delete(seq);
       try {
-        if (p.kind === 'passive') p.reject(new PassiveError(-125 /* ECANCELED */));
-        else if (p.kind === 'file') p.resolve({ error: -125, records: none });
+        if (p.kind === 'passive') p.reject(new PassiveError(-ECANCELED));
+        else if (p.kind === 'file') p.resolve({ error: -ECANCELED, records: none });
         else settle(p, 0, TransferError.Aborted);
       } catch (e) {
         // Bookkeeping that throws must not leave the other transfers unanswered.

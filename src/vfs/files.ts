@@ -5,8 +5,8 @@
 // the path lexically ('..' stops at '/'), and nothing it checked is used by a
 // later call, so a symlink swapped in meanwhile cannot lead outside.
 import { getSystemErrorName } from 'node:util';
-import { type Engine, type FileOpName, type SessionId, uploadTempPrefix } from '../engine/engine.js';
-import { FtpError } from '../errors.js';
+import { type Engine, type FileOpName, isSessionGone, type SessionId, uploadTempPrefix } from '../engine/engine.js';
+import { FtpError, SessionGone } from '../errors.js';
 import { Code } from '../protocol/replies.js';
 import { fsErrorOf, relativeOf } from './paths.js';
 import { decodeStats, type FileStat, isDirectory, isRegular } from './stat-records.js';
@@ -96,8 +96,13 @@ function first(stats: FileStat[]): FileStat {
   return st;
 }
 
-/** A negated errno → its 550-family FtpError; one that means a server fault → an Error (451). */
+/**
+ * A negated errno → its 550-family FtpError; the session gone (the worker or
+ * the stopping engine answered for it) → SessionGone, which is not logged;
+ * one that means a server fault → an Error (451).
+ */
 function errorOf(error: number): Error {
   const name = getSystemErrorName(error);
+  if (isSessionGone(error)) return new SessionGone(`file operation not done: ${name}`);
   return fsErrorOf(name) ?? new Error(`file operation failed: ${name}`);
 }

@@ -10,6 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Account } from '../../auth/accounts.js';
 import type { LoginVerdict } from '../../auth/logins.js';
+import { SessionGone } from '../../errors.js';
 import { Code, type Reply, reply } from '../../protocol/replies.js';
 import type { CommandContext } from '../types.js';
 
@@ -79,7 +80,10 @@ function login(ctx: CommandContext, home: string, writable: boolean): Reply | Pr
   return ctx.files.enterHome(home).then(
     () => start(ctx, home, writable),
     (e: unknown) => {
-      ctx.log.error(`session ${ctx.session.sid}: cannot enter home ${home}: ${e instanceof Error ? e.message : String(e)}`);
+      const message = `session ${ctx.session.sid}: cannot enter home ${home}: ${e instanceof Error ? e.message : String(e)}`;
+      // A session gone meanwhile is no fault of its home (nor of the server).
+      if (e instanceof SessionGone) ctx.log.debug(message);
+      else ctx.log.error(message);
       ctx.session.user = null;
       return homeUnavailable;
     },

@@ -1,6 +1,5 @@
 // PASV, EPSV, PORT, EPRT: how the next transfer gets its data connection.
-import os from 'node:os';
-import { PassiveError } from '../../engine/engine.js';
+import { isSessionGone, PassiveError } from '../../engine/engine.js';
 import { FtpError } from '../../errors.js';
 import {
   epsvTemplate,
@@ -81,17 +80,6 @@ function dropPassive(ctx: CommandContext): void {
   ctx.session.clearData();
 }
 
-const { ECANCELED, ECONNRESET } = os.constants.errno;
-
-/**
- * Why a listener was not opened although nothing is wrong with the server:
- * the session was already closing when the worker got the request, because
- * the client left (the worker answers ECONNRESET), or the server is stopping
- * (ECANCELED). Clients that reset right after PASV cause hundreds of these
- * under load; the rest (a port range used up, no fds) are the server's own.
- */
-const sessionGone = new Set([-ECONNRESET, -ECANCELED]);
-
 /**
  * Opens the listener; the engine sends `template` (formatted) with the port
  * filled in, so the answer is `sent`, the same reply marked as already queued.
@@ -106,7 +94,10 @@ function openPassive(ctx: CommandContext, template: string, sent: Reply): Promis
     },
     (e: unknown) => {
       if (!(e instanceof PassiveError)) throw e;
-      if (sessionGone.has(e.errno)) ctx.log.debug(`session ${s.sid}: ${e.message}`);
+      // A session that was gone (isSessionGone) is nothing wrong with the
+      // server: clients that reset right after PASV cause hundreds of these
+      // under load. The rest (a port range used up, no fds) are the server's own.
+      if (isSessionGone(e.errno)) ctx.log.debug(`session ${s.sid}: ${e.message}`);
       else ctx.log.warn(`session ${s.sid}: ${e.message}`);
       throw new FtpError(Code.CantOpenData, "Can't open passive connection.");
     },

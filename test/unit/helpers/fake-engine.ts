@@ -30,6 +30,8 @@ export class FakeEngine implements EngineControl {
   readonly actions: string[] = [];
   passivePort = 40000;
   passiveError: Error | undefined;
+  /** When set, every FileOp is answered with it, as the worker answers a gone session's (-ECONNRESET). */
+  fileOpError: number | undefined;
   private running: { resolve: (r: TransferResult) => void; opts: TransferOptions } | undefined;
   private epilogue: string | undefined;
   private closed = false;
@@ -103,6 +105,7 @@ export class FakeEngine implements EngineControl {
    * that leads out (the integration tests and native/test do).
    */
   fileOp(_sid: number, op: FileOpName, rel: string): Promise<FileOpResult> {
+    if (this.fileOpError !== undefined) return Promise.resolve({ error: this.fileOpError, records: Buffer.alloc(0) });
     const full = path.join(this.root, rel);
     try {
       const own = op === 'lstat' ? lstatSync(full) : statSync(full);
