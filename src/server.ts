@@ -92,7 +92,7 @@ export class Server implements EngineHandler {
     this.limits = new Limits(parts.config, this.counters);
     this.logins = new Logins(parts.config, (limit) => this.counters.limit(limit), parts.failures);
     this.reporter = new Reporter(parts.log, this.counters, (sid) => this.connections.get(sid)?.session, parts.xferlog);
-    const commands = instrument(parts.commands, (verb) => this.counters.command(verb));
+    const commands = instrument(parts.commands, (verb) => this.counters.commandCounter(verb));
     const engine = observeTransfers(this.engine, this.reporter);
     const report = (session: Session, event: CommandEvent) => this.reported(session, event);
     this.shared = { accounts: new Map(), ...parts, logins: this.logins, commands, engine, input: this.engine, waiting: waitingLines, draining: false, report };

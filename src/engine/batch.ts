@@ -38,19 +38,28 @@ export interface RawEvent {
 /** The text of an event that has none: most events carry only numbers, and a view per event is garbage to collect. */
 const none = Buffer.alloc(0);
 
+/** A DataView over `batch`. */
+export function viewOf(batch: Buffer): DataView {
+  return new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+}
+
 /**
- * Calls `visit` for each event of `batch`, with one reused view. The numbers
- * are read through a DataView: V8 compiles its getters inline, where
- * Buffer's readUInt32LE and kin are calls with their own checks, nine of them
- * per event.
+ * Calls `visit` for each event of the first `end` bytes of `batch`, with one
+ * reused view. The numbers are read through a DataView (`v`, over `batch`:
+ * the engine keeps one for its reused batch buffer): V8 compiles its getters
+ * inline, where Buffer's readUInt32LE and kin are calls with their own
+ * checks, nine of them per event.
  */
-export function forEachEvent(batch: Buffer, visit: (e: RawEvent) => void): void {
+export function forEachEvent(
+  batch: Buffer,
+  visit: (e: RawEvent) => void,
+  end: number = batch.byteLength,
+  v: DataView = viewOf(batch),
+): void {
   const e: RawEvent = {
     type: 0, flag: 0, sid: 0, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0,
     text: none, second: none,
   };
-  const v = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-  const end = batch.byteLength;
   let at = 0;
   while (at + kHeader <= end) {
     const secondLen = v.getUint16(at + oSecondLength, true);

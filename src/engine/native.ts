@@ -149,10 +149,12 @@ export interface ProbeEvent {
 
 export interface NativeBinding {
   /**
-   * Starts an engine. `onEvents` gets one packed buffer per worker loop
-   * iteration; src/engine/batch.ts decodes it.
+   * Starts an engine. `onEvents` gets one packed batch per worker loop
+   * iteration, its first `length` bytes of `buffer`; src/engine/batch.ts
+   * decodes it. The buffer is the engine's own, reused for the next batch:
+   * it is read during the call only.
    */
-  createEngine(cfg: NativeConfig, onEvents: (batch: Buffer) => void): NativeEngine;
+  createEngine(cfg: NativeConfig, onEvents: (buffer: Buffer, length: number) => void): NativeEngine;
   /**
    * A fresh client ledger for engines in several processes to share
    * (NativeConfig.ledgerFd), sized for maxClients clients: its fd, which is
