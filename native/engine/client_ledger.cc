@@ -242,9 +242,12 @@ void ClientLedger::Release(const SockAddr& peer) {
     KeyOf(peer, key);
     bool found = false;
     uint32_t i = Find(key, &found);
-    if (found && Slots()[i].count > 1) {
+    // Not there: a repair after a death lost it (a repairer killed while it
+    // rebuilt the table), and the total, made their sum, no longer counts it.
+    if (!found) return;
+    if (Slots()[i].count > 1) {
       Slots()[i].count -= 1;
-    } else if (found) {
+    } else {
       Erase(i);
     }
     InOrder();
