@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerHandle, startServer, type StartOptions } from '../../src/index.js';
 import { DataChannel, FtpControl, stalledDownload, withTimeout } from './helpers/clients.js';
-import { expectBaseline, type Fixture, makeFixture, type ResourceCounts, resourceCounts, testDefaults, testLog, warmUp } from './helpers/server.js';
+import { expectBaseline, type Fixture, inProcess, makeFixture, type ResourceCounts, resourceCounts, testDefaults, testLog, warmUp } from './helpers/server.js';
 
 let fixture: Fixture | undefined;
 let base: ResourceCounts | undefined;
@@ -78,7 +78,11 @@ describe('drain', () => {
   });
 
   it('while draining, data commands get 421 and a close, others are served, a running transfer finishes', async () => {
-    const server = await start();
+    // In this process (inProcess): with --processes each server process
+    // drains on its own, so sessions of another process than the running
+    // transfer's are told 421 once that process has no transfer left
+    // (docs/scaling.md); this test holds four sessions to one drain.
+    const server = await start(inProcess);
     const busy = await login(server);
     const channel = await stalled(busy);
     const prepared = await login(server);
