@@ -7,11 +7,13 @@
       "target_name": "muxftpd",
       "sources": [
         "native/engine/sys.cc",
+        "native/engine/sys_files.cc",
         "native/engine/session.cc",
         "native/engine/transfer.cc",
         "native/engine/passive.cc",
         "native/engine/worker.cc",
         "native/engine/acceptor.cc",
+        "native/engine/client_ledger.cc",
         "native/engine/engine.cc",
         "native/engine/file_jobs.cc",
         "native/engine/wire.cc",
@@ -58,7 +60,8 @@
         "native/bench/ftpload/worker.cc",
         "native/bench/ftpload/worker_control.cc",
         "native/bench/ftpload/worker_data.cc",
-        "native/engine/sys.cc"
+        "native/engine/sys.cc",
+        "native/engine/sys_files.cc"
       ],
       "include_dirs": ["."],
       "cflags!": ["-fno-exceptions"],
@@ -70,7 +73,7 @@
     {
       "target_name": "bare",
       "type": "executable",
-      "sources": ["native/bench/bare.cc", "native/engine/sys.cc"],
+      "sources": ["native/bench/bare.cc", "native/engine/sys.cc", "native/engine/sys_files.cc"],
       "include_dirs": ["."],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],

@@ -15,9 +15,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { type DataMode, runFtpload } from './client/ftpload.js';
-import { cpuBetween, sampleCpu } from './client/cpu.js';
+import { clockTicks, cpuBetween, sampleCpu } from './client/cpu.js';
 import { sampleInTime, treePss } from './client/pss.js';
 import { buildReport, type MemorySample, type Report } from './client/report.js';
+import { threadCost } from './client/thread-cost.js';
+import { sampleTree } from './client/threads.js';
 import { renderChart } from './chart.js';
 import { type CompareSettings, planLoad, planRuns } from './matrix/plan.js';
 import type { Cell, CompareResult } from './matrix/result.js';
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
       'passive-duration': { type: 'string' },
       'large-mib': { type: 'string' },
       'client-threads': { type: 'string' },
+      processes: { type: 'string' },
       rounds: { type: 'string' },
       mode: { type: 'string' },
       root: { type: 'string' },
@@ -149,7 +152,7 @@ async function main(): Promise<void> {
   [--duration S (10)] [--idle-sessions N (19000)] [--peer-idle-sessions N (5000)] [--idle-duration S (60)]
   [--passive-sessions N (5000)] [--passive-duration S (60, a cap: the run ends when every session is done)]
   [--large-mib N (1024)] [--mode epsv|pasv (epsv)]
-  [--client-threads N (half the CPUs)] [--root DIR] [--out DIR (bench/results/<date>)]
+  [--client-threads N (half the CPUs)] [--processes N (1): muxftpd's server processes] [--root DIR] [--out DIR (bench/results/<date>)]
   [--rounds N (3): each row but passive-5000 and idle runs N times, servers in turn
     (the order reversed every other round); a row shows its median round]`);
     return;
@@ -171,6 +174,7 @@ async function main(): Promise<void> {
     passiveDuration: positive('--passive-duration', v['passive-duration'], 60),
     largeMiB: Math.round(positive('--large-mib', v['large-mib'], 1024)),
     clientThreads: Math.round(positive('--client-threads', v['client-threads'], Math.max(1, Math.floor(os.availableParallelism() / 2)))),
+    processes: Math.round(positive('--processes', v.processes, 1)),
     mode: mode as DataMode,
     root,
   };
@@ -228,11 +232,12 @@ async function main(): Promise<void> {
             const mux = name === 'muxftpd' ? sc.muxftpd : undefined;
             current = await startServer(name, {
               root, stateDir: path.join(stateBase, name), writable: sc.writable, packageRoot,
-              threads: mux?.threads, pasvPorts: mux?.pasvPorts,
+              threads: mux?.threads, pasvPorts: mux?.pasvPorts, processes: name === 'muxftpd' ? settings.processes : undefined,
             });
             profile = key;
             console.error(`== ${name} (pid ${current.pid}, 127.0.0.1:${current.spec.port}, passive ${current.pasvPorts}` +
-              `${sc.writable ? ', writable' : ''}${mux?.threads ? `, --threads ${mux.threads}` : ''})`);
+              `${sc.writable ? ', writable' : ''}${mux?.threads ? `, --threads ${mux.threads}` : ''}` +
+              `${name === 'muxftpd' && settings.processes > 1 ? `, --processes ${settings.processes}` : ''})`);
           } catch (e) {
             console.error(`bench:compare: ${(e as Error).message}`);
             result.cells.push({ server: name, scenario: sc.name, round, report: null, failure: `did not start: ${(e as Error).message.split('\n')[0]}`, argv: [] });
@@ -254,6 +259,8 @@ async function main(): Promise<void> {
         process.stderr.write(`   ${sc.name}${n > 1 ? ` (round ${round + 1} of ${n})` : ''} ... `);
         const cellBase = { server: name, scenario: sc.name, round, serverArgv: srv.argv, pasvPorts: srv.pasvPorts };
         try {
+          // muxftpd's threads by class (its thread names say which is which); a peer's would all be "the rest".
+          const threadsBefore = name === 'muxftpd' ? await sampleTree(srv.pid) : undefined;
           const cpuBefore = await sampleCpu(srv.pid);
           const loadStart = performance.now();
           const run = await runFtpload(load, (p) => {
@@ -273,8 +280,11 @@ async function main(): Promise<void> {
             }
           });
           const cpu = cpuBetween(cpuBefore, await sampleCpu(srv.pid)) ?? undefined;
+          const threadsAfter = threadsBefore ? await sampleTree(srv.pid) : undefined;
           const report: Report = buildReport(run.summary, run.processes,
             baseline && held ? { baseline, held, sessions: heldSessions } : undefined);
+          const threadCpu = threadsBefore && threadsAfter ? threadCost(threadsBefore, threadsAfter, report.ops, clockTicks()) : null;
+          if (threadCpu) report.threadCpu = threadCpu;
           result.cells.push({ ...cellBase, report, failure: null, argv: run.argv, cpu });
           process.stderr.write(`${report.ops} ops, ${report.opsPerSec} ops/s, ${report.mbPerSec} MB/s, errors ${report.errorTotal}` +
             `${cpu ? `, box ${cpu.boxBusyPct}% busy (server ${cpu.serverCores} cores, ftpload ${cpu.clientCores})` : ''}` +

@@ -31,15 +31,23 @@ async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(configText(config, origins));
     return;
   }
-  const server = await startServer(config);
+  let status: ReturnType<typeof startStatusLine> | undefined;
+  const starting = startServer(config);
+  onShutdownSignals(starting, () => status?.stop());
+  const server = await starting;
   const { address, port } = server.address;
   const host = address.includes(':') ? `[${address}]` : address;
-  process.stdout.write(`muxftpd listening on ${host}:${port}, serving ${config.root} (${config.threads} threads)\n`);
+  process.stdout.write(`muxftpd listening on ${host}:${port}, serving ${config.root} (${shape(config)})\n`);
   if (server.metrics !== undefined) process.stdout.write(`metrics on http://${host}:${server.metrics.port}/metrics\n`);
   // The live status line only on a terminal; piped or under a supervisor, stdout stays quiet.
-  const status = process.stdout.isTTY ? startStatusLine(server.stats, process.stdout) : undefined;
-  onShutdownSignals(server, () => status?.stop());
+  status = process.stdout.isTTY ? startStatusLine(server.stats, process.stdout) : undefined;
   onReopenSignal(server);
+}
+
+/** '4 threads', or '2 processes × 4 threads'. */
+function shape(config: { processes: number; threads: number }): string {
+  const threads = `${config.threads} thread${config.threads === 1 ? '' : 's'}`;
+  return config.processes === 1 ? threads : `${config.processes} processes × ${threads}`;
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

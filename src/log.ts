@@ -33,8 +33,10 @@ export interface Logger {
  * asynchronous stream, so thousands of session lines a second cost the main
  * thread little; `write` (tests, embedding) gets each line without its newline.
  */
-export function createLogger(level: LogLevel, write?: (line: string) => void, format: 'json' | 'pretty' = 'json'): Logger {
-  const stderr = write === undefined ? pino.destination({ fd: 2, sync: false, minLength: 4096 }) : undefined;
+export function createLogger(level: LogLevel, write?: (line: string) => void, format: 'json' | 'pretty' = 'json', shared = false): Logger {
+  // `shared`: other processes write to the same stderr (--processes), so each
+  // line is one write of its own, which a pipe or an O_APPEND file keeps whole.
+  const stderr = write === undefined ? pino.destination(shared ? { fd: 2, sync: true } : { fd: 2, sync: false, minLength: 4096 }) : undefined;
   const stream: DestinationStream = stderr ?? { write: (s) => write?.(s.trimEnd()) };
   const at = format === 'pretty' ? prettyLines(level, stream, write === undefined && process.stderr.isTTY) : jsonLines(level, stream);
   return {

@@ -1,6 +1,7 @@
 // Wires the engine's events to connections: the EngineHandler of a server.
 import { getSystemErrorName } from 'node:util';
 import type { Accounts } from './auth/accounts.js';
+import type { FailureExchange } from './auth/failed-logins.js';
 import { Logins } from './auth/logins.js';
 import type { PoolStats } from './auth/password-pool.js';
 import type { CommandEvent, CommandRegistry, EngineActions } from './commands/types.js';
@@ -15,7 +16,7 @@ import { Reporter } from './ops/reporter.js';
 import type { TransferLog } from './ops/xferlog.js';
 import { Code, type Reply } from './protocol/replies.js';
 import { Connection, type InputFlow, type Shared, type WaitingLimits } from './session/connection.js';
-import { limitReplies, Limits } from './session/limits.js';
+import { Limits } from './session/limits.js';
 import type { Session } from './session/session.js';
 
 /** The engine as the server drives it (the real Engine, or a fake in unit tests). */
@@ -43,6 +44,8 @@ export interface ServerParts {
   xferlog?: TransferLog;
   /** The engine cannot go on (a thread's loop failed): the owner stops the server. */
   onFatal?: (error: Error) => void;
+  /** With --processes: the failed logins of the other server processes. */
+  failures?: FailureExchange;
 }
 
 /** How often the login and idle timeouts are checked, over all sessions at once. */
@@ -87,9 +90,9 @@ export class Server implements EngineHandler {
   ) {
     this.engine = makeEngine(this);
     this.limits = new Limits(parts.config, this.counters);
-    this.logins = new Logins(parts.config, (limit) => this.counters.limit(limit));
+    this.logins = new Logins(parts.config, (limit) => this.counters.limit(limit), parts.failures);
     this.reporter = new Reporter(parts.log, this.counters, (sid) => this.connections.get(sid)?.session, parts.xferlog);
-    const commands = instrument(parts.commands, (verb) => this.counters.command(verb));
+    const commands = instrument(parts.commands, (verb) => this.counters.commandCounter(verb));
     const engine = observeTransfers(this.engine, this.reporter);
     const report = (session: Session, event: CommandEvent) => this.reported(session, event);
     this.shared = { accounts: new Map(), ...parts, logins: this.logins, commands, engine, input: this.engine, waiting: waitingLines, draining: false, report };
@@ -98,7 +101,7 @@ export class Server implements EngineHandler {
 
   stats(): ServerStats {
     const native = this.engine.stats();
-    return { ...native, ...this.counters.snapshot(native.rejected), passwordChecks: this.logins.stats() };
+    return { ...native, ...this.counters.snapshot(native), passwordChecks: this.logins.stats() };
   }
 
   get sessions(): number {
@@ -106,11 +109,6 @@ export class Server implements EngineHandler {
   }
 
   onOpen(sid: SessionId, peer: Endpoint, local: Endpoint): void {
-    if (!this.limits.admit(peer.address)) {
-      this.engine.reply(sid, limitReplies.maxPerIp);
-      this.engine.close(sid);
-      return;
-    }
     const connection = new Connection(sid, peer, local, this.shared);
     this.connections.set(sid, connection);
     this.reporter.sessionStart(connection.session);
@@ -152,14 +150,12 @@ export class Server implements EngineHandler {
   }
 
   onClosed(sid: SessionId, reason: CloseReasonName): void {
-    // Counted before the lookup: a client turned away (--max-per-ip) has no
-    // connection here, and may leave its 421 unread too.
+    // Limits the engine applied itself: a client that left its replies unread.
     if (reason === 'outputOverflow' || reason === 'closeTimeout') this.counters.limit(reason);
     const connection = this.connections.get(sid);
     if (connection === undefined) return;
     this.connections.delete(sid);
     connection.dropped();
-    this.limits.release(connection.session.peer.address);
     this.reporter.sessionEnd(connection.session, reason, connection.openedAt);
   }
 
@@ -183,7 +179,6 @@ export class Server implements EngineHandler {
   /** Stops the engine and the password threads; sessions the engine no longer reports are dropped here. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    this.limits.clear();
     await Promise.all([this.engine.stop(), this.logins.close()]);
     for (const connection of this.connections.values()) connection.dropped();
     this.connections.clear();

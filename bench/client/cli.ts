@@ -6,7 +6,11 @@ import type { LoadOptions } from './ftpload.js';
 import { runFtpload } from './ftpload.js';
 import { BenchUsageError, parseCli, usage } from './options.js';
 import { probeSize } from './probe.js';
+import { clockTicks } from './cpu.js';
 import { treePss } from './pss.js';
+import { threadCost } from './thread-cost.js';
+import { formatThreadCost } from './thread-table.js';
+import { sampleTree, type TreeSample } from './threads.js';
 import { buildReport, formatReport, formatStatus, type FtploadProgress, type MemorySample } from './report.js';
 
 /** Fills in the expected download sizes, asking the server (SIZE) when not told. */
@@ -50,7 +54,11 @@ async function main(): Promise<number> {
   let heldSessions = 0;
   let sampling = false;
   let mostHeld = 0;
-  if (cli.pid !== undefined) baseline = await treePss(cli.pid);
+  let threadsBefore: TreeSample | undefined;
+  if (cli.pid !== undefined) {
+    baseline = await treePss(cli.pid);
+    threadsBefore = await sampleTree(cli.pid);
+  }
   let prev: FtploadProgress | null = null;
   const ac = new AbortController();
   const stop = (): void => ac.abort();
@@ -78,11 +86,14 @@ async function main(): Promise<number> {
     },
     ac.signal,
   );
+  const threadsAfter = cli.pid !== undefined ? await sampleTree(cli.pid) : undefined;
   if (live) process.stderr.write('\r\x1b[K');
   const memory = baseline && held ? { baseline, held, sessions: heldSessions } : undefined;
   const report = buildReport(run.summary, run.processes, memory);
+  const cpu = threadsBefore && threadsAfter ? threadCost(threadsBefore, threadsAfter, report.ops, clockTicks()) : null;
+  if (cpu) report.threadCpu = cpu;
   if (cli.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-  else process.stdout.write(`${formatReport(report)}\n`);
+  else process.stdout.write(`${formatReport(report)}\n${cpu ? `${formatThreadCost(cpu)}\n` : ''}`);
   return 0;
 }
 

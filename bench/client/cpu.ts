@@ -50,7 +50,8 @@ export function parseStatTicks(text: string): { own: number; reaped: number } | 
 
 let ticksPerSecond: number | null = null;
 
-function clockTicks(): number {
+/** USER_HZ: the unit of /proc's utime and stime. */
+export function clockTicks(): number {
   ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   return ticksPerSecond;
 }

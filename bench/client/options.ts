@@ -65,7 +65,9 @@ Options:
   --ramp N                  idle, noop, passive: sessions logging in at once per thread (default 256)
   --timeout S               any wait for the server longer than this is an error (default 30)
   --mix SPEC                mixed weights (default login=1,small=4,persistent=4,large=1)
-  --pid PID                 the server's pid, for its memory (PSS) in the report
+  --pid PID                 the server's pid, for its memory (PSS) and its CPU per op by
+                            thread (JS main thread, workers, acceptor, …; its descendant
+                            processes included) in the report
   --json                    print the report as JSON
   --quiet                   no live status line
   --no-probe                do not ask SIZE; downloads are then not size-checked

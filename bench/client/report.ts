@@ -3,6 +3,8 @@
 // histogram, rates, ratios and the text table. Pure functions, unit-tested in
 // test/unit/bench-report.test.ts.
 
+import type { ThreadCost } from './thread-cost.js';
+
 /** Sparse histogram as ftpload prints it: [lower_us, upper_us_exclusive, count] buckets. */
 export interface HistogramJson {
   count: number;
@@ -72,6 +74,8 @@ export interface MemorySample {
 
 export interface Report {
   scenario: string;
+  /** The server's CPU per operation by thread class (muxftpd-bench --pid; bench:compare for muxftpd). */
+  threadCpu?: ThreadCost;
   mode: string;
   concurrency: number;
   processes: number;

@@ -19,6 +19,8 @@ export type CompareSettings = {
   passiveDuration: number;
   largeMiB: number;
   clientThreads: number;
+  /** muxftpd's --processes (1: the server in one process). */
+  processes: number;
   mode: DataMode;
   root: string;
 };

@@ -16,6 +16,7 @@ import {
   vsBestSpread,
 } from './figures.js';
 import type { Cell, CompareResult } from './result.js';
+import { formatThreadSection } from './thread-section.js';
 import { type MatrixScenario, passivePorts, reference } from './scenarios.js';
 
 function formatSpread(s: { min: number; max: number } | null): string {
@@ -138,6 +139,7 @@ export function formatMarkdown(result: CompareResult): string {
       `${scaling.spread ? `${scaling.spread.min}-${scaling.spread.max}x` : '—'} |`);
   }
   lines.push(...formatCpu(result, servers));
+  lines.push(...formatThreadSection(result));
   lines.push('', '![chart](chart.svg)', '');
   lines.push('## Latency (ms, p50 / p99 / max)', '');
   lines.push(`| scenario | ${servers.join(' | ')} |`);

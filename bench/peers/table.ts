@@ -35,6 +35,8 @@ export interface StartOptions {
   packageRoot: string;
   /** muxftpd only: --threads (default: muxftpd's own, one per CPU). */
   threads?: number | undefined;
+  /** muxftpd only: --processes (default 1). */
+  processes?: number | undefined;
   /** muxftpd only: this many passive ports from its pasvMin (default: its whole spec range). */
   pasvPorts?: number | undefined;
 }
@@ -110,6 +112,7 @@ export const peers: Record<ServerName, Peer> = {
     argv: ({ o, spec, pasv }) => [process.execPath, '--max-semi-space-size=4', path.join(o.packageRoot, 'dist/cli.js'),
       '--host', '127.0.0.1', '--port', String(spec.port), '--pasv-ports', pasv, '--root', o.root,
       '--log-level', 'error', '--max-clients', '50000', '--clients-per-thread', '50000',
+      '--processes', String(o.processes ?? 1),
       ...(o.threads ? ['--threads', String(o.threads)] : []),
       ...(o.writable ? ['--writable'] : [])],
     missing: (packageRoot) =>

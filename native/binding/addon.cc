@@ -1,11 +1,16 @@
-// The addon's entry: createEngine(), the constants of protocol.h and engine.h
-// that src/engine/native.ts reads, and the codec probe its boundary test uses.
+// The addon's entry: createEngine(), createClientLedger(), the constants of
+// protocol.h and engine.h that src/engine/native.ts reads, and the codec
+// probe its boundary test uses.
 #include <napi.h>
 
+#include <cstdint>
+#include <cstring>
 #include <initializer_list>
+#include <string>
 #include <type_traits>
 #include <utility>
 
+#include "../engine/client_ledger.h"
 #include "../engine/engine.h"
 #include "../engine/protocol.h"
 #include "codec_probe.h"
@@ -23,6 +28,26 @@ Napi::Value CreateEngine(const Napi::CallbackInfo& info) {
   std::vector<napi_value> args(info.Length());
   for (size_t i = 0; i < info.Length(); ++i) args[i] = info[i];
   return data->engine_class.New(args);
+}
+
+// createClientLedger(maxClients): the fd of a fresh client ledger segment
+// (close-on-exec), for a primary to hand its server processes as their
+// ledgerFd. The caller owns it and closes it.
+Napi::Value CreateClientLedger(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double max_clients = info.Length() == 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+  if (!(max_clients >= 1 && max_clients <= UINT32_MAX && max_clients == static_cast<uint32_t>(max_clients))) {
+    Napi::TypeError::New(env, "createClientLedger(maxClients): a whole number >= 1").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = ClientLedger::CreateSegment(static_cast<uint32_t>(max_clients));
+  if (fd < 0) {
+    Napi::Error e = Napi::Error::New(env, std::string("createClientLedger: ") + std::strerror(-fd));
+    e.Set("errno", static_cast<double>(fd));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
 }
 
 Napi::Object Enum(Napi::Env env, std::initializer_list<std::pair<const char*, double>> values) {
@@ -44,6 +69,7 @@ const char* WireType() {
 template <typename T>
 const char* ConfigType() {
   if constexpr (std::is_same_v<T, std::string>) return "string";
+  if constexpr (std::is_same_v<T, bool>) return "boolean";
   return "number";
 }
 
@@ -100,6 +126,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->engine_class = Napi::Persistent(EngineWrap::DefineClass(env));
   env.SetInstanceData(data);
   exports.Set("createEngine", Napi::Function::New(env, CreateEngine, "createEngine"));
+  exports.Set("createClientLedger", Napi::Function::New(env, CreateClientLedger, "createClientLedger"));
   exports.Set("constants", Constants(env));
   exports.Set("codec", CodecProbe(env));
   return exports;

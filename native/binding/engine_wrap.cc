@@ -1,5 +1,6 @@
 #include "engine_wrap.h"
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -19,6 +20,12 @@ bool Read(Napi::Value v, std::string* out) {
   return true;
 }
 
+bool Read(Napi::Value v, bool* out) {
+  if (!v.IsBoolean()) return false;
+  *out = v.As<Napi::Boolean>().Value();
+  return true;
+}
+
 template <typename T>
 bool Read(Napi::Value v, T* out) {
   if (!v.IsNumber()) return false;
@@ -27,6 +34,17 @@ bool Read(Napi::Value v, T* out) {
   if (!(d >= 0 && d <= static_cast<double>(std::numeric_limits<T>::max()) && d == static_cast<T>(d))) return false;
   *out = static_cast<T>(d);
   return true;
+}
+
+// -1 (none) or an fd number.
+bool Read(Napi::Value v, OptionalFd* out) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (d == -1) {
+    out->value = -1;
+    return true;
+  }
+  return Read(v, &out->value);
 }
 
 bool Read(Napi::Value v, CopyMode* out) {
@@ -65,16 +83,39 @@ void DeliverBatchToJs(Napi::Env env, Napi::Function callback, EngineWrap* wrap,
   std::unique_ptr<DeliveredBatch> owned(data);  // freed even when env is gone (teardown)
   if (env == nullptr || callback.IsEmpty()) return;
   const EventBatch& batch = *owned->batch;
-  // One buffer per batch: one N-API allocation instead of an object per event.
-  Napi::Buffer<char> packed = Napi::Buffer<char>::New(env, EncodedSize(batch));
+  // One buffer for every batch, its length beside it: no N-API allocation
+  // (an ArrayBuffer, its backing store, a Buffer) per batch, nor an object per event.
+  size_t size = EncodedSize(batch);
+  Napi::Buffer<char> packed = wrap->BatchBuffer(env, size);
   EncodeEvents(batch, packed.Data());
-  callback.Call({packed});
+  callback.Call({packed, Napi::Number::New(env, static_cast<double>(size))});
   if (env.IsExceptionPending()) {
     // The JS handler threw: surface it as an uncaught exception, as Node would.
     Napi::Error err = env.GetAndClearPendingException();
     napi_fatal_exception(env, err.Value());
   }
+  wrap->ShrinkBatchBuffer();
   wrap->BatchConsumed(owned->worker);
+}
+
+namespace {
+constexpr size_t kBatchBufferInitial = 64 * 1024;
+constexpr size_t kShrinkAbove = 1024 * 1024;
+}  // namespace
+
+Napi::Buffer<char> EngineWrap::BatchBuffer(Napi::Env env, size_t size) {
+  if (size > batch_capacity_ || batch_buffer_.IsEmpty()) {
+    size_t capacity = std::max({size, batch_capacity_ * 2, kBatchBufferInitial});
+    batch_buffer_ = Napi::Persistent(Napi::Buffer<char>::New(env, capacity));
+    batch_capacity_ = capacity;
+  }
+  return batch_buffer_.Value();
+}
+
+void EngineWrap::ShrinkBatchBuffer() {
+  if (batch_capacity_ <= kShrinkAbove) return;
+  batch_buffer_.Reset();
+  batch_capacity_ = 0;
 }
 
 Napi::Function EngineWrap::DefineClass(Napi::Env env) {
@@ -110,7 +151,10 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : ObjectWrap<EngineWrap>(
   Ref();
   // If Node tears the environment down without stop(), the threads must still
   // be joined before the addon's code goes away.
-  cleanup_.emplace(env.AddCleanupHook(std::function<void()>([this] { Stop(); })));
+  cleanup_.emplace(env.AddCleanupHook(std::function<void()>([this] {
+    Stop();
+    batch_buffer_.Reset();
+  })));
 }
 
 EngineWrap::~EngineWrap() { engine_.Stop(); }
@@ -134,12 +178,16 @@ Napi::Value EngineWrap::Post(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   auto buf = info[0].As<Napi::Buffer<char>>();
-  std::vector<Action> actions;
+  // Kept from call to call: the queue hands back a buffer for the next one.
+  std::vector<Action>& actions = post_actions_;
+  actions.clear();
   if (!DecodeActions(buf.Data(), buf.Length(), &actions)) {
+    actions.clear();
     Napi::TypeError::New(env, "post(actions): malformed action buffer").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (running_) engine_.Post(std::move(actions));
+  actions.clear();
   return env.Undefined();
 }
 
@@ -171,6 +219,7 @@ Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("loops", loops);
   o.Set("accepted", static_cast<double>(s.accepted));
   o.Set("rejected", static_cast<double>(s.rejected));
+  o.Set("rejectedPerIp", static_cast<double>(s.rejected_per_ip));
   o.Set("fdLimit", static_cast<double>(s.fd_limit));
   return o;
 }

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "../engine/engine.h"
 
@@ -33,6 +34,11 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap>, public EventSink {
 
   void Deliver(int worker, std::unique_ptr<EventBatch> batch) override;
   void BatchConsumed(int worker) { engine_.BatchConsumed(worker); }
+  // The buffer the batches are encoded into, on the JS thread: one for every
+  // batch, grown when one needs more (JS reads a batch during its call only).
+  Napi::Buffer<char> BatchBuffer(Napi::Env env, size_t size);
+  // After a batch: a buffer grown past kShrinkAbove by one huge batch is let go.
+  void ShrinkBatchBuffer();
 
  private:
   Napi::Value Post(const Napi::CallbackInfo& info);
@@ -46,6 +52,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap>, public EventSink {
   BatchTsfn tsfn_;
   std::optional<Napi::Env::CleanupHook<std::function<void()>>> cleanup_;
   bool running_ = false;
+  Napi::Reference<Napi::Buffer<char>> batch_buffer_;
+  // post()'s decoded actions: a vector kept, so that posting allocates none (ActionQueue::Push).
+  std::vector<Action> post_actions_;
+  size_t batch_capacity_ = 0;
 };
 
 }  // namespace muxftpd

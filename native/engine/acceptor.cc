@@ -20,8 +20,9 @@ constexpr size_t kMaxPendingHandoffs = 65536;
 
 }  // namespace
 
-Acceptor::Acceptor(const EngineConfig& config, std::vector<Worker*> workers, EventSink* sink)
-    : config_(config), workers_(std::move(workers)), sink_(sink), backlogs_(workers_.size()) {}
+Acceptor::Acceptor(const EngineConfig& config, std::vector<Worker*> workers, ClientLedger* ledger,
+                   EventSink* sink)
+    : config_(config), workers_(std::move(workers)), ledger_(ledger), sink_(sink), backlogs_(workers_.size()) {}
 
 Acceptor::~Acceptor() { Stop(); }
 
@@ -45,6 +46,9 @@ int Acceptor::Bind(std::string* where) {
   }
   listen_.Reset(fd);
   int r = sys::SetReuseAddr(fd);
+  // Several server processes (--processes) bind the same port; the kernel
+  // spreads new connections over their listeners.
+  if (r == 0 && config_.reuse_port) r = sys::SetReusePort(fd);
   if (r == 0 && any6) r = sys::SetV6Only(fd, false);  // dual-stack: IPv4 clients arrive v4-mapped
   // Control connections take these over from the listener (Linux clones its
   // socket state at accept), which spares two setsockopt calls per client:
@@ -105,7 +109,7 @@ void Acceptor::CloseBacklogs() {
   for (size_t i = 0; i < backlogs_.size(); ++i) {
     for (const Handoff& h : backlogs_[i].pending) {
       sys::Close(h.fd);
-      workers_[i]->clients.fetch_sub(1);
+      workers_[i]->Departed(h.peer);
     }
     backlogs_[i].pending.clear();
   }
@@ -170,19 +174,24 @@ void Acceptor::AcceptAll() {
 }
 
 void Acceptor::HandOff(int fd, const SockAddr& peer) {
-  int total = 0;
   Worker* best = nullptr;
   int best_load = 0;
   for (Worker* w : workers_) {
     int load = w->clients.load(std::memory_order_relaxed);
-    total += load;
     if (best == nullptr || load < best_load) {
       best = w;
       best_load = load;
     }
   }
-  if (total >= config_.max_clients || best_load >= config_.clients_per_thread) {
+  if (best_load >= config_.clients_per_thread) {
     Reject(fd);
+    return;
+  }
+  // The limits over all the server's processes: counted from here on, until
+  // the worker's Departed, or the Release below when the hand-off fails.
+  ClientLedger::Verdict verdict = ledger_->Admit(peer);
+  if (verdict != ClientLedger::Verdict::kOk) {
+    Reject(fd, verdict);
     return;
   }
   size_t index = 0;
@@ -199,6 +208,7 @@ void Acceptor::HandOff(int fd, const SockAddr& peer) {
       return;
     }
     if (n != -EAGAIN) {
+      ledger_->Release(peer);
       Reject(fd);
       return;
     }
@@ -207,6 +217,7 @@ void Acceptor::HandOff(int fd, const SockAddr& peer) {
   // would never be sent, so a client that cannot be queued that way is turned away.
   if (backlog_total_ >= kMaxPendingHandoffs ||
       (!backlog.watching && sys::EpollMod(epoll_.Get(), best->HandoffFd(), EPOLLOUT, &backlog) < 0)) {
+    ledger_->Release(peer);
     Reject(fd);
     return;
   }
@@ -223,7 +234,7 @@ void Acceptor::FlushBacklog(size_t index) {
     ssize_t n = sys::Send(workers_[index]->HandoffFd(), &msg, sizeof msg);
     if (n == -EAGAIN) return;
     if (n != static_cast<ssize_t>(sizeof msg)) {
-      workers_[index]->clients.fetch_sub(1);
+      workers_[index]->Departed(msg.peer);
       Reject(msg.fd);
     }
     backlog.pending.pop_front();
@@ -233,11 +244,13 @@ void Acceptor::FlushBacklog(size_t index) {
   backlog.watching = sys::EpollMod(epoll_.Get(), workers_[index]->HandoffFd(), 0, &backlog) < 0;
 }
 
-void Acceptor::Reject(int fd) {
-  rejected_.fetch_add(1, std::memory_order_relaxed);
+void Acceptor::Reject(int fd, ClientLedger::Verdict why) {
+  bool per_ip = why == ClientLedger::Verdict::kTooManyFromAddress;
+  (per_ip ? rejected_per_ip_ : rejected_).fetch_add(1, std::memory_order_relaxed);
+  const std::string& reply = per_ip ? config_.per_ip_reply : config_.busy_reply;
   // Best effort: a fresh socket's send buffer always takes one short line,
   // which the close may carry with its FIN; a client already gone gets nothing.
-  [[maybe_unused]] ssize_t sent = sys::Send(fd, config_.busy_reply.data(), config_.busy_reply.size(), sys::LastBytesMayWait(fd));
+  [[maybe_unused]] ssize_t sent = sys::Send(fd, reply.data(), reply.size(), sys::LastBytesMayWait(fd));
   sys::Close(fd);
 }
 

@@ -1,5 +1,7 @@
 // The acceptor thread: accepts control connections and hands each to the
-// worker with the fewest clients, or answers 421 past the client limits.
+// worker with the fewest clients, or answers 421 past the client limits
+// (max_clients and max_per_ip counted in the client ledger, which the
+// server's other processes share; clients_per_thread by the worker's count).
 #ifndef MUXFTPD_ENGINE_ACCEPTOR_H_
 #define MUXFTPD_ENGINE_ACCEPTOR_H_
 
@@ -11,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "client_ledger.h"
 #include "engine.h"
 #include "sys.h"
 
@@ -22,7 +25,9 @@ struct Handoff;
 class Acceptor {
  public:
   // `sink` hears only of the acceptor's own failure (LoopFailed): clients go to the workers.
-  Acceptor(const EngineConfig& config, std::vector<Worker*> workers, EventSink* sink);
+  // Each client it admits in `ledger` is released there once: by the worker
+  // it was handed to when its session ends, or here when the hand-off fails.
+  Acceptor(const EngineConfig& config, std::vector<Worker*> workers, ClientLedger* ledger, EventSink* sink);
   ~Acceptor();
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
@@ -35,6 +40,7 @@ class Acceptor {
   const SockAddr& bound() const { return bound_; }
   uint64_t accepted() const { return accepted_.load(); }
   uint64_t rejected() const { return rejected_.load(); }
+  uint64_t rejected_per_ip() const { return rejected_per_ip_.load(); }
 
  private:
   void Run();
@@ -42,11 +48,13 @@ class Acceptor {
   void HandOff(int fd, const SockAddr& peer);
   void FlushBacklog(size_t worker);
   void CloseBacklogs();
-  void Reject(int fd);
+  // Sends the refusal for `why` (busy_reply, or per_ip_reply), closes, counts it.
+  void Reject(int fd, ClientLedger::Verdict why = ClientLedger::Verdict::kTooMany);
   void PauseListening(bool paused);
 
   const EngineConfig& config_;
   std::vector<Worker*> workers_;
+  ClientLedger* const ledger_;
   EventSink* const sink_;
   // Hand-offs a worker's socket had no room for (a burst of connects faster
   // than that worker drains them): sent when the socket is writable again,
@@ -65,6 +73,7 @@ class Acceptor {
   bool paused_ = false;
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> rejected_{0};
+  std::atomic<uint64_t> rejected_per_ip_{0};
   std::thread thread_;
 };
 

@@ -17,17 +17,23 @@ class ActionQueue {
  public:
   explicit ActionQueue(int wake_fd) : wake_fd_(wake_fd) {}
 
+  // Queues `actions`, which come back empty: when the queue was empty, they
+  // come back holding its buffer, one the worker is done with (TakeAll swaps
+  // its own in), so a caller that keeps its vector allocates none per call.
+  // (Growing a fresh vector to a few KiB made glibc consolidate its fast
+  // bins on every post of a busy JS thread: 5% of its time.)
   void Push(std::vector<Action>&& actions) {
     bool was_empty;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       was_empty = pending_.empty();
       if (was_empty) {
-        pending_ = std::move(actions);
+        pending_.swap(actions);
       } else {
         for (auto& a : actions) pending_.push_back(std::move(a));
       }
     }
+    actions.clear();
     if (was_empty) sys::EventFdSignal(wake_fd_);
   }
 

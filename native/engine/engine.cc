@@ -1,8 +1,10 @@
 #include "engine.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "acceptor.h"
+#include "client_ledger.h"
 #include "file_jobs.h"
 #include "file_ops.h"
 #include "worker.h"
@@ -29,19 +31,29 @@ int Engine::Start(const EngineConfig& config, EventSink* sink, std::string* wher
     return fd;
   }
   root_ = std::make_shared<const UniqueFd>(fd);
+  ClientLedger::Limits limits{static_cast<uint32_t>(std::max(config_.max_clients, 0)),
+                              static_cast<uint32_t>(std::max(config_.max_per_ip, 0))};
+  int r = config_.ledger_fd.value < 0 ? ClientLedger::CreatePrivate(limits, &ledger_)
+                                      : ClientLedger::Attach(config_.ledger_fd.value, limits, &ledger_);
+  if (r < 0) {
+    *where = config_.ledger_fd.value < 0 ? "create the client ledger"
+                                         : "map the client ledger fd " + std::to_string(config_.ledger_fd.value);
+    return r;
+  }
   std::vector<Worker*> raw;
   for (int i = 0; i < config_.threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, config_, root_, sink, file_jobs_.get(), file_ops_.get()));
+    workers_.push_back(
+        std::make_unique<Worker>(i, config_, root_, sink, file_jobs_.get(), file_ops_.get(), ledger_.get()));
     raw.push_back(workers_.back().get());
-    int r = workers_.back()->Init();
+    r = workers_.back()->Init();
     if (r < 0) {
       *where = "create worker " + std::to_string(i);
       workers_.clear();
       return r;
     }
   }
-  acceptor_ = std::make_unique<Acceptor>(config_, raw, sink);
-  int r = acceptor_->Bind(where);
+  acceptor_ = std::make_unique<Acceptor>(config_, raw, ledger_.get(), sink);
+  r = acceptor_->Bind(where);
   if (r < 0) {
     acceptor_.reset();
     workers_.clear();
@@ -90,6 +102,7 @@ void Engine::Stop() {
   // object waits for the garbage collector).
   acceptor_.reset();
   workers_.clear();
+  ledger_.reset();  // after everything that releases into it
   root_.reset();
 }
 
@@ -109,6 +122,7 @@ EngineStats Engine::Stats() const {
   if (acceptor_) {
     stats.accepted = acceptor_->accepted();
     stats.rejected = acceptor_->rejected();
+    stats.rejected_per_ip = acceptor_->rejected_per_ip();
   }
   return stats;
 }

@@ -15,6 +15,11 @@
 
 namespace muxftpd {
 
+// A file descriptor the embedding process lends the engine, or -1 for none.
+struct OptionalFd {
+  int value = -1;
+};
+
 // The engine's configuration, declared once: X(member, jsName, Type). The
 // addon reads each field from the JS object by its jsName (every field is
 // required) and exports the list as binding.constants.engineConfig, which
@@ -27,7 +32,7 @@ namespace muxftpd {
   X(root, root, std::string)                   /* absolute path of the served root */ \
   X(threads, threads, int)                                                            \
   X(clients_per_thread, clientsPerThread, int)                                        \
-  X(max_clients, maxClients, int)                                                     \
+  X(max_clients, maxClients, int)              /* over every engine on the ledger */  \
   X(block_size, blockSize, size_t)             /* bytes per transfer per loop turn */ \
   X(pasv_min, pasvMin, uint16_t)               /* 0/0: the kernel picks a port */     \
   X(pasv_max, pasvMax, uint16_t)                                                      \
@@ -39,7 +44,11 @@ namespace muxftpd {
   X(max_rate, maxRate, uint64_t)               /* bytes/s over all transfers (0: unlimited) */ \
   X(max_rate_per_client, maxRatePerClient, uint64_t) /* bytes/s per transfer (0: unlimited) */ \
   X(write_behind, writeBehind, uint64_t)       /* upload write-behind window (0: off) */ \
-  X(busy_reply, busyReply, std::string)        /* sent, then closed, past max_clients */
+  X(busy_reply, busyReply, std::string)        /* sent, then closed, past max_clients */ \
+  X(reuse_port, reusePort, bool)               /* SO_REUSEPORT: --processes share the port */ \
+  X(max_per_ip, maxPerIp, int)                 /* clients at once from one address (0: no limit) */ \
+  X(per_ip_reply, perIpReply, std::string)     /* sent, then closed, past max_per_ip */ \
+  X(ledger_fd, ledgerFd, OptionalFd)           /* a client_ledger.h segment to share (-1: its own) */
 
 struct EngineConfig {
 #define MUXFTPD_CONFIG_MEMBER(member, js_name, Type) Type member{};
@@ -59,6 +68,7 @@ class EventSink {
 };
 
 class Acceptor;
+class ClientLedger;
 class FileJobs;
 class FileOps;
 class Worker;
@@ -75,7 +85,8 @@ struct EngineStats {
   std::vector<int> per_worker;
   std::vector<WorkerLoopStats> loops;  // one per worker, in worker order
   uint64_t accepted = 0;
-  uint64_t rejected = 0;
+  uint64_t rejected = 0;         // turned away past max_clients (or clients_per_thread)
+  uint64_t rejected_per_ip = 0;  // turned away past max_per_ip
   int64_t fd_limit = 0;  // the process's open-file limit, raised at start
 };
 
@@ -107,6 +118,10 @@ class Engine {
  private:
   EngineConfig config_;
   std::shared_ptr<const UniqueFd> root_;
+  // Counts the clients against max_clients and max_per_ip: this process's
+  // own, or a segment shared with the server's other processes (ledger_fd).
+  // Declared before the workers and the acceptor, which release into it to the end.
+  std::unique_ptr<ClientLedger> ledger_;
   // Declared before the workers, which hold pointers to them: destroyed after them.
   std::unique_ptr<FileJobs> file_jobs_;
   std::unique_ptr<FileOps> file_ops_;

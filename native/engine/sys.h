@@ -75,6 +75,7 @@ namespace sys {
 int Close(int fd);
 [[nodiscard]] int TcpSocket(int family);
 [[nodiscard]] int SetReuseAddr(int fd);
+[[nodiscard]] int SetReusePort(int fd);
 [[nodiscard]] int SetNoDelay(int fd);
 int SetCork(int fd, bool on);
 // TCP_QUICKACK off: ACKs wait briefly for data to ride on (a reply does).
@@ -151,6 +152,12 @@ struct FileStat {
 // Fills buf from the kernel's random pool (getrandom); -errno.
 [[nodiscard]] int RandomBytes(void* buf, size_t len);
 [[nodiscard]] int FileSize(int fd, uint64_t* size, bool* regular);
+// An anonymous shared-memory file of `size` zero bytes (memfd_create with
+// MFD_CLOEXEC, then ftruncate): its fd, or -errno.
+[[nodiscard]] int SharedMemory(const char* name, uint64_t size);
+// Maps `size` bytes of `fd` read-write and MAP_SHARED: 0 with *out set, or -errno.
+[[nodiscard]] int MapShared(int fd, uint64_t size, void** out);
+int Unmap(void* addr, uint64_t size);
 [[nodiscard]] int EpollCreate();
 [[nodiscard]] int EpollAdd(int epfd, int fd, uint32_t events, void* ptr);
 [[nodiscard]] int EpollMod(int epfd, int fd, uint32_t events, void* ptr);

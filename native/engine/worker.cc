@@ -11,6 +11,7 @@
 #include <cassert>
 #include <cerrno>
 
+#include "client_ledger.h"
 #include "file_jobs.h"
 
 namespace muxftpd {
@@ -29,13 +30,14 @@ void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
 }  // namespace
 
 Worker::Worker(int index, const EngineConfig& config, DirRef root, EventSink* sink, FileJobs* file_jobs,
-               FileOps* file_ops)
+               FileOps* file_ops, ClientLedger* ledger)
     : index_(index),
       config_(config),
       root_(std::move(root)),
       sink_(sink),
       file_jobs_(file_jobs),
       file_ops_(file_ops),
+      ledger_(ledger),
       batch_(std::make_unique<EventBatch>()),
       scratch_size_(std::max(config.block_size, kControlReadSize)),
       // At least one block, so one read never spans more than one window.
@@ -157,7 +159,7 @@ void Worker::OnHandoff() {
     UniqueFd fd(msg.fd);
     SockAddr local;
     if (sys::LocalAddress(fd.Get(), &local) < 0) {
-      clients.fetch_sub(1);
+      Departed(msg.peer);
       continue;
     }
     auto session = std::make_unique<Session>(msg.sid, std::move(fd), msg.peer, local, config_.max_line);
@@ -165,7 +167,7 @@ void Worker::OnHandoff() {
     Session* s = session.get();
     s->control_events = EPOLLIN;
     if (sys::EpollAdd(epoll_.Get(), s->control.Get(), EPOLLIN, &s->control_handle) < 0) {
-      clients.fetch_sub(1);
+      Departed(msg.peer);
       continue;
     }
     sessions_.emplace(msg.sid, std::move(session));
@@ -259,8 +261,13 @@ void Worker::CloseAll() {
   Handoff msg;
   while (sys::Read(handoff_out_.Get(), &msg, sizeof msg) == static_cast<ssize_t>(sizeof msg)) {
     sys::Close(msg.fd);
-    clients.fetch_sub(1);
+    Departed(msg.peer);
   }
+}
+
+void Worker::Departed(const SockAddr& peer) {
+  ledger_->Release(peer);
+  clients.fetch_sub(1);
 }
 
 Event& Worker::Emit(EventType type, SessionId sid) {

@@ -22,6 +22,7 @@
 
 namespace muxftpd {
 
+class ClientLedger;
 class FileJobs;
 
 // What the acceptor writes to a worker's handoff socket for each client.
@@ -34,9 +35,10 @@ struct Handoff {
 class Worker {
  public:
   // `file_jobs` runs what may wait for the disk (see file_jobs.h), `file_ops`
-  // the sessions' file-system operations (file_ops.h); both outlive the worker.
+  // the sessions' file-system operations (file_ops.h); `ledger` counts its
+  // clients over all the server's processes (client_ledger.h). All three outlive the worker.
   Worker(int index, const EngineConfig& config, DirRef root, EventSink* sink, FileJobs* file_jobs,
-         FileOps* file_ops);
+         FileOps* file_ops, ClientLedger* ledger);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -52,6 +54,9 @@ class Worker {
   // Sessions owned (and handed off but not yet opened): the acceptor's
   // least-loaded pick reads it; the acceptor adds, this worker subtracts.
   std::atomic<int> clients{0};
+  // A client counted in `clients` (and admitted in the ledger) is gone: its
+  // session ended, or its hand-off failed. Once per client, on any thread.
+  void Departed(const SockAddr& peer);
 
   // A snapshot of the loop counters; callable from any thread.
   WorkerLoopStats LoopStats() const;
@@ -127,6 +132,7 @@ class Worker {
   EventSink* const sink_;
   FileJobs* const file_jobs_;
   FileOps* const file_ops_;
+  ClientLedger* const ledger_;
 
   UniqueFd epoll_;
   UniqueFd wake_;

@@ -121,10 +121,11 @@ void Worker::CloseSession(Session* s, CloseReason reason) {
   // hold the fd for a moment, and then close() alone would leave it in the
   // epoll set, reporting events for a freed session.
   sys::EpollDel(epoll_.Get(), s->control.Get());
+  // Its slot is free before the client sees the close: one that reconnects at once is counted anew.
+  Departed(s->peer);
   s->control.Reset();
   s->MarkGone();
   Emit(EventType::kClosed, s->sid).reason = reason;
-  clients.fetch_sub(1);
   auto it = sessions_.find(s->sid);
   assert(it != sessions_.end());
   graveyard_.push_back(std::move(it->second));

@@ -100,6 +100,9 @@ inline EngineConfig TestConfig(const std::string& root, int threads) {
   c.max_output = 1 << 20;
   c.close_timeout_ms = 10000;
   c.busy_reply = "421 Too many connections; try again later.\r\n";
+  c.max_per_ip = 0;
+  c.per_ip_reply = "421 Too many connections from your address; try again later.\r\n";
+  c.ledger_fd = OptionalFd{-1};
   return c;
 }
 

@@ -10,6 +10,16 @@
 // prune() drops those that left the window, and addresses with none.
 import { ipv4Of } from '../protocol/address.js';
 
+/**
+ * How the server processes of --processes share their failures: each one
+ * publishes its own, and records those of the others as they arrive (the
+ * primary passes them on), so an address's cap counts over all of them.
+ */
+export interface FailureExchange {
+  publish(address: string, at: number): void;
+  onFailure(record: (address: string, at: number) => void): void;
+}
+
 export class FailedLogins {
   /** Address → times (ms) of its failures still in the window, oldest first. */
   private readonly times = new Map<string, number[]>();
@@ -18,7 +28,10 @@ export class FailedLogins {
     /** Failures an address may make within the window; 0: no cap. */
     private readonly max: number,
     private readonly windowMs: number,
-  ) {}
+    private readonly exchange?: FailureExchange,
+  ) {
+    exchange?.onFailure((address, at) => this.add(address, at));
+  }
 
   /** The address has made its `max` failures within the window: its password logins are refused. */
   blocked(address: string, now: number): boolean {
@@ -33,10 +46,18 @@ export class FailedLogins {
   /** Records a failure; true when it is the one that reaches the cap. */
   record(address: string, now: number): boolean {
     if (this.max === 0) return false;
+    this.exchange?.publish(address, now);
+    return this.add(address, now);
+  }
+
+  private add(address: string, at: number): boolean {
     const key = keyOf(address);
     const times = this.times.get(key) ?? [];
-    this.dropOld(key, times, now);
-    times.push(now);
+    this.dropOld(key, times, at);
+    // Another process's failure may arrive after a later one of ours: keep the times in order.
+    let i = times.length;
+    while (i > 0 && (times[i - 1] ?? 0) > at) i -= 1;
+    times.splice(i, 0, at);
     this.times.set(key, times);
     return times.length >= this.max;
   }

@@ -5,7 +5,7 @@
 import type { Config } from '../config/settings.js';
 import type { LimitName } from '../ops/counters.js';
 import type { Session } from '../session/session.js';
-import { FailedLogins } from './failed-logins.js';
+import { FailedLogins, type FailureExchange } from './failed-logins.js';
 import { type CheckResult, PasswordPool, type PoolStats } from './password-pool.js';
 import { decoyHash, type PasswordHash } from './password.js';
 
@@ -36,9 +36,10 @@ export class Logins implements LoginChecks {
   constructor(
     private readonly config: Readonly<Config>,
     private readonly count: (limit: LimitName) => void,
+    exchange?: FailureExchange,
   ) {
     this.pool = new PasswordPool(config.authThreads, config.authQueue);
-    this.failures = new FailedLogins(config.maxLoginFailuresPerIp, config.loginFailureWindow * 1000);
+    this.failures = new FailedLogins(config.maxLoginFailuresPerIp, config.loginFailureWindow * 1000, exchange);
   }
 
   async check(session: Session, password: string, hash: PasswordHash | undefined, wanted: () => boolean): Promise<LoginVerdict> {

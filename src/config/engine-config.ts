@@ -7,7 +7,17 @@ import { CopyMode } from '../engine/native.js';
 import { limitReplies } from '../session/limits.js';
 import type { Config } from './settings.js';
 
-export function engineConfig(config: Readonly<Config>): NativeConfig {
+/**
+ * A server process's part of --processes: the shared port, and the client
+ * ledger they count --max-clients and --max-per-ip in together (without it,
+ * the engine makes a ledger of its own).
+ */
+export interface EngineShare {
+  reusePort: boolean;
+  ledgerFd: number;
+}
+
+export function engineConfig(config: Readonly<Config>, share?: EngineShare): NativeConfig {
   return {
     host: config.host,
     port: config.port,
@@ -27,5 +37,9 @@ export function engineConfig(config: Readonly<Config>): NativeConfig {
     maxRatePerClient: config.maxRatePerClient,
     writeBehind: config.uploadWriteBehind,
     busyReply: limitReplies.maxClients,
+    reusePort: share?.reusePort ?? false,
+    maxPerIp: config.maxPerIp,
+    perIpReply: limitReplies.maxPerIp,
+    ledgerFd: share?.ledgerFd ?? -1,
   };
 }

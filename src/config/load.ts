@@ -2,11 +2,13 @@
 // file < environment < command-line flags, recording where each value came
 // from. Each value goes through its row's validate(); a bad one becomes a
 // ConfigError naming the flag, the value and where it came from.
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, type ConfigErrorCode } from '../errors.js';
 import {
   type Config,
   defaultConfig,
+  defaultThreads,
   InvalidValue,
   type Setting,
   type SettingName,
@@ -61,6 +63,8 @@ export async function loadConfigWithOrigins(sources: ConfigSources): Promise<{ c
     } else if (fileValue !== undefined) origins[name] = set(config, name, fileValue, `in ${sources.file?.path ?? ''}`, 'file');
     else if (optionValue !== undefined) origins[name] = set(config, name, optionValue, `option ${name}`, 'option');
   }
+  // The one default that depends on another setting.
+  if (origins.threads === 'default') config.threads = defaultThreads(os.availableParallelism(), config.processes);
   for (const name of settingNames) {
     const setting: Setting<unknown> = settings[name];
     const reason = await setting.verify?.(config[name]);

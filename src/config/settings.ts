@@ -14,6 +14,23 @@ import { boolean, byteSize, byteSizeOrOff, integer, InvalidValue, oneOf, text } 
 
 export { InvalidValue };
 
+const cpus = os.availableParallelism();
+
+/**
+ * One server process feeds about three cores of worker threads: its command
+ * thread and its acceptor each cost about 0.3 of what its workers cost per
+ * session (docs/scaling.md). Up to 2 CPUs, where a load generator or the
+ * kernel takes the other core, one process.
+ */
+export function defaultProcesses(cpuCount: number): number {
+  return cpuCount <= 2 ? 1 : Math.ceil(cpuCount / 4);
+}
+
+/** --threads when not given: the CPUs shared out over the processes. */
+export function defaultThreads(cpuCount: number, processes: number): number {
+  return Math.max(1, Math.ceil(cpuCount / processes));
+}
+
 export interface PortRange {
   min: number;
   max: number;
@@ -25,6 +42,7 @@ export interface Config extends LimitConfig, OpsConfig, AccountConfig {
   host: string;
   port: number;
   root: string;
+  processes: number;
   threads: number;
   clientsPerThread: number;
   maxClients: number;
@@ -104,13 +122,22 @@ export const settings: SettingsTable = {
       return st?.isDirectory() === true ? undefined : 'must be an existing directory';
     },
   },
+  processes: {
+    flag: '--processes',
+    env: 'MUXFTPD_PROCESSES',
+    type: 'n',
+    default: defaultProcesses(cpus),
+    defaultText: `1 up to 2 CPUs, else CPUs ÷ 4 rounded up (${defaultProcesses(cpus)})`,
+    help: 'server processes sharing the port, each with its own command thread, acceptor and workers; raise it when one process\'s node or muxftpd-accept thread is busy and its workers are not (docs/scaling.md)',
+    validate: integer(1, 256),
+  },
   threads: {
     flag: '--threads',
     env: 'MUXFTPD_THREADS',
     type: 'n',
-    default: os.availableParallelism(),
-    defaultText: `number of CPUs (${os.availableParallelism()})`,
-    help: 'worker threads',
+    default: cpus,
+    defaultText: `CPUs ÷ --processes, rounded up (${cpus} at 1 process)`,
+    help: 'worker threads of each server process',
     validate: integer(1, 1024),
   },
   clientsPerThread: {

@@ -12,6 +12,7 @@
 // worker fills with the port; FileOp Rename → the new path.
 // epilogue: transfers → a reply the worker queues when the transfer ends
 // without error, right after closing the data connection (the 226).
+import { utf8Write } from '../protocol/bytes.js';
 import { wireField, wireHeader } from './native.js';
 
 const kHeader = wireHeader('action');
@@ -26,6 +27,19 @@ const oDataLength = wireField('action', 'dataLength', 'u32');
 const oPreambleLength = wireField('action', 'preambleLength', 'u32');
 const oEpilogueLength = wireField('action', 'epilogueLength', 'u32');
 const kInitial = 16 * 1024;
+/** Header bytes no field covers (padding): zeroed, the buffer is reused and the records must not carry old bytes. */
+const kPadding = paddingOf();
+
+function paddingOf(): number[] {
+  const covered = new Set<number>();
+  const fields: Array<[number, number]> = [[oType, 1], [oMode, 1], [oOp, 1], [oSeq, 4], [oSid, 8], [oOffset, 8], [oPort, 4],
+    [oDataLength, 4], [oPreambleLength, 4], [oEpilogueLength, 4]];
+  for (const [at, size] of fields) for (let i = 0; i < size; i++) covered.add(at + i);
+  const pads: number[] = [];
+  for (let i = 0; i < kHeader; i++) if (!covered.has(i)) pads.push(i);
+  return pads;
+}
+
 const kShrinkAbove = 1024 * 1024;
 
 function check(name: string, v: number, max: number): void {
@@ -44,8 +58,12 @@ export interface ActionFields {
   epilogue?: string;
 }
 
+const noFields: ActionFields = {};
+
 export class ActionWriter {
-  private buf = Buffer.allocUnsafe(kInitial);
+  private buf: Buffer = Buffer.allocUnsafe(kInitial);
+  /** The header's numbers go through a DataView: its setters compile inline, Buffer's writeUInt32LE and kin are calls. */
+  private view: DataView = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private at = 0;
 
   get empty(): boolean {
@@ -53,14 +71,19 @@ export class ActionWriter {
   }
 
   /** Throws a RangeError for a number the native side would refuse (nothing is written then). */
-  add(type: number, sid: number, f: ActionFields = {}): void {
+  add(type: number, sid: number, f: ActionFields = noFields): void {
     const { data, preamble, epilogue } = f;
+    const seq = f.seq ?? 0;
+    const offset = f.offset ?? 0;
+    const port = f.port ?? 0;
+    const mode = f.mode ?? 0;
+    const op = f.op ?? 0;
     check('sid', sid, Number.MAX_SAFE_INTEGER);
-    check('offset', f.offset ?? 0, Number.MAX_SAFE_INTEGER);
-    check('seq', f.seq ?? 0, 0xffffffff);
-    check('port', f.port ?? 0, 0xffff);
-    check('mode', f.mode ?? 0, 0xff);
-    check('op', f.op ?? 0, 0xff);
+    check('offset', offset, Number.MAX_SAFE_INTEGER);
+    check('seq', seq, 0xffffffff);
+    check('port', port, 0xffff);
+    check('mode', mode, 0xff);
+    check('op', op, 0xff);
     check('type', type, 0xff);
     // Room for the worst case (3 UTF-8 bytes per UTF-16 unit) before writing.
     const dataMax = data === undefined ? 0 : typeof data === 'string' ? data.length * 3 : data.length;
@@ -69,25 +92,25 @@ export class ActionWriter {
     const at = this.at;
     let end = at + kHeader;
     let dataLen = 0;
-    if (typeof data === 'string') dataLen = b.write(data, end, 'utf8');
+    if (typeof data === 'string') dataLen = utf8Write(b, data, end);
     else if (data !== undefined) dataLen = data.copy(b, end);
     end += dataLen;
-    const preambleLen = preamble === undefined ? 0 : b.write(preamble, end, 'utf8');
+    const preambleLen = preamble === undefined ? 0 : utf8Write(b, preamble, end);
     end += preambleLen;
-    const epilogueLen = epilogue === undefined ? 0 : b.write(epilogue, end, 'utf8');
+    const epilogueLen = epilogue === undefined ? 0 : utf8Write(b, epilogue, end);
     end += epilogueLen;
-    // The header's unused bytes are zeroed: the buffer is reused and the records must not carry old bytes.
-    b.fill(0, at, at + kHeader);
-    b.writeUInt8(type, at + oType);
-    b.writeUInt8(f.mode ?? 0, at + oMode);
-    b.writeUInt8(f.op ?? 0, at + oOp);
-    b.writeUInt32LE(f.seq ?? 0, at + oSeq);
-    b.writeDoubleLE(sid, at + oSid);
-    b.writeDoubleLE(f.offset ?? 0, at + oOffset);
-    b.writeUInt32LE(f.port ?? 0, at + oPort);
-    b.writeUInt32LE(dataLen, at + oDataLength);
-    b.writeUInt32LE(preambleLen, at + oPreambleLength);
-    b.writeUInt32LE(epilogueLen, at + oEpilogueLength);
+    const v = this.view;
+    for (let i = 0; i < kPadding.length; i++) v.setUint8(at + (kPadding[i] as number), 0);
+    v.setUint8(at + oType, type);
+    v.setUint8(at + oMode, mode);
+    v.setUint8(at + oOp, op);
+    v.setUint32(at + oSeq, seq, true);
+    v.setFloat64(at + oSid, sid, true);
+    v.setFloat64(at + oOffset, offset, true);
+    v.setUint32(at + oPort, port, true);
+    v.setUint32(at + oDataLength, dataLen, true);
+    v.setUint32(at + oPreambleLength, preambleLen, true);
+    v.setUint32(at + oEpilogueLength, epilogueLen, true);
     this.at = end;
   }
 
@@ -99,14 +122,19 @@ export class ActionWriter {
     const out = this.buf.subarray(0, this.at);
     this.at = 0;
     // One huge listing must not pin a huge buffer: the view above keeps the old one alive until post() returns.
-    if (this.buf.length > kShrinkAbove) this.buf = Buffer.allocUnsafe(kInitial);
+    if (this.buf.length > kShrinkAbove) this.use(Buffer.allocUnsafe(kInitial));
     return out;
+  }
+
+  private use(buf: Buffer): void {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   private reserve(n: number): void {
     if (this.at + n <= this.buf.length) return;
     const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
     this.buf.copy(bigger, 0, 0, this.at);
-    this.buf = bigger;
+    this.use(bigger);
   }
 }

@@ -38,23 +38,40 @@ export interface RawEvent {
 /** The text of an event that has none: most events carry only numbers, and a view per event is garbage to collect. */
 const none = Buffer.alloc(0);
 
-export function forEachEvent(batch: Buffer, visit: (e: RawEvent) => void): void {
+/** A DataView over `batch`. */
+export function viewOf(batch: Buffer): DataView {
+  return new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
+}
+
+/**
+ * Calls `visit` for each event of the first `end` bytes of `batch`, with one
+ * reused view. The numbers are read through a DataView (`v`, over `batch`:
+ * the engine keeps one for its reused batch buffer): V8 compiles its getters
+ * inline, where Buffer's readUInt32LE and kin are calls with their own
+ * checks, nine of them per event.
+ */
+export function forEachEvent(
+  batch: Buffer,
+  visit: (e: RawEvent) => void,
+  end: number = batch.byteLength,
+  v: DataView = viewOf(batch),
+): void {
   const e: RawEvent = {
     type: 0, flag: 0, sid: 0, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0,
     text: none, second: none,
   };
   let at = 0;
-  while (at + kHeader <= batch.length) {
-    const secondLen = batch.readUInt16LE(at + oSecondLength);
-    const textLen = batch.readUInt32LE(at + oTextLength);
-    e.type = batch.readUInt8(at + oType);
-    e.flag = batch.readUInt8(at + oFlag);
-    e.sid = batch.readDoubleLE(at + oSid);
-    e.seq = batch.readUInt32LE(at + oSeq);
-    e.error = batch.readInt32LE(at + oError);
-    e.port = batch.readUInt32LE(at + oPort);
-    e.localPort = batch.readUInt32LE(at + oLocalPort);
-    e.bytes = batch.readDoubleLE(at + oBytes);
+  while (at + kHeader <= end) {
+    const secondLen = v.getUint16(at + oSecondLength, true);
+    const textLen = v.getUint32(at + oTextLength, true);
+    e.type = v.getUint8(at + oType);
+    e.flag = v.getUint8(at + oFlag);
+    e.sid = v.getFloat64(at + oSid, true);
+    e.seq = v.getUint32(at + oSeq, true);
+    e.error = v.getInt32(at + oError, true);
+    e.port = v.getUint32(at + oPort, true);
+    e.localPort = v.getUint32(at + oLocalPort, true);
+    e.bytes = v.getFloat64(at + oBytes, true);
     const textAt = at + kHeader;
     e.text = textLen === 0 ? none : batch.subarray(textAt, textAt + textLen);
     e.second = secondLen === 0 ? none : batch.subarray(textAt + textLen, textAt + textLen + secondLen);

@@ -44,6 +44,18 @@ export interface NativeConfig {
   writeBehind: number;
   /** Text sent, then the connection closed, when maxClients is reached. */
   busyReply: string;
+  /** SO_REUSEPORT on the control listener: the server processes of --processes share its port. */
+  reusePort: boolean;
+  /** Clients at once from one address (0: no limit); an IPv4-mapped IPv6 address counts as its IPv4 address. */
+  maxPerIp: number;
+  /** Text sent, then the connection closed, when maxPerIp is reached. */
+  perIpReply: string;
+  /**
+   * A client ledger (createClientLedger) that several engines count
+   * maxClients and maxPerIp in together, or -1: the engine makes its own.
+   * The engine maps it; the fd stays the caller's.
+   */
+  ledgerFd: number;
 }
 
 /** One native worker's loop counters since start. Mean batch size = events / batches. */
@@ -62,7 +74,10 @@ export interface NativeStats {
   /** Loop counters, one entry per worker in worker order (as perWorker). */
   loops: NativeLoopStats[];
   accepted: number;
+  /** Clients turned away past maxClients (or clientsPerThread). */
   rejected: number;
+  /** Clients turned away past maxPerIp. */
+  rejectedPerIp: number;
   /** The process's open-file limit, raised to the hard limit at start. */
   fdLimit: number;
 }
@@ -98,7 +113,7 @@ export interface NativeConstants {
   copyModes: Readonly<Record<string, number>>;
   fileOps: Readonly<Record<string, number>>;
   wire: { event: WireLayout; action: WireLayout; stat: WireLayout };
-  engineConfig: Readonly<Record<string, 'string' | 'number'>>;
+  engineConfig: Readonly<Record<string, 'string' | 'number' | 'boolean'>>;
   /** How the name of a 'replace' upload's temporary file starts (protocol.h kUploadTempPrefix). */
   uploadTempPrefix: string;
 }
@@ -134,10 +149,20 @@ export interface ProbeEvent {
 
 export interface NativeBinding {
   /**
-   * Starts an engine. `onEvents` gets one packed buffer per worker loop
-   * iteration; src/engine/batch.ts decodes it.
+   * Starts an engine. `onEvents` gets one packed batch per worker loop
+   * iteration, its first `length` bytes of `buffer`; src/engine/batch.ts
+   * decodes it. The buffer is the engine's own, reused for the next batch:
+   * it is read during the call only.
    */
-  createEngine(cfg: NativeConfig, onEvents: (batch: Buffer) => void): NativeEngine;
+  createEngine(cfg: NativeConfig, onEvents: (buffer: Buffer, length: number) => void): NativeEngine;
+  /**
+   * A fresh client ledger for engines in several processes to share
+   * (NativeConfig.ledgerFd), sized for maxClients clients: its fd, which is
+   * close-on-exec (pass it to a child in `stdio`, which hands it on). The
+   * caller owns it: it closes it once the engines have started (each keeps
+   * its own mapping), or when done.
+   */
+  createClientLedger(maxClients: number): number;
   constants: NativeConstants;
   /** The native codec itself, so a test can check the TypeScript side against it. */
   codec: {

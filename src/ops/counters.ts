@@ -29,7 +29,7 @@ export type TransferOutcome = (typeof transferOutcomes)[number];
 export type TransferKind = 'download' | 'upload' | 'listing';
 
 export interface CounterSnapshot {
-  /** Sessions opened since start (those refused by --max-clients never reach TypeScript). */
+  /** Sessions opened since start (those refused by --max-clients or --max-per-ip never reach TypeScript). */
   sessionsTotal: number;
   /** Engine threads whose loop failed (each stops the server). */
   loopFailures: number;
@@ -40,7 +40,7 @@ export interface CounterSnapshot {
   bytesIn: number;
   transfers: Record<TransferOutcome, number>;
   transfersRunning: number;
-  /** Times each limit was hit (maxClients is filled in from the engine's count). */
+  /** Times each limit was hit (maxClients and maxPerIp are filled in from the engine's counts). */
   limits: Record<LimitName, number>;
 }
 
@@ -72,12 +72,25 @@ export class Counters {
   bytesOut = 0;
   bytesIn = 0;
   transfersRunning = 0;
-  readonly commands = new Map<string, number>();
+  /** Runs by verb; a verb appears once it has run. */
+  private readonly commands = new Map<string, { runs: number }>();
   readonly transfers = zeros(transferOutcomes);
   readonly limits = zeros(limitNames);
 
-  command(verb: string): void {
-    this.commands.set(verb, (this.commands.get(verb) ?? 0) + 1);
+  /**
+   * Counts the runs of `verb`: what instrument() calls on every command,
+   * looking nothing up (a Map get and set of the verb per command before).
+   */
+  commandCounter(verb: string): () => void {
+    let cell = this.commands.get(verb);
+    if (cell === undefined) {
+      cell = { runs: 0 };
+      this.commands.set(verb, cell);
+    }
+    const counted = cell;
+    return () => {
+      counted.runs += 1;
+    };
   }
 
   limit(name: LimitName): void {
@@ -103,16 +116,23 @@ export class Counters {
     return outcome;
   }
 
-  snapshot(engineRejected: number): CounterSnapshot {
+  /** `engine`: the engine's refusals past --max-clients (rejected) and --max-per-ip (rejectedPerIp). */
+  snapshot(engine: { rejected: number; rejectedPerIp: number }): CounterSnapshot {
     return {
       sessionsTotal: this.sessionsTotal,
       loopFailures: this.loopFailures,
-      commands: Object.fromEntries(this.commands),
+      commands: runsByVerb(this.commands),
       bytesOut: this.bytesOut,
       bytesIn: this.bytesIn,
       transfers: { ...this.transfers },
       transfersRunning: this.transfersRunning,
-      limits: { ...this.limits, maxClients: engineRejected },
+      limits: { ...this.limits, maxClients: engine.rejected, maxPerIp: engine.rejectedPerIp },
     };
   }
+}
+
+function runsByVerb(cells: ReadonlyMap<string, { runs: number }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [verb, { runs }] of cells) if (runs > 0) out[verb] = runs;
+  return out;
 }

@@ -4,18 +4,19 @@
 // it reports itself, through ctx.report.
 import type { CommandRegistry, CommandSpec, Handler } from '../commands/types.js';
 
-export function instrument(registry: CommandRegistry, count: (verb: string) => void): CommandRegistry {
+/** `counter(verb)` gives the function that counts one run of `verb` (made once per verb, here). */
+export function instrument(registry: CommandRegistry, counter: (verb: string) => () => void): CommandRegistry {
   const rows = new Map<string, CommandSpec>();
   for (const verb of registry.verbs) {
     const spec = registry.get(verb);
-    if (spec !== undefined) rows.set(verb, { ...spec, handler: counted(verb, spec.handler, count) });
+    if (spec !== undefined) rows.set(verb, { ...spec, handler: counted(spec.handler, counter(verb)) });
   }
   return { get: (verb) => rows.get(verb), verbs: registry.verbs, features: registry.features };
 }
 
-function counted(verb: string, handler: Handler, count: (verb: string) => void): Handler {
+function counted(handler: Handler, count: () => void): Handler {
   return (ctx, arg) => {
-    count(verb);
+    count();
     return handler(ctx, arg);
   };
 }

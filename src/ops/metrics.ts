@@ -112,15 +112,28 @@ export function metricsRegistry(stats: () => ServerStats): Registry {
   return registry;
 }
 
-/** Serves GET /metrics on host:port (0: any free port). */
-export async function startMetrics(host: string, port: number, stats: () => ServerStats): Promise<MetricsServer> {
-  const registry = metricsRegistry(stats);
+/**
+ * Serves GET /metrics on host:port (0: any free port). Each scrape takes one
+ * snapshot of the stats (over all the server processes of --processes),
+ * which every metric then reads.
+ */
+export async function startMetrics(host: string, port: number, stats: () => Promise<ServerStats>): Promise<MetricsServer> {
+  let snapshot: ServerStats | undefined;
+  const registry = metricsRegistry(() => {
+    if (snapshot === undefined) throw new Error('no stats snapshot');
+    return snapshot;
+  });
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
       return;
     }
-    registry.metrics().then(
+    stats()
+      .then((s) => {
+        snapshot = s;
+        return registry.metrics();
+      })
+      .then(
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
       (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(e)}\n`),
     );

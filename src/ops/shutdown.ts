@@ -6,7 +6,11 @@
 // process, would cut every transfer.
 import type { ServerHandle } from '../index.js';
 
-export function onShutdownSignals(server: ServerHandle, beforeExit: () => void): void {
+/**
+ * Installed before the server starts (a signal during a start of several
+ * processes drains them once they are up); `server` is that start.
+ */
+export function onShutdownSignals(server: Promise<ServerHandle>, beforeExit: () => void): void {
   let draining = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (draining) {
@@ -14,7 +18,7 @@ export function onShutdownSignals(server: ServerHandle, beforeExit: () => void):
       process.exit(signal === 'SIGINT' ? 130 : 1);
     }
     draining = true;
-    server.drain().then(
+    server.then((s) => s.drain()).then(
       () => {
         beforeExit();
         process.exit(0);

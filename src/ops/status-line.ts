@@ -24,18 +24,25 @@ export function statusText(now: ServerStats, before: ServerStats, seconds: numbe
 }
 
 /** Redraws the status line on `tty` every `everyMs`; bytes count when a transfer ends. */
-export function startStatusLine(stats: () => ServerStats, tty: NodeJS.WriteStream, everyMs = 1000): StatusLine {
-  let before = stats();
+export function startStatusLine(stats: () => Promise<ServerStats>, tty: NodeJS.WriteStream, everyMs = 1000): StatusLine {
+  let before: ServerStats | undefined;
   let at = performance.now();
-  const timer = setInterval(() => {
-    const now = stats();
+  let stopped = false;
+  const draw = async () => {
+    const now = await stats();
     const t = performance.now();
-    tty.write(`\r\x1b[K${statusText(now, before, (t - at) / 1000)}`.slice(0, (tty.columns || 200) + 4));
+    if (stopped) return;
+    if (before !== undefined) tty.write(`\r\x1b[K${statusText(now, before, (t - at) / 1000)}`.slice(0, (tty.columns || 200) + 4));
     before = now;
     at = t;
-  }, everyMs).unref();
+  };
+  // A round that fails (the server stopping) draws nothing; the next one tries again.
+  const tick = () => void draw().catch(() => undefined);
+  tick();
+  const timer = setInterval(tick, everyMs).unref();
   return {
     stop: () => {
+      stopped = true;
       clearInterval(timer);
       tty.write('\r\x1b[K');
     },

@@ -67,8 +67,20 @@ export function fillPassive(template: string, port: number): string {
 
 const mappedPrefix = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 
+let lastAddress: string | undefined;
+let lastIpv4: string | undefined;
+
 /** The IPv4 address of an IPv4 or IPv4-mapped IPv6 address, else undefined. */
 export function ipv4Of(address: string): string | undefined {
+  // Asked at every open and close with the same few addresses: the last answer is kept.
+  if (address === lastAddress) return lastIpv4;
+  const v4 = parseIpv4Of(address);
+  lastAddress = address;
+  lastIpv4 = v4;
+  return v4;
+}
+
+function parseIpv4Of(address: string): string | undefined {
   if (net.isIPv4(address)) return address;
   const mapped = mappedPrefix.exec(address)?.[1];
   return mapped !== undefined && net.isIPv4(mapped) ? mapped : undefined;

@@ -1,6 +1,7 @@
 // Control-line bytes → text. The native framer hands over one line without
 // its CRLF; here Telnet commands are removed and the rest is decoded as UTF-8.
 import { isUtf8 } from 'node:buffer';
+import { latin1Text } from './bytes.js';
 
 const IAC = 0xff;
 const SB = 250;
@@ -20,6 +21,12 @@ const subnegotiationEnd = Buffer.from([IAC, SE]);
  * an IAC before a byte that is no Telnet command is dropped alone.
  */
 export function decodeLine(line: Buffer): string | undefined {
+  // Most lines are ASCII: one pass over the bytes here, then one copy, where
+  // indexOf, isUtf8 and toString are three calls into C++ per line. An IAC
+  // (0xFF) is not ASCII, so such a line takes the long way.
+  let i = 0;
+  while (i < line.length && (line[i] as number) < 0x80) i++;
+  if (i === line.length) return latin1Text(line);
   const bytes = line.indexOf(IAC) === -1 ? line : stripTelnet(line);
   return isUtf8(bytes) ? bytes.toString('utf8') : undefined;
 }

@@ -77,7 +77,6 @@ export function formatReply(r: Reply): string {
   return out + `${r.code} ${oneLine(r.end ?? 'End')}\r\n`;
 }
 
-const lineBreak = /[\r\n]/;
 
 /**
  * Text that echoes client input or file names must not break a reply or a
@@ -86,5 +85,14 @@ const lineBreak = /[\r\n]/;
  * name reads the same in STAT and in LIST/NLST/MLSD.
  */
 export function oneLine(text: string): string {
-  return lineBreak.test(text) ? text.replace(/\r/g, '\r\0').replace(/\n/g, '\0') : text;
+  return hasLineBreak(text) ? text.replace(/\r/g, '\r\0').replace(/\n/g, '\0') : text;
+}
+
+/** A loop the JIT inlines: a regular expression test costs a call per reply. */
+function hasLineBreak(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 13 || c === 10) return true;
+  }
+  return false;
 }

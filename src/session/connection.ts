@@ -247,8 +247,9 @@ export class Connection implements CommandContext {
 
   /** Index of the next waiting entry that may run, or -1. */
   private nextRunnable(): number {
-    if (this.sideBusy) return -1;
-    if (!this.mainBusy) return this.waiting.length > 0 ? 0 : -1;
+    // Nothing waits: the common case, at every command's end and every transfer's start.
+    if (this.sideBusy || this.waiting.length === 0) return -1;
+    if (!this.mainBusy) return 0;
     if (!this.sideLaneOpen) return -1;
     return this.waiting.findIndex((e) => e.spec?.duringTransfer === true);
   }

@@ -1,17 +1,17 @@
-// The per-connection limits enforced in TypeScript: clients per address,
-// the login and idle timeouts (one sweep a second over every session, not a
-// timer per session). Each answers 421, closes the connection, and is
-// counted. (The failed-login cap lives with PASS, in handlers/auth.ts.)
+// The per-connection limits enforced in TypeScript: the login and idle
+// timeouts (one sweep a second over every session, not a timer per session).
+// Each answers 421, closes the connection, and is counted. (The failed-login
+// cap lives with PASS, in handlers/auth.ts; --max-clients and --max-per-ip
+// are the engine's, counted over all server processes in its client ledger.)
 import type { Config } from '../config/settings.js';
 import type { Counters, LimitName } from '../ops/counters.js';
-import { ipv4Of } from '../protocol/address.js';
 import { Code, type Reply } from '../protocol/replies.js';
 import type { Connection } from './connection.js';
 
 const closing = (text: string): Reply => ({ code: Code.ServiceNotAvailable, text, close: true });
 
 export const limitReplies = {
-  /** The engine sends it itself, then closes, past --max-clients (no JS round trip). */
+  /** The engine sends these two itself, then closes, past --max-clients and --max-per-ip (no JS round trip). */
   maxClients: '421 Too many connections; try again later.\r\n',
   maxPerIp: '421 Too many connections from your address; try again later.\r\n',
   loginTimeout: closing('Login timeout: closing control connection.'),
@@ -19,32 +19,10 @@ export const limitReplies = {
 } as const;
 
 export class Limits {
-  private readonly perAddress = new Map<string, number>();
-
   constructor(
     private readonly config: Readonly<Config>,
     private readonly counters: Counters,
   ) {}
-
-  /** Counts a new client of `address`; false (and counted as a hit) when it is one too many. */
-  admit(address: string): boolean {
-    const key = ipv4Of(address) ?? address;
-    const n = (this.perAddress.get(key) ?? 0) + 1;
-    if (this.config.maxPerIp > 0 && n > this.config.maxPerIp) {
-      this.counters.limit('maxPerIp');
-      return false;
-    }
-    this.perAddress.set(key, n);
-    return true;
-  }
-
-  /** An admitted client of `address` has gone. */
-  release(address: string): void {
-    const key = ipv4Of(address) ?? address;
-    const n = (this.perAddress.get(key) ?? 1) - 1;
-    if (n <= 0) this.perAddress.delete(key);
-    else this.perAddress.set(key, n);
-  }
 
   /**
    * Closes the connections past the login timeout (counted from the open)
@@ -71,10 +49,6 @@ export class Limits {
         this.close(c, 'idleTimeout');
       }
     }
-  }
-
-  clear(): void {
-    this.perAddress.clear();
   }
 
   private close(c: Connection, limit: LimitName & keyof typeof limitReplies): void {

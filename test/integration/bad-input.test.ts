@@ -175,17 +175,17 @@ describe('reply codes after login', () => {
 
   it('counts each refused PORT/EPRT (FTP bounce) in limits.bounce, and nothing else there', async () => {
     const ctl = await login();
-    const before = srv.server.stats().limits.bounce;
+    const before = (await srv.server.stats()).limits.bounce;
     for (const line of ['PORT 10,0,0,1,200,10', 'PORT 127,0,0,1,0,21', 'EPRT |1|10.0.0.1|51210|', 'EPRT |1|127.0.0.1|21|']) {
       const r = await codeOf(ctl, line);
       expect(r.code, r.text).toBe(504);
     }
-    expect(srv.server.stats().limits.bounce).toBe(before + 4);
+    expect((await srv.server.stats()).limits.bounce).toBe(before + 4);
     expect((await codeOf(ctl, 'PORT 127,0,0,1,200,10')).code).toBe(200);
     expect((await codeOf(ctl, 'EPRT |1|127.0.0.1|51210|')).code).toBe(200);
     expect((await codeOf(ctl, 'PORT 1,2,3')).code).toBe(501);
     expect((await codeOf(ctl, 'EPRT |2|::1|51210|')).code).toBe(522);
-    expect(srv.server.stats().limits.bounce).toBe(before + 4);
+    expect((await srv.server.stats()).limits.bounce).toBe(before + 4);
   });
 
   it('RETR with no data setup is 425 even after REST, and then a set-up RETR works', async () => {

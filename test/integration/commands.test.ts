@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { type CommandContext, type CommandSpec, FtpError, startServer } from '../../src/index.js';
 import { FtpControl, retrieve } from './helpers/clients.js';
 import { createLogger } from '../../src/log.js';
-import { expectServes, type StartOptions, testDefaults, useServer } from './helpers/server.js';
+import { expectServes, inProcess, type StartOptions, testDefaults, useServer } from './helpers/server.js';
 
 const siteCalls: string[] = [];
 
@@ -45,7 +45,8 @@ const syst: CommandSpec = {
 /** The line SITE FAIL must log is kept for its test; any other is shown, as on every test server. */
 const siteFailures: string[] = [];
 const log = createLogger('warn', (line) => (line.includes('SITE failed') ? siteFailures.push(line) : console.warn(line)));
-const srv = useServer({ commands: { SITE: site, SYST: syst, MDTM: null }, log });
+// In this process (inProcess): these tables are objects, their handlers closures of this file.
+const srv = useServer({ ...inProcess, commands: { SITE: site, SYST: syst, MDTM: null }, log });
 
 async function login(): Promise<FtpControl> {
   return FtpControl.login(srv.host, srv.port);
@@ -168,7 +169,7 @@ describe('bad command tables', () => {
     ['a verb that is not a word', { 'NO OP': { auth: false, arg: 'none', help: 'x', handler: () => ({ code: 200, text: 'x' }) } }],
   ])('%s: startServer rejects with MUXFTPD_ERR_BAD_COMMAND and leaves nothing running', async (_what, commands) => {
     await expect(
-      startServer({ ...testDefaults, host: '127.0.0.1', port: 0, root: srv.root, commands } as unknown as StartOptions),
+      startServer({ ...testDefaults, ...inProcess, host: '127.0.0.1', port: 0, root: srv.root, commands } as unknown as StartOptions),
     ).rejects.toMatchObject({ code: 'MUXFTPD_ERR_BAD_COMMAND' });
   });
 });

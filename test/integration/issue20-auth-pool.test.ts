@@ -36,11 +36,11 @@ describe('password checks have their own pool', () => {
         }
         return replies;
       };
-      const passCount = () => srv.server.stats().commands.PASS ?? 0;
-      const before = passCount();
+      const passCount = async () => (await srv.server.stats()).commands.PASS ?? 0;
+      const before = await passCount();
       const answered = Promise.all(flood.map(wrongPasswords));
       // Every connection's first PASS has reached its handler: the checks are running or queued.
-      expect(await eventually(() => passCount() - before >= flooders, 20_000)).toBe(true);
+      expect(await eventually(async () => (await passCount()) - before >= flooders, 20_000)).toBe(true);
 
       // Each round asks the file system several times (SIZE: path and size; CWD: path and kind; LIST: directory and entries).
       const seen: string[] = [];

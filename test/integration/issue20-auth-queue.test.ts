@@ -39,12 +39,12 @@ describe('the queue of password checks', () => {
       const refusals = new Set(replies.filter((r) => r.code === 421).map((r) => r.text));
       expect([...refusals]).toEqual(['Too many logins waiting for a password check; try again later. Closing control connection.']);
       await Promise.all(refused.map((c) => c.waitClosed()));
-      expect(srv.server.stats().limits.authQueueFull).toBe(refused.length);
+      expect((await srv.server.stats()).limits.authQueueFull).toBe(refused.length);
       // The connections that were checked go on: the right password still logs in.
       const first = conns[replies.findIndex((r) => r.code === 530)];
       await first?.expect('USER carol', 331);
       await first?.expect('PASS carol pw', 230, 60_000);
-      expect(await eventually(() => srv.server.stats().passwordChecks.waiting === 0, 10_000)).toBe(true);
+      expect(await eventually(async () => (await srv.server.stats()).passwordChecks.waiting === 0, 10_000)).toBe(true);
     } finally {
       for (const c of conns) c.destroy();
     }

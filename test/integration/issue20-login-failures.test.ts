@@ -51,7 +51,7 @@ describe('failed logins per address', () => {
     ]);
     // The right password is not even checked now.
     expect(await pass('127.0.0.1', 'carol pw')).toEqual({ code: 421, closed: true });
-    expect(srv.server.stats().limits).toMatchObject({ loginFailuresPerIp: 2, loginFailures: 0, authQueueFull: 0 });
+    expect((await srv.server.stats()).limits).toMatchObject({ loginFailuresPerIp: 2, loginFailures: 0, authQueueFull: 0 });
     expect(await metric('muxftpd_limits_total{limit="loginFailuresPerIp"}')).toBe(2);
     expect(await metric('muxftpd_password_checks{state="waiting"}')).toBe(0);
   });
@@ -67,6 +67,6 @@ describe('failed logins per address', () => {
 
   it.runIf(ipv6)('lets another address log in with the right password', async () => {
     expect(await pass('::1', 'carol pw')).toEqual({ code: 230, closed: false });
-    expect(srv.server.stats().limits.loginFailuresPerIp).toBe(2);
+    expect((await srv.server.stats()).limits.loginFailuresPerIp).toBe(2);
   });
 });

@@ -41,7 +41,7 @@ async function midTransfer(i: number): Promise<void> {
 describe('churn', () => {
   it(`${total} clients connecting and resetting leave no session and no fd behind`, { timeout: 180_000 }, async () => {
     await expectServes(srv);
-    await eventually(() => srv.server.stats().sessions === 0, 5_000);
+    await eventually(async () => (await srv.server.stats()).sessions === 0, 5_000);
     const before = resourceCounts();
     let next = 0;
     const failures: string[] = [];
@@ -55,11 +55,14 @@ describe('churn', () => {
     );
     expect(failures.slice(0, 5), `${failures.length} clients failed`).toEqual([]);
     // Every transfer is answered, even one whose session is gone (then as aborted).
-    const settled = () => srv.server.stats().sessions === 0 && srv.server.stats().transfersRunning === 0;
-    expect(await eventually(settled, 15_000, 50), JSON.stringify(srv.server.stats())).toBe(true);
+    const settled = async () => {
+      const s = await srv.server.stats();
+      return s.sessions === 0 && s.transfersRunning === 0;
+    };
+    expect(await eventually(settled, 15_000, 50), JSON.stringify(await srv.server.stats())).toBe(true);
     expect(await eventually(() => resourceCounts().fds <= before.fds, 10_000, 50)).toBe(true);
     expect(resourceCounts().fds).toBe(before.fds);
-    expect(srv.server.stats().sessionsTotal).toBeGreaterThanOrEqual(total);
+    expect((await srv.server.stats()).sessionsTotal).toBeGreaterThanOrEqual(total);
     await expectServes(srv);
   });
 });

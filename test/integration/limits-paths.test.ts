@@ -10,9 +10,11 @@ import { needsDataSetup } from '../../src/commands/table.js';
 import { runTransfer } from '../../src/commands/handlers/transfer.js';
 import { Code, reply } from '../../src/protocol/replies.js';
 import { DataChannel, FtpControl, retrieve } from './helpers/clients.js';
-import { expectServes, useServer } from './helpers/server.js';
+import { expectServes, inProcess, useServer } from './helpers/server.js';
 
+// In this process (inProcess): the command table is an object, with a handler written here.
 const srv = useServer({
+  ...inProcess,
   commands: {
     // RETR without TypeScript's path check: the argument goes to the engine as is.
     XRAW: {

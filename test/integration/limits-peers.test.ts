@@ -15,7 +15,7 @@ afterEach(async () => {
   for (const c of all) c.destroy();
   await Promise.all(all.map((c) => c.closed));
   // The server must have seen them go before the next test counts clients per address.
-  await eventually(() => srv.server.stats().sessions === 0, 5_000);
+  await eventually(async () => (await srv.server.stats()).sessions === 0, 5_000);
 });
 
 /** The first line the server sends to a client connecting from `localAddress`. */
@@ -47,7 +47,7 @@ describe('--max-per-ip', () => {
     const r = await extra.reply();
     expect(r.code, r.lines.join(' / ')).toBe(421);
     await extra.waitClosed();
-    expect(srv.server.stats().limits.maxPerIp).toBe(1);
+    expect((await srv.server.stats()).limits.maxPerIp).toBe(1);
     expect(await greetingFrom('127.0.0.2')).toMatch(/^220 /);
     for (const c of opened.slice(0, maxPerIp)) expect((await c.cmd('NOOP')).code).toBe(200);
   });
@@ -93,7 +93,7 @@ describe('a client that never reads its replies', () => {
     // ~40 MiB of HELP replies asked for, far more than the socket buffers hold.
     const chunk = 'HELP\r\n'.repeat(10_000);
     for (let i = 0; i < 10 && !ctl.socket.destroyed; i++) ctl.write(chunk);
-    expect(await eventually(() => srv.server.stats().limits.outputOverflow >= 1, 20_000, 50)).toBe(true);
+    expect(await eventually(async () => (await srv.server.stats()).limits.outputOverflow >= 1, 20_000, 50)).toBe(true);
     await expectServes(srv);
   });
 });

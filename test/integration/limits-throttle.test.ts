@@ -25,7 +25,7 @@ describe('--max-rate-per-client and --idle-timeout', () => {
     // A lower bound only (a slow machine is slower, never faster): 4 s nominal, one second of burst allowed.
     expect(seconds).toBeGreaterThan(2.5);
     expect((await ctl.cmd('NOOP')).code).toBe(200);
-    expect(srv.server.stats().limits.idleTimeout).toBe(0);
+    expect((await srv.server.stats()).limits.idleTimeout).toBe(0);
   });
 
   it('the server still serves', async () => {

@@ -36,7 +36,7 @@ describe('--login-timeout', () => {
     const ctl = await FtpControl.connect(srv.host, srv.port);
     opened.push(ctl);
     await expectClosedWith421(ctl, 5_000);
-    expect(srv.server.stats().limits.loginTimeout).toBeGreaterThanOrEqual(1);
+    expect((await srv.server.stats()).limits.loginTimeout).toBeGreaterThanOrEqual(1);
   });
 
   it('a slow client sending one byte at a time, never a whole line, is closed too', async () => {
@@ -68,9 +68,9 @@ describe('--login-timeout', () => {
 describe('--idle-timeout', () => {
   it('a logged-in client that sends nothing gets 421 and is closed', async () => {
     const ctl = await login();
-    const before = srv.server.stats().limits.idleTimeout;
+    const before = (await srv.server.stats()).limits.idleTimeout;
     await expectClosedWith421(ctl, 6_000);
-    expect(srv.server.stats().limits.idleTimeout).toBe(before + 1);
+    expect((await srv.server.stats()).limits.idleTimeout).toBe(before + 1);
   });
 
   it('a client sending a command now and then stays', async () => {
@@ -87,13 +87,13 @@ describe('--data-timeout', () => {
     const ctl = await login();
     const channel = await DataChannel.open(ctl, 'EPSV');
     (await channel.connected).pause();
-    const timeouts = srv.server.stats().transfers.timeout;
+    const timeouts = (await srv.server.stats()).transfers.timeout;
     expect((await ctl.cmd(`RETR ${srv.fixture.big.path}`)).code).toBe(150);
     const r = await ctl.reply(8_000);
     expect(r.code, r.lines.join(' / ')).toBe(426);
     channel.close();
     expect((await ctl.cmd('NOOP')).code).toBe(200);
-    const stats = srv.server.stats();
+    const stats = (await srv.server.stats());
     expect(stats.transfers.timeout).toBe(timeouts + 1);
     expect(stats.limits.dataTimeout).toBeGreaterThanOrEqual(1);
   });
@@ -192,29 +192,29 @@ print(bytes(data).rstrip().split(b'\\r\\n')[-1].decode('latin1'))
 `;
 
   async function quitWithoutReading(mode: 'never' | 'slow'): Promise<{ closedByTimeout: boolean; bytes: number; last: string }> {
-    const before = srv.server.stats().limits;
+    const before = (await srv.server.stats()).limits;
     const run = python(script, [srv.host, String(srv.port), mode], 50_000);
     let exited = false;
     void run.finally(() => (exited = true));
-    const timedOut = () => srv.server.stats().limits.closeTimeout > before.closeTimeout;
-    await eventually(() => timedOut() || exited, 45_000, 50);
+    const timedOut = async () => (await srv.server.stats()).limits.closeTimeout > before.closeTimeout;
+    await eventually(async () => exited || (await timedOut()), 45_000, 50);
     const r = await run;
     expect(r.code, describeRun(r)).toBe(0);
     // Not the other cap on unread output.
-    expect(srv.server.stats().limits.outputOverflow).toBe(before.outputOverflow);
+    expect((await srv.server.stats()).limits.outputOverflow).toBe(before.outputOverflow);
     const [bytes, last] = r.stdout.toString().trim().split('\n');
-    return { closedByTimeout: timedOut(), bytes: Number(bytes), last: last ?? '' };
+    return { closedByTimeout: await timedOut(), bytes: Number(bytes), last: last ?? '' };
   }
 
   it('a client that quits but never reads its replies is closed without them', { timeout: 60_000 }, async () => {
-    const sessions = srv.server.stats().sessions;
+    const sessions = (await srv.server.stats()).sessions;
     const r = await quitWithoutReading('never');
     // Closed at the close timeout (1 s here), while the client held its
     // socket open: what the kernel had already taken arrives, then the end.
     expect(r.closedByTimeout).toBe(true);
     expect(r.bytes).toBeGreaterThan(0);
     expect(r.last).not.toMatch(/^221/);
-    expect(srv.server.stats().sessions).toBeLessThanOrEqual(sessions);
+    expect((await srv.server.stats()).sessions).toBeLessThanOrEqual(sessions);
     await expectServes(srv);
   });
 

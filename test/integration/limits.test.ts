@@ -41,7 +41,7 @@ afterEach(async () => {
   // The server must have seen these go before the next test counts clients
   // (a client's FIN is a half-close: the session ends once JS has answered).
   await Promise.all(all.map((c) => c.closed));
-  expect(await eventually(async () => srv.server.stats().sessions === 0, 5000)).toBe(true);
+  expect(await eventually(async () => (await srv.server.stats()).sessions === 0, 5000)).toBe(true);
 });
 
 describe('--max-clients', () => {

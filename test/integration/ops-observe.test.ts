@@ -6,12 +6,13 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { eventually, FtpControl, retrieve } from './helpers/clients.js';
-import { resourceCounts, useServer } from './helpers/server.js';
+import { inProcess, resourceCounts, useServer } from './helpers/server.js';
 
 const lines: Record<string, unknown>[] = [];
 const log = createLogger('info', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
 const xferlog = path.join(process.env.TMPDIR ?? '/tmp', `muxftpd-xferlog-${process.pid}.log`);
-const srv = useServer({ log, logLevel: 'info', metricsPort: 0, xferlog });
+// In this process (inProcess): the thread names are read from /proc/self (processes.test.ts covers --processes 2).
+const srv = useServer({ ...inProcess, log, logLevel: 'info', metricsPort: 0, xferlog });
 
 afterAll(() => rm(xferlog, { force: true }));
 
@@ -58,22 +59,22 @@ describe('logs, xferlog and metrics after a download', () => {
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
   });
 
-  it('names the engine threads (muxftpd-w<N> per worker, muxftpd-accept, muxftpd-files, muxftpd-fileops ×2) for top -H, perf and /proc', () => {
-    const workers = srv.server.stats().loops.length;
+  it('names the engine threads (muxftpd-w<N> per worker, muxftpd-accept, muxftpd-files, muxftpd-fileops ×2) for top -H, perf and /proc', async () => {
+    const workers = (await srv.server.stats()).loops.length;
     const names = resourceCounts().threadNames.filter((n) => n.startsWith('muxftpd-')).sort();
     const fixed = ['muxftpd-accept', 'muxftpd-files', 'muxftpd-fileops', 'muxftpd-fileops'];
     expect(names).toEqual([...fixed, ...Array.from({ length: workers }, (_, w) => `muxftpd-w${w}`)].sort());
   });
 
   it("serves each native worker's loop iterations and event batches", async () => {
-    const workers = srv.server.stats().loops.length;
-    expect(workers).toBe(srv.server.stats().perWorker.length);
+    const workers = (await srv.server.stats()).loops.length;
+    expect(workers).toBe((await srv.server.stats()).perWorker.length);
     // One session held open per worker (the least-loaded pick spreads them),
     // so that every worker, not only the download's, has posted events.
     const controls: FtpControl[] = [];
     for (let w = 0; w < workers; w++) controls.push(await FtpControl.login(srv.host, srv.port));
     try {
-      expect(srv.server.stats().perWorker.every((n) => n >= 1)).toBe(true);
+      expect((await srv.server.stats()).perWorker.every((n) => n >= 1)).toBe(true);
       const text = await (await fetch(`http://127.0.0.1:${srv.server.metrics?.port}/metrics`)).text();
       const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
       expect(text).toMatch(/^# HELP muxftpd_worker_event_batches_total .*mean batch size/m);

@@ -20,7 +20,7 @@ import { fillIn } from '../../bench/peers/templates.js';
 
 const settings: CompareSettings = {
   duration: 10, idleSessions: 19000, peerIdleSessions: 5000, idleDuration: 60, passiveSessions: 5000, passiveDuration: 60,
-  largeMiB: 1024, clientThreads: 1, mode: 'epsv', root: '/tmp/r',
+  largeMiB: 1024, clientThreads: 1, processes: 1, mode: 'epsv', root: '/tmp/r',
 };
 const sc = (name: string) => {
   const s = matrixScenarios.find((m) => m.name === name);

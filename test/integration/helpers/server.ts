@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { type ServerHandle, type StartOptions, startServer } from '../../../src/index.js';
 import { createLogger, type Logger, type LogLevel, logLevels } from '../../../src/log.js';
+import { ensureBuilt } from './cli.js';
 import { DataChannel, type DataMode, eventually, FtpControl, killChildren, retrieve, run, sha256 } from './clients.js';
 
 export type { StartOptions };
@@ -162,11 +163,22 @@ export interface TestServer {
 }
 
 /**
+ * The server processes of every test server: MUXFTPD_PROCESSES, as the CLI
+ * reads it, so that the suite runs under --processes 2 with the variable set
+ * (CI does both). A test that looks inside this process (its threads, an
+ * object command table) asks for `inProcess`.
+ */
+export const testProcesses = Number(process.env.MUXFTPD_PROCESSES ?? '1');
+
+/** For the tests that need the server in this process, whatever MUXFTPD_PROCESSES says. */
+export const inProcess = { processes: 1 } as const;
+
+/**
  * Defaults of every test server: two workers, and only the log lines that
  * say something is wrong with the server (a client's doing, such as a reset
  * connection, is a debug line).
  */
-export const testDefaults = { threads: 2, logLevel: 'warn' } as const;
+export const testDefaults = { threads: 2, logLevel: 'warn', processes: testProcesses } as const;
 
 /**
  * A test server's log: its lines through console.warn rather than straight
@@ -201,6 +213,8 @@ export function useServer(
     return state;
   };
   beforeAll(async () => {
+    // The server processes of --processes run the build (dist/cluster/child.js).
+    if (Number(options.processes ?? testProcesses) > 1) await ensureBuilt();
     const fixture = await makeFixture();
     await warmUp();
     const base = resourceCounts();

@@ -94,7 +94,7 @@ export class FakeEngine implements EngineControl {
     return { address: '127.0.0.1', port: 2121 };
   }
   stats(): NativeStats {
-    return { sessions: 0, perWorker: [], loops: [], accepted: 0, rejected: 0, fdLimit: 1024 };
+    return { sessions: 0, perWorker: [], loops: [], accepted: 0, rejected: 0, rejectedPerIp: 0, fdLimit: 1024 };
   }
   stopAccepting(): void {
     this.actions.push('stopAccepting');
