@@ -107,9 +107,16 @@ int OpenBeneath(int root_fd, const std::string& path, int flags, unsigned mode) 
     how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
     how.mode = (flags & O_CREAT) ? mode : 0;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    int fd = RetryEintr([&] {
-      return static_cast<int>(syscall(SYS_openat2, root_fd, rel, &how, sizeof how));
-    });
+    // EAGAIN: a rename or mount anywhere in the system raced a ".." of this
+    // lookup (a symlink such as ../x), so the kernel could not be sure it
+    // stayed beneath; openat2(2) says to retry. A few tries clear a busy
+    // system's renames; a lookup raced on every try still fails.
+    int fd = -EAGAIN;
+    for (int attempt = 0; fd == -EAGAIN && attempt < 8; ++attempt) {
+      fd = RetryEintr([&] {
+        return static_cast<int>(syscall(SYS_openat2, root_fd, rel, &how, sizeof how));
+      });
+    }
     if (fd != -ENOSYS) return fd;
     have_openat2.store(false, std::memory_order_relaxed);
   }
