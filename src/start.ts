@@ -1,7 +1,6 @@
 // One server in this process: the engine, its Server, --metrics-port and
 // --xferlog. startServer() runs it for --processes 1; each server process of
 // --processes N runs it too, with its share of the whole.
-import { realpath } from 'node:fs/promises';
 import net from 'node:net';
 import type { FailureExchange } from './auth/failed-logins.js';
 import { loadAccounts } from './auth/accounts.js';
@@ -9,7 +8,7 @@ import { loadCommandModule } from './commands/module.js';
 import { buildRegistry } from './commands/registry.js';
 import type { CommandOverrides } from './commands/types.js';
 import { engineConfig } from './config/engine-config.js';
-import { resolvePasvAddress } from './config/pasv-address.js';
+import { resolveConfig } from './config/resolve.js';
 import type { Config } from './config/settings.js';
 import { Engine } from './engine/engine.js';
 import { StartError } from './errors.js';
@@ -39,9 +38,8 @@ export async function startInProcess(loaded: Readonly<Config>, opts: InProcessOp
   const fromModule = loaded.commandModule === null ? {} : await loadCommandModule(loaded.commandModule);
   const given = typeof commands === 'string' ? await loadCommandModule(commands) : (commands ?? {});
   const registry = buildRegistry({ ...fromModule, ...given });
-  const root = await realpath(loaded.root);
-  const config: Readonly<Config> = { ...loaded, root, pasvAddress: await resolvePasvAddress(loaded.pasvAddress) };
-  const accounts = await loadAccounts(config.users, root);
+  const config = await resolveConfig(loaded);
+  const accounts = await loadAccounts(config.users, config.root);
   const log = opts.log ?? createLogger(config.logLevel, undefined, resolveLogFormat(config.logFormat, process.stderr.isTTY === true));
   const xferlog = config.xferlog === null ? undefined : new TransferLog(config.xferlog, (e) => log.error(`--xferlog: ${e.message}`));
   let server: Server;

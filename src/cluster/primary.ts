@@ -7,11 +7,10 @@
 // to every process), one metrics endpoint and one stats() summing them all,
 // and the server's life: a drain or close reaches all of them, and one that
 // dies stops the whole server with a non-zero exit rather than serve part.
-import { realpath } from 'node:fs/promises';
 import { loadAccounts } from '../auth/accounts.js';
 import { loadCommandModule } from '../commands/module.js';
 import { buildRegistry } from '../commands/registry.js';
-import { resolvePasvAddress } from '../config/pasv-address.js';
+import { resolveConfig } from '../config/resolve.js';
 import type { Config } from '../config/settings.js';
 import { StartError } from '../errors.js';
 import type { ServerHandle } from '../handle.js';
@@ -35,7 +34,7 @@ const exitGraceMs = 5000;
 
 export async function startProcesses(loaded: Readonly<Config>, opts: PrimaryOptions): Promise<ServerHandle> {
   // Resolved once, here: every process serves the same root and announces the same address.
-  const config: Readonly<Config> = { ...loaded, root: await realpath(loaded.root), pasvAddress: await resolvePasvAddress(loaded.pasvAddress) };
+  const config = await resolveConfig(loaded);
   const log = opts.log ?? createLogger(config.logLevel, undefined, resolveLogFormat(config.logFormat, process.stderr.isTTY === true));
   // What a process would refuse is refused here, once, before any starts.
   const slices = pasvSlices(config.pasvPorts, config.processes);
