@@ -1,6 +1,7 @@
 // Cross-thread work for one worker: JS appends under a mutex, the worker swaps
-// the whole vector out (double buffering, uWS Loop::defer shape). An eventfd
-// wakes the worker, written only when the queue goes from empty to non-empty.
+// the whole vector out (double buffering, uWS Loop::defer shape), once per
+// loop iteration. The worker's eventfd is written only when the worker may be
+// asleep (wakeup.h says why no wake-up is lost).
 #ifndef MUXFTPD_ENGINE_ACTION_QUEUE_H_
 #define MUXFTPD_ENGINE_ACTION_QUEUE_H_
 
@@ -9,13 +10,13 @@
 #include <vector>
 
 #include "protocol.h"
-#include "sys.h"
+#include "wakeup.h"
 
 namespace muxftpd {
 
 class ActionQueue {
  public:
-  explicit ActionQueue(int wake_fd) : wake_fd_(wake_fd) {}
+  explicit ActionQueue(Wakeup& wake) : wake_(wake) {}
 
   // Queues `actions`, which come back empty: when the queue was empty, they
   // come back holding its buffer, one the worker is done with (TakeAll swaps
@@ -23,18 +24,22 @@ class ActionQueue {
   // (Growing a fresh vector to a few KiB made glibc consolidate its fast
   // bins on every post of a busy JS thread: 5% of its time.)
   void Push(std::vector<Action>&& actions) {
-    bool was_empty;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      was_empty = pending_.empty();
-      if (was_empty) {
+      if (pending_.empty()) {
         pending_.swap(actions);
       } else {
         for (auto& a : actions) pending_.push_back(std::move(a));
       }
     }
     actions.clear();
-    if (was_empty) sys::EventFdSignal(wake_fd_);
+    wake_.Signal();
+  }
+
+  // On the worker's thread, after Wakeup::AboutToSleep.
+  bool HasPending() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return !pending_.empty();
   }
 
   // Swaps the queued actions into `out` (which the caller has emptied).
@@ -44,7 +49,7 @@ class ActionQueue {
   }
 
  private:
-  int wake_fd_;
+  Wakeup& wake_;
   std::mutex mutex_;
   std::vector<Action> pending_;
 };

@@ -1,6 +1,6 @@
 // Results that other threads hand back to one worker (a FileJobs job's, a
 // FileOps answer): pushed under a mutex, each push signalling the worker's
-// wake eventfd, and taken by the worker in one swap (ActionQueue's shape, for
+// Wakeup (which writes its eventfd only if the worker may be asleep), and taken by the worker in one swap (ActionQueue's shape, for
 // one result at a time).
 #ifndef MUXFTPD_ENGINE_COMPLETION_QUEUE_H_
 #define MUXFTPD_ENGINE_COMPLETION_QUEUE_H_
@@ -9,16 +9,16 @@
 #include <utility>
 #include <vector>
 
-#include "sys.h"
+#include "wakeup.h"
 
 namespace muxftpd {
 
 template <typename T>
 class CompletionQueue {
  public:
-  // `wake`: the worker's eventfd, read at each push (it is opened after the
-  // queue is made, and before anything can push).
-  explicit CompletionQueue(const UniqueFd& wake) : wake_(wake) {}
+  // `wake`: the worker's, opened after the queue is made and before anything
+  // can push.
+  explicit CompletionQueue(Wakeup& wake) : wake_(wake) {}
   CompletionQueue(const CompletionQueue&) = delete;
   CompletionQueue& operator=(const CompletionQueue&) = delete;
 
@@ -28,7 +28,13 @@ class CompletionQueue {
       std::lock_guard<std::mutex> lock(mu_);
       pending_.push_back(std::move(result));
     }
-    sys::EventFdSignal(wake_.Get());
+    wake_.Signal();
+  }
+
+  // On the worker's thread, after Wakeup::AboutToSleep.
+  bool HasPending() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return !pending_.empty();
   }
 
   // On the worker's thread: `apply(T&)` for each result pushed since the last
@@ -45,7 +51,7 @@ class CompletionQueue {
   }
 
  private:
-  const UniqueFd& wake_;
+  Wakeup& wake_;
   std::mutex mu_;
   std::vector<T> pending_;  // guarded by mu_
   std::vector<T> taken_;    // the worker's swap buffer

@@ -49,17 +49,16 @@ int Worker::Init() {
   int fd = sys::EpollCreate();
   if (fd < 0) return fd;
   epoll_.Reset(fd);
-  fd = sys::EventFd();
-  if (fd < 0) return fd;
-  wake_.Reset(fd);
+  int r = wake_.Open();
+  if (r < 0) return r;
   int pair[2];
-  int r = sys::SeqPacketPair(pair);
+  r = sys::SeqPacketPair(pair);
   if (r < 0) return r;
   handoff_out_.Reset(pair[0]);
   handoff_in_.Reset(pair[1]);
-  if ((r = sys::EpollAdd(epoll_.Get(), wake_.Get(), EPOLLIN, &wake_handle_)) < 0) return r;
+  if ((r = sys::EpollAdd(epoll_.Get(), wake_.Fd(), EPOLLIN, &wake_handle_)) < 0) return r;
   if ((r = sys::EpollAdd(epoll_.Get(), handoff_out_.Get(), EPOLLIN, &handoff_handle_)) < 0) return r;
-  queue_ = std::make_unique<ActionQueue>(wake_.Get());
+  queue_ = std::make_unique<ActionQueue>(wake_);
   if (config_.pasv_min != 0) {
     pool_ = std::make_unique<PassivePool>(config_.host, config_.pasv_min, config_.pasv_max, index_,
                                           config_.threads);
@@ -78,13 +77,14 @@ void Worker::Start() { thread_ = std::thread([this] { Run(); }); }
 void Worker::Stop() {
   if (!thread_.joinable()) return;
   stop_.store(true);
-  sys::EventFdSignal(wake_.Get());
+  wake_.SignalAlways();
   thread_.join();
 }
 
 void Worker::BatchConsumed() {
-  // Wake the loop when this consumption lifts the pause on control reads.
-  if (inflight_.fetch_sub(1) == kMaxInflight) sys::EventFdSignal(wake_.Get());
+  // Wake the loop when this consumption lifts the pause on control reads
+  // (rare, and not among what the pre-sleep check looks at: always written).
+  if (inflight_.fetch_sub(1) == kMaxInflight) wake_.SignalAlways();
 }
 
 WorkerLoopStats Worker::LoopStats() const {
@@ -111,7 +111,17 @@ void Worker::Run() {
   sys::NameThisThread(("muxftpd-w" + std::to_string(index_)).c_str());
   epoll_event events[kMaxEvents];
   while (!stop_.load(std::memory_order_relaxed)) {
-    int n = sys::EpollWait(epoll_.Get(), events, kMaxEvents, WaitTimeoutMs());
+    int timeout = WaitTimeoutMs();
+    // Posters write the eventfd only while the flag is up, so the queues are
+    // looked at once more after raising it (wakeup.h says why that loses no
+    // wake-up). A worker that will not block leaves it down.
+    const bool may_sleep = timeout != 0;
+    if (may_sleep) {
+      wake_.AboutToSleep();
+      if (HasQueuedWork()) timeout = 0;
+    }
+    int n = sys::EpollWait(epoll_.Get(), events, kMaxEvents, timeout);
+    if (may_sleep) wake_.Awake();
     if (n < 0) {
       // Not a client's doing: this loop cannot go on, and a server serving
       // half its clients is worse than one that stops (redis panics too).
@@ -125,6 +135,7 @@ void Worker::Run() {
     Bump(iterations_, 1);
     now_ms_ = sys::NowMs();
     for (int i = 0; i < n; ++i) Dispatch(events[i]);
+    RunQueued();
     WakeParked();
     ExpireDataConnections();
     StepTransfers();
@@ -179,8 +190,10 @@ void Worker::OnHandoff() {
   }
 }
 
-void Worker::OnWake() {
-  sys::EventFdDrain(wake_.Get());
+void Worker::OnWake() { wake_.Drain(); }
+
+// Every iteration, woken or not: a post to an awake worker writes no eventfd.
+void Worker::RunQueued() {
   actions_.clear();
   queue_->TakeAll(&actions_);
   for (auto& a : actions_) Apply(a);
@@ -229,6 +242,10 @@ void Worker::Apply(Action& a) {
       SetControlEvents(s);
       break;
   }
+}
+
+bool Worker::HasQueuedWork() {
+  return queue_->HasPending() || job_results_.HasPending() || files_done_.HasPending();
 }
 
 int Worker::WaitTimeoutMs() const {

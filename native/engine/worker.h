@@ -19,6 +19,7 @@
 #include "file_ops.h"
 #include "passive.h"
 #include "session.h"
+#include "wakeup.h"
 
 namespace muxftpd {
 
@@ -66,6 +67,8 @@ class Worker {
   void Dispatch(const epoll_event& ev);
   void OnHandoff();
   void OnWake();
+  void RunQueued();       // actions, job and file results, paused reads: every iteration
+  bool HasQueuedWork();   // before sleeping: is any cross-thread queue non-empty?
   void OnControl(Session* s, uint32_t events);
   void OnListener(Session* s);
   void OnPoolListener(PassivePort* port);
@@ -135,7 +138,7 @@ class Worker {
   ClientLedger* const ledger_;
 
   UniqueFd epoll_;
-  UniqueFd wake_;
+  Wakeup wake_;
   UniqueFd handoff_in_;   // the acceptor writes here
   UniqueFd handoff_out_;  // this worker reads here
   IoHandle handoff_handle_{IoHandle::Kind::kInternal, nullptr};
@@ -143,14 +146,14 @@ class Worker {
   std::unique_ptr<ActionQueue> queue_;
   std::unique_ptr<PassivePool> pool_;  // only with a passive port range
   std::vector<Action> actions_;
-  // Jobs of transfers done on the FileJobs thread (Transfer::in_job), taken in OnWake.
+  // Jobs of transfers done on the FileJobs thread (Transfer::in_job), taken in RunQueued.
   struct JobResult {
     SessionId sid;
     uint32_t seq;
     int result;
   };
   CompletionQueue<JobResult> job_results_{wake_};
-  // FileOps answers, taken in OnWake.
+  // FileOps answers, taken in RunQueued.
   struct FileDone {
     SessionId sid;
     uint32_t seq;
