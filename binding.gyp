@@ -26,7 +26,8 @@
         "native/engine/worker_linger.cc",
         "native/binding/addon.cc",
         "native/binding/codec_probe.cc",
-        "native/binding/engine_wrap.cc"
+        "native/binding/engine_wrap.cc",
+        "native/binding/batch_mailbox.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -15,7 +15,7 @@ dur=${DUR:-5}
 here=$(cd "$(dirname "$0")/.." && pwd)
 bench=$here/dist/bench/client/cli.js
 root=${ROOT:-/tmp/muxftpd-bench-root}
-port=2391
+port=${PORT:-2391}
 mkdir -p "$out" "$root"
 [[ -e $root/small.bin ]] || head -c 4096 /dev/urandom >"$root/small.bin"
 for r in $(seq 1 "$rounds"); do

@@ -78,30 +78,36 @@ bool ParseConfig(const Napi::Object& o, EngineConfig* c, std::string* bad) {
 
 }  // namespace
 
-void DeliverBatchToJs(Napi::Env env, Napi::Function callback, EngineWrap* wrap,
-                      DeliveredBatch* data) {
-  std::unique_ptr<DeliveredBatch> owned(data);  // freed even when env is gone (teardown)
-  if (env == nullptr || callback.IsEmpty()) return;
-  const EventBatch& batch = *owned->batch;
-  // One buffer for every batch, its length beside it: no N-API allocation
-  // (an ArrayBuffer, its backing store, a Buffer) per batch, nor an object per event.
-  size_t size = EncodedSize(batch);
-  Napi::Buffer<char> packed = wrap->BatchBuffer(env, size);
-  EncodeEvents(batch, packed.Data());
-  callback.Call({packed, Napi::Number::New(env, static_cast<double>(size))});
+namespace {
+constexpr size_t kBatchBufferInitial = 64 * 1024;
+constexpr size_t kShrinkAbove = 1024 * 1024;
+}  // namespace
+
+void EngineWrap::DeliverToJs(std::vector<DeliveredBatch>& batches) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  // One buffer for everything waiting, its length beside it: no N-API
+  // allocation (an ArrayBuffer, its backing store, a Buffer) per batch, nor an
+  // object per event. The records carry their session ids, so batches of
+  // several workers simply follow one another.
+  size_t size = 0;
+  for (const DeliveredBatch& d : batches) size += EncodedSize(*d.batch);
+  Napi::Buffer<char> packed = BatchBuffer(env, size);
+  size_t at = 0;
+  for (const DeliveredBatch& d : batches) {
+    EncodeEvents(*d.batch, packed.Data() + at);
+    at += EncodedSize(*d.batch);
+  }
+  on_events_.MakeCallback(env.Global(), {packed, Napi::Number::New(env, static_cast<double>(size))},
+                          *async_context_);
   if (env.IsExceptionPending()) {
     // The JS handler threw: surface it as an uncaught exception, as Node would.
     Napi::Error err = env.GetAndClearPendingException();
     napi_fatal_exception(env, err.Value());
   }
-  wrap->ShrinkBatchBuffer();
-  wrap->BatchConsumed(owned->worker);
+  ShrinkBatchBuffer();
+  for (const DeliveredBatch& d : batches) engine_.BatchConsumed(d.worker);
 }
-
-namespace {
-constexpr size_t kBatchBufferInitial = 64 * 1024;
-constexpr size_t kShrinkAbove = 1024 * 1024;
-}  // namespace
 
 Napi::Buffer<char> EngineWrap::BatchBuffer(Napi::Env env, size_t size) {
   if (size > batch_capacity_ || batch_buffer_.IsEmpty()) {
@@ -135,11 +141,18 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : ObjectWrap<EngineWrap>(
     Napi::TypeError::New(env, "createEngine(config, onEvents): bad " + bad).ThrowAsJavaScriptException();
     return;
   }
-  tsfn_ = BatchTsfn::New(env, info[1].As<Napi::Function>(), "muxftpd-events", 0, 1, this);
+  on_events_ = Napi::Persistent(info[1].As<Napi::Function>());
+  async_context_ = std::make_unique<Napi::AsyncContext>(env, "muxftpd-events");
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok ||
+      mailbox_.Open(loop, [this](std::vector<DeliveredBatch>& batches) { DeliverToJs(batches); }) < 0) {
+    Napi::Error::New(env, "muxftpd: cannot open the event mailbox").ThrowAsJavaScriptException();
+    return;
+  }
   std::string where;
   int r = engine_.Start(config, this, &where);
   if (r < 0) {
-    tsfn_.Release();
+    mailbox_.Close();
     Napi::Error err = Napi::Error::New(env, "muxftpd: cannot " + where + ": " + strerror(-r));
     err.Set("code", Napi::String::New(env, "MUXFTPD_ERR_START"));
     err.Set("errno", Napi::Number::New(env, r));
@@ -154,21 +167,22 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : ObjectWrap<EngineWrap>(
   cleanup_.emplace(env.AddCleanupHook(std::function<void()>([this] {
     Stop();
     batch_buffer_.Reset();
+    on_events_.Reset();
+    async_context_.reset();
   })));
 }
 
 EngineWrap::~EngineWrap() { engine_.Stop(); }
 
 void EngineWrap::Deliver(int worker, std::unique_ptr<EventBatch> batch) {
-  auto* data = new DeliveredBatch{worker, std::move(batch)};
-  if (tsfn_.NonBlockingCall(data) != napi_ok) delete data;  // only when closing
+  mailbox_.Leave(DeliveredBatch{worker, std::move(batch)});
 }
 
 void EngineWrap::Stop() {
   if (!running_) return;
   running_ = false;
   engine_.Stop();  // after this no thread delivers anything
-  tsfn_.Release();
+  mailbox_.Close();
 }
 
 Napi::Value EngineWrap::Post(const Napi::CallbackInfo& info) {

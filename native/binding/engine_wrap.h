@@ -1,5 +1,5 @@
 // The JS face of one Engine: createEngine() returns an instance; its event
-// batches reach JS through one TypedThreadSafeFunction.
+// batches reach JS through a BatchMailbox, all that waits in one call.
 #ifndef MUXFTPD_BINDING_ENGINE_WRAP_H_
 #define MUXFTPD_BINDING_ENGINE_WRAP_H_
 
@@ -10,21 +10,9 @@
 #include <vector>
 
 #include "../engine/engine.h"
+#include "batch_mailbox.h"
 
 namespace muxftpd {
-
-class EngineWrap;
-
-// One worker's batch on its way to the JS thread.
-struct DeliveredBatch {
-  int worker;
-  std::unique_ptr<EventBatch> batch;
-};
-
-void DeliverBatchToJs(Napi::Env env, Napi::Function callback, EngineWrap* wrap,
-                      DeliveredBatch* data);
-
-using BatchTsfn = Napi::TypedThreadSafeFunction<EngineWrap, DeliveredBatch, DeliverBatchToJs>;
 
 class EngineWrap : public Napi::ObjectWrap<EngineWrap>, public EventSink {
  public:
@@ -33,14 +21,16 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap>, public EventSink {
   ~EngineWrap() override;
 
   void Deliver(int worker, std::unique_ptr<EventBatch> batch) override;
-  void BatchConsumed(int worker) { engine_.BatchConsumed(worker); }
-  // The buffer the batches are encoded into, on the JS thread: one for every
-  // batch, grown when one needs more (JS reads a batch during its call only).
-  Napi::Buffer<char> BatchBuffer(Napi::Env env, size_t size);
-  // After a batch: a buffer grown past kShrinkAbove by one huge batch is let go.
-  void ShrinkBatchBuffer();
 
  private:
+  // On the JS thread: the batches the mailbox holds, encoded back to back
+  // into one buffer and handed to the JS callback in one call.
+  void DeliverToJs(std::vector<DeliveredBatch>& batches);
+  // The buffer the batches are encoded into: one for every call, grown when
+  // one needs more (JS reads it during its call only).
+  Napi::Buffer<char> BatchBuffer(Napi::Env env, size_t size);
+  // After a call: a buffer grown past kShrinkAbove by one huge batch is let go.
+  void ShrinkBatchBuffer();
   Napi::Value Post(const Napi::CallbackInfo& info);
   Napi::Value Address(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
@@ -49,7 +39,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap>, public EventSink {
   void Stop();
 
   Engine engine_;
-  BatchTsfn tsfn_;
+  BatchMailbox mailbox_;
+  Napi::FunctionReference on_events_;
+  std::unique_ptr<Napi::AsyncContext> async_context_;  // MakeCallback's: nextTicks and microtasks run after each call
   std::optional<Napi::Env::CleanupHook<std::function<void()>>> cleanup_;
   bool running_ = false;
   Napi::Reference<Napi::Buffer<char>> batch_buffer_;
