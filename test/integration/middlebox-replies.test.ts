@@ -25,7 +25,7 @@ describe('--pasv-address-map', () => {
 });
 
 describe('--pasv-address-map with no entry for the client', () => {
-  const t = useServer({ pasvAddressMap: ['10.0.0.0/8=10.2.2.2'], pasvAddress: '10.3.3.3' });
+  const t = useServer({ pasvAddressMap: [{ cidr: '10.0.0.0/8', address: '10.2.2.2' }], pasvAddress: '10.3.3.3' });
 
   it('falls back to --pasv-address', async () => {
     const ctl = await FtpControl.login(t.host, t.port);
