@@ -136,7 +136,7 @@ describe('passive mode, a shared port range', () => {
 });
 
 describe('active mode refused as a bounce', () => {
-  const t = useServer();
+  const t = useServer({ metricsPort: 0 });
 
   it('still classifies what the PORT said: a private address as not rewritten, a public one as rewritten elsewhere', async () => {
     const before = await classes(t);
@@ -148,6 +148,10 @@ describe('active mode refused as a bounce', () => {
       await ctl.expect('EPRT |1|192.0.2.7|51234|', 504);
       await expectCounted(t, before, 'activeRewrittenElsewhere');
       expect((await t.server.stats()).limits.bounce).toBe(2);
+      const metrics = await (await fetch(`http://127.0.0.1:${t.server.metrics?.port}/metrics`)).text();
+      expect(metrics).toMatch(/^muxftpd_data_connections_total\{class="activeNotRewritten"\} 1$/m);
+      expect(metrics).toMatch(/^muxftpd_data_connections_total\{class="activeRewrittenElsewhere"\} 1$/m);
+      expect(metrics).toMatch(/^muxftpd_data_connections_total\{class="passiveForeignRefused"\} 0$/m);
     } finally {
       ctl.destroy();
     }
