@@ -74,7 +74,7 @@ Options:
   --help                    show this help
 `;
 
-function int(flag: string, v: string | undefined, min: number): number | undefined {
+export function int(flag: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < min) {
     throw new BenchUsageError(`${flag}: expected an integer >= ${min}, got '${v}'`);
@@ -82,7 +82,7 @@ function int(flag: string, v: string | undefined, min: number): number | undefin
   return Number(v);
 }
 
-function num(flag: string, v: string | undefined, min: number): number | undefined {
+export function num(flag: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < min) {
