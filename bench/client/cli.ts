@@ -6,7 +6,7 @@ import type { LoadOptions } from './ftpload.js';
 import { runFtpload } from './ftpload.js';
 import { BenchUsageError, parseCli, usage } from './options.js';
 import { algUsage, parseAlgCli } from './alg/options.js';
-import { formatSuite, runSuite } from './alg/suite.js';
+import { exitCode, formatSuite, runSuite } from './alg/suite.js';
 import { probeSize } from './probe.js';
 import { clockTicks } from './cpu.js';
 import { treePss } from './pss.js';
@@ -41,7 +41,7 @@ async function algSuite(argv: readonly string[]): Promise<number> {
     if (live) process.stderr.write(`${v.probe} ${v.mode}: ${v.result}\n`);
   });
   process.stdout.write(cli.json ? `${JSON.stringify(r)}\n` : `${formatSuite(r)}\n`);
-  return r.failed === 0 ? 0 : 1;
+  return exitCode(r);
 }
 
 async function main(): Promise<number> {

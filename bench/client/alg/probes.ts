@@ -41,28 +41,30 @@ interface ProbeDef {
   port?: (s: ProbeSettings) => number | undefined;
 }
 
-/** PORT (IPv4) or EPRT; the verb as given. */
-type Sender = (p: ProbeSession, arg: string) => Promise<FtpReply>;
+/** Sends PORT/EPRT with its argument, the way the probe wants it on the wire. */
+type Sender = (p: ProbeSession, line: string) => Promise<FtpReply>;
 
-const plain = (verb: string): Sender => (p, arg) => p.ctl.cmd(`${verb} ${arg}`, timeout(p));
 const timeout = (p: ProbeSession): number => p.timeoutMs;
+const plain: Sender = (p, line) => p.ctl.cmd(line, timeout(p));
 
-/** One active round: a listener, the PORT/EPRT sent by `send`, the transfer. */
-async function active(p: ProbeSession, send: Sender, eprt = false, pauseMs = 0): Promise<RoundVerdict> {
+/**
+ * One active round: a listener on our own address, `verb` and its argument
+ * sent by `send`, the transfer. `verb` defaults to the session's (PORT on
+ * IPv4, EPRT on IPv6); its case is kept.
+ */
+async function active(p: ProbeSession, send: Sender = plain, verb: string = p.activeVerb, pauseMs = 0): Promise<RoundVerdict> {
   const l = await p.listen();
-  const { obs, refused } = await p.activeRound(l, () => send(p, p.portArg(l, eprt)), [], pauseMs);
+  const { obs, refused } = await p.activeRound(l, () => send(p, `${verb} ${p.portArg(l, verb)}`), [], pauseMs);
   return judgeActive(p.view, obs, refused);
 }
 
-async function passive(p: ProbeSession, send: (p: ProbeSession) => Promise<FtpReply>, pauseMs = 0): Promise<RoundVerdict> {
-  return judgePassive(p.view, await p.passiveRound(() => send(p), pauseMs));
+/** One passive round: the command sent by `send` (default: the session's PASV or EPSV), the transfer. */
+async function passive(p: ProbeSession, send: Sender = plain, verb: string = p.passiveVerb, pauseMs = 0): Promise<RoundVerdict> {
+  return judgePassive(p.view, await p.passiveRound(() => send(p, verb), pauseMs));
 }
 
-const pasv = (verb: string) => (p: ProbeSession) => p.ctl.cmd(verb, timeout(p));
-
-/** The basic round of either mode: PORT or PASV. */
-const basic = (p: ProbeSession, mode: DataMode): Promise<RoundVerdict> =>
-  mode === 'active' ? active(p, plain('PORT')) : passive(p, pasv('PASV'));
+/** The basic round of either mode. */
+const basic = (p: ProbeSession, mode: DataMode): Promise<RoundVerdict> => (mode === 'active' ? active(p) : passive(p));
 
 export const probes: readonly ProbeDef[] = [
   {
@@ -80,17 +82,11 @@ export const probes: readonly ProbeDef[] = [
       passive: `PASV in two TCP segments (byte ${Math.min(s.splitAt, 3)}) passed`,
     }),
     run: async (p, mode, s) => {
-      if (mode === 'active') {
-        const send: Sender = async (q, arg) => {
-          await q.ctl.writeSplit(`PORT ${arg}`, s.splitAt, s.splitPauseMs);
-          return q.ctl.reply(timeout(q));
-        };
-        return [await active(p, send)];
-      }
-      return [await passive(p, async (q) => {
-        await q.ctl.writeSplit('PASV', Math.min(s.splitAt, 3), s.splitPauseMs);
+      const split = (at: number): Sender => async (q, line) => {
+        await q.ctl.writeSplit(line, at, s.splitPauseMs);
         return q.ctl.reply(timeout(q));
-      })];
+      };
+      return [mode === 'active' ? await active(p, split(s.splitAt)) : await passive(p, split(Math.min(s.splitAt, 3)))];
     },
   },
   {
@@ -100,14 +96,13 @@ export const probes: readonly ProbeDef[] = [
       passive: '"TYPE I\\r\\nPASV" in one segment passed',
     }),
     run: async (p, mode) => {
-      const two = async (q: ProbeSession, line: string): Promise<FtpReply> => {
+      const afterType: Sender = async (q, line) => {
         q.ctl.write(`TYPE I\r\n${line}\r\n`);
         const t = await q.ctl.reply(timeout(q));
         if (t.code !== 200) return t;
         return q.ctl.reply(timeout(q));
       };
-      if (mode === 'active') return [await active(p, (q, arg) => two(q, `PORT ${arg}`))];
-      return [await passive(p, (q) => two(q, 'PASV'))];
+      return [mode === 'active' ? await active(p, afterType) : await passive(p, afterType)];
     },
   },
   {
@@ -116,7 +111,9 @@ export const probes: readonly ProbeDef[] = [
       active: '"port …" in lower case rewritten (verbs are case-insensitive, RFC 959 5.3)',
       passive: '"pasv" in lower case passed',
     }),
-    run: async (p, mode) => [mode === 'active' ? await active(p, plain('port')) : await passive(p, pasv('pasv'))],
+    run: async (p, mode) => [
+      mode === 'active' ? await active(p, plain, p.activeVerb.toLowerCase()) : await passive(p, plain, p.passiveVerb.toLowerCase()),
+    ],
   },
   {
     name: 'rounds',
@@ -142,20 +139,21 @@ export const probes: readonly ProbeDef[] = [
     }),
     run: async (p, mode) => {
       if (mode === 'passive') {
-        return [await passive(p, async (q) => {
-          const first = await q.ctl.cmd('PASV', timeout(q));
-          if (first.code !== 227) return first;
-          return q.ctl.cmd('PASV', timeout(q));
+        return [await passive(p, async (q, line) => {
+          const first = await q.ctl.cmd(line, timeout(q));
+          if (first.code !== 227 && first.code !== 229) return first;
+          return q.ctl.cmd(line, timeout(q));
         })];
       }
+      const verb = p.activeVerb;
       const earlier: ActiveListener = await p.listen();
       const later = await p.listen();
       const { obs, refused } = await p.activeRound(
         later,
         async () => {
-          const a = await p.ctl.cmd(`PORT ${p.portArg(earlier, false)}`, timeout(p));
+          const a = await p.ctl.cmd(`${verb} ${p.portArg(earlier, verb)}`, timeout(p));
           if (a.code >= 400) return a;
-          return p.ctl.cmd(`PORT ${p.portArg(later, false)}`, timeout(p));
+          return p.ctl.cmd(`${verb} ${p.portArg(later, verb)}`, timeout(p));
         },
         [earlier],
       );
@@ -169,7 +167,7 @@ export const probes: readonly ProbeDef[] = [
       passive: `${s.pauseMs / 1000} s between PASV and the data connect: still let through`,
     }),
     run: async (p, mode, s) => [
-      mode === 'active' ? await active(p, plain('PORT'), false, s.pauseMs) : await passive(p, pasv('PASV'), s.pauseMs),
+      mode === 'active' ? await active(p, plain, p.activeVerb, s.pauseMs) : await passive(p, plain, p.passiveVerb, s.pauseMs),
     ],
   },
   {
@@ -179,7 +177,7 @@ export const probes: readonly ProbeDef[] = [
       passive: 'EPSV passed (RFC 2428; no address to rewrite)',
     }),
     skip: (_s, ipv6) => (ipv6 ? 'the control connection is IPv6: EPRT |1| needs IPv4' : null),
-    run: async (p, mode) => [mode === 'active' ? await active(p, plain('EPRT'), true) : await passive(p, pasv('EPSV'))],
+    run: async (p, mode) => [mode === 'active' ? await active(p, plain, 'EPRT') : await passive(p, plain, 'EPSV')],
   },
   {
     name: 'eprt-2',
@@ -188,7 +186,7 @@ export const probes: readonly ProbeDef[] = [
       passive: 'EPSV over IPv6 passed',
     }),
     skip: (_s, ipv6) => (ipv6 ? null : 'the control connection is IPv4: EPRT |2| needs IPv6 (run the suite with an IPv6 --host)'),
-    run: async (p, mode) => [mode === 'active' ? await active(p, plain('EPRT'), true) : await passive(p, pasv('EPSV'))],
+    run: async (p, mode) => [mode === 'active' ? await active(p, plain, 'EPRT') : await passive(p, plain, 'EPSV')],
   },
   {
     name: 'unwatched-port',

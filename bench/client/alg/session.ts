@@ -66,6 +66,16 @@ export class ProbeSession {
     return this.o.timeoutMs;
   }
 
+  /** PORT on IPv4, EPRT on IPv6 (PORT carries IPv4 only). */
+  get activeVerb(): 'PORT' | 'EPRT' {
+    return this.ctl.ipv6 ? 'EPRT' : 'PORT';
+  }
+
+  /** PASV on IPv4, EPSV on IPv6 (RFC 2428: a 227 has no room for an IPv6 address). */
+  get passiveVerb(): 'PASV' | 'EPSV' {
+    return this.ctl.ipv6 ? 'EPSV' : 'PASV';
+  }
+
   get transferCommand(): string {
     return this.o.file !== undefined ? `RETR ${this.o.file}` : 'LIST';
   }
@@ -75,8 +85,9 @@ export class ProbeSession {
     return ActiveListener.open(this.ctl.localAddress);
   }
 
-  portArg(l: ActiveListener, eprt: boolean): string {
-    return eprt ? eprtArgument(l.endpoint) : portArgument(l.endpoint);
+  /** The argument `verb` (PORT or EPRT, any case) takes for listener `l`. */
+  portArg(l: ActiveListener, verb: string): string {
+    return verb.toUpperCase() === 'EPRT' ? eprtArgument(l.endpoint) : portArgument(l.endpoint);
   }
 
   /**

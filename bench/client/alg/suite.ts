@@ -114,6 +114,11 @@ export async function runSuite(o: SuiteOptions, onVerdict?: (v: Verdict) => void
   };
 }
 
+/** The process exit code of a run: 0 only when no probe failed. */
+export function exitCode(r: Pick<SuiteResult, 'failed'>): number {
+  return r.failed === 0 ? 0 : 1;
+}
+
 function wrap(text: string, width: number): string[] {
   const out: string[] = [];
   let line = '';
