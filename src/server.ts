@@ -1,4 +1,5 @@
 // Wires the engine's events to connections: the EngineHandler of a server.
+import os from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import type { Accounts } from './auth/accounts.js';
 import type { FailureExchange } from './auth/failed-logins.js';
@@ -9,6 +10,7 @@ import type { Config } from './config/settings.js';
 import type { CloseReasonName, Endpoint, EngineHandler, SessionId } from './engine/engine.js';
 import type { NativeStats } from './engine/native.js';
 import type { Logger } from './log.js';
+import { classifyActive, type DataAddressClass, isMismatch, MismatchLog, showEndpoint } from './ops/address-truth.js';
 import { type CounterSnapshot, Counters } from './ops/counters.js';
 import { instrument } from './ops/instrument.js';
 import { observeTransfers } from './ops/observe.js';
@@ -83,6 +85,7 @@ export class Server implements EngineHandler {
   private readonly logins: Logins;
   private readonly reporter: Reporter;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly mismatches: MismatchLog;
 
   constructor(
     private readonly parts: ServerParts,
@@ -91,6 +94,7 @@ export class Server implements EngineHandler {
     this.engine = makeEngine(this);
     this.limits = new Limits(parts.config, this.counters);
     this.logins = new Logins(parts.config, (limit) => this.counters.limit(limit), parts.failures);
+    this.mismatches = new MismatchLog(parts.log);
     this.reporter = new Reporter(parts.log, this.counters, (sid) => this.connections.get(sid)?.session, parts.xferlog);
     const commands = instrument(parts.commands, (verb) => this.counters.commandCounter(verb));
     const engine = observeTransfers(this.engine, this.reporter);
@@ -130,8 +134,34 @@ export class Server implements EngineHandler {
   }
 
   onDataFailed(sid: SessionId, error: number): void {
-    // The transfer's own result reports a failed connect; this is for the log only.
+    // The transfer's own result reports a failed connect; this is for the log and the address truth.
     this.shared.log.debug(`session ${sid}: data connection failed (errno ${-error})`);
+    if (!isConnectFailure(-error)) return;
+    const session = this.connections.get(sid)?.session;
+    if (session?.truth?.mode === 'active') this.classify(session, classifyActive(session.truth.said.host, session.peer.address, 'failed'), undefined);
+  }
+
+  onDataConnected(sid: SessionId, peer: Endpoint): void {
+    const session = this.connections.get(sid)?.session;
+    const truth = session?.truth;
+    if (session === undefined || truth === undefined) return;
+    // The worker takes only the control peer's connections on a passive port (the others are refused).
+    const c = truth.mode === 'active' ? classifyActive(truth.said.host, session.peer.address, 'connected') : 'passiveControlPeer';
+    this.classify(session, c, peer);
+  }
+
+  onDataRefused(sid: SessionId, peer: Endpoint, listener: Endpoint): void {
+    this.counters.dataAddresses.passiveForeignRefused += 1;
+    const session = this.connections.get(sid)?.session;
+    const announced = session?.truth?.mode === 'passive' ? showEndpoint(session.truth.announced) : 'unknown';
+    this.mismatches.note(`passive data connection from ${showEndpoint(peer)} refused: not the control peer`, {
+      session: sid,
+      class: 'passiveForeignRefused',
+      controlPeer: session === undefined ? 'unknown' : session.peer.address,
+      announced,
+      listener: showEndpoint(listener),
+      dataPeer: showEndpoint(peer),
+    });
   }
 
   onInputEnded(sid: SessionId): void {
@@ -195,10 +225,41 @@ export class Server implements EngineHandler {
    * counted (the failed-login caps are counted where they are decided, auth/logins.ts).
    */
   private reported(session: Session, event: CommandEvent): void {
-    if (event === 'login') this.reporter.login(session);
-    else this.counters.limit(event);
+    if (event === 'login') {
+      this.reporter.login(session);
+      return;
+    }
+    this.counters.limit(event);
+    // A refused PORT/EPRT still says what the middlebox did to its address.
+    if (session.truth?.mode === 'active') this.classify(session, classifyActive(session.truth.said.host, session.peer.address, 'refused'), undefined);
+  }
+
+  /** Counts a data setup's class once, and logs it when it is a mismatch. */
+  private classify(session: Session, c: DataAddressClass, dataPeer: Endpoint | undefined): void {
+    const truth = session.truth;
+    if (truth === undefined || truth.classified) return;
+    truth.classified = true;
+    this.counters.dataAddresses[c] += 1;
+    if (!isMismatch(c)) return;
+    const said = truth.mode === 'active' ? truth.said : truth.announced;
+    this.mismatches.note(`data address mismatch: ${c}`, {
+      session: session.sid,
+      class: c,
+      controlPeer: session.peer.address,
+      said: showEndpoint(said),
+      dataPeer: dataPeer === undefined ? 'none' : showEndpoint(dataPeer),
+    });
   }
 }
+
+/**
+ * The errnos of a DataFailed that are a connect that failed; the others
+ * (ENOTCONN, EALREADY, ECONNABORTED, ECONNRESET: an ESTA/ESTP with no
+ * connection, or a setup given up) say nothing of the address.
+ */
+const { ENOTCONN, EALREADY, ECONNABORTED, ECONNRESET, ECANCELED } = os.constants.errno;
+const notConnectFailures = new Set([ENOTCONN, EALREADY, ECONNABORTED, ECONNRESET, ECANCELED]);
+const isConnectFailure = (errno: number): boolean => errno > 0 && !notConnectFailures.has(errno);
 
 /** Polls `done` every pollMs until it holds or `ms` have passed. */
 async function until(done: () => boolean, ms: number): Promise<void> {

@@ -39,6 +39,7 @@ Napi::Value DecodeActionsJs(const Napi::CallbackInfo& info) {
     o.Set("type", static_cast<double>(a.type));
     o.Set("mode", static_cast<double>(a.mode));
     o.Set("op", static_cast<double>(a.op));
+    o.Set("flags", static_cast<double>(a.flags));
     o.Set("seq", static_cast<double>(a.seq));
     o.Set("sid", static_cast<double>(a.sid));
     o.Set("offset", static_cast<double>(a.offset));
@@ -70,6 +71,7 @@ Napi::Value EncodeEventsJs(const Napi::CallbackInfo& info) {
     e.local_port = static_cast<uint32_t>(Number(o, "localPort"));
     e.bytes = static_cast<uint64_t>(Number(o, "bytes"));
     e.too_long = o.Get("tooLong").ToBoolean();
+    e.fresh = o.Get("fresh").ToBoolean();
     e.reason = static_cast<CloseReason>(Number(o, "reason"));
     e.text = Bytes(o, "text");
     e.local = Bytes(o, "local");

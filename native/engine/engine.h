@@ -48,7 +48,9 @@ struct OptionalFd {
   X(reuse_port, reusePort, bool)               /* SO_REUSEPORT: --processes share the port */ \
   X(max_per_ip, maxPerIp, int)                 /* clients at once from one address (0: no limit) */ \
   X(per_ip_reply, perIpReply, std::string)     /* sent, then closed, past max_per_ip */ \
-  X(ledger_fd, ledgerFd, OptionalFd)           /* a client_ledger.h segment to share (-1: its own) */
+  X(ledger_fd, ledgerFd, OptionalFd)           /* a client_ledger.h segment to share (-1: its own) */ \
+  X(split_reply_at, splitReplyAt, size_t)      /* a SplitReply reply: bytes in its first write */ \
+  X(split_reply_pause_ms, splitReplyPauseMs, uint64_t) /* and the pause before the rest */
 
 struct EngineConfig {
 #define MUXFTPD_CONFIG_MEMBER(member, js_name, Type) Type member{};

@@ -40,6 +40,15 @@ using SessionId = uint64_t;
 // LoopFailed: an engine thread's loop failed and that thread stopped (its
 //   epoll_wait returned an error): text names it ("worker 0", "acceptor"),
 //   error the -errno. The server cannot go on whole.
+// DataConnected: a data connection is up: text, port → its peer (the client
+//   host that connected, or the active target); flag 1 when it has just come
+//   up (each data connection once), 0 for an OpenData's report of one that
+//   was up already. seq: the OpenData it answers (0: none); then also local,
+//   localPort → the server's end.
+// DataRefused: a passive listener turned away a connection from a host other
+//   than the session's control peer (a port thief, or a NAT that changed the
+//   source): text, port → that peer; local, localPort → the listener. sid 0
+//   when a shared --pasv-ports port cannot name one session.
 #define MUXFTPD_EVENT_TYPES(X) \
   X(Open, 1)                   \
   X(Line, 2)                   \
@@ -50,7 +59,9 @@ using SessionId = uint64_t;
   X(InputEnded, 7)             \
   X(TransferStarted, 8)        \
   X(FileDone, 9)               \
-  X(LoopFailed, 10)
+  X(LoopFailed, 10)            \
+  X(DataConnected, 11)         \
+  X(DataRefused, 12)
 
 // Reply: append text to the control output.
 // ListenPassive: open a passive listener (seq answered by PassiveReady).
@@ -67,6 +78,9 @@ using SessionId = uint64_t;
 //   read are still delivered; a FIN behind the unread bytes is reported only
 //   after ResumeInput (a reset still closes the session at once).
 // ResumeInput: read it again (unless the worker's own pause, JS behind, holds it).
+// OpenData: ESTA/ESTP: connect the active target now, or take a passive
+//   connection the client has made; seq → DataConnected with the endpoints,
+//   or DataFailed (-ENOTCONN: no data connection to report).
 #define MUXFTPD_ACTION_TYPES(X) \
   X(Reply, 1)                   \
   X(ListenPassive, 2)           \
@@ -78,7 +92,8 @@ using SessionId = uint64_t;
   X(Close, 8)                   \
   X(FileOp, 9)                  \
   X(PauseInput, 10)             \
-  X(ResumeInput, 11)
+  X(ResumeInput, 11)            \
+  X(OpenData, 12)
 
 // PeerClosed: the client closed or reset the control connection.
 // Requested: JS asked for it (QUIT, timeouts, limits).
@@ -148,6 +163,13 @@ using SessionId = uint64_t;
   X(Unlink, 6)              \
   X(Rename, 7)
 
+// Bits of an action's flags.
+// SplitReply: Reply, ListenPassive: the reply goes out in two writes, split at
+//   EngineConfig::split_reply_at with split_reply_pause_ms between them (a
+//   test instrument for middleboxes that parse replies).
+#define MUXFTPD_ACTION_FLAGS(X) \
+  X(SplitReply, 1)
+
 #define MUXFTPD_ENUMERATOR(name, value) k##name = value,
 enum class EventType : uint8_t { MUXFTPD_EVENT_TYPES(MUXFTPD_ENUMERATOR) };
 enum class ActionType : uint8_t { MUXFTPD_ACTION_TYPES(MUXFTPD_ENUMERATOR) };
@@ -156,6 +178,7 @@ enum class TransferError : int32_t { MUXFTPD_TRANSFER_ERRORS(MUXFTPD_ENUMERATOR)
 enum class WriteMode : uint8_t { MUXFTPD_WRITE_MODES(MUXFTPD_ENUMERATOR) };
 enum class CopyMode : uint8_t { MUXFTPD_COPY_MODES(MUXFTPD_ENUMERATOR) };
 enum class FileOpKind : uint8_t { MUXFTPD_FILE_OPS(MUXFTPD_ENUMERATOR) };
+enum class ActionFlag : uint8_t { MUXFTPD_ACTION_FLAGS(MUXFTPD_ENUMERATOR) };
 #undef MUXFTPD_ENUMERATOR
 
 // Every enum list, for the addon's export: X(jsGroupName, ListMacro).
@@ -166,7 +189,8 @@ enum class FileOpKind : uint8_t { MUXFTPD_FILE_OPS(MUXFTPD_ENUMERATOR) };
   X(transferErrors, MUXFTPD_TRANSFER_ERRORS) \
   X(writeModes, MUXFTPD_WRITE_MODES)     \
   X(copyModes, MUXFTPD_COPY_MODES)     \
-  X(fileOps, MUXFTPD_FILE_OPS)
+  X(fileOps, MUXFTPD_FILE_OPS)           \
+  X(actionFlags, MUXFTPD_ACTION_FLAGS)
 
 // The name of a WriteMode::kReplace upload's temporary file starts with this
 // (then 16 random hex digits); exported as binding.constants.uploadTempPrefix,
@@ -184,9 +208,10 @@ struct Event {
   uint32_t local_port = 0;  // kOpen
   uint64_t bytes = 0;     // kTransferDone
   bool too_long = false;  // kLine: the line exceeded max_line and was dropped
+  bool fresh = false;     // kDataConnected: the connection has just come up
   CloseReason reason = CloseReason::kPeerClosed;  // kClosed
-  std::string text;       // kLine: the line bytes; kOpen: peer address
-  std::string local;      // kOpen: local address
+  std::string text;       // kLine: the line bytes; kOpen, kDataConnected, kDataRefused: peer address
+  std::string local;      // kOpen, kDataConnected, kDataRefused: local address
 };
 
 struct Action {
@@ -194,6 +219,7 @@ struct Action {
   SessionId sid = 0;
   uint32_t seq = 0;
   uint32_t port = 0;      // kConnectActive
+  uint8_t flags = 0;      // ActionFlag bits
   uint64_t offset = 0;    // kSendFile/kRecvFile
   WriteMode mode = WriteMode::kTruncate;  // kRecvFile
   FileOpKind op = FileOpKind::kStat;      // kFileOp
@@ -217,8 +243,10 @@ struct Action {
 // JS numbers hold them).
 
 // An event record (native → JS, one buffer per worker loop iteration).
-// flag: Line → 1 when the line was too long; Closed → the CloseReason.
-// text: Line → the line bytes; Open → the peer address. second: Open → the local address.
+// flag: Line → 1 when the line was too long; Closed → the CloseReason;
+// DataConnected → 1 when the connection has just come up.
+// text: Line → the line bytes; Open, DataConnected, DataRefused → the peer
+// address. second: Open, DataConnected, DataRefused → the local address.
 #define MUXFTPD_EVENT_FIELDS(X) \
   X(type, 0, u8)                \
   X(flag, 1, u8)                \
@@ -240,6 +268,7 @@ inline constexpr size_t kEventHeader = 40;
   X(type, 0, u8)                 \
   X(mode, 1, u8)                 \
   X(op, 2, u8)                   \
+  X(flags, 3, u8)                \
   X(seq, 4, u32)                 \
   X(sid, 8, f64)                 \
   X(offset, 16, f64)             \

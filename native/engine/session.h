@@ -72,6 +72,10 @@ class Session {
   // Unsent reply bytes; out_sent of them are already written.
   std::string out;
   size_t out_sent = 0;
+  // The rest of a SplitReply reply, and what was queued after it: moved to
+  // `out` at held_until_ms (Worker::ReleaseHeld), so it leaves in a later write.
+  std::string held;
+  uint64_t held_until_ms = 0;
   uint32_t control_events = 0;  // the epoll interest currently registered
 
   bool IsOpen() const { return lifecycle_ == Lifecycle::kOpen; }
@@ -111,6 +115,8 @@ class Session {
   UniqueFd listener;             // a listener of its own (no passive port range)
   PassivePort* passive = nullptr;  // or a reservation in the shared pool
   SockAddr active_target;        // kActiveSet: where the data connection goes
+  SockAddr data_peer;            // kConnecting, kConnected: the data connection's peer
+  uint32_t data_report_seq = 0;  // an OpenData waiting for the connect (0: none)
   UniqueFd data;
   uint32_t data_events = 0;
   // `data` is in the epoll set (see Worker::SetDataEvents): a matter of the

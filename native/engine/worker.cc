@@ -124,6 +124,9 @@ void Worker::Run() {
     }
     Bump(iterations_, 1);
     now_ms_ = sys::NowMs();
+    // Before this turn's replies are queued: a held part whose pause ended
+    // goes out in a later write than the part before it, even with no pause.
+    ReleaseHeld();
     for (int i = 0; i < n; ++i) Dispatch(events[i]);
     WakeParked();
     ExpireDataConnections();
@@ -204,12 +207,14 @@ void Worker::Apply(Action& a) {
       Event& e = Emit(EventType::kFileDone, a.sid);
       e.seq = a.seq;
       e.error = -ECONNRESET;
+    } else if (a.type == ActionType::kOpenData) {
+      EmitDataFailed(a.sid, a.seq, -ECONNRESET);
     }
     return;
   }
   switch (a.type) {
     case ActionType::kReply:
-      Queue(s, a.data);
+      Queue(s, a.data, (a.flags & static_cast<uint8_t>(ActionFlag::kSplitReply)) != 0);
       break;
     case ActionType::kListenPassive: ListenPassive(s, a); break;
     case ActionType::kConnectActive: SetActiveTarget(s, a.data, static_cast<uint16_t>(a.port)); break;
@@ -218,11 +223,14 @@ void Worker::Apply(Action& a) {
     case ActionType::kRecvFile: BeginTransfer(s, a); break;
     case ActionType::kAbort: DropData(s); break;
     case ActionType::kClose:
+      s->out.append(s->held);  // a closing session's last replies wait for no pause
+      s->held.clear();
       DropData(s);
       s->BeginClose();
       MarkDirty(s);
       break;
     case ActionType::kFileOp: SubmitFileOp(s, a); break;
+    case ActionType::kOpenData: OpenData(s, a.seq); break;
     case ActionType::kPauseInput:
     case ActionType::kResumeInput:
       s->input_paused = a.type == ActionType::kPauseInput;
@@ -238,6 +246,10 @@ int Worker::WaitTimeoutMs() const {
   for (const Session* s : parked_) wake = std::min(wake, s->parked_until_ms);
   if (data_sessions_ && config_.data_timeout_ms != 0) wake = std::min(wake, next_expiry_ms_);
   if (!lingering_.empty()) wake = std::min(wake, next_linger_ms_);
+  for (SessionId sid : held_) {
+    auto it = sessions_.find(sid);
+    if (it != sessions_.end()) wake = std::min(wake, it->second->held_until_ms);
+  }
   if (wake == UINT64_MAX) return -1;
   uint64_t now = sys::NowMs();
   return wake <= now ? 0 : static_cast<int>(std::min<uint64_t>(wake - now, 60000));

@@ -69,7 +69,7 @@ class Worker {
   void OnControl(Session* s, uint32_t events);
   void OnListener(Session* s);
   void OnPoolListener(PassivePort* port);
-  void AttachData(Session* s, UniqueFd conn);
+  void AttachData(Session* s, UniqueFd conn, const SockAddr& peer);
   void ResetData(Session* s);
   void UnwatchData(Session* s);  // the data fd leaves the epoll set, the fd stays
   void OnData(Session* s, uint32_t events);
@@ -78,6 +78,12 @@ class Worker {
   void ListenPassive(Session* s, const Action& a);
   int OpenOwnListener(Session* s);
   void SetActiveTarget(Session* s, const std::string& host, uint16_t port);
+  void OpenData(Session* s, uint32_t seq);
+  // DataConnected for s's data connection: `fresh` when it has just come up;
+  // a seq (an OpenData's answer) adds the server's end of it.
+  void EmitDataConnected(Session* s, uint32_t seq, bool fresh);
+  void EmitDataFailed(SessionId sid, uint32_t seq, int32_t error);
+  void EmitDataRefused(SessionId sid, const SockAddr& peer, int listener);
   int ConnectActive(Session* s);
   bool ConnectForTransfer(Session* s, uint32_t seq);
   void BeginTransfer(Session* s, Action& a);
@@ -112,8 +118,10 @@ class Worker {
   [[nodiscard]] int SetDataEvents(Session* s, uint32_t events);
   bool WatchData(Session* s, uint32_t events);
   void SetControlEvents(Session* s);
-  // Appends a reply to the session's output, flushed at the end of this iteration.
-  void Queue(Session* s, const std::string& reply);
+  // Appends a reply to the session's output, flushed at the end of this
+  // iteration; `split`: its bytes past split_reply_at wait split_reply_pause_ms.
+  void Queue(Session* s, const std::string& reply, bool split = false);
+  void ReleaseHeld();  // held output whose pause is over goes to `out`
   void MarkDirty(Session* s);
   void FlushOutputs();
   void FlushEvents();
@@ -163,6 +171,7 @@ class Worker {
   std::vector<Session*> parked_;   // throttled transfers, waiting for tokens
   std::vector<Session*> dirty_;    // sessions with output to flush this loop
   std::vector<SessionId> paused_;  // sessions whose EPOLLIN was dropped
+  std::vector<SessionId> held_;    // sessions with held output (Session::held)
   // Closing sessions with output the client has not read (--close-timeout):
   // closed at the deadline unless what they owe has shrunk since the last look.
   struct Lingering {

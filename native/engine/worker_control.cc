@@ -66,9 +66,37 @@ void Worker::SetControlEvents(Session* s) {
   }
 }
 
-void Worker::Queue(Session* s, const std::string& reply) {
-  s->Append(reply);
+void Worker::Queue(Session* s, const std::string& reply, bool split) {
+  if (!s->held.empty()) {
+    s->held.append(reply);  // behind the held part, in order
+    return;
+  }
+  size_t at = config_.split_reply_at;
+  if (split && at > 0 && at < reply.size()) {
+    s->out.append(reply, 0, at);
+    s->held.assign(reply, at);
+    s->held_until_ms = now_ms_ + config_.split_reply_pause_ms;
+    held_.push_back(s->sid);
+  } else {
+    s->Append(reply);
+  }
   MarkDirty(s);
+}
+
+void Worker::ReleaseHeld() {
+  size_t kept = 0;
+  for (SessionId sid : held_) {
+    Session* s = Find(sid);
+    if (s == nullptr || s->held.empty()) continue;  // gone, or released by its close
+    if (now_ms_ < s->held_until_ms) {
+      held_[kept++] = sid;
+      continue;
+    }
+    s->out.append(s->held);
+    s->held.clear();
+    MarkDirty(s);
+  }
+  held_.resize(kept);
 }
 
 void Worker::MarkDirty(Session* s) {

@@ -17,11 +17,15 @@ void Worker::OnListener(Session* s) {
     if (fd < 0) return;  // EAGAIN, or an error that a later connection may not repeat
     UniqueFd conn(fd);
     // Only the control connection's own host may take the data connection:
-    // anything else is a port thief and is dropped, and the listener waits on.
-    if (!peer.SameHost(s->peer)) continue;
+    // anything else (a port thief, or a NAT that changed the source) is
+    // reported and dropped, and the listener waits on.
+    if (!peer.SameHost(s->peer)) {
+      EmitDataRefused(s->sid, peer, s->listener.Get());
+      continue;
+    }
     sys::EpollDel(epoll_.Get(), s->listener.Get());
     s->listener.Reset();
-    AttachData(s, std::move(conn));
+    AttachData(s, std::move(conn), peer);
   }
 }
 
@@ -31,29 +35,110 @@ void Worker::OnPoolListener(PassivePort* port) {
     int fd = sys::Accept(port->fd.Get(), &peer);
     if (fd < 0) return;
     UniqueFd conn(fd);
-    // Unclaimed connections (thieves, clients that gave up) are dropped.
     Session* s = pool_->Claim(port, peer);
-    if (s != nullptr && !s->IsGone()) AttachData(s, std::move(conn));
+    if (s == nullptr) {
+      // No session waits here for that host (a thief, a NAT that changed the
+      // source, a client that gave up): reported, naming the session only
+      // when one alone waits on this port, and dropped.
+      SessionId only = port->waiting.size() == 1 ? port->waiting.begin()->second->sid : 0;
+      EmitDataRefused(only, peer, port->fd.Get());
+      continue;
+    }
+    if (!s->IsGone()) AttachData(s, std::move(conn), peer);
   }
 }
 
-void Worker::AttachData(Session* s, UniqueFd conn) {
+void Worker::AttachData(Session* s, UniqueFd conn, const SockAddr& peer) {
   s->data = std::move(conn);
   s->data_state = DataState::kConnected;
+  s->data_peer = peer;
   TouchData(s);
+  EmitDataConnected(s, 0, true);
   StartTransferIfReady(s);
+}
+
+void Worker::EmitDataConnected(Session* s, uint32_t seq, bool fresh) {
+  Event& e = Emit(EventType::kDataConnected, s->sid);
+  e.seq = seq;
+  e.fresh = fresh;
+  e.text = s->data_peer.HostString();
+  e.port = s->data_peer.Port();
+  SockAddr local;
+  if (seq != 0 && sys::LocalAddress(s->data.Get(), &local) == 0) {
+    e.local = local.HostString();
+    e.local_port = local.Port();
+  }
+}
+
+void Worker::EmitDataFailed(SessionId sid, uint32_t seq, int32_t error) {
+  Event& e = Emit(EventType::kDataFailed, sid);
+  e.seq = seq;
+  e.error = error;
+}
+
+void Worker::EmitDataRefused(SessionId sid, const SockAddr& peer, int listener) {
+  Event& e = Emit(EventType::kDataRefused, sid);
+  e.text = peer.HostString();
+  e.port = peer.Port();
+  SockAddr local;
+  if (sys::LocalAddress(listener, &local) == 0) {
+    e.local = local.HostString();
+    e.local_port = local.Port();
+  }
+}
+
+// ESTA, ESTP: the data connection's endpoints, connecting an active target
+// first; a passive connection the client has made is taken off the listener's
+// queue first (it may be ready in the same loop turn as the command).
+void Worker::OpenData(Session* s, uint32_t seq) {
+  switch (s->data_state) {
+    case DataState::kActiveSet: {
+      s->data_report_seq = seq;
+      int r = ConnectActive(s);
+      if (r < 0) {
+        s->data_report_seq = 0;
+        EmitDataFailed(s->sid, seq, r);
+        ResetData(s);
+      }
+      return;
+    }
+    case DataState::kConnecting:
+      if (s->data_report_seq == 0) {
+        s->data_report_seq = seq;
+      } else {
+        EmitDataFailed(s->sid, seq, -EALREADY);
+      }
+      return;
+    case DataState::kListening:
+      if (s->listener.Valid()) {
+        OnListener(s);
+      } else if (s->passive != nullptr) {
+        OnPoolListener(s->passive);
+      }
+      break;
+    case DataState::kNone:
+    case DataState::kConnected: break;
+  }
+  if (s->data_state == DataState::kConnected) {
+    EmitDataConnected(s, seq, false);
+  } else {
+    EmitDataFailed(s->sid, seq, -ENOTCONN);
+  }
 }
 
 void Worker::OnData(Session* s, uint32_t events) {
   if (s->data_state == DataState::kConnecting) {
     int err = sys::SocketError(s->data.Get());
+    uint32_t seq = s->data_report_seq;
+    s->data_report_seq = 0;
     if (err == 0 && !(events & (EPOLLERR | EPOLLHUP))) {
       s->data_state = DataState::kConnected;
       (void)SetDataEvents(s, 0);
+      EmitDataConnected(s, seq, true);
       StartTransferIfReady(s);
       return;
     }
-    Emit(EventType::kDataFailed, s->sid).error = err != 0 ? err : -ECONNREFUSED;
+    EmitDataFailed(s->sid, seq, err != 0 ? err : -ECONNREFUSED);
     if (s->transfer) FinishTransfer(s, static_cast<int32_t>(TransferError::kConnectFailed));
     DropData(s);
     return;
@@ -77,7 +162,8 @@ void Worker::ListenPassive(Session* s, const Action& a) {
     TouchData(s);
     data_sessions_ = true;
     if (!a.preamble.empty()) {
-      Queue(s, FillPassivePort(a.preamble, static_cast<uint16_t>(r)));
+      Queue(s, FillPassivePort(a.preamble, static_cast<uint16_t>(r)),
+            (a.flags & static_cast<uint8_t>(ActionFlag::kSplitReply)) != 0);
     }
   }
   Event& e = Emit(EventType::kPassiveReady, s->sid);
@@ -114,7 +200,7 @@ int Worker::OpenOwnListener(Session* s) {
 void Worker::SetActiveTarget(Session* s, const std::string& host, uint16_t port) {
   DropData(s);
   if (!SockAddr::Parse(host, port, &s->active_target)) {
-    Emit(EventType::kDataFailed, s->sid).error = -EINVAL;
+    EmitDataFailed(s->sid, 0, -EINVAL);
     return;
   }
   s->data_state = DataState::kActiveSet;
@@ -141,10 +227,14 @@ int Worker::ConnectActive(Session* s) {
   int r = sys::Connect(fd, target);
   if (r != 0 && r != -EINPROGRESS) return r;
   s->data = std::move(conn);
+  s->data_peer = target;
   s->data_state = r == 0 ? DataState::kConnected : DataState::kConnecting;
   TouchData(s);
   data_sessions_ = true;
-  return r == 0 ? 0 : SetDataEvents(s, EPOLLOUT);
+  if (r != 0) return SetDataEvents(s, EPOLLOUT);
+  EmitDataConnected(s, s->data_report_seq, true);
+  s->data_report_seq = 0;
+  return 0;
 }
 
 // Connects a transfer's active target: false when that failed at once (the
@@ -153,7 +243,7 @@ bool Worker::ConnectForTransfer(Session* s, uint32_t seq) {
   if (s->data_state != DataState::kActiveSet) return true;
   int r = ConnectActive(s);
   if (r == 0) return true;
-  Emit(EventType::kDataFailed, s->sid).error = r;
+  EmitDataFailed(s->sid, 0, r);
   ResetData(s);
   EmitTransferDone(s->sid, seq, 0, static_cast<int32_t>(TransferError::kConnectFailed));
   return false;
@@ -168,6 +258,11 @@ void Worker::DropData(Session* s) {
 }
 
 void Worker::ResetData(Session* s) {
+  // An OpenData waiting for this connect is answered: it will not come up.
+  if (s->data_report_seq != 0) {
+    EmitDataFailed(s->sid, s->data_report_seq, -ECONNABORTED);
+    s->data_report_seq = 0;
+  }
   // EpollDel before close, for the same reason as in CloseSession.
   UnwatchData(s);
   if (s->listener.Valid()) sys::EpollDel(epoll_.Get(), s->listener.Get());

@@ -10,6 +10,7 @@ import { epsv, epsvArg, eprt, pasv, port } from './handlers/data.js';
 import { allo, dele, mkd, needsRenameFrom, rmd, rnfr, rnto } from './handlers/files.js';
 import { feat, help, mdtm, mode, noop, opts, size, stat, stru, syst, type } from './handlers/info.js';
 import { list, mlsd, mlst, nlst } from './handlers/listing.js';
+import { beforeLogin, esta, estp, host } from './handlers/middlebox.js';
 import { cdup, cwd, pwd } from './handlers/nav.js';
 import { abor, rest, restArg, retr } from './handlers/transfer.js';
 import { appe, stor, stou } from './handlers/upload.js';
@@ -37,6 +38,7 @@ export function notAfterEpsvAll(s: Session): Reply | undefined {
 export const commands = {
   USER: { auth: false, arg: 'required', help: 'USER <SP> name (start a login; any name is accepted)', handler: user },
   PASS: { auth: false, arg: 'optional', state: needsUser, help: 'PASS [<SP> password] (finish a login)', handler: pass },
+  HOST: { auth: false, arg: 'required', state: beforeLogin, feat: 'HOST', help: 'HOST <SP> name (RFC 7151 virtual host; before USER)', handler: host },
   QUIT: { auth: false, arg: 'none', help: 'QUIT (close the connection, after a running transfer)', handler: quit },
   SYST: { auth: false, arg: 'none', help: 'SYST (system type)', handler: syst },
   FEAT: { auth: false, arg: 'none', help: 'FEAT (list the extensions)', handler: feat },
@@ -56,6 +58,8 @@ export const commands = {
   EPSV: { auth: true, data: true, arg: epsvArg, feat: 'EPSV', help: 'EPSV [<SP> 1 | 2 | ALL] (extended passive mode)', handler: epsv },
   PORT: { auth: true, data: true, arg: 'required', state: notAfterEpsvAll, help: 'PORT <SP> h1,h2,h3,h4,p1,p2 (active mode)', handler: port },
   EPRT: { auth: true, data: true, arg: 'required', state: notAfterEpsvAll, feat: 'EPRT', help: 'EPRT <SP> |proto|address|port| (extended active mode)', handler: eprt },
+  ESTA: { auth: true, data: true, arg: 'none', help: "ESTA (after PORT: connect now, answer the server's end of the data connection)", handler: esta },
+  ESTP: { auth: true, data: true, arg: 'none', help: "ESTP (after PASV and the connect: answer the client's end as the server sees it)", handler: estp },
   RETR: { auth: true, data: true, arg: 'required', state: needsDataSetup, help: 'RETR <SP> path (download a file)', handler: retr },
   REST: { auth: true, arg: restArg, feat: 'REST STREAM', help: 'REST <SP> offset (restart the next RETR or STOR at a byte offset)', handler: rest },
   ABOR: { auth: true, arg: 'none', duringTransfer: true, help: 'ABOR (abort the transfer)', handler: abor },

@@ -76,7 +76,7 @@ export type CommandEvent = 'login' | 'bounce';
 /** The engine actions a handler may call (the network is touched only through these). */
 export type EngineActions = Pick<
   Engine,
-  'reply' | 'listenPassive' | 'connectActive' | 'sendFile' | 'sendBuffer' | 'recvFile' | 'abort' | 'close' | 'fileOp'
+  'reply' | 'listenPassive' | 'connectActive' | 'openData' | 'sendFile' | 'sendBuffer' | 'recvFile' | 'abort' | 'close' | 'fileOp'
 >;
 
 export interface CommandContext {

@@ -41,5 +41,8 @@ export function engineConfig(config: Readonly<Config>, share?: EngineShare): Nat
     maxPerIp: config.maxPerIp,
     perIpReply: limitReplies.maxPerIp,
     ledgerFd: share?.ledgerFd ?? -1,
+    // Split only when some verb asks for it (the engine splits only replies flagged so).
+    splitReplyAt: config.splitReplyVerbs.length > 0 ? config.splitReplyAt : 0,
+    splitReplyPauseMs: config.splitReplyPauseMs,
   };
 }

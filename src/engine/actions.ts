@@ -19,6 +19,7 @@ const kHeader = wireHeader('action');
 const oType = wireField('action', 'type', 'u8');
 const oMode = wireField('action', 'mode', 'u8');
 const oOp = wireField('action', 'op', 'u8');
+const oFlags = wireField('action', 'flags', 'u8');
 const oSeq = wireField('action', 'seq', 'u32');
 const oSid = wireField('action', 'sid', 'f64');
 const oOffset = wireField('action', 'offset', 'f64');
@@ -32,7 +33,7 @@ const kPadding = paddingOf();
 
 function paddingOf(): number[] {
   const covered = new Set<number>();
-  const fields: Array<[number, number]> = [[oType, 1], [oMode, 1], [oOp, 1], [oSeq, 4], [oSid, 8], [oOffset, 8], [oPort, 4],
+  const fields: Array<[number, number]> = [[oType, 1], [oMode, 1], [oOp, 1], [oFlags, 1], [oSeq, 4], [oSid, 8], [oOffset, 8], [oPort, 4],
     [oDataLength, 4], [oPreambleLength, 4], [oEpilogueLength, 4]];
   for (const [at, size] of fields) for (let i = 0; i < size; i++) covered.add(at + i);
   const pads: number[] = [];
@@ -53,6 +54,8 @@ export interface ActionFields {
   mode?: number;
   /** FileOp: what it does (FileOp values). */
   op?: number;
+  /** ActionFlag bits (SplitReply). */
+  flags?: number;
   data?: string | Buffer;
   preamble?: string;
   epilogue?: string;
@@ -78,12 +81,14 @@ export class ActionWriter {
     const port = f.port ?? 0;
     const mode = f.mode ?? 0;
     const op = f.op ?? 0;
+    const flags = f.flags ?? 0;
     check('sid', sid, Number.MAX_SAFE_INTEGER);
     check('offset', offset, Number.MAX_SAFE_INTEGER);
     check('seq', seq, 0xffffffff);
     check('port', port, 0xffff);
     check('mode', mode, 0xff);
     check('op', op, 0xff);
+    check('flags', flags, 0xff);
     check('type', type, 0xff);
     // Room for the worst case (3 UTF-8 bytes per UTF-16 unit) before writing.
     const dataMax = data === undefined ? 0 : typeof data === 'string' ? data.length * 3 : data.length;
@@ -104,6 +109,7 @@ export class ActionWriter {
     v.setUint8(at + oType, type);
     v.setUint8(at + oMode, mode);
     v.setUint8(at + oOp, op);
+    v.setUint8(at + oFlags, flags);
     v.setUint32(at + oSeq, seq, true);
     v.setFloat64(at + oSid, sid, true);
     v.setFloat64(at + oOffset, offset, true);

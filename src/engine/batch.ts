@@ -3,8 +3,10 @@
 // each a fixed header (native/engine/protocol.h MUXFTPD_EVENT_FIELDS: the
 // offsets come from the addon) and then its text and second text.
 //
-// flag: Line → 1 when the line was too long; Closed → the CloseReason.
-// text: Line → the line bytes; Open → the peer address (second text: local).
+// flag: Line → 1 when the line was too long; Closed → the CloseReason;
+// DataConnected → 1 when the connection has just come up.
+// text: Line → the line bytes; Open, DataConnected, DataRefused → the peer
+// address (second text: the local address).
 import { wireField, wireHeader } from './native.js';
 
 const kHeader = wireHeader('event');
@@ -31,7 +33,7 @@ export interface RawEvent {
   bytes: number;
   /** Line bytes (a view into the batch) or the peer address bytes. */
   text: Buffer;
-  /** Open: the local address. */
+  /** Open, DataConnected, DataRefused: the local address. */
   second: Buffer;
 }
 

@@ -6,6 +6,7 @@ import { type ActionFields, ActionWriter } from './actions.js';
 import { latin1Text } from '../protocol/bytes.js';
 import { forEachEvent, type RawEvent, viewOf } from './batch.js';
 import {
+  ActionFlag,
   ActionType,
   CloseReason,
   CopyMode,
@@ -36,8 +37,19 @@ export interface EngineHandler {
   onOpen(sid: SessionId, peer: Endpoint, local: Endpoint): void;
   /** `line` is a view into the batch: copy it to keep it past the call. */
   onLine(sid: SessionId, line: Buffer, tooLong: boolean): void;
-  /** An active connect failed (-errno); the transfer waiting for it ends with ConnectFailed. */
+  /**
+   * An active connect failed (-errno); the transfer waiting for it ends with
+   * ConnectFailed. Also an openData's refusal (-ENOTCONN, -EALREADY), or its
+   * connect given up (-ECONNABORTED, -ECONNRESET: the setup or the session went).
+   */
   onDataFailed(sid: SessionId, error: number): void;
+  /** A data connection has just come up: its peer (the client host that connected, or the active target). */
+  onDataConnected(sid: SessionId, peer: Endpoint): void;
+  /**
+   * A passive listener turned away a connection from a host other than the
+   * control peer (sid 0: a shared --pasv-ports port with no one session to name).
+   */
+  onDataRefused(sid: SessionId, peer: Endpoint, listener: Endpoint): void;
   onClosed(sid: SessionId, reason: CloseReasonName): void;
   /** The client half-closed: no line comes after the ones already delivered. */
   onInputEnded(sid: SessionId): void;
@@ -119,6 +131,19 @@ const writeModes: Record<WriteModeName, number> = {
   replace: WriteMode.Replace,
 };
 
+/** A data connection's two ends, as the server's socket has them (ESTA, ESTP). */
+export interface DataEndpoints {
+  peer: Endpoint;
+  local: Endpoint;
+}
+
+/** Rejection of openData: carries the negated errno from the worker (-ENOTCONN: no data connection). */
+export class DataError extends Error {
+  constructor(readonly errno: number) {
+    super(`no data connection (errno ${-errno})`);
+  }
+}
+
 /** Rejection of listenPassive: carries the negated errno from the worker. */
 export class PassiveError extends Error {
   constructor(readonly errno: number) {
@@ -140,6 +165,7 @@ const fileOps: Record<FileOpName, number> = {
 type Pending =
   | { kind: 'passive'; sid: SessionId; resolve: (port: number) => void; reject: (e: Error) => void }
   | { kind: 'file'; sid: SessionId; resolve: (r: FileOpResult) => void }
+  | { kind: 'data'; sid: SessionId; resolve: (r: DataEndpoints) => void; reject: (e: Error) => void }
   | {
       kind: 'transfer';
       sid: SessionId;
@@ -202,20 +228,34 @@ export class Engine {
     return this.native.stats();
   }
 
-  reply(sid: SessionId, text: string): void {
-    this.push(ActionType.Reply, sid, { data: text });
+  /** `split`: written in two parts (NativeConfig splitReplyAt, splitReplyPauseMs). */
+  reply(sid: SessionId, text: string, split = false): void {
+    this.push(ActionType.Reply, sid, { data: text, flags: split ? ActionFlag.SplitReply : 0 });
   }
 
   /**
    * Opens a passive listener for the session; resolves with its port. The
    * worker sends `replyTemplate` with the port filled in (%P decimal, %H
-   * "p1,p2"; protocol/address.ts) as soon as the listener is up.
+   * "p1,p2"; protocol/address.ts) as soon as the listener is up (`split`: as for reply).
    */
-  listenPassive(sid: SessionId, replyTemplate?: string): Promise<number> {
+  listenPassive(sid: SessionId, replyTemplate?: string, split = false): Promise<number> {
     const seq = this.seq();
     return new Promise((resolve, reject) => {
-      this.push(ActionType.ListenPassive, sid, { seq, preamble: replyTemplate });
+      this.push(ActionType.ListenPassive, sid, { seq, preamble: replyTemplate, flags: split ? ActionFlag.SplitReply : 0 });
       this.pending.set(seq, { kind: 'passive', sid, resolve, reject });
+    });
+  }
+
+  /**
+   * ESTA, ESTP: connects the active target now (the next transfer uses the
+   * connection), or takes the passive connection the client has made;
+   * resolves with both ends, rejects with a DataError.
+   */
+  openData(sid: SessionId): Promise<DataEndpoints> {
+    const seq = this.seq();
+    return new Promise((resolve, reject) => {
+      this.push(ActionType.OpenData, sid, { seq });
+      this.pending.set(seq, { kind: 'data', sid, resolve, reject });
     });
   }
 
@@ -289,6 +329,7 @@ export class Engine {
       this.pending.delete(seq);
       try {
         if (p.kind === 'passive') p.reject(new PassiveError(-ECANCELED));
+        else if (p.kind === 'data') p.reject(new DataError(-ECANCELED));
         else if (p.kind === 'file') p.resolve({ error: -ECANCELED, records: none });
         else settle(p, 0, TransferError.Aborted);
       } catch (e) {
@@ -396,8 +437,22 @@ export class Engine {
         }
         break;
       }
-      case EventType.DataFailed:
+      case EventType.DataFailed: {
+        // With a seq, the answer to an openData too.
+        const p = ev.seq === 0 ? undefined : this.take(ev.seq);
+        if (p?.kind === 'data') p.reject(new DataError(ev.error));
         this.handler.onDataFailed(ev.sid, ev.error);
+        break;
+      }
+      case EventType.DataConnected: {
+        const peer = { address: latin1Text(ev.text), port: ev.port };
+        if (ev.flag === 1) this.handler.onDataConnected(ev.sid, peer);
+        const p = ev.seq === 0 ? undefined : this.take(ev.seq);
+        if (p?.kind === 'data') p.resolve({ peer, local: { address: latin1Text(ev.second), port: ev.localPort } });
+        break;
+      }
+      case EventType.DataRefused:
+        this.handler.onDataRefused(ev.sid, { address: latin1Text(ev.text), port: ev.port }, { address: latin1Text(ev.second), port: ev.localPort });
         break;
       case EventType.TransferDone: {
         const p = this.take(ev.seq);

@@ -56,6 +56,10 @@ export interface NativeConfig {
    * The engine maps it; the fd stays the caller's.
    */
   ledgerFd: number;
+  /** A reply posted with the SplitReply flag: bytes in its first write (0: not split). */
+  splitReplyAt: number;
+  /** Milliseconds between the two writes of a split reply. */
+  splitReplyPauseMs: number;
 }
 
 /** One native worker's loop counters since start. Mean batch size = events / batches. */
@@ -112,6 +116,7 @@ export interface NativeConstants {
   writeModes: Readonly<Record<string, number>>;
   copyModes: Readonly<Record<string, number>>;
   fileOps: Readonly<Record<string, number>>;
+  actionFlags: Readonly<Record<string, number>>;
   wire: { event: WireLayout; action: WireLayout; stat: WireLayout };
   engineConfig: Readonly<Record<string, 'string' | 'number' | 'boolean'>>;
   /** How the name of a 'replace' upload's temporary file starts (protocol.h kUploadTempPrefix). */
@@ -123,6 +128,7 @@ export interface ProbedAction {
   type: number;
   mode: number;
   op: number;
+  flags: number;
   seq: number;
   sid: number;
   offset: number;
@@ -142,6 +148,7 @@ export interface ProbeEvent {
   localPort?: number;
   bytes?: number;
   tooLong?: boolean;
+  fresh?: boolean;
   reason?: number;
   text?: string | Buffer;
   local?: string;
@@ -189,13 +196,14 @@ export function loadBinding(): NativeBinding {
 
 /** The names of an enum group TypeScript uses; the values come from the addon. */
 export const enumNames = {
-  events: ['Open', 'Line', 'PassiveReady', 'DataFailed', 'TransferDone', 'Closed', 'InputEnded', 'TransferStarted', 'FileDone', 'LoopFailed'],
-  actions: ['Reply', 'ListenPassive', 'ConnectActive', 'SendFile', 'SendBuffer', 'RecvFile', 'Abort', 'Close', 'FileOp', 'PauseInput', 'ResumeInput'],
+  events: ['Open', 'Line', 'PassiveReady', 'DataFailed', 'TransferDone', 'Closed', 'InputEnded', 'TransferStarted', 'FileDone', 'LoopFailed', 'DataConnected', 'DataRefused'],
+  actions: ['Reply', 'ListenPassive', 'ConnectActive', 'SendFile', 'SendBuffer', 'RecvFile', 'Abort', 'Close', 'FileOp', 'PauseInput', 'ResumeInput', 'OpenData'],
   closeReasons: ['PeerClosed', 'Requested', 'IoError', 'OutputOverflow', 'Shutdown', 'CloseTimeout'],
   transferErrors: ['Ok', 'Aborted', 'NoDataConnection', 'PeerClosed', 'ConnectFailed', 'Timeout'],
   writeModes: ['Truncate', 'Append', 'Exclusive', 'Replace'],
   copyModes: ['Sendfile', 'ReadWrite'],
   fileOps: ['Home', 'Stat', 'Lstat', 'List', 'Mkdir', 'Rmdir', 'Unlink', 'Rename'],
+  actionFlags: ['SplitReply'],
 } as const;
 
 type EnumGroup = keyof typeof enumNames;
@@ -221,6 +229,8 @@ export const WriteMode = exported('writeModes');
 export const CopyMode = exported('copyModes');
 /** What a FileOp action does (native/engine/protocol.h MUXFTPD_FILE_OPS). */
 export const FileOp = exported('fileOps');
+/** Bits of an action's flags (native/engine/protocol.h MUXFTPD_ACTION_FLAGS). */
+export const ActionFlag = exported('actionFlags');
 
 /**
  * How the name of an atomic upload's temporary file starts: the engine

@@ -2,6 +2,7 @@
 // counts here). Plain numbers, bumped where things happen; stats(), the
 // metrics endpoint and the status line read them.
 import { TransferError, type TransferResult } from '../engine/engine.js';
+import { type DataAddressClass, dataAddressClasses } from './address-truth.js';
 
 export const limitNames = [
   'maxClients',
@@ -42,6 +43,8 @@ export interface CounterSnapshot {
   transfersRunning: number;
   /** Times each limit was hit (maxClients and maxPerIp are filled in from the engine's counts). */
   limits: Record<LimitName, number>;
+  /** Data connections by address class (ops/address-truth.ts, docs/middlebox.md). */
+  dataAddresses: Record<DataAddressClass, number>;
 }
 
 export function outcomeOf(result: TransferResult): TransferOutcome {
@@ -76,6 +79,7 @@ export class Counters {
   private readonly commands = new Map<string, { runs: number }>();
   readonly transfers = zeros(transferOutcomes);
   readonly limits = zeros(limitNames);
+  readonly dataAddresses = zeros(dataAddressClasses);
 
   /**
    * Counts the runs of `verb`: what instrument() calls on every command,
@@ -127,6 +131,7 @@ export class Counters {
       transfers: { ...this.transfers },
       transfersRunning: this.transfersRunning,
       limits: { ...this.limits, maxClients: engine.rejected, maxPerIp: engine.rejectedPerIp },
+      dataAddresses: { ...this.dataAddresses },
     };
   }
 }

@@ -74,6 +74,14 @@ export function metricsRegistry(stats: () => ServerStats): Registry {
   mirrored(registry, 'muxftpd_limits_total', 'Times a limit was hit, by limit', ['limit'], (s) => entries(s.limits, 'limit'), stats);
   mirrored(
     registry,
+    'muxftpd_data_connections_total',
+    'Data connections by address class: what PORT/EPRT said or PASV/EPSV announced against the peer that came or was reached (docs/middlebox.md)',
+    ['class'],
+    (s) => entries(s.dataAddresses, 'class'),
+    stats,
+  );
+  mirrored(
+    registry,
     'muxftpd_bytes_total',
     'Data bytes moved, by direction (out: downloads and listings; in: uploads)',
     ['direction'],

@@ -52,8 +52,9 @@ export function observeTransfers(engine: EngineActions, observer: TransferObserv
     });
   };
   return {
-    reply: (sid, text) => engine.reply(sid, text),
-    listenPassive: (sid, replyTemplate) => engine.listenPassive(sid, replyTemplate),
+    reply: (sid, text, split) => engine.reply(sid, text, split),
+    listenPassive: (sid, replyTemplate, split) => engine.listenPassive(sid, replyTemplate, split),
+    openData: (sid) => engine.openData(sid),
     connectActive: (sid, host, port) => engine.connectActive(sid, host, port),
     sendFile: (sid, rel, offset, opts) => track(sid, 'download', rel, offset, opts, (o) => engine.sendFile(sid, rel, offset, o)),
     sendBuffer: (sid, data, opts) => track(sid, 'listing', null, 0, opts, (o) => engine.sendBuffer(sid, data, o)),

@@ -52,13 +52,15 @@ export function parseEprtArg(arg: string): EprtResult {
  * the port in decimal, %H for PASV's "p1,p2". fillPassive is the same
  * substitution in TypeScript.
  */
-export function pasvTemplate(ipv4: string): Reply {
-  const h = ipv4.split('.').join(',');
-  return reply(Code.EnteringPassive, `Entering Passive Mode (${h},%H).`);
+/** 'bare': the address without parentheses, which RFC 1123 4.1.2.6 tells clients to expect too. */
+export function pasvTemplate(ipv4: string, style: 'parens' | 'bare' = 'parens'): Reply {
+  const h = `${ipv4.split('.').join(',')},%H`;
+  return reply(Code.EnteringPassive, style === 'parens' ? `Entering Passive Mode (${h}).` : `Entering Passive Mode ${h}`);
 }
 
-export function epsvTemplate(): Reply {
-  return reply(Code.EnteringExtendedPassive, 'Entering Extended Passive Mode (|||%P|)');
+/** RFC 2428 3: (<d><d><d><port><d>), where d is '|' unless the server chooses another. */
+export function epsvTemplate(d = '|'): Reply {
+  return reply(Code.EnteringExtendedPassive, `Entering Extended Passive Mode (${d}${d}${d}%P${d})`);
 }
 
 export function fillPassive(template: string, port: number): string {

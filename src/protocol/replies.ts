@@ -10,7 +10,7 @@ export const Code = {
   FileStatus: 213, // RFC 959 4.2.1; RFC 3659 3, 4 (MDTM, SIZE)
   HelpMessage: 214, // RFC 959 4.2.1
   SystemType: 215, // RFC 959 4.2.1
-  ServiceReady: 220, // RFC 959 4.2.1
+  ServiceReady: 220, // RFC 959 4.2.1; RFC 7151 3.2 (HOST accepted)
   ClosingControl: 221, // RFC 959 4.2.1
   DataOpenNoTransfer: 225, // RFC 959 4.2.1
   ClosingData: 226, // RFC 959 4.2.1: requested file action successful
@@ -32,6 +32,7 @@ export const Code = {
   NotImplemented: 502, // RFC 959 4.2.1
   BadSequence: 503, // RFC 959 4.2.1
   NotImplementedForParam: 504, // RFC 959 4.2.1
+  NotInThisMode: 520, // pure-ftpd's ESTA/ESTP: not in that data mode (no RFC defines it)
   ProtocolNotSupported: 522, // RFC 2428 2: network protocol not supported
   NotLoggedIn: 530, // RFC 959 4.2.1
   FileUnavailable: 550, // RFC 959 4.2.1: not found, no access

@@ -143,9 +143,10 @@ export class Connection implements CommandContext {
     else this.wait(entry);
   }
 
-  send(r: Reply): void {
+  /** `split`: in two writes (--split-reply-verbs). */
+  send(r: Reply, split = false): void {
     if (this.closed) return;
-    if (r.sent !== true) this.shared.engine.reply(this.session.sid, formatReply(r));
+    if (r.sent !== true) this.shared.engine.reply(this.session.sid, formatReply(r), split);
     if (r.close === true) {
       this.shared.engine.close(this.session.sid);
       this.dropped();
@@ -280,12 +281,14 @@ export class Connection implements CommandContext {
     if (side) this.sideBusy = true;
     else this.mainBusy = true;
     const result = entry.refusal ?? dispatch(this, entry.verb, entry.arg, entry.spec);
+    // An empty list (the default) answers at once: no lookup per command.
+    const split = this.shared.config.splitReplyVerbs.length > 0 && this.shared.config.splitReplyVerbs.includes(entry.verb);
     if (result instanceof Promise) {
       result.then(
-        (r) => this.settle(side, r),
+        (r) => this.settle(side, r, split),
         (e: unknown) => {
           try {
-            this.settle(side, failureReply(this, entry.verb, e));
+            this.settle(side, failureReply(this, entry.verb, e), split);
           } catch (err) {
             this.fail(err);
           }
@@ -293,20 +296,20 @@ export class Connection implements CommandContext {
       );
       return;
     }
-    this.release(side, result);
+    this.release(side, result, split);
   }
 
-  private settle(side: boolean, r: Reply): void {
+  private settle(side: boolean, r: Reply, split: boolean): void {
     try {
-      this.release(side, r);
+      this.release(side, r, split);
       this.pump();
     } catch (e) {
       this.fail(e);
     }
   }
 
-  private release(side: boolean, r: Reply): void {
-    this.send(r);
+  private release(side: boolean, r: Reply, split: boolean): void {
+    this.send(r, split);
     if (side) {
       this.sideBusy = false;
     } else {

@@ -2,6 +2,7 @@
 // data plus small transitions; the order in which lines run lives in
 // connection.ts.
 import type { Endpoint, SessionId } from '../engine/engine.js';
+import type { DataTruth } from '../ops/address-truth.js';
 import { type NetProtocol, protocolOf } from '../protocol/address.js';
 import { type MlstFact, mlstFacts } from '../vfs/facts.js';
 
@@ -33,6 +34,10 @@ export class Session {
   type: TransferType = 'A';
   restOffset = 0;
   data: DataSetup = noData;
+  /** What the last PASV/EPSV/PORT/EPRT said, for the address truth of its data connection (ops/address-truth.ts). */
+  truth: DataTruth | undefined = undefined;
+  /** RFC 7151: the host HOST named (lower case), or null. */
+  host: string | null = null;
   /** RFC 2428 4: after EPSV ALL only EPSV may set up data connections. */
   epsvAll = false;
   /** A data transfer is running (set around the engine's transfer promise). */

@@ -25,7 +25,7 @@ describe('command table invariants', () => {
 
   it('marks as data commands (refused while draining) exactly those that set up or run a transfer', () => {
     const data = rows.filter(([, s]) => s.data === true).map(([v]) => v).sort();
-    expect(data).toEqual(['APPE', 'EPRT', 'EPSV', 'LIST', 'MLSD', 'NLST', 'PASV', 'PORT', 'RETR', 'STOR', 'STOU']);
+    expect(data).toEqual(['APPE', 'EPRT', 'EPSV', 'ESTA', 'ESTP', 'LIST', 'MLSD', 'NLST', 'PASV', 'PORT', 'RETR', 'STOR', 'STOU']);
     expect(() => buildRegistry({ XTST: { auth: true, arg: 'none', help: 'XTST', handler: () => reply(200, 'ok'), data: 'yes' as unknown as boolean } })).toThrow(
       /data must be a boolean/,
     );
@@ -35,9 +35,9 @@ describe('command table invariants', () => {
     expect(rows.filter(([, s]) => s.keepsRenameFrom === true).map(([v]) => v)).toEqual(['RNTO']);
   });
 
-  it('needs login for everything but the login, greeting and capability commands', () => {
+  it('needs login for everything but the login, greeting, virtual host and capability commands', () => {
     const open = rows.filter(([, s]) => !s.auth).map(([v]) => v).sort();
-    expect(open).toEqual(['FEAT', 'HELP', 'NOOP', 'OPTS', 'PASS', 'QUIT', 'SYST', 'USER']);
+    expect(open).toEqual(['FEAT', 'HELP', 'HOST', 'NOOP', 'OPTS', 'PASS', 'QUIT', 'SYST', 'USER']);
   });
 
   it('answers FEAT with exactly the feat lines of the table, made for the session', async () => {

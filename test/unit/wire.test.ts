@@ -9,7 +9,7 @@ import { engineConfig } from '../../src/config/engine-config.js';
 import { defaultConfig } from '../../src/config/settings.js';
 import { ActionWriter } from '../../src/engine/actions.js';
 import { forEachEvent, type RawEvent } from '../../src/engine/batch.js';
-import { ActionType, CloseReason, EventType, loadBinding, wireField, WriteMode } from '../../src/engine/native.js';
+import { ActionFlag, ActionType, CloseReason, EventType, loadBinding, wireField, WriteMode } from '../../src/engine/native.js';
 
 const { codec } = loadBinding();
 
@@ -29,8 +29,14 @@ describe('actions: ActionWriter → native DecodeActions', () => {
     });
     w.add(ActionType.ConnectActive, 9, { data: '::1', port: 65535 });
     w.add(ActionType.Close, 11);
+    w.add(ActionType.ListenPassive, 12, { seq: 5, flags: ActionFlag.SplitReply, preamble: '229 (|||%P|)\r\n' });
+    w.add(ActionType.OpenData, 13, { seq: 6 });
     const got = decoded(w);
-    expect(got.map((a) => a.type)).toEqual([ActionType.Reply, ActionType.RecvFile, ActionType.ConnectActive, ActionType.Close]);
+    expect(got.map((a) => a.type)).toEqual([
+      ActionType.Reply, ActionType.RecvFile, ActionType.ConnectActive, ActionType.Close, ActionType.ListenPassive, ActionType.OpenData,
+    ]);
+    expect(got.map((a) => a.flags)).toEqual([0, 0, 0, 0, ActionFlag.SplitReply, 0]);
+    expect(got[5]).toMatchObject({ sid: 13, seq: 6 });
     expect(got[0]?.data.toString('utf8')).toBe('257 "/é ✓" created.\r\n');
     expect(got[1]).toMatchObject({
       sid: 2 ** 40 + 3, seq: 0xffffffff, offset: 2 ** 33, mode: WriteMode.Exclusive,
@@ -71,6 +77,8 @@ describe('events: native EncodeEvents → batch.ts', () => {
       { type: EventType.Line, sid: 3, tooLong: true },
       { type: EventType.TransferDone, sid: 4, seq: 0xfffffffe, error: -104, bytes: 5_000_000_000 },
       { type: EventType.Closed, sid: 5, reason: CloseReason.CloseTimeout },
+      { type: EventType.DataConnected, sid: 6, seq: 9, fresh: true, port: 50123, localPort: 20, text: '127.0.0.2', local: '127.0.0.1' },
+      { type: EventType.DataRefused, sid: 7, port: 40001, localPort: 50000, text: '::1', local: '::1' },
     ];
     const seen: Omit<RawEvent, 'text' | 'second'>[] = [];
     const texts: string[] = [];
@@ -85,8 +93,10 @@ describe('events: native EncodeEvents → batch.ts', () => {
       { type: EventType.Line, flag: 1, sid: 3, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0 },
       { type: EventType.TransferDone, flag: 0, sid: 4, seq: 0xfffffffe, error: -104, port: 0, localPort: 0, bytes: 5_000_000_000 },
       { type: EventType.Closed, flag: CloseReason.CloseTimeout, sid: 5, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0 },
+      { type: EventType.DataConnected, flag: 1, sid: 6, seq: 9, error: 0, port: 50123, localPort: 20, bytes: 0 },
+      { type: EventType.DataRefused, flag: 0, sid: 7, seq: 0, error: 0, port: 40001, localPort: 50000, bytes: 0 },
     ]);
-    expect(texts).toEqual(['127.0.0.1|::1', 'STOR ünï\0x|', '|', '|', '|']);
+    expect(texts).toEqual(['127.0.0.1|::1', 'STOR ünï\0x|', '|', '|', '|', '127.0.0.2|127.0.0.1', '::1|::1']);
   });
 });
 

@@ -1,5 +1,7 @@
 // PASV, EPSV, PORT, EPRT: how the next transfer gets its data connection.
+import { announcedPasvAddress } from '../../config/pasv-address.js';
 import { isSessionGone, PassiveError } from '../../engine/engine.js';
+import type { DataTruth } from '../../ops/address-truth.js';
 import { FtpError } from '../../errors.js';
 import {
   epsvTemplate,
@@ -21,16 +23,26 @@ import type { CommandContext } from '../types.js';
  * send EPSV over IPv6 anyway).
  */
 export function pasv(ctx: CommandContext): Promise<Reply> {
-  const local = ipv4Of(ctx.session.local.address);
+  const s = ctx.session;
+  const local = ipv4Of(s.local.address);
   if (local === undefined) throw new FtpError(Code.ProtocolNotSupported, 'PASV needs IPv4; use EPSV.');
-  const template = pasvTemplate(ctx.config.pasvAddress ?? local);
-  return openPassive(ctx, formatReply(template), { ...template, sent: true });
+  const announced = announcedPasvAddress(ctx.config, s.peer.address, local);
+  const template = pasvTemplate(announced, ctx.config.pasvReplyStyle);
+  return openPassive(ctx, 'PASV', announced, formatReply(template), { ...template, sent: true });
 }
 
-/** EPSV's reply does not depend on the session: formatted once. */
-const epsvReply = epsvTemplate();
-const epsvText = formatReply(epsvReply);
-const epsvSent: Reply = { ...epsvReply, sent: true };
+/** EPSV's reply depends on the delimiter setting only: formatted once per delimiter. */
+const epsvReplies = new Map<string, { text: string; sent: Reply }>();
+
+function epsvReplyFor(delimiter: string): { text: string; sent: Reply } {
+  let r = epsvReplies.get(delimiter);
+  if (r === undefined) {
+    const template = epsvTemplate(delimiter);
+    r = { text: formatReply(template), sent: { ...template, sent: true } };
+    epsvReplies.set(delimiter, r);
+  }
+  return r;
+}
 
 /** EPSV argument: none, a protocol number, or ALL (RFC 2428 3, 4). */
 export function epsvArg(arg: string): string | undefined {
@@ -44,7 +56,9 @@ export function epsv(ctx: CommandContext, arg: string): Reply | Promise<Reply> {
     return reply(Code.CommandOk, 'EPSV ALL ok.');
   }
   if (arg !== '' && Number(arg) !== s.protocol) throw unsupported(s.protocol);
-  return openPassive(ctx, epsvText, epsvSent);
+  const r = epsvReplyFor(ctx.config.epsvDelimiter);
+  // EPSV announces no address: the client connects to the control connection's.
+  return openPassive(ctx, 'EPSV', s.local.address, r.text, r.sent);
 }
 
 export function port(ctx: CommandContext, arg: string): Reply {
@@ -82,14 +96,19 @@ function dropPassive(ctx: CommandContext): void {
 
 /**
  * Opens the listener; the engine sends `template` (formatted) with the port
- * filled in, so the answer is `sent`, the same reply marked as already queued.
+ * filled in, so the answer is `sent`, the same reply marked as already queued
+ * (split in two writes when --split-reply-verbs names `verb`).
  */
-function openPassive(ctx: CommandContext, template: string, sent: Reply): Promise<Reply> {
+function openPassive(ctx: CommandContext, verb: 'PASV' | 'EPSV', announced: string, template: string, sent: Reply): Promise<Reply> {
   const s = ctx.session;
   dropPassive(ctx);
-  return ctx.engine.listenPassive(s.sid, template).then(
+  // The port is known once the listener is up, before any client can connect to it.
+  const truth: DataTruth = { mode: 'passive', announced: { host: announced, port: 0 }, classified: false };
+  s.truth = truth;
+  return ctx.engine.listenPassive(s.sid, template, ctx.config.splitReplyVerbs.includes(verb)).then(
     (port) => {
       s.data = { kind: 'passive', port };
+      truth.announced = { host: announced, port };
       return sent;
     },
     (e: unknown) => {
@@ -111,6 +130,7 @@ function openPassive(ctx: CommandContext, template: string, sent: Reply): Promis
  * A refusal is reported, and counted as limits.bounce.
  */
 function setActive(ctx: CommandContext, target: HostPort): void {
+  ctx.session.truth = { mode: 'active', said: target, classified: false };
   const checked = !ctx.config.allowForeignData;
   if (checked && !sameHost(target.host, ctx.session.peer.address)) {
     throw bounce(ctx, 'Data connections go to the client address only.');

@@ -276,9 +276,9 @@ export class FtpControl {
     });
   }
 
-  /** Connects and reads the greeting, which must be 220. */
-  static async connect(host: string, port: number, timeoutMs = 5_000): Promise<FtpControl> {
-    const ctl = await FtpControl.open(host, port, timeoutMs);
+  /** Connects (from the address `from`, when given) and reads the greeting, which must be 220. */
+  static async connect(host: string, port: number, timeoutMs = 5_000, from?: string): Promise<FtpControl> {
+    const ctl = await FtpControl.open(host, port, timeoutMs, from);
     const greeting = await ctl.reply(timeoutMs);
     if (greeting.code !== 220) {
       ctl.destroy();
@@ -287,11 +287,11 @@ export class FtpControl {
     return ctl;
   }
 
-  /** Connects without reading anything. */
-  static open(host: string, port: number, timeoutMs = 5_000): Promise<FtpControl> {
+  /** Connects without reading anything (from the address `from`, when given: any 127/8 address on Linux). */
+  static open(host: string, port: number, timeoutMs = 5_000, from?: string): Promise<FtpControl> {
     return withTimeout(
       new Promise<FtpControl>((resolve, reject) => {
-        const socket = net.connect({ host, port });
+        const socket = net.connect({ host, port, localAddress: from });
         socket.setNoDelay(true);
         socket.once('error', reject);
         socket.once('connect', () => {
@@ -305,8 +305,8 @@ export class FtpControl {
   }
 
   /** Connects, logs in anonymously and switches to TYPE I. */
-  static async login(host: string, port: number, timeoutMs = 5_000): Promise<FtpControl> {
-    const ctl = await FtpControl.connect(host, port, timeoutMs);
+  static async login(host: string, port: number, timeoutMs = 5_000, from?: string): Promise<FtpControl> {
+    const ctl = await FtpControl.connect(host, port, timeoutMs, from);
     try {
       await ctl.expect('USER anonymous', 331);
       await ctl.expect('PASS test@example.com', 230);

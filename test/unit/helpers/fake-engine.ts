@@ -9,6 +9,8 @@ import { buildRegistry } from '../../../src/commands/registry.js';
 import type { CommandOverrides } from '../../../src/commands/types.js';
 import { type Config, defaultConfig } from '../../../src/config/settings.js';
 import {
+  DataError,
+  type DataEndpoints,
   type EngineHandler,
   type Endpoint,
   type FileOpName,
@@ -55,6 +57,11 @@ export class FakeEngine implements EngineControl {
   }
   connectActive(_sid: number, host: string, port: number): void {
     this.actions.push(`connectActive ${host} ${port}`);
+  }
+  /** No data connection here: refused as the native side refuses one that is not up. */
+  openData(_sid: number): Promise<DataEndpoints> {
+    this.actions.push('openData');
+    return Promise.reject(new DataError(-os.constants.errno.ENOTCONN));
   }
   /** Like the native side: a file that is not there fails to open and sends no preamble. */
   sendFile(_sid: number, rel: string, offset: number, opts: TransferOptions = {}): Promise<TransferResult> {

@@ -1,0 +1,159 @@
+// The address truth of data connections (docs/middlebox.md): every data
+// connection is counted in stats().dataAddresses under its class, and a
+// mismatch is logged. A second host is a second loopback address: Linux lets
+// a socket bind any 127/8 address, so 127.0.0.2 plays the foreign host (or
+// the client's private address a NAT left in a PORT).
+import net from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { DataAddressClass } from '../../src/ops/address-truth.js';
+import { DataChannel, eventually, FtpControl, type FtpReply, epsvTarget, pasvTarget } from './helpers/clients.js';
+import { type TestServer, useServer } from './helpers/server.js';
+
+const other = '127.0.0.2';
+
+async function classes(t: TestServer): Promise<Record<DataAddressClass, number>> {
+  return (await t.server.stats()).dataAddresses;
+}
+
+/** Waits (bounded) until the class has grown by `by` since `before`. */
+async function expectCounted(t: TestServer, before: Record<DataAddressClass, number>, c: DataAddressClass, by = 1): Promise<void> {
+  await eventually(async () => (await classes(t))[c] >= before[c] + by, 5_000);
+  const now = await classes(t);
+  expect(now[c] - before[c], `${c}: ${JSON.stringify(now)}`).toBe(by);
+}
+
+/** Connects from `from` to host:port; resolves once the server has closed it (a refused connection) or after `ms`. */
+function connectFrom(from: string, host: string, port: number, ms = 5_000): Promise<'closed' | 'open'> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, localAddress: from });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve('open');
+    }, ms);
+    socket.on('error', () => {});
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve('closed');
+    });
+    socket.resume();
+  });
+}
+
+function passivePort(mode: 'EPSV' | 'PASV', r: FtpReply, ctl: FtpControl): number {
+  const target = mode === 'EPSV' ? epsvTarget(r, ctl) : pasvTarget(r);
+  if (target === undefined) throw new Error(`${mode} → ${r.lines.join(' / ')}`);
+  return target.port;
+}
+
+/** The log lines of the test server (testLog writes them through console.warn). */
+function watchLog(): string[] {
+  const lines: string[] = [];
+  vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
+    lines.push(args.map(String).join(' '));
+  });
+  return lines;
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const refusalSuite = (t: TestServer) => {
+  for (const mode of ['EPSV', 'PASV'] as const) {
+    it(`${mode}: a data connection from another host is refused, counted and logged; the client's own still works`, async () => {
+      const log = watchLog();
+      const before = await classes(t);
+      const ctl = await FtpControl.login(t.host, t.port);
+      try {
+        const r = await ctl.cmd(mode);
+        const port = passivePort(mode, r, ctl);
+        expect(await connectFrom(other, t.host, port)).toBe('closed');
+        await expectCounted(t, before, 'passiveForeignRefused');
+        await eventually(() => log.some((l) => l.includes('refused') && l.includes(other)), 5_000);
+        expect(log.some((l) => l.includes('refused') && l.includes(other)), log.join('\n')).toBe(true);
+        // The real client connects to the same port and gets its file.
+        const socket = net.connect({ host: t.host, port });
+        const chunks: Buffer[] = [];
+        socket.on('data', (c: Buffer) => chunks.push(c));
+        const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+        await ctl.expect(`RETR ${t.files.hello.path}`, 150);
+        expect((await ctl.reply()).code).toBe(226);
+        await ended;
+        expect(Buffer.concat(chunks).equals(t.files.hello.data)).toBe(true);
+        await expectCounted(t, before, 'passiveControlPeer');
+      } finally {
+        ctl.destroy();
+      }
+    });
+  }
+};
+
+describe('passive mode, a listener per session', () => {
+  const t = useServer({ allowForeignData: true });
+  refusalSuite(t);
+
+  it('active to the control peer is counted as seen; to another host as not rewritten, and still transfers', async () => {
+    const log = watchLog();
+    const before = await classes(t);
+    const ctl = await FtpControl.login(t.host, t.port);
+    try {
+      const own = await DataChannel.open(ctl, 'PORT');
+      await ctl.expect(`RETR ${t.files.hello.path}`, 150);
+      expect((await ctl.reply()).code).toBe(226);
+      expect((await own.result()).sha256).toBe(t.files.hello.sha256);
+      await expectCounted(t, before, 'activeAsSeen');
+
+      // A listener on 127.0.0.2: what a PORT left unrewritten by a NAT names.
+      const elsewhere = net.createServer();
+      await new Promise<void>((resolve) => elsewhere.listen({ host: other, port: 0 }, resolve));
+      const { port } = elsewhere.address() as net.AddressInfo;
+      const arrived = new Promise<Buffer>((resolve) =>
+        elsewhere.once('connection', (socket: net.Socket) => {
+          const chunks: Buffer[] = [];
+          socket.on('data', (c: Buffer) => chunks.push(c));
+          socket.once('close', () => resolve(Buffer.concat(chunks)));
+        }),
+      );
+      try {
+        await ctl.expect(`PORT 127,0,0,2,${port >> 8},${port & 255}`, 200);
+        await ctl.expect(`RETR ${t.files.hello.path}`, 150);
+        expect((await ctl.reply()).code).toBe(226);
+        expect((await arrived).equals(t.files.hello.data)).toBe(true);
+      } finally {
+        elsewhere.close();
+      }
+      await expectCounted(t, before, 'activeNotRewritten');
+      expect(log.some((l) => l.includes('activeNotRewritten') && l.includes(other)), log.join('\n')).toBe(true);
+    } finally {
+      ctl.destroy();
+    }
+  });
+});
+
+describe('passive mode, a shared port range', () => {
+  const t = useServer({ pasvPorts: '47100-47199' });
+  refusalSuite(t);
+});
+
+describe('active mode refused as a bounce', () => {
+  const t = useServer({ metricsPort: 0 });
+
+  it('still classifies what the PORT said: a private address as not rewritten, a public one as rewritten elsewhere', async () => {
+    const before = await classes(t);
+    const ctl = await FtpControl.login(t.host, t.port);
+    try {
+      await ctl.expect('PORT 127,0,0,2,200,10', 504);
+      await expectCounted(t, before, 'activeNotRewritten');
+      // TEST-NET-1 (RFC 5737): refused before any connect, so no packet leaves.
+      await ctl.expect('EPRT |1|192.0.2.7|51234|', 504);
+      await expectCounted(t, before, 'activeRewrittenElsewhere');
+      expect((await t.server.stats()).limits.bounce).toBe(2);
+      const metrics = await (await fetch(`http://127.0.0.1:${t.server.metrics?.port}/metrics`)).text();
+      expect(metrics).toMatch(/^muxftpd_data_connections_total\{class="activeNotRewritten"\} 1$/m);
+      expect(metrics).toMatch(/^muxftpd_data_connections_total\{class="activeRewrittenElsewhere"\} 1$/m);
+      expect(metrics).toMatch(/^muxftpd_data_connections_total\{class="passiveForeignRefused"\} 0$/m);
+    } finally {
+      ctl.destroy();
+    }
+  });
+});
