@@ -1,6 +1,6 @@
 // muxftpd-bench alg-suite straight against the real server on loopback, no
 // middlebox between: every probe in both modes must pass and every active
-// data connection be classified as-seen, with the bytes checked by sha256;
+// data connection be classified activeAsSeen, with the bytes checked by sha256;
 // the unwatched-port probe against a second server on the same root; EPRT
 // |2| and EPSV over ::1. And the instrument must not lie the other way: a
 // wrong expected PASV address fails exactly the probes that got a 227.
@@ -28,7 +28,7 @@ describe('alg-suite against muxftpd on 127.0.0.1, nothing between', () => {
     await second?.close();
   });
 
-  it('every probe passes in both modes, every active connection as-seen, every 227 as expected', async () => {
+  it('every probe passes in both modes, every active connection activeAsSeen, every 227 as expected', async () => {
     const file = srv.files.mib1;
     const r = await runSuite({
       ...base, host: '127.0.0.1', port: srv.port, unwatchedPort: second?.address.port,
@@ -42,8 +42,13 @@ describe('alg-suite against muxftpd on 127.0.0.1, nothing between', () => {
     expect(r.verdicts.filter((v) => v.result === 'skip').map((v) => `${v.probe} ${v.mode}`)).toEqual(['eprt-2 active', 'eprt-2 passive']);
     expect(r.verdicts.map((v) => v.probe)).toEqual(probeNames.flatMap((p) => [p, p]));
     // 10 rounds + 8 single-round probes in each mode.
-    expect(r.counts.active).toEqual({ 'as-seen': 18, 'not-rewritten': 0, 'rewritten-elsewhere': 0 });
-    expect(r.counts.pasvReply).toEqual({ 'as-expected': 18, unexpected: 0 });
+    expect(r.counts.active).toEqual({ 'activeAsSeen': 18, 'activeNotRewritten': 0, 'activeRewrittenElsewhere': 0 });
+    expect(r.counts.pasvReply).toEqual({ asExpected: 18, unexpected: 0 });
+    // muxftpd answers ESTA/ESTP: every passive connection seen from the control peer.
+    expect([r.esta, r.estp]).toEqual([true, true]);
+    expect(r.counts.passive).toEqual({ passiveControlPeer: 18, passiveForeignRefused: 0 });
+    expect(r.verdicts.find((v) => v.probe === 'basic' && v.mode === 'active')?.happened).toMatch(/\(ESTA: server end 127\.0\.0\.1:\d+\)/);
+    expect(r.verdicts.find((v) => v.probe === 'basic' && v.mode === 'passive')?.happened).toMatch(/\(ESTP: server sees 127\.0\.0\.1:\d+\)/);
     for (const v of r.verdicts.filter((x) => x.result === 'pass')) expect(v.happened).toMatch(/1048576 bytes verified/);
     expect(table).toMatch(/18 passed, 0 failed, 2 skipped/);
   }, 120_000);
@@ -79,6 +84,6 @@ describe.skipIf(!ipv6)('alg-suite on ::1: EPRT |2| and EPSV', () => {
       'eprt-1 active', 'eprt-1 passive', 'unwatched-port active', 'unwatched-port passive',
     ]);
     expect(r.verdicts.find((v) => v.probe === 'eprt-2' && v.mode === 'active')?.happened).toMatch(/data from ::1/);
-    expect(r.counts.active['as-seen']).toBe(10);
+    expect(r.counts.active['activeAsSeen']).toBe(10);
   }, 60_000);
 });

@@ -14,11 +14,11 @@
 //   stalls. Splitting only the final LF passes (the address is complete).
 // - "TYPE I\r\nPORT …" in one segment: the helper matches commands only at the
 //   start of a segment, so the PORT goes through unrewritten: the server sees
-//   our private address and refuses it (504): not-rewritten.
-// - a control port the helper does not watch: not-rewritten.
+//   our private address and refuses it (504): activeNotRewritten.
+// - a control port the helper does not watch: activeNotRewritten.
 // - lower case, 10 rounds with a length change, two PORTs, a 2 s pause, EPRT:
 //   rewritten correctly; every passive probe passes.
-// With the helper off every active probe is not-rewritten (504), passive passes.
+// With the helper off every active probe is activeNotRewritten (504), passive passes.
 // In dnat mode (server behind the NAT) a 227 with the server's private address
 // (no --pasv-address) is caught as unexpected; the helper rewrites it, except
 // in the reply to a pipelined "TYPE I\r\nPASV", which shares its segment
@@ -129,14 +129,17 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
       expect(verdict(r, 'split', 'active').why).toMatch(/stalled at the PORT/);
       for (const p of ['pipelined', 'unwatched-port']) {
         const v = verdict(r, p, 'active');
-        expect(v.classes).toEqual(['not-rewritten']);
+        expect(v.classes).toEqual(['activeNotRewritten']);
         expect(v.happened).toMatch(/504/);
-        expect(v.why).toContain(`not-rewritten: the server refused the data address (504); the server sees us as ${l.env.seenAs} but PORT carried our own ${l.env.clientAddr}`);
+        expect(v.why).toContain(`activeNotRewritten: the server refused the data address (504); the server sees us as ${l.env.seenAs} but PORT carried our own ${l.env.clientAddr}`);
       }
       // Ten rewrites, each 3 bytes shorter, kept in step by the helper's sequence adjustment.
       expect(verdict(r, 'rounds', 'active').happened).toMatch(/^10 rounds: .*shifts the stream by -3 bytes/);
-      expect(r.counts.active).toEqual({ 'as-seen': 15, 'not-rewritten': 2, 'rewritten-elsewhere': 0 });
-      expect(r.counts.pasvReply).toEqual({ 'as-expected': 18, unexpected: 0 });
+      expect(r.counts.active).toEqual({ 'activeAsSeen': 15, 'activeNotRewritten': 2, 'activeRewrittenElsewhere': 0 });
+      expect(r.counts.pasvReply).toEqual({ asExpected: 18, unexpected: 0 });
+      // ESTP: the server sees every passive data connection from the NAT's address, as the control one.
+      expect([r.esta, r.estp]).toEqual([true, true]);
+      expect(r.counts.passive).toEqual({ passiveControlPeer: 18, passiveForeignRefused: 0 });
     }, 240_000);
 
     it('split: only a split inside the address stalls; splitting off the final LF passes', async () => {
@@ -150,7 +153,7 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
       expect(await at(1000)).toBe('pass'); // "PORT 10,…,p2\r" | "\n"
     }, 120_000);
 
-    it('helper off: every active probe not-rewritten (504), every passive probe passes', async () => {
+    it('helper off: every active probe activeNotRewritten (504), every passive probe passes', async () => {
       const l = lab();
       await l.helper(false);
       try {
@@ -163,10 +166,10 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
           }
           expect(v.result).toBe('fail');
           // The first round fails; a multi-round probe stops there.
-          expect(v.classes, `${v.probe}: ${v.happened}`).toEqual(['not-rewritten']);
-          expect(v.why).toMatch(/not-rewritten: the server refused the data address \(504\)/);
+          expect(v.classes, `${v.probe}: ${v.happened}`).toEqual(['activeNotRewritten']);
+          expect(v.why).toMatch(/activeNotRewritten: the server refused the data address \(504\)/);
         }
-        expect(r.counts.active).toEqual({ 'as-seen': 0, 'not-rewritten': 9, 'rewritten-elsewhere': 0 });
+        expect(r.counts.active).toEqual({ 'activeAsSeen': 0, 'activeNotRewritten': 9, 'activeRewrittenElsewhere': 0 });
       } finally {
         await l.helper(true);
       }
@@ -219,7 +222,7 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
         const failed = fixed.verdicts.filter((v) => v.result === 'fail');
         expect(failed.map((v) => `${v.probe} ${v.mode}`), JSON.stringify(fixed.verdicts, null, 1)).toEqual(['pipelined passive']);
         expect(failed[0]?.why).toBe(`the 227 carried ${l.env.serverAddr}, expected ${l.env.publicAddr}`);
-        expect(fixed.counts.pasvReply).toEqual({ 'as-expected': 9, unexpected: 1 });
+        expect(fixed.counts.pasvReply).toEqual({ asExpected: 9, unexpected: 1 });
         expect(code).toBe(1);
       } finally {
         await l.helper(false);

@@ -1,6 +1,6 @@
 // muxftpd-bench alg-suite's pure parts: the address codecs of the probes,
-// the verdict and class of each kind of round (as-seen, not-rewritten,
-// rewritten-elsewhere; 227 as expected or not; ESTP from the control peer or
+// the verdict and class of each kind of round (activeAsSeen, activeNotRewritten,
+// activeRewrittenElsewhere; 227 as expected or not; ESTP from the control peer or
 // elsewhere), a probe's verdict from its rounds, the class counts, the exit
 // code, and the command line.
 import { describe, expect, it } from 'vitest';
@@ -22,12 +22,18 @@ import {
   type SessionView,
 } from '../../bench/client/alg/verdict.js';
 import { BenchUsageError } from '../../bench/client/options.js';
+import { activeClasses, passiveClasses } from '../../bench/client/alg/classes.js';
+import { dataAddressClasses } from '../../src/ops/address-truth.js';
 
 const direct: SessionView = { own: '127.0.0.1', server: '127.0.0.1', seenAs: '127.0.0.1' };
 const natted: SessionView = { own: '10.239.100.2', server: '10.24.0.2', seenAs: '10.24.0.1' };
 const bytes = { bytes: 5, sha256: 'ab' };
 const expectBytes = { size: 5, sha256: 'ab' };
 const done = { code: 226, text: '226 Transfer complete.' };
+
+it('the client counts the server\'s classes, by the same names', () => {
+  expect([...activeClasses, ...passiveClasses]).toEqual([...dataAddressClasses]);
+});
 
 describe('address codecs', () => {
   it('PORT and EPRT arguments', () => {
@@ -59,20 +65,20 @@ describe('address codecs', () => {
 });
 
 describe('active rounds', () => {
-  it('data from the server, bytes right: as-seen, pass', () => {
+  it('data from the server, bytes right: activeAsSeen, pass', () => {
     const r: RoundObservation = { portReply: { code: 200, text: '200 PORT ok' }, dataPeer: '10.24.0.2', transferReply: done, received: bytes, expectBytes };
-    expect(judgeActive(natted, r, null)).toMatchObject({ ok: true, cls: 'as-seen' });
-    expect(judgeActive(direct, { ...r, dataPeer: '127.0.0.1' }, null)).toMatchObject({ ok: true, cls: 'as-seen' });
+    expect(judgeActive(natted, r, null)).toMatchObject({ ok: true, cls: 'activeAsSeen' });
+    expect(judgeActive(direct, { ...r, dataPeer: '127.0.0.1' }, null)).toMatchObject({ ok: true, cls: 'activeAsSeen' });
   });
 
-  it('refused behind a NAT: not-rewritten, and the why says whose address went through', () => {
+  it('refused behind a NAT: activeNotRewritten, and the why says whose address went through', () => {
     const r: RoundObservation = { portReply: { code: 504, text: '504 Data connections go to the client address only.' }, dataPeer: null };
     const v = judgeActive(natted, r, null);
-    expect(v).toMatchObject({ ok: false, cls: 'not-rewritten' });
-    expect(v.why).toMatch(/^not-rewritten: .*10\.24\.0\.1.*10\.239\.100\.2/);
+    expect(v).toMatchObject({ ok: false, cls: 'activeNotRewritten' });
+    expect(v.why).toMatch(/^activeNotRewritten: .*10\.24\.0\.1.*10\.239\.100\.2/);
     // The refusal names the address the server got: ours → not rewritten; another → rewritten elsewhere.
-    expect(judgeActive(natted, r, { host: '10.239.100.2', port: 4000 }).cls).toBe('not-rewritten');
-    expect(judgeActive(natted, r, { host: '10.99.0.1', port: 4000 }).cls).toBe('rewritten-elsewhere');
+    expect(judgeActive(natted, r, { host: '10.239.100.2', port: 4000 }).cls).toBe('activeNotRewritten');
+    expect(judgeActive(natted, r, { host: '10.99.0.1', port: 4000 }).cls).toBe('activeRewrittenElsewhere');
   });
 
   it('refused without a NAT between: no class, the refusal is the why', () => {
@@ -81,9 +87,9 @@ describe('active rounds', () => {
     expect(v.why).toMatch(/refused the data address \(504\)/);
   });
 
-  it('accepted but the connection never came: not-rewritten behind a NAT', () => {
+  it('accepted but the connection never came: activeNotRewritten behind a NAT', () => {
     const v = judgeActive(natted, { portReply: { code: 200, text: '200 ok' }, dataPeer: null, transferReply: { code: 425, text: '425 no' } }, null);
-    expect(v).toMatchObject({ ok: false, cls: 'not-rewritten' });
+    expect(v).toMatchObject({ ok: false, cls: 'activeNotRewritten' });
     expect(v.happened).toMatch(/no data connection; transfer answered 425/);
   });
 
@@ -114,14 +120,14 @@ describe('passive rounds', () => {
   };
 
   it('227 as expected, bytes right: pass; no ESTP, no class', () => {
-    expect(judgePassive(natted, ok)).toMatchObject({ ok: true, cls: null, pasvClass: 'as-expected' });
+    expect(judgePassive(natted, ok)).toMatchObject({ ok: true, cls: null, pasvClass: 'asExpected' });
   });
 
-  it('ESTP names the control peer: from-control-peer; another address: from-elsewhere, fail', () => {
-    expect(judgePassive(natted, { ...ok, estp: { host: '10.24.0.1', port: 5000 } })).toMatchObject({ ok: true, cls: 'from-control-peer' });
+  it('ESTP names the control peer: passiveControlPeer; another address: passiveForeignRefused, fail', () => {
+    expect(judgePassive(natted, { ...ok, estp: { host: '10.24.0.1', port: 5000 } })).toMatchObject({ ok: true, cls: 'passiveControlPeer' });
     const v = judgePassive(natted, { ...ok, estp: { host: '10.24.0.7', port: 5000 } });
-    expect(v).toMatchObject({ ok: false, cls: 'from-elsewhere' });
-    expect(v.why).toMatch(/^from-elsewhere: .*10\.24\.0\.7.*10\.24\.0\.1/);
+    expect(v).toMatchObject({ ok: false, cls: 'passiveForeignRefused' });
+    expect(v.why).toMatch(/^passiveForeignRefused: .*10\.24\.0\.7.*10\.24\.0\.1/);
   });
 
   it('a 227 with another address than expected: unexpected, fail', () => {
@@ -131,34 +137,34 @@ describe('passive rounds', () => {
   });
 
   it('229 has no address to get wrong; refusals and connect failures say so', () => {
-    expect(judgePassive(direct, { ...ok, pasvReply: { code: 229, text: '229 (|||4000|)' }, announced: null })).toMatchObject({ ok: true, pasvClass: 'as-expected' });
+    expect(judgePassive(direct, { ...ok, pasvReply: { code: 229, text: '229 (|||4000|)' }, announced: null })).toMatchObject({ ok: true, pasvClass: 'asExpected' });
     expect(judgePassive(direct, { pasvReply: { code: 522, text: '522 use EPSV' } }).why).toMatch(/no passive address \(522\)/);
     expect(judgePassive(direct, { ...ok, connectError: 'data connect to x: ECONNREFUSED' }).why).toMatch(/could not be opened/);
   });
 });
 
 describe('a probe over its rounds, the counts, the exit code', () => {
-  const pass = { ok: true, cls: 'as-seen' as const, pasvClass: null, happened: 'data', why: '' };
-  const fail = { ok: false, cls: 'not-rewritten' as const, pasvClass: null, happened: '504', why: 'not-rewritten: …' };
+  const pass = { ok: true, cls: 'activeAsSeen' as const, pasvClass: null, happened: 'data', why: '' };
+  const fail = { ok: false, cls: 'activeNotRewritten' as const, pasvClass: null, happened: '504', why: 'activeNotRewritten: …' };
 
   it('passes when every round passes; fails at the first failing round, naming it', () => {
     expect(judgeProbe('rounds', 'active', 'c', [pass, pass]).happened).toBe('2 rounds: data');
     const v = judgeProbe('rounds', 'active', 'c', [pass, pass, fail]);
-    expect(v).toMatchObject({ result: 'fail', why: 'round 3 of 3: not-rewritten: …' });
-    expect(v.classes).toEqual(['as-seen', 'as-seen', 'not-rewritten']);
+    expect(v).toMatchObject({ result: 'fail', why: 'round 3 of 3: activeNotRewritten: …' });
+    expect(v.classes).toEqual(['activeAsSeen', 'activeAsSeen', 'activeNotRewritten']);
     expect(judgeProbe('x', 'active', 'c', []).result).toBe('fail');
   });
 
   it('counts classes per mode; exit code 0 only without failures', () => {
     const verdicts = [
       judgeProbe('a', 'active', 'c', [pass, fail]),
-      judgeProbe('b', 'passive', 'c', [{ ok: true, cls: 'from-control-peer', pasvClass: 'as-expected', happened: '', why: '' }]),
+      judgeProbe('b', 'passive', 'c', [{ ok: true, cls: 'passiveControlPeer', pasvClass: 'asExpected', happened: '', why: '' }]),
       judgeProbe('c', 'passive', 'c', [{ ok: false, cls: null, pasvClass: 'unexpected', happened: '', why: 'x' }]),
     ];
     const c = countClasses(verdicts);
-    expect(c.active).toEqual({ 'as-seen': 1, 'not-rewritten': 1, 'rewritten-elsewhere': 0 });
-    expect(c.passive).toEqual({ 'from-control-peer': 1, 'from-elsewhere': 0 });
-    expect(c.pasvReply).toEqual({ 'as-expected': 1, unexpected: 1 });
+    expect(c.active).toEqual({ 'activeAsSeen': 1, 'activeNotRewritten': 1, 'activeRewrittenElsewhere': 0 });
+    expect(c.passive).toEqual({ 'passiveControlPeer': 1, 'passiveForeignRefused': 0 });
+    expect(c.pasvReply).toEqual({ asExpected: 1, unexpected: 1 });
     expect(exitCode({ failed: 0 })).toBe(0);
     expect(exitCode({ failed: 2 })).toBe(1);
   });

@@ -50,7 +50,15 @@ async function preflight(o: SuiteOptions): Promise<{ own: string; seenAs: string
     if (r.code === 331) r = await ctl.cmd(`PASS ${o.pass}`, o.timeoutMs);
     if (r.code !== 230 && r.code !== 202) throw new Error(`login refused: ${replyText(r)}`);
     const feat = await ctl.cmd('FEAT', o.timeoutMs);
-    const has = (verb: string): boolean => feat.code === 211 && feat.lines.some((l) => l.trim().toUpperCase() === verb);
+    const listed = (verb: string): boolean => feat.code === 211 && feat.lines.some((l) => l.trim().toUpperCase() === verb);
+    // Not in FEAT (muxftpd and pure-ftpd do not list them): asked without a
+    // data setup, a server that has the command refuses it for the mode (520,
+    // pure-ftpd's code) or for the missing connection (425); one that does not
+    // have it answers 500/502.
+    const has = async (verb: string): Promise<boolean> =>
+      listed(verb) || [225, 425, 520].includes((await ctl.cmd(verb, o.timeoutMs)).code);
+    const esta = await has('ESTA');
+    const estp = await has('ESTP');
     const stat = await ctl.cmd('STAT', o.timeoutMs);
     const seenAs = stat.code === 211 || stat.code === 212 ? parseStatPeer(stat.lines) : null;
     let size: number | undefined;
@@ -62,7 +70,7 @@ async function preflight(o: SuiteOptions): Promise<{ own: string; seenAs: string
     }
     const own = ctl.localAddress;
     await ctl.quit(o.timeoutMs);
-    return { own, seenAs, esta: has('ESTA'), estp: has('ESTP'), ...(size !== undefined ? { size } : {}) };
+    return { own, seenAs, esta, estp, ...(size !== undefined ? { size } : {}) };
   } finally {
     ctl.close();
   }

@@ -76,10 +76,10 @@ function transferProblem(r: RoundObservation): string | null {
 
 /** The class of an active data connection, as far as the client can tell. */
 export function activeClass(v: SessionView, r: RoundObservation, refused: Endpoint | null): ActiveClass | null {
-  if (r.dataPeer) return 'as-seen';
+  if (r.dataPeer) return 'activeAsSeen';
   if (!natBetween(v)) return null;
-  if (refused !== null && !sameHost(refused.host, v.own)) return 'rewritten-elsewhere';
-  return 'not-rewritten';
+  if (refused !== null && !sameHost(refused.host, v.own)) return 'activeRewrittenElsewhere';
+  return 'activeNotRewritten';
 }
 
 export function judgeActive(v: SessionView, r: RoundObservation, refused: Endpoint | null): RoundVerdict {
@@ -119,10 +119,10 @@ export function judgeActive(v: SessionView, r: RoundObservation, refused: Endpoi
 /** The "why" of an active failure: the class named and explained when the client can tell. */
 function natWhy(v: SessionView, cls: ActiveClass | null, what: string): string {
   switch (cls) {
-    case 'not-rewritten':
-      return `not-rewritten: ${what}; the server sees us as ${v.seenAs ?? '?'} but PORT carried our own ${v.own}, which the middlebox did not rewrite`;
-    case 'rewritten-elsewhere':
-      return `rewritten-elsewhere: ${what}; the address reached the server changed, but not to ${v.seenAs ?? '?'}`;
+    case 'activeNotRewritten':
+      return `activeNotRewritten: ${what}; the server sees us as ${v.seenAs ?? '?'} but PORT carried our own ${v.own}, which the middlebox did not rewrite`;
+    case 'activeRewrittenElsewhere':
+      return `activeRewrittenElsewhere: ${what}; the address reached the server changed, but not to ${v.seenAs ?? '?'}`;
     default:
       return what;
   }
@@ -130,13 +130,13 @@ function natWhy(v: SessionView, cls: ActiveClass | null, what: string): string {
 
 export function passiveClass(v: SessionView, r: RoundObservation): PassiveClass | null {
   if (!r.estp || v.seenAs === null) return null;
-  return sameHost(r.estp.host, v.seenAs) ? 'from-control-peer' : 'from-elsewhere';
+  return sameHost(r.estp.host, v.seenAs) ? 'passiveControlPeer' : 'passiveForeignRefused';
 }
 
 export function pasvReplyClass(r: RoundObservation): PasvReplyClass | null {
   if (r.announced === undefined || r.expected === undefined) return null;
-  if (r.announced === null) return 'as-expected'; // 229: no address to get wrong
-  return sameHost(r.announced, r.expected) ? 'as-expected' : 'unexpected';
+  if (r.announced === null) return 'asExpected'; // 229: no address to get wrong
+  return sameHost(r.announced, r.expected) ? 'asExpected' : 'unexpected';
 }
 
 export function judgePassive(v: SessionView, r: RoundObservation): RoundVerdict {
@@ -160,10 +160,10 @@ export function judgePassive(v: SessionView, r: RoundObservation): RoundVerdict 
     return { ...base, ok: false, happened: `control connection failed: ${r.controlError}`, why: 'the control connection failed' };
   }
   const estp = r.estp ? ` (ESTP: server sees ${r.estp.host}:${r.estp.port})` : '';
-  if (cls === 'from-elsewhere') {
+  if (cls === 'passiveForeignRefused') {
     return {
       ...base, ok: false, happened: `data connection seen from ${r.estp?.host ?? '?'}${estp}`,
-      why: `from-elsewhere: the server sees the data connection from ${r.estp?.host ?? '?'}, the control one from ${v.seenAs ?? '?'}`,
+      why: `passiveForeignRefused: the server sees the data connection from ${r.estp?.host ?? '?'}, the control one from ${v.seenAs ?? '?'}`,
     };
   }
   const p = transferProblem(r);
