@@ -31,6 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SuiteResult } from '../../bench/client/alg/suite.js';
+import type { Report } from '../../bench/client/report.js';
 import { benchCliPath, buildBench, collectStaleLabs, ensureBuilt, explain, Lab, type LabOptions, probe, Server } from './lab.js';
 
 const env = probe();
@@ -54,6 +55,23 @@ async function suite(lab: Lab, args: readonly string[]): Promise<{ code: number 
     throw new Error(`alg-suite printed no JSON: ${explain(run)}`);
   }
 }
+
+/** A muxftpd-bench load run (ftpload) in the client namespace: its JSON report. */
+async function load(lab: Lab, port: number, args: readonly string[]): Promise<Report> {
+  const run = await lab.client(process.execPath, [
+    benchCliPath, '--host', lab.env.connectAddr, '--port', String(port), '--scenario', 'small', '--file', 'f.bin',
+    '--verify-local', local, '--checksum', '--concurrency', '4', '--count', '20', '--duration', '60', '--timeout', '5',
+    '--threads', '1', '--json', '--quiet', ...args,
+  ], 120_000);
+  const last = run.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(last) as Report;
+  } catch {
+    throw new Error(`muxftpd-bench printed no JSON: ${explain(run)}`);
+  }
+}
+
+const noTruth = { pasvAsExpected: 0, pasvUnexpected: 0, activeAsSeen: 0, activeFromElsewhere: 0, activeRefused: 0 };
 
 /** "probe mode" → result, for the rows that are not skipped. */
 function results(r: SuiteResult): Record<string, string> {
@@ -135,12 +153,22 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
       }
       // Ten rewrites, each 3 bytes shorter, kept in step by the helper's sequence adjustment.
       expect(verdict(r, 'rounds', 'active').happened).toMatch(/^10 rounds: .*shifts the stream by -3 bytes/);
-      expect(r.counts.active).toEqual({ 'activeAsSeen': 15, 'activeNotRewritten': 2, 'activeRewrittenElsewhere': 0 });
+      expect(r.counts.active).toEqual({ activeAsSeen: 15, activeNotRewritten: 2, activeRewrittenElsewhere: 0 });
       expect(r.counts.pasvReply).toEqual({ asExpected: 18, unexpected: 0 });
       // ESTP: the server sees every passive data connection from the NAT's address, as the control one.
       expect([r.esta, r.estp]).toEqual([true, true]);
       expect(r.counts.passive).toEqual({ passiveControlPeer: 18, passiveForeignRefused: 0 });
     }, 240_000);
+
+    it('a load run counts the same: PORT rewritten (activeAsSeen), every 227 as expected', async () => {
+      const l = lab();
+      const port = await load(l, WATCHED, ['--mode', 'port']);
+      expect(port.errors).toEqual({});
+      expect(port.verifiedChecksum).toBe(20);
+      expect(port.addressTruth).toEqual({ ...noTruth, activeAsSeen: 20 });
+      const pasv = await load(l, WATCHED, ['--mode', 'pasv', '--expect-pasv-address', l.env.serverAddr]);
+      expect(pasv.addressTruth).toEqual({ ...noTruth, pasvAsExpected: 20 });
+    }, 120_000);
 
     it('split: only a split inside the address stalls; splitting off the final LF passes', async () => {
       const l = lab();
@@ -169,7 +197,11 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
           expect(v.classes, `${v.probe}: ${v.happened}`).toEqual(['activeNotRewritten']);
           expect(v.why).toMatch(/activeNotRewritten: the server refused the data address \(504\)/);
         }
-        expect(r.counts.active).toEqual({ 'activeAsSeen': 0, 'activeNotRewritten': 9, 'activeRewrittenElsewhere': 0 });
+        expect(r.counts.active).toEqual({ activeAsSeen: 0, activeNotRewritten: 9, activeRewrittenElsewhere: 0 });
+        // A load run: every PORT refused, each counted; the errors name the state and code.
+        const port = await load(l, WATCHED, ['--mode', 'port', '--count', '8']);
+        expect(port.addressTruth).toEqual({ ...noTruth, activeRefused: 8 });
+        expect(port.errors).toEqual({ port_504: 8 });
       } finally {
         await l.helper(true);
       }
@@ -203,6 +235,12 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
       const { code, r } = await suite(l, args(l, PORT_A));
       expect(r.failed, JSON.stringify(r.verdicts, null, 1)).toBe(0);
       expect(code).toBe(0);
+      const pasv = await load(l, PORT_A, ['--mode', 'pasv', '--expect-pasv-address', l.env.publicAddr]);
+      expect(pasv.addressTruth).toEqual({ ...noTruth, pasvAsExpected: 20 });
+      // Without --pasv-address the load counts each private 227 (the data still goes to --host).
+      const leak = await load(l, PORT_B, ['--mode', 'pasv', '--expect-pasv-address', l.env.publicAddr]);
+      expect(leak.addressTruth).toEqual({ ...noTruth, pasvUnexpected: 20 });
+      expect(leak.errors).toEqual({});
     }, 120_000);
 
     it('without it the private address in each 227 is caught; the helper on the forward rewrites all but the pipelined one', async () => {

@@ -162,7 +162,7 @@ describe('a probe over its rounds, the counts, the exit code', () => {
       judgeProbe('c', 'passive', 'c', [{ ok: false, cls: null, pasvClass: 'unexpected', happened: '', why: 'x' }]),
     ];
     const c = countClasses(verdicts);
-    expect(c.active).toEqual({ 'activeAsSeen': 1, 'activeNotRewritten': 1, 'activeRewrittenElsewhere': 0 });
+    expect(c.active).toEqual({ activeAsSeen: 1, activeNotRewritten: 1, activeRewrittenElsewhere: 0 });
     expect(c.passive).toEqual({ 'passiveControlPeer': 1, 'passiveForeignRefused': 0 });
     expect(c.pasvReply).toEqual({ asExpected: 1, unexpected: 1 });
     expect(exitCode({ failed: 0 })).toBe(0);

@@ -1,8 +1,7 @@
 // `muxftpd-bench alg-suite`'s command line → SuiteOptions. Bad input throws
 // BenchUsageError (the CLI prints it and exits 2).
-import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { BenchUsageError, int, num } from '../options.js';
+import { address, BenchUsageError, int, num } from '../options.js';
 import { probeNames } from './probes.js';
 import type { SuiteOptions } from './suite.js';
 import type { DataMode } from './verdict.js';
@@ -59,13 +58,6 @@ function bounded(flag: string, v: string | undefined, min: number, max: number):
   const n = int(flag, v, min);
   if (n !== undefined && n > max) throw new BenchUsageError(`${flag}: at most ${max}, got '${v}'`);
   return n;
-}
-
-function address(flag: string, v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  const a = v.replace(/^\[|\]$/g, '');
-  if (!net.isIP(a)) throw new BenchUsageError(`${flag}: expected an IPv4 or IPv6 address, got '${v}'`);
-  return a;
 }
 
 export function parseAlgCli(argv: readonly string[]): AlgCli {
