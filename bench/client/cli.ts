@@ -5,6 +5,8 @@
 import type { LoadOptions } from './ftpload.js';
 import { runFtpload } from './ftpload.js';
 import { BenchUsageError, parseCli, usage } from './options.js';
+import { algUsage, parseAlgCli } from './alg/options.js';
+import { exitCode, formatSuite, runSuite } from './alg/suite.js';
 import { probeSize } from './probe.js';
 import { clockTicks } from './cpu.js';
 import { treePss } from './pss.js';
@@ -27,7 +29,31 @@ export async function resolveSizes(o: LoadOptions, noProbe: boolean, warn: (s: s
   }
 }
 
+/** `muxftpd-bench alg-suite …`: the middlebox probes (bench/client/alg/). */
+async function algSuite(argv: readonly string[]): Promise<number> {
+  const cli = parseAlgCli(argv);
+  if (cli.help) {
+    process.stdout.write(algUsage);
+    return 0;
+  }
+  const live = process.stderr.isTTY && !cli.json;
+  const r = await runSuite(cli.suite, (v) => {
+    if (live) process.stderr.write(`${v.probe} ${v.mode}: ${v.result}\n`);
+  });
+  process.stdout.write(cli.json ? `${JSON.stringify(r)}\n` : `${formatSuite(r)}\n`);
+  return exitCode(r);
+}
+
 async function main(): Promise<number> {
+  if (process.argv[2] === 'alg-suite') {
+    try {
+      return await algSuite(process.argv.slice(3));
+    } catch (e) {
+      if (!(e instanceof BenchUsageError)) throw e;
+      process.stderr.write(`muxftpd-bench alg-suite: ${e.message}\n(see muxftpd-bench alg-suite --help)\n`);
+      return 2;
+    }
+  }
   let cli;
   try {
     cli = parseCli(process.argv.slice(2));

@@ -50,6 +50,8 @@ export interface LoadOptions {
   mix?: string | undefined;
   progressMs: number;
   tag?: string | undefined;
+  /** The address every 227 must carry (default: host); counted, see AddressTruth. */
+  expectPasvAddress?: string | undefined;
 }
 
 /**
@@ -105,6 +107,7 @@ export function ftploadArgs(o: LoadOptions, index = 0, processes = 1): string[] 
   if (o.source !== undefined) a.push('--source', o.source);
   if (o.mix !== undefined) a.push('--mix', o.mix);
   if (o.tag !== undefined) a.push('--tag', o.tag);
+  if (o.expectPasvAddress !== undefined) a.push('--expect-pasv-address', o.expectPasvAddress);
   return a;
 }
 

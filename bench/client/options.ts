@@ -1,6 +1,7 @@
 // muxftpd-bench's command line: flags → LoadOptions. Bad input throws a
 // BenchUsageError (the CLI prints it and exits 2).
 
+import net from 'node:net';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { dataModes, type DataMode, type LoadOptions, type Scenario, scenarios } from './ftpload.js';
@@ -39,6 +40,9 @@ Scenarios:
                whose transfer is done; use --source to spread the clients over addresses)
   mixed        each new session picks login, small, persistent or large by --mix weights
 
+Middlebox probes: muxftpd-bench alg-suite --host H --port P [...] (see
+muxftpd-bench alg-suite --help and docs/middlebox.md).
+
 Options:
   --host IP                 server address, IPv4 or IPv6 (default 127.0.0.1)
   --port N                  control port (default 21)
@@ -65,6 +69,10 @@ Options:
   --ramp N                  idle, noop, passive: sessions logging in at once per thread (default 256)
   --timeout S               any wait for the server longer than this is an error (default 30)
   --mix SPEC                mixed weights (default login=1,small=4,persistent=4,large=1)
+  --expect-pasv-address A   the address every 227 must carry (default: --host); the report
+                            counts 227/229 as expected or not, active data connections from
+                            the server or elsewhere, PORT/EPRT refused (docs/middlebox.md).
+                            Data connections still go to --host
   --pid PID                 the server's pid, for its memory (PSS) and its CPU per op by
                             thread (JS main thread, workers, acceptor, …; its descendant
                             processes included) in the report
@@ -74,7 +82,7 @@ Options:
   --help                    show this help
 `;
 
-function int(flag: string, v: string | undefined, min: number): number | undefined {
+export function int(flag: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) < min) {
     throw new BenchUsageError(`${flag}: expected an integer >= ${min}, got '${v}'`);
@@ -82,13 +90,21 @@ function int(flag: string, v: string | undefined, min: number): number | undefin
   return Number(v);
 }
 
-function num(flag: string, v: string | undefined, min: number): number | undefined {
+export function num(flag: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < min) {
     throw new BenchUsageError(`${flag}: expected a number >= ${min}, got '${v}'`);
   }
   return n;
+}
+
+/** An IPv4 or IPv6 address (brackets allowed), or a usage error naming the flag. */
+export function address(flag: string, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const a = v.replace(/^\[|\]$/g, '');
+  if (!net.isIP(a)) throw new BenchUsageError(`${flag}: expected an IPv4 or IPv6 address, got '${v}'`);
+  return a;
 }
 
 export function parseCli(argv: readonly string[]): CliOptions {
@@ -126,6 +142,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
         timeout: { type: 'string' },
         mix: { type: 'string' },
         pid: { type: 'string' },
+        'expect-pasv-address': { type: 'string' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
         'no-probe': { type: 'boolean' },
@@ -192,6 +209,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     source: v.source,
     mix: v.mix,
     progressMs: 1000,
+    expectPasvAddress: address('--expect-pasv-address', v['expect-pasv-address']),
   };
   return {
     load,

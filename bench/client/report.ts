@@ -54,8 +54,26 @@ export interface FtploadSummary {
   max_data_held?: number;
   /** noop: NOOPs in flight per session. */
   pipeline?: number;
+  /** The address every 227 was compared with (--expect-pasv-address, else --host; older builds: absent). */
+  expect_pasv_address?: string;
+  /** The address truth as the client saw it (docs/middlebox.md; older builds: absent). */
+  address_truth?: AddressTruth;
   latency: HistogramJson;
   login_latency: HistogramJson;
+}
+
+/**
+ * ftpload's address counts: 227s carrying the expected address or another
+ * (a 229 carries none: expected), active data connections that came from the
+ * server or from another host, PORT/EPRT refused (behind a NAT: the helper
+ * left the client's own address in it, activeNotRewritten).
+ */
+export interface AddressTruth {
+  pasvAsExpected: number;
+  pasvUnexpected: number;
+  activeAsSeen: number;
+  activeFromElsewhere: number;
+  activeRefused: number;
 }
 
 export interface LatencyMs {
@@ -100,6 +118,9 @@ export interface Report {
   maxDataHeld: number;
   verifiedSize: number;
   verifiedChecksum: number;
+  /** The address truth (absent from older ftpload builds), and the 227 address expected. */
+  addressTruth?: AddressTruth;
+  expectPasvAddress?: string;
   memory?: {
     baselineKiB: number;
     heldKiB: number;
@@ -183,6 +204,7 @@ export function mergeSummaries(ss: readonly FtploadSummary[]): FtploadSummary {
   const byKind: Record<string, number> = {};
   const cut: Record<string, number> = {};
   let r: FtploadSummary = { ...first, errors, ops_by_kind: byKind, aborted_by_state: cut };
+  delete r.address_truth;
   r = {
     ...r,
     threads: 0, concurrency: 0, elapsed_s: 0, ops: 0, bytes: 0, sessions_started: 0,
@@ -208,6 +230,10 @@ export function mergeSummaries(ss: readonly FtploadSummary[]): FtploadSummary {
     addCounts(errors, s.errors);
     addCounts(byKind, s.ops_by_kind);
     addCounts(cut, s.aborted_by_state ?? {});
+    if (s.address_truth) {
+      const t = (r.address_truth ??= { pasvAsExpected: 0, pasvUnexpected: 0, activeAsSeen: 0, activeFromElsewhere: 0, activeRefused: 0 });
+      for (const k of Object.keys(t) as Array<keyof AddressTruth>) t[k] += s.address_truth[k];
+    }
   }
   r.latency = mergeHistograms(ss.map((s) => s.latency));
   r.login_latency = mergeHistograms(ss.map((s) => s.login_latency));
@@ -249,6 +275,8 @@ export function buildReport(
     verifiedSize: s.verified_size,
     verifiedChecksum: s.verified_checksum,
   };
+  if (s.address_truth) report.addressTruth = { ...s.address_truth };
+  if (s.expect_pasv_address !== undefined) report.expectPasvAddress = s.expect_pasv_address;
   if (memory) {
     const delta = memory.held.pssKiB - memory.baseline.pssKiB;
     const sessions = memory.sessions ?? s.alive_at_end;
@@ -295,6 +323,14 @@ export function formatReport(r: Report): string {
     ['verified', `${r.verifiedSize} sizes, ${r.verifiedChecksum} checksums`],
     ['errors', `${r.errorTotal}: ${formatErrors(r.errors)}`],
   ];
+  const t = r.addressTruth;
+  if (t && t.pasvAsExpected + t.pasvUnexpected + t.activeAsSeen + t.activeFromElsewhere + t.activeRefused > 0) {
+    rows.push([
+      'addresses',
+      `227/229 ${t.pasvAsExpected} as expected${r.expectPasvAddress ? ` (${r.expectPasvAddress})` : ''}, ${t.pasvUnexpected} unexpected; ` +
+        `active: ${t.activeAsSeen} from the server, ${t.activeFromElsewhere} from elsewhere, ${t.activeRefused} PORT/EPRT refused`,
+    ]);
+  }
   if (r.scenario === 'idle' || r.scenario === 'noop') rows.push(['alive at end', `${r.aliveAtEnd} of ${r.concurrency}`]);
   if (r.scenario === 'passive') {
     rows.push(['passive', `${r.ops} of ${r.concurrency} sessions transferred; ${r.maxDataHeld} held a data connection at once`]);

@@ -140,6 +140,18 @@ export function probe(): Probe {
   }
 }
 
+export const benchCliPath = fileURLToPath(new URL('../../dist/bench/client/cli.js', import.meta.url));
+
+/**
+ * Builds dist/bench (muxftpd-bench) from the sources now: a test that runs it
+ * in a namespace must run the code under test, not an older build.
+ */
+export async function buildBench(): Promise<void> {
+  const tsc = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
+  const r = await run(process.execPath, [tsc, '-p', `${repoRoot}tsconfig.bench.json`], 180_000);
+  if (r.code !== 0 || !existsSync(benchCliPath)) throw new Error(`building dist/bench failed: ${explain(r)}`);
+}
+
 /** Builds dist/ when missing (a checkout where `npm install` did not run prepare). */
 export async function ensureBuilt(): Promise<void> {
   if (existsSync(cliPath)) return;

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notBuilt } from '../helpers/requires.js';
-import { findBenchTool } from '../../bench/client/ftpload.js';
+import { findBenchTool, ftploadArgs } from '../../bench/client/ftpload.js';
 import { BenchUsageError, parseCli } from '../../bench/client/options.js';
 import { parseSizeReply, probeSize, ReplyReader } from '../../bench/client/probe.js';
 import { ftpload } from './helpers/run-ftpload.js';
@@ -226,6 +226,26 @@ describe.skipIf(notBuilt('ftpload'))('ftpload against a scripted server', () => 
     });
   }
 
+  it('counts the address truth: 227s against --expect-pasv-address, active connections from the server', async () => {
+    const run = (mode: string, extra: string[] = []) =>
+      ftpload(['--port', String(fake.port), '--scenario', 'persistent', '--mode', mode, '--file', 'f.bin',
+        '--file-size', String(content.length), '--count', '3', '--duration', '20', ...extra]);
+    const zero = { pasvAsExpected: 0, pasvUnexpected: 0, activeAsSeen: 0, activeFromElsewhere: 0, activeRefused: 0 };
+    // The scripted server announces 127.0.0.1, the address dialed: expected by default.
+    let s = await run('pasv');
+    expect(s.expect_pasv_address).toBe('127.0.0.1');
+    expect(s.address_truth).toEqual({ ...zero, pasvAsExpected: 3 });
+    // Another expected address: every 227 counted unexpected; the transfers still go to --host.
+    s = await run('pasv', ['--expect-pasv-address', '10.9.8.7']);
+    expect(s.address_truth).toEqual({ ...zero, pasvUnexpected: 3 });
+    expect(s.errors).toEqual({});
+    // A 229 has no address to get wrong.
+    s = await run('epsv', ['--expect-pasv-address', '10.9.8.7']);
+    expect(s.address_truth).toEqual({ ...zero, pasvAsExpected: 3 });
+    s = await run('port');
+    expect(s.address_truth).toEqual({ ...zero, activeAsSeen: 3 });
+  });
+
   it('counts a session per operation in login and small, and ends with QUIT', async () => {
     const before = fake.commands.filter((c) => c === 'QUIT').length;
     const s = await ftpload(['--port', String(fake.port), '--scenario', 'small', '--file', 'f.bin',
@@ -417,6 +437,13 @@ describe('muxftpd-bench flags', () => {
       count: 1000, file: 'a.bin', mode: 'eprt', source: '127.0.0.2-127.0.0.20' });
     expect(o.json).toBe(true);
     expect(o.load.pipeline).toBeUndefined();
+  });
+  it('takes --expect-pasv-address (an IP address) into the ftpload argv', () => {
+    const o = parseCli(['--scenario', 'small', '--file', 'a', '--mode', 'pasv', '--expect-pasv-address', '203.0.113.9']);
+    expect(o.load.expectPasvAddress).toBe('203.0.113.9');
+    expect(ftploadArgs(o.load).join(' ')).toContain('--expect-pasv-address 203.0.113.9');
+    expect(parseCli(['--scenario', 'login']).load.expectPasvAddress).toBeUndefined();
+    expect(() => parseCli(['--scenario', 'login', '--expect-pasv-address', 'nat.example'])).toThrow(/--expect-pasv-address/);
   });
   it('parses the noop and passive scenarios', () => {
     expect(parseCli(['--scenario', 'noop']).load).toMatchObject({ scenario: 'noop', pipeline: 16 });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildReport,
+  formatReport,
   type FtploadSummary,
   formatStatus,
   type HistogramJson,
@@ -94,6 +95,17 @@ describe('merging', () => {
     expect(r.maxDataHeld).toBe(50);
     expect(r.abortedByState).toEqual({ greeting: 5, data_hold: 1 });
     expect(buildReport(summary({})).maxDataHeld).toBe(0);
+  });
+  it('adds the address truth of processes (absent in older builds) and prints it', () => {
+    const t = { pasvAsExpected: 3, pasvUnexpected: 1, activeAsSeen: 2, activeFromElsewhere: 0, activeRefused: 4 };
+    const m = mergeSummaries([summary({ address_truth: t, expect_pasv_address: '10.0.0.1' }), summary({ address_truth: t }), summary({})]);
+    expect(m.address_truth).toEqual({ pasvAsExpected: 6, pasvUnexpected: 2, activeAsSeen: 4, activeFromElsewhere: 0, activeRefused: 8 });
+    expect(t.pasvAsExpected).toBe(3); // the inputs are left alone
+    const r = buildReport(m);
+    expect(r.addressTruth).toEqual(m.address_truth);
+    expect(formatReport(r)).toMatch(/addresses +227\/229 6 as expected \(10\.0\.0\.1\), 2 unexpected; active: 4 from the server, 0 from elsewhere, 8 PORT\/EPRT refused/);
+    expect(buildReport(summary({})).addressTruth).toBeUndefined();
+    expect(mergeSummaries([summary({})]).address_truth).toBeUndefined();
   });
 });
 

@@ -71,7 +71,7 @@ int ParseEpsvPort(const std::string& line) {
   return port > 0 && port < 65536 ? port : -1;
 }
 
-int ParsePasvPort(const std::string& line) {
+int ParsePasvPort(const std::string& line, std::string* host) {
   auto digit = [&](size_t i) { return isdigit(static_cast<unsigned char>(line[i])) != 0; };
   for (size_t i = 4; i < line.size(); i++) {
     if (!digit(i)) continue;
@@ -89,7 +89,13 @@ int ParsePasvPort(const std::string& line) {
         j++;
       }
     }
-    if (k == 6) return v[4] * 256 + v[5];
+    if (k == 6) {
+      if (host) {
+        *host = std::to_string(v[0]) + "." + std::to_string(v[1]) + "." + std::to_string(v[2]) +
+                "." + std::to_string(v[3]);
+      }
+      return v[4] * 256 + v[5];
+    }
   }
   return -1;
 }

@@ -23,8 +23,9 @@ bool ParseSources(const std::string& spec, std::vector<SockAddr>* out, std::stri
 // The port of "229 Entering Extended Passive Mode (|||port|)", or -1.
 int ParseEpsvPort(const std::string& line);
 // The port of "227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)" (the
-// parentheses are optional; the host part is not used), or -1.
-int ParsePasvPort(const std::string& line);
+// parentheses are optional), or -1; with `host`, the address too
+// ("h1.h2.h3.h4"), for --expect-pasv-address.
+int ParsePasvPort(const std::string& line, std::string* host = nullptr);
 
 // "h1,h2,h3,h4,p1,p2" for PORT; an IPv4 address only.
 std::string PortArgument(const SockAddr& a);

@@ -45,7 +45,7 @@ bool ParseKind(const std::string& s, Kind* k) {
       "  [--upload-size N] [--upload-prefix P] [--files-per-session N]\n"
       "  [--noop-interval S] [--pipeline N] [--timeout S] [--ramp N] [--source A-B|A,B]\n"
       "  [--progress-ms N]\n"
-      "  [--mix login=1,small=4,...] [--tag T]\n");
+      "  [--mix login=1,small=4,...] [--tag T] [--expect-pasv-address A]\n");
   std::exit(2);
 }
 
@@ -109,6 +109,7 @@ void Complete(Options* o, std::string mix, const std::string& file_local,
   if (!ParseHost(o->host, static_cast<uint16_t>(o->port), &o->target)) {
     Die("bad --host '%s' (give an IP address)", o->host.c_str());
   }
+  if (o->expect_pasv.empty()) o->expect_pasv = o->target.HostString();
   if (o->concurrency < 1) Die("--concurrency must be at least 1");
   if (o->threads < 1) o->threads = 1;
   if (o->threads > o->concurrency) o->threads = o->concurrency;
@@ -148,7 +149,7 @@ enum Flag : int {
   kHost = 256, kPort, kScenario, kMode, kConcurrency, kThreads, kDuration, kCount, kUser,
   kPass, kFile, kFileSize, kFileLocal, kLargeFile, kLargeSize, kLargeLocal, kChecksum,
   kUploadSize, kUploadPrefix, kFilesPerSession, kNoopInterval, kTimeout, kRamp, kPipeline,
-  kSource, kProgressMs, kMix, kTag, kHelp,
+  kSource, kProgressMs, kMix, kTag, kExpectPasv, kHelp,
 };
 
 const option kLongOptions[] = {
@@ -180,6 +181,7 @@ const option kLongOptions[] = {
     {"progress-ms", required_argument, nullptr, kProgressMs},
     {"mix", required_argument, nullptr, kMix},
     {"tag", required_argument, nullptr, kTag},
+    {"expect-pasv-address", required_argument, nullptr, kExpectPasv},
     {"help", no_argument, nullptr, kHelp},
     {nullptr, 0, nullptr, 0},
 };
@@ -259,6 +261,12 @@ Options ParseOptions(int argc, char** argv) {
       case kProgressMs: o.progress_ms = static_cast<int>(num()); break;
       case kMix: mix = v; break;
       case kTag: o.tag = v; break;
+      case kExpectPasv: {
+        SockAddr a;
+        if (!ParseHost(v, 0, &a)) Die("bad --expect-pasv-address '%s'", v.c_str());
+        o.expect_pasv = a.HostString();
+        break;
+      }
       case kHelp:
       case 'h': Usage();
       case ':': Die("%s needs a value", flag);

@@ -53,6 +53,9 @@ struct Options {
   int ramp = 256;     // sessions between connect and logged-in, per thread (idle, noop, passive)
   int pipeline = 16;  // noop: NOOPs in flight per session
   std::vector<SockAddr> sources;
+  // The address every 227 must carry (--expect-pasv-address; default --host),
+  // as SockAddr::HostString writes it.
+  std::string expect_pasv;
   int progress_ms = 1000;
   std::string tag;
   SockAddr target;

@@ -18,6 +18,11 @@ void Tally::Merge(const Tally& o) {
   verified_size += o.verified_size;
   verified_crc += o.verified_crc;
   sessions_ok += o.sessions_ok;
+  pasv_as_expected += o.pasv_as_expected;
+  pasv_unexpected += o.pasv_unexpected;
+  active_as_seen += o.active_as_seen;
+  active_from_elsewhere += o.active_from_elsewhere;
+  active_refused += o.active_refused;
   // Each worker's maximum is of a process-wide count: the largest is the process's.
   max_established = std::max(max_established, o.max_established);
   max_data_held = std::max(max_data_held, o.max_data_held);
@@ -64,6 +69,14 @@ std::string SummaryLine(const Options& o, const Counters& c, const Tally& t, uin
       .Number("fd_limit", fd_limit)
       .Number("max_data_held", t.max_data_held)
       .Number("pipeline", o.pipeline)
+      .String("expect_pasv_address", o.expect_pasv)
+      .Raw("address_truth", JsonObject()
+                                .Number("pasvAsExpected", t.pasv_as_expected)
+                                .Number("pasvUnexpected", t.pasv_unexpected)
+                                .Number("activeAsSeen", t.active_as_seen)
+                                .Number("activeFromElsewhere", t.active_from_elsewhere)
+                                .Number("activeRefused", t.active_refused)
+                                .Text())
       .Raw("latency", t.hist.Json())
       .Raw("login_latency", t.login_hist.Json())
       .Text();

@@ -19,6 +19,11 @@ struct Tally {
   std::map<std::string, uint64_t> ops_by_kind;
   std::map<std::string, uint64_t> aborted_by_state;  // cut at the end, by the state they were in
   uint64_t aborted = 0, alive_at_end = 0, verified_size = 0, verified_crc = 0, sessions_ok = 0;
+  // The address truth as the client sees it (docs/middlebox.md): 227s with
+  // the address expected or another (229s carry none: as expected), active
+  // data connections from the server or from elsewhere, PORT/EPRT refused.
+  uint64_t pasv_as_expected = 0, pasv_unexpected = 0;
+  uint64_t active_as_seen = 0, active_from_elsewhere = 0, active_refused = 0;
   // Read from the shared counters, so each worker's is a process-wide figure.
   uint64_t max_established = 0, max_data_held = 0;
 

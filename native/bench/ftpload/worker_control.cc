@@ -124,7 +124,10 @@ void Worker::OnReply(Session& s, int code, const std::string& line, uint64_t now
     case St::kPasvReq:
       return OnPassiveReply(s, code, line, now);
     case St::kPortReq:
-      if (code != 200) return ReplyError(s, code, now);
+      if (code != 200) {
+        tally.active_refused++;
+        return ReplyError(s, code, now);
+      }
       return SendXferCmd(s, now);
     case St::kXferCmd:
       if (code == 150 || code == 125) {

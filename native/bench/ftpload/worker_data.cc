@@ -58,8 +58,16 @@ void Worker::StartActive(Session& s, uint64_t now) {
 // connection's peer.
 void Worker::OnPassiveReply(Session& s, int code, const std::string& line, uint64_t now) {
   if (code != 227 && code != 229) return ReplyError(s, code, now);
-  int port = code == 229 ? ParseEpsvPort(line) : ParsePasvPort(line);
+  std::string announced;
+  int port = code == 229 ? ParseEpsvPort(line) : ParsePasvPort(line, &announced);
   if (port <= 0) return Error(s, "bad_pasv_reply", now);
+  // The data connection still goes to --host: the count says whether the
+  // 227 would have sent a client that trusts it there.
+  if (code == 229 || announced == o_.expect_pasv) {
+    tally.pasv_as_expected++;
+  } else {
+    tally.pasv_unexpected++;
+  }
   SockAddr target = o_.target;
   target.SetPort(static_cast<uint16_t>(port));
   int fd = OpenConnect(s, target);
@@ -90,6 +98,11 @@ void Worker::OnListen(Session& s, uint64_t now) {
   if (fd == -EAGAIN) return;
   if (fd < 0) return Errno(s, "data_accept", -fd, now);
   CloseFd(s.lst);
+  if (peer.HostString() == o_.target.HostString()) {
+    tally.active_as_seen++;
+  } else {
+    tally.active_from_elsewhere++;
+  }
   s.data = fd;
   s.data_gen++;
   s.data_connected = true;
