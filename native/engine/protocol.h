@@ -49,6 +49,13 @@ using SessionId = uint64_t;
 //   than the session's control peer (a port thief, or a NAT that changed the
 //   source): text, port → that peer; local, localPort → the listener. sid 0
 //   when a shared --pasv-ports port cannot name one session.
+// TlsReady: answer to StartTls: the control connection speaks TLS; text is
+//   "<protocol> <cipher>" ("TLSv1.3 TLS_AES_256_GCM_SHA384").
+// TlsFailed: answer to StartTls or ClearControl that failed: text the reason
+//   (OpenSSL's, short). The engine closes the session after it (Closed follows).
+// ControlCleared: answer to ClearControl: the control connection is clear text again.
+// (Open's flag is 1 when the session came in on the implicit-TLS listener: its
+// handshake is done before Open; a failed one never reaches JS.)
 #define MUXFTPD_EVENT_TYPES(X) \
   X(Open, 1)                   \
   X(Line, 2)                   \
@@ -61,7 +68,10 @@ using SessionId = uint64_t;
   X(FileDone, 9)               \
   X(LoopFailed, 10)            \
   X(DataConnected, 11)         \
-  X(DataRefused, 12)
+  X(DataRefused, 12)           \
+  X(TlsReady, 13)              \
+  X(TlsFailed, 14)             \
+  X(ControlCleared, 15)
 
 // Reply: append text to the control output.
 // ListenPassive: open a passive listener (seq answered by PassiveReady).
@@ -81,6 +91,17 @@ using SessionId = uint64_t;
 // OpenData: ESTA/ESTP: connect the active target now, or take a passive
 //   connection the client has made; seq → DataConnected with the endpoints,
 //   or DataFailed (-ENOTCONN: no data connection to report).
+// StartTls: AUTH TLS. The replies queued before it (the 234) go out in clear,
+//   then the worker runs a TLS server handshake on the control connection,
+//   reading no line meanwhile; bytes the client sent after AUTH in clear are
+//   never taken as commands (the STARTTLS injection of CVE-2011-0411: they
+//   fail the handshake). Answered by TlsReady or TlsFailed.
+// ClearControl: CCC. The replies queued before it (the 200) go out over TLS,
+//   then close_notify is exchanged and the control connection is clear text
+//   again. Answered by ControlCleared (or TlsFailed).
+// DataProtection: PROT; the mode field is a DataProtection value. Data
+//   connections opened from then on (passive and active alike) are TLS servers
+//   (Private) or clear (Clear), before any transfer byte moves.
 #define MUXFTPD_ACTION_TYPES(X) \
   X(Reply, 1)                   \
   X(ListenPassive, 2)           \
@@ -93,7 +114,10 @@ using SessionId = uint64_t;
   X(FileOp, 9)                  \
   X(PauseInput, 10)             \
   X(ResumeInput, 11)            \
-  X(OpenData, 12)
+  X(OpenData, 12)               \
+  X(StartTls, 13)               \
+  X(ClearControl, 14)           \
+  X(DataProtection, 15)
 
 // PeerClosed: the client closed or reset the control connection.
 // Requested: JS asked for it (QUIT, timeouts, limits).
@@ -115,13 +139,18 @@ using SessionId = uint64_t;
 // PeerClosed: the data connection closed before the transfer ended.
 // ConnectFailed: the active connect failed (detail: the errno in DataFailed).
 // Timeout: the data connection made no progress for the data timeout.
+// TlsFailed: the data connection's TLS handshake (or a record on it) failed.
+// TlsNotResumed: session reuse is required and the data connection's
+//   handshake did not resume its control connection's TLS session.
 #define MUXFTPD_TRANSFER_ERRORS(X) \
   X(Ok, 0)                         \
   X(Aborted, 1)                    \
   X(NoDataConnection, 2)           \
   X(PeerClosed, 3)                 \
   X(ConnectFailed, 4)              \
-  X(Timeout, 5)
+  X(Timeout, 5)                    \
+  X(TlsFailed, 6)                  \
+  X(TlsNotResumed, 7)
 
 // How RecvFile opens its target.
 // Truncate: create or truncate, then write from offset (STOR, REST+STOR).
@@ -170,6 +199,11 @@ using SessionId = uint64_t;
 #define MUXFTPD_ACTION_FLAGS(X) \
   X(SplitReply, 1)
 
+// What DataProtection sets (RFC 4217 PROT C, PROT P).
+#define MUXFTPD_DATA_PROTECTIONS(X) \
+  X(Clear, 0)                       \
+  X(Private, 1)
+
 #define MUXFTPD_ENUMERATOR(name, value) k##name = value,
 enum class EventType : uint8_t { MUXFTPD_EVENT_TYPES(MUXFTPD_ENUMERATOR) };
 enum class ActionType : uint8_t { MUXFTPD_ACTION_TYPES(MUXFTPD_ENUMERATOR) };
@@ -179,6 +213,7 @@ enum class WriteMode : uint8_t { MUXFTPD_WRITE_MODES(MUXFTPD_ENUMERATOR) };
 enum class CopyMode : uint8_t { MUXFTPD_COPY_MODES(MUXFTPD_ENUMERATOR) };
 enum class FileOpKind : uint8_t { MUXFTPD_FILE_OPS(MUXFTPD_ENUMERATOR) };
 enum class ActionFlag : uint8_t { MUXFTPD_ACTION_FLAGS(MUXFTPD_ENUMERATOR) };
+enum class DataProtection : uint8_t { MUXFTPD_DATA_PROTECTIONS(MUXFTPD_ENUMERATOR) };
 #undef MUXFTPD_ENUMERATOR
 
 // Every enum list, for the addon's export: X(jsGroupName, ListMacro).
@@ -190,7 +225,8 @@ enum class ActionFlag : uint8_t { MUXFTPD_ACTION_FLAGS(MUXFTPD_ENUMERATOR) };
   X(writeModes, MUXFTPD_WRITE_MODES)     \
   X(copyModes, MUXFTPD_COPY_MODES)     \
   X(fileOps, MUXFTPD_FILE_OPS)           \
-  X(actionFlags, MUXFTPD_ACTION_FLAGS)
+  X(actionFlags, MUXFTPD_ACTION_FLAGS)   \
+  X(dataProtections, MUXFTPD_DATA_PROTECTIONS)
 
 // The name of a WriteMode::kReplace upload's temporary file starts with this
 // (then 16 random hex digits); exported as binding.constants.uploadTempPrefix,
@@ -209,6 +245,7 @@ struct Event {
   uint64_t bytes = 0;     // kTransferDone
   bool too_long = false;  // kLine: the line exceeded max_line and was dropped
   bool fresh = false;     // kDataConnected: the connection has just come up
+  bool implicit_tls = false;  // kOpen: came in on the implicit-TLS listener, handshake done
   CloseReason reason = CloseReason::kPeerClosed;  // kClosed
   std::string text;       // kLine: the line bytes; kOpen, kDataConnected, kDataRefused: peer address
   std::string local;      // kOpen, kDataConnected, kDataRefused: local address
@@ -222,6 +259,7 @@ struct Action {
   uint8_t flags = 0;      // ActionFlag bits
   uint64_t offset = 0;    // kSendFile/kRecvFile
   WriteMode mode = WriteMode::kTruncate;  // kRecvFile
+  DataProtection protection = DataProtection::kClear;  // kDataProtection (the same wire byte)
   FileOpKind op = FileOpKind::kStat;      // kFileOp
   std::string data;       // kReply: text; kSendBuffer: bytes; kSendFile/kRecvFile/kFileOp:
                           // path relative to the session's directory; kConnectActive: host
@@ -244,9 +282,11 @@ struct Action {
 
 // An event record (native → JS, one buffer per worker loop iteration).
 // flag: Line → 1 when the line was too long; Closed → the CloseReason;
-// DataConnected → 1 when the connection has just come up.
+// DataConnected → 1 when the connection has just come up; Open → 1 when the
+// session came in on the implicit-TLS listener.
 // text: Line → the line bytes; Open, DataConnected, DataRefused → the peer
-// address. second: Open, DataConnected, DataRefused → the local address.
+// address; TlsReady → "<protocol> <cipher>"; TlsFailed → the reason.
+// second: Open, DataConnected, DataRefused → the local address.
 #define MUXFTPD_EVENT_FIELDS(X) \
   X(type, 0, u8)                \
   X(flag, 1, u8)                \
@@ -261,6 +301,7 @@ struct Action {
 inline constexpr size_t kEventHeader = 40;
 
 // An action record (JS → native, one buffer per post()).
+// mode: RecvFile → the WriteMode; DataProtection → the DataProtection.
 // data: Reply → the text; ConnectActive → the host; SendFile, RecvFile → the
 // path relative to the root; SendBuffer → the bytes. preamble, epilogue: as
 // in struct Action.

@@ -54,7 +54,7 @@ void Worker::AttachData(Session* s, UniqueFd conn, const SockAddr& peer) {
   s->data_peer = peer;
   TouchData(s);
   EmitDataConnected(s, 0, true);
-  StartTransferIfReady(s);
+  DataConnected(s);
 }
 
 void Worker::EmitDataConnected(Session* s, uint32_t seq, bool fresh) {
@@ -135,7 +135,7 @@ void Worker::OnData(Session* s, uint32_t events) {
       s->data_state = DataState::kConnected;
       (void)SetDataEvents(s, 0);
       EmitDataConnected(s, seq, true);
-      StartTransferIfReady(s);
+      DataConnected(s);
       return;
     }
     EmitDataFailed(s->sid, seq, err != 0 ? err : -ECONNREFUSED);
@@ -144,7 +144,9 @@ void Worker::OnData(Session* s, uint32_t events) {
     return;
   }
   if (s->data_state != DataState::kConnected) return;  // a stale event for a closed fd
-  if (s->transfer) {
+  if (s->data_tls && !s->data_tls_ready) {
+    StepDataTls(s);
+  } else if (s->transfer) {
     Activate(s);
   } else if (events & (EPOLLERR | EPOLLHUP)) {
     // The client gave up on an active-mode connection nobody used (one an
@@ -156,6 +158,7 @@ void Worker::OnData(Session* s, uint32_t events) {
 
 void Worker::ListenPassive(Session* s, const Action& a) {
   DropData(s);
+  s->data_setup_error = 0;
   int r = pool_ ? pool_->Reserve(s, epoll_.Get()) : OpenOwnListener(s);
   if (r >= 0) {
     s->data_state = DataState::kListening;
@@ -199,6 +202,7 @@ int Worker::OpenOwnListener(Session* s) {
 // Holding no fd, a target set is not subject to --data-timeout.
 void Worker::SetActiveTarget(Session* s, const std::string& host, uint16_t port) {
   DropData(s);
+  s->data_setup_error = 0;
   if (!SockAddr::Parse(host, port, &s->active_target)) {
     EmitDataFailed(s->sid, 0, -EINVAL);
     return;
@@ -234,6 +238,9 @@ int Worker::ConnectActive(Session* s) {
   if (r != 0) return SetDataEvents(s, EPOLLOUT);
   EmitDataConnected(s, s->data_report_seq, true);
   s->data_report_seq = 0;
+  // Connected at once; PROT P: its handshake first (a failure there is the
+  // transfer's result, which its caller reads from s->data_setup_error).
+  DataConnected(s);
   return 0;
 }
 
@@ -266,6 +273,8 @@ void Worker::ResetData(Session* s) {
   // EpollDel before close, for the same reason as in CloseSession.
   UnwatchData(s);
   if (s->listener.Valid()) sys::EpollDel(epoll_.Get(), s->listener.Get());
+  s->data_tls.reset();  // its SSL leaves the fd open: closed just below
+  s->data_tls_ready = false;
   s->data.Reset();
   s->listener.Reset();
   if (pool_) pool_->Release(s);

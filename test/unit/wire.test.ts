@@ -9,7 +9,7 @@ import { engineConfig } from '../../src/config/engine-config.js';
 import { defaultConfig } from '../../src/config/settings.js';
 import { ActionWriter } from '../../src/engine/actions.js';
 import { forEachEvent, type RawEvent } from '../../src/engine/batch.js';
-import { ActionFlag, ActionType, CloseReason, EventType, loadBinding, wireField, WriteMode } from '../../src/engine/native.js';
+import { ActionFlag, ActionType, CloseReason, DataProtection, EventType, loadBinding, wireField, WriteMode } from '../../src/engine/native.js';
 
 const { codec } = loadBinding();
 
@@ -48,6 +48,17 @@ describe('actions: ActionWriter → native DecodeActions', () => {
     expect(got[3]?.data.length).toBe(0);
   });
 
+  it('carries PROT P in the mode byte of DataProtection', () => {
+    const w = new ActionWriter();
+    w.add(ActionType.DataProtection, 5, { mode: DataProtection.Private });
+    w.add(ActionType.StartTls, 6);
+    w.add(ActionType.ClearControl, 7);
+    const got = decoded(w);
+    expect(got.map((a) => [a.type, a.sid, a.mode])).toEqual([
+      [ActionType.DataProtection, 5, DataProtection.Private], [ActionType.StartTls, 6, 0], [ActionType.ClearControl, 7, 0],
+    ]);
+  });
+
   it('grows past its first buffer and starts empty again after take', () => {
     const w = new ActionWriter();
     const big = Buffer.alloc(100_000, 0x61);
@@ -79,6 +90,8 @@ describe('events: native EncodeEvents → batch.ts', () => {
       { type: EventType.Closed, sid: 5, reason: CloseReason.CloseTimeout },
       { type: EventType.DataConnected, sid: 6, seq: 9, fresh: true, port: 50123, localPort: 20, text: '127.0.0.2', local: '127.0.0.1' },
       { type: EventType.DataRefused, sid: 7, port: 40001, localPort: 50000, text: '::1', local: '::1' },
+      { type: EventType.Open, sid: 8, implicitTls: true, text: '::1', local: '::1' },
+      { type: EventType.TlsReady, sid: 8, text: 'TLSv1.3 TLS_AES_256_GCM_SHA384' },
     ];
     const seen: Omit<RawEvent, 'text' | 'second'>[] = [];
     const texts: string[] = [];
@@ -95,8 +108,10 @@ describe('events: native EncodeEvents → batch.ts', () => {
       { type: EventType.Closed, flag: CloseReason.CloseTimeout, sid: 5, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0 },
       { type: EventType.DataConnected, flag: 1, sid: 6, seq: 9, error: 0, port: 50123, localPort: 20, bytes: 0 },
       { type: EventType.DataRefused, flag: 0, sid: 7, seq: 0, error: 0, port: 40001, localPort: 50000, bytes: 0 },
+      { type: EventType.Open, flag: 1, sid: 8, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0 },
+      { type: EventType.TlsReady, flag: 0, sid: 8, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0 },
     ]);
-    expect(texts).toEqual(['127.0.0.1|::1', 'STOR ünï\0x|', '|', '|', '|', '127.0.0.2|127.0.0.1', '::1|::1']);
+    expect(texts).toEqual(['127.0.0.1|::1', 'STOR ünï\0x|', '|', '|', '|', '127.0.0.2|127.0.0.1', '::1|::1', '::1|::1', 'TLSv1.3 TLS_AES_256_GCM_SHA384|']);
   });
 });
 
