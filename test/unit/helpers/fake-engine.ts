@@ -90,6 +90,15 @@ export class FakeEngine implements EngineControl {
   resumeInput(): void {
     this.actions.push('resumeInput');
   }
+  startTls(): void {
+    this.actions.push('startTls');
+  }
+  clearControl(): void {
+    this.actions.push('clearControl');
+  }
+  dataProtection(_sid: number, protection: string): void {
+    this.actions.push(`dataProtection ${protection}`);
+  }
   address(): Endpoint {
     return { address: '127.0.0.1', port: 2121 };
   }
