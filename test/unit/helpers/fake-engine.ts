@@ -202,7 +202,15 @@ export const peer: Endpoint = { address: '127.0.0.1', port: 50000 };
 export const local: Endpoint = { address: '127.0.0.1', port: 2121 };
 
 export async function harness(
-  options: { config?: Partial<Config>; commands?: CommandOverrides; local?: Endpoint; peer?: Endpoint; logLevel?: LogLevel } = {},
+  options: {
+    config?: Partial<Config>;
+    commands?: CommandOverrides;
+    local?: Endpoint;
+    peer?: Endpoint;
+    logLevel?: LogLevel;
+    /** The session came from the implicit FTPS listener. */
+    implicitTls?: boolean;
+  } = {},
 ): Promise<Harness> {
   const root = await realpath(await mkdtemp(path.join(os.tmpdir(), 'muxftpd-unit-')));
   await writeFile(path.join(root, 'file.bin'), Buffer.alloc(1000));
@@ -214,7 +222,7 @@ export async function harness(
     engine.handler = handler;
     return engine;
   });
-  server.onOpen(1, options.peer ?? peer, options.local ?? local);
+  server.onOpen(1, options.peer ?? peer, options.local ?? local, options.implicitTls ?? false);
   const h: Harness = {
     engine,
     server,
