@@ -134,6 +134,20 @@ export class Server implements EngineHandler {
     this.shared.log.debug(`session ${sid}: data connection failed (errno ${-error})`);
   }
 
+  // The engine's TLS answers. Until the FTPS command rows (AUTH, CCC) act on
+  // them, they are logged: a failure has the engine close the session anyway.
+  onTlsReady(sid: SessionId, protocol: string, cipher: string): void {
+    this.shared.log.debug(`session ${sid}: TLS ready (${protocol} ${cipher})`);
+  }
+
+  onTlsFailed(sid: SessionId, reason: string): void {
+    this.shared.log.debug(`session ${sid}: TLS failed: ${reason}`);
+  }
+
+  onControlCleared(sid: SessionId): void {
+    this.shared.log.debug(`session ${sid}: control connection clear again`);
+  }
+
   onInputEnded(sid: SessionId): void {
     this.connections.get(sid)?.inputEnded();
   }

@@ -38,6 +38,7 @@ class Acceptor {
   void Stop();
 
   const SockAddr& bound() const { return bound_; }
+  const SockAddr& implicit_bound() const { return implicit_bound_; }
   uint64_t accepted() const { return accepted_.load(); }
   uint64_t rejected() const { return rejected_.load(); }
   uint64_t rejected_per_ip() const { return rejected_per_ip_.load(); }
@@ -69,6 +70,7 @@ class Acceptor {
   UniqueFd epoll_;
   UniqueFd stop_fd_;
   SockAddr bound_;
+  SockAddr implicit_bound_;  // the implicit-TLS listener's (len 0: none)
   uint64_t next_id_ = 0;
   bool paused_ = false;
   std::atomic<uint64_t> accepted_{0};

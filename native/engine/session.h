@@ -107,6 +107,9 @@ class Session {
   bool input_ended = false;   // the client half-closed: off for good
   bool ReadsInput() const { return !read_paused && !input_paused && !input_ended; }
 
+  // PROT P: data connections set up from now on are TLS servers.
+  bool protect_data = false;
+
   DataState data_state = DataState::kNone;
   UniqueFd listener;             // a listener of its own (no passive port range)
   PassivePort* passive = nullptr;  // or a reservation in the shared pool

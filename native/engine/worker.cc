@@ -30,7 +30,7 @@ void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
 }  // namespace
 
 Worker::Worker(int index, const EngineConfig& config, DirRef root, EventSink* sink, FileJobs* file_jobs,
-               FileOps* file_ops, ClientLedger* ledger)
+               FileOps* file_ops, ClientLedger* ledger, TlsContext* tls)
     : index_(index),
       config_(config),
       root_(std::move(root)),
@@ -38,6 +38,7 @@ Worker::Worker(int index, const EngineConfig& config, DirRef root, EventSink* si
       file_jobs_(file_jobs),
       file_ops_(file_ops),
       ledger_(ledger),
+      tls_(tls),
       batch_(std::make_unique<EventBatch>()),
       scratch_size_(std::max(config.block_size, kControlReadSize)),
       // At least one block, so one read never spans more than one window.
@@ -93,6 +94,17 @@ WorkerLoopStats Worker::LoopStats() const {
   s.batches = batches_.load(std::memory_order_relaxed);
   s.events = batch_events_.load(std::memory_order_relaxed);
   return s;
+}
+
+void Worker::AddTlsStats(TlsStats* out) const {
+  const TlsCounters& c = tls_counters_;
+  out->control_handshakes += c.control_handshakes.load(std::memory_order_relaxed);
+  out->control_failures += c.control_failures.load(std::memory_order_relaxed);
+  out->implicit_failures += c.implicit_failures.load(std::memory_order_relaxed);
+  out->data_handshakes += c.data_handshakes.load(std::memory_order_relaxed);
+  out->data_failures += c.data_failures.load(std::memory_order_relaxed);
+  out->data_not_resumed += c.data_not_resumed.load(std::memory_order_relaxed);
+  out->ktls_transfers += c.ktls_transfers.load(std::memory_order_relaxed);
 }
 
 // Sessions closed this iteration are freed here. Once a second at most after
@@ -227,6 +239,14 @@ void Worker::Apply(Action& a) {
     case ActionType::kResumeInput:
       s->input_paused = a.type == ActionType::kPauseInput;
       SetControlEvents(s);
+      break;
+    case ActionType::kStartTls:
+    case ActionType::kClearControl:
+      Emit(EventType::kTlsFailed, s->sid).text = tls_ ? "tls not implemented yet" : "tls not configured";
+      CloseSession(s, CloseReason::kIoError);
+      break;
+    case ActionType::kDataProtection:
+      s->protect_data = a.protection == DataProtection::kPrivate;
       break;
   }
 }

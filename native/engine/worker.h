@@ -24,6 +24,7 @@ namespace muxftpd {
 
 class ClientLedger;
 class FileJobs;
+class TlsContext;
 
 // What the acceptor writes to a worker's handoff socket for each client.
 struct Handoff {
@@ -37,8 +38,9 @@ class Worker {
   // `file_jobs` runs what may wait for the disk (see file_jobs.h), `file_ops`
   // the sessions' file-system operations (file_ops.h); `ledger` counts its
   // clients over all the server's processes (client_ledger.h). All three outlive the worker.
+  // `tls`: the engine's TLS context, null without TLS; it outlives the worker.
   Worker(int index, const EngineConfig& config, DirRef root, EventSink* sink, FileJobs* file_jobs,
-         FileOps* file_ops, ClientLedger* ledger);
+         FileOps* file_ops, ClientLedger* ledger, TlsContext* tls);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -60,6 +62,8 @@ class Worker {
 
   // A snapshot of the loop counters; callable from any thread.
   WorkerLoopStats LoopStats() const;
+  // Adds this worker's TLS counters to `out`; callable from any thread.
+  void AddTlsStats(TlsStats* out) const;
 
  private:
   void Run();
@@ -133,6 +137,7 @@ class Worker {
   FileJobs* const file_jobs_;
   FileOps* const file_ops_;
   ClientLedger* const ledger_;
+  TlsContext* const tls_;
 
   UniqueFd epoll_;
   UniqueFd wake_;
@@ -202,6 +207,16 @@ class Worker {
   std::atomic<uint64_t> iterations_{0};
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> batch_events_{0};
+  // TlsStats, counted the same way.
+  struct TlsCounters {
+    std::atomic<uint64_t> control_handshakes{0};
+    std::atomic<uint64_t> control_failures{0};
+    std::atomic<uint64_t> implicit_failures{0};
+    std::atomic<uint64_t> data_handshakes{0};
+    std::atomic<uint64_t> data_failures{0};
+    std::atomic<uint64_t> data_not_resumed{0};
+    std::atomic<uint64_t> ktls_transfers{0};
+  } tls_counters_;
 };
 
 }  // namespace muxftpd
