@@ -34,9 +34,11 @@ export const Code = {
   BadSequence: 503, // RFC 959 4.2.1
   NotImplementedForParam: 504, // RFC 959 4.2.1
   DataProtectionRefused: 521, // RFC 4217 9: data connection cannot be opened with this PROT setting
-  ProtocolNotSupported: 522, // RFC 2428 2: network protocol not supported
-  /** vsftpd's FTP_DATATLSBAD: a PROT P data connection that did not resume the control's TLS session (what clients match on). */
-  DataTlsRefused: 522,
+  /**
+   * RFC 2428 2: network protocol not supported. Also vsftpd's FTP_DATATLSBAD:
+   * a PROT P data connection that did not resume the control connection's TLS session.
+   */
+  ProtocolNotSupported: 522,
   NotLoggedIn: 530, // RFC 959 4.2.1
   ProtectionLevelDenied: 533, // RFC 2228: command protection level denied for policy reasons
   PolicyDenied: 534, // RFC 2228: request denied for policy reasons

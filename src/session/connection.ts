@@ -234,6 +234,11 @@ export class Connection implements CommandContext {
     void this.afterTransfer().then(() => this.send(goodbye));
   }
 
+  /** The engine finished the handshake AUTH TLS started: lines are run again, now over TLS. */
+  tlsReady(): void {
+    if (this.session.controlTls === 'starting') this.session.controlTls = 'on';
+  }
+
   /** The engine closed the session, or the server is stopping: nothing more is sent. */
   dropped(): void {
     this.closed = true;

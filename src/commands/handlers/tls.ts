@@ -5,7 +5,10 @@ import { Code, type Reply, reply } from '../../protocol/replies.js';
 import type { Session } from '../../session/session.js';
 import type { CommandContext } from '../types.js';
 
-const authOk: Reply = { ...reply(Code.SecurityExchangeDone, 'AUTH TLS successful.'), sent: true };
+const authOk = reply(Code.SecurityExchangeDone, 'AUTH TLS successful.');
+/** The handler's final reply when it sent its reply itself, ahead of the engine action. */
+const alreadySent = (r: Reply): Reply => ({ ...r, sent: true });
+const authSent = alreadySent(authOk);
 /**
  * RFC 4217 4: a server without the mechanism answers AUTH 500 or 502; 502
  * ("not implemented", as every unknown verb here gets) lets a client with
@@ -22,7 +25,8 @@ const protClear = reply(Code.CommandOk, 'Protection level set to C (clear).');
 const protPrivate = reply(Code.CommandOk, 'Protection level set to P (private).');
 const protUnsupported = reply(Code.ProtLevelNotSupported, 'PROT S and E are not supported with TLS; use C or P.');
 const protUnknown = reply(Code.NotImplementedForParam, 'Unknown protection level; use C or P.');
-const cccOk: Reply = { ...reply(Code.CommandOk, 'CCC successful: the control connection is clear from here.'), sent: true };
+const cccOk = reply(Code.CommandOk, 'CCC successful: the control connection is clear from here.');
+const cccSent = alreadySent(cccOk);
 /** proftpd's answer: CCC has nothing to clear on a clear connection (RFC 2228: 533, protection level denied). */
 const cccClear = reply(Code.ProtectionLevelDenied, 'CCC needs a TLS control connection.');
 /** proftpd's answer under TLSRequired (RFC 2228: 534, denied for policy reasons). */
@@ -45,7 +49,7 @@ export function auth(ctx: CommandContext, arg: string): Reply {
   ctx.send(authOk);
   s.controlTls = 'starting';
   ctx.engine.startTls(s.sid);
-  return authOk;
+  return authSent;
 }
 
 /** RFC 4217 8: TLS has no protection buffer; any size asked is answered PBSZ=0 (RFC 2228: the size the server will use). */
@@ -82,7 +86,7 @@ export function ccc(ctx: CommandContext): Reply {
   ctx.send(cccOk);
   s.controlTls = 'cleared';
   ctx.engine.clearControl(s.sid);
-  return cccOk;
+  return cccSent;
 }
 
 /** PBSZ and PROT come after AUTH (RFC 4217 8, 9: 503 otherwise). */

@@ -22,7 +22,7 @@ const tlsFailed = reply(Code.CantOpenData, "Can't open data connection: TLS hand
  * connection's TLS session (--tls-session-reuse required): clients and
  * scripts written against vsftpd look for them.
  */
-const tlsNotResumed = reply(Code.DataTlsRefused, 'SSL connection failed: session reuse required.');
+const tlsNotResumed = reply(Code.ProtocolNotSupported, 'SSL connection failed: session reuse required.');
 const abortDone = reply(Code.ClosingData, 'ABOR successful.');
 const nothingToAbort = reply(Code.DataOpenNoTransfer, 'No transfer to abort.');
 
