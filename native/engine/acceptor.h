@@ -45,12 +45,14 @@ class Acceptor {
 
  private:
   void Run();
-  void AcceptAll();
-  void HandOff(int fd, const SockAddr& peer);
+  int OpenListener(uint16_t port, UniqueFd* out, SockAddr* bound, std::string* where);
+  void AcceptAll(UniqueFd* listener);
+  void HandOff(int fd, const SockAddr& peer, bool implicit_tls);
   void FlushBacklog(size_t worker);
   void CloseBacklogs();
   // Sends the refusal for `why` (busy_reply, or per_ip_reply), closes, counts it.
-  void Reject(int fd, ClientLedger::Verdict why = ClientLedger::Verdict::kTooMany);
+  // Implicit-TLS clients get no reply, only the close.
+  void Reject(int fd, ClientLedger::Verdict why = ClientLedger::Verdict::kTooMany, bool implicit_tls = false);
   void PauseListening(bool paused);
 
   const EngineConfig& config_;
@@ -67,6 +69,7 @@ class Acceptor {
   std::vector<Backlog> backlogs_;
   size_t backlog_total_ = 0;
   UniqueFd listen_;
+  UniqueFd implicit_listen_;  // config.tls.implicit: clients that speak TLS first
   UniqueFd epoll_;
   UniqueFd stop_fd_;
   SockAddr bound_;

@@ -31,11 +31,19 @@ constexpr long kSessionLifetimeSeconds = 24 * 3600;
 // which cost no server memory): OpenSSL's default size.
 constexpr long kSessionCacheSize = 20480;
 
-// The ticket callbacks: tagging (TagTlsSession) rides in the ticket's app data.
+// The ticket callbacks: the tag (TagTlsSession) rides in the ticket's app
+// data. A control connection's tickets carry its own session's id; a data
+// connection's keep the tag of the session it resumed (its handshake issues
+// tickets before the worker checks that tag, which must still be the
+// original's), and tag a session only when it has none.
 int GenerateTicket(SSL* ssl, void*) {
-  uint64_t owner = reinterpret_cast<uintptr_t>(SSL_get_app_data(ssl));
+  uint64_t owner = 0;
+  bool control = TlsChannelOwner(ssl, &owner);
   SSL_SESSION* session = SSL_get0_session(ssl);
-  if (session != nullptr) SSL_SESSION_set1_ticket_appdata(session, &owner, sizeof owner);
+  void* data = nullptr;
+  size_t len = 0;
+  bool tagged = session != nullptr && SSL_SESSION_get0_ticket_appdata(session, &data, &len) == 1 && len > 0;
+  if (session != nullptr && (control || !tagged)) SSL_SESSION_set1_ticket_appdata(session, &owner, sizeof owner);
   return 1;
 }
 
@@ -154,8 +162,18 @@ int TlsContext::Create(const TlsConfig& config, std::unique_ptr<TlsContext>* out
   return 0;
 }
 
+void SetTlsChannelOwner(SSL* ssl, uint64_t owner, bool control) {
+  // Session ids stay below 2^53: the low bit says which kind of connection.
+  SSL_set_app_data(ssl, reinterpret_cast<void*>(static_cast<uintptr_t>(owner << 1 | (control ? 0 : 1))));
+}
+
+bool TlsChannelOwner(SSL* ssl, uint64_t* owner) {
+  uintptr_t v = reinterpret_cast<uintptr_t>(SSL_get_app_data(ssl));
+  *owner = v >> 1;
+  return (v & 1) == 0;
+}
+
 void TagTlsSession(SSL* ssl, uint64_t owner) {
-  SSL_set_app_data(ssl, reinterpret_cast<void*>(static_cast<uintptr_t>(owner)));
   SSL_SESSION* session = SSL_get0_session(ssl);
   if (session != nullptr) SSL_SESSION_set1_ticket_appdata(session, &owner, sizeof owner);
 }

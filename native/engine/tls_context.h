@@ -55,6 +55,12 @@ class TlsContext {
   bool ktls_ = false;
 };
 
+// Which FTP session an SSL serves, and whether on its control connection
+// (else a data connection): kept in the SSL's app data.
+void SetTlsChannelOwner(SSL* ssl, uint64_t owner, bool control);
+// The owner; true for a control connection.
+bool TlsChannelOwner(SSL* ssl, uint64_t* owner);
+
 // The tag a control connection's TLS session carries into its tickets (and
 // its cached session), so a data connection that resumes a session can be
 // checked to resume this session's own: the session id of the FTP session.

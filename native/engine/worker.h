@@ -26,11 +26,18 @@ class ClientLedger;
 class FileJobs;
 class TlsContext;
 
+// Adds to a counter only its worker's thread writes: a plain load and store,
+// which costs what a non-atomic add does, where fetch_add would be a locked add.
+inline void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
 // What the acceptor writes to a worker's handoff socket for each client.
 struct Handoff {
   int fd;
   SessionId sid;
   SockAddr peer;
+  bool implicit_tls;  // accepted on the implicit-TLS listener
 };
 
 class Worker {
@@ -87,6 +94,26 @@ class Worker {
   void BeginTransfer(Session* s, Action& a);
   int OpenForTransfer(Session* s, Action& a, Transfer* t);
   int OpenReplacement(Session* s, Action& a, Transfer* t);
+
+  // worker_tls.cc: TLS on control and data connections (RFC 4217).
+  void Announce(Session* s);  // the Open event
+  void StartTls(Session* s);
+  void ClearControl(Session* s);
+  void BeginControlHandshake(Session* s);
+  void BeginImplicitTls(Session* s);
+  void AfterFlush(Session* s);  // a session's output is all out: a TLS step may follow
+  void StepControlTls(Session* s);
+  void ControlTlsReady(Session* s);
+  void ControlTlsFailed(Session* s, const std::string& why);
+  void RefuseTls(Session* s, const char* why);
+  ssize_t ReadControl(Session* s, char* buf, size_t n);
+  void NotePendingTls(Session* s);
+  void ReadPendingTls();
+  void ExpireHandshakes();
+  bool TakeHandshakeTurn();
+  void DataConnected(Session* s);  // the data connection is up: TLS first with PROT P
+  void StepDataTls(Session* s);
+  void DataTlsFailed(Session* s, TransferError error);
 
   // worker_files.cc: FileOp actions, run on the FileOps threads, and their answers.
   void SubmitFileOp(Session* s, Action& a);
@@ -177,6 +204,17 @@ class Worker {
   };
   std::vector<Lingering> lingering_;
   std::vector<std::unique_ptr<Session>> graveyard_;  // freed at the end of the iteration
+  // Control connections with TLS plain text OpenSSL holds (epoll cannot see
+  // it): read at the start of the next iteration, which then does not sleep.
+  std::vector<SessionId> tls_pending_;
+  // Implicit-TLS sessions in their handshake, which JS does not know of: the
+  // worker ends those that take longer than the data timeout.
+  std::vector<SessionId> handshaking_;
+  uint64_t next_handshake_sweep_ms_ = 0;
+  // TLS handshake steps left in this iteration: a burst of new TLS clients
+  // (each step may cost a signature) cannot starve the running transfers.
+  static constexpr int kHandshakesPerLoop = 32;
+  int handshakes_left_ = kHandshakesPerLoop;
   std::unique_ptr<EventBatch> batch_;
   TokenBucket worker_bucket_;      // this worker's share of --max-rate
   uint64_t now_ms_ = 0;            // read once per loop iteration
