@@ -112,8 +112,8 @@ export class Server implements EngineHandler {
     return this.connections.size;
   }
 
-  onOpen(sid: SessionId, peer: Endpoint, local: Endpoint): void {
-    const connection = new Connection(sid, peer, local, this.shared);
+  onOpen(sid: SessionId, peer: Endpoint, local: Endpoint, implicitTls: boolean): void {
+    const connection = new Connection(sid, peer, local, this.shared, Date.now(), implicitTls);
     this.connections.set(sid, connection);
     this.reporter.sessionStart(connection.session);
     this.engine.reply(sid, greeting);
@@ -164,18 +164,20 @@ export class Server implements EngineHandler {
     });
   }
 
-  // The engine's TLS answers. Until the FTPS command rows (AUTH, CCC) act on
-  // them, they are logged: a failure has the engine close the session anyway.
+  /** AUTH TLS's handshake is done: the session's lines run again, over TLS. */
   onTlsReady(sid: SessionId, protocol: string, cipher: string): void {
+    this.connections.get(sid)?.tlsReady();
     this.shared.log.debug(`session ${sid}: TLS ready (${protocol} ${cipher})`);
   }
 
+  /** A failed handshake or CCC shutdown is the client's doing (a debug line); the engine closes the session, onClosed follows. */
   onTlsFailed(sid: SessionId, reason: string): void {
     this.shared.log.debug(`session ${sid}: TLS failed: ${reason}`);
   }
 
+  /** CCC's shutdown is done: the session's state said clear already (tls.ts ccc). */
   onControlCleared(sid: SessionId): void {
-    this.shared.log.debug(`session ${sid}: control connection clear again`);
+    this.shared.log.debug(`session ${sid}: control connection clear again (CCC)`);
   }
 
   onInputEnded(sid: SessionId): void {

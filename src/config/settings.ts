@@ -10,6 +10,7 @@ import { type AccountConfig, accountSettings } from './account-settings.js';
 import { type LimitConfig, limitSettings } from './limit-settings.js';
 import { type MiddleboxConfig, middleboxSettings } from './middlebox-settings.js';
 import { type OpsConfig, opsSettings } from './ops-settings.js';
+import { type TlsConfig, tlsSettings } from './tls-settings.js';
 import { packageRoot } from './package-root.js';
 import { boolean, byteSize, byteSizeOrOff, integer, InvalidValue, oneOf, text } from './validators.js';
 
@@ -39,7 +40,7 @@ export interface PortRange {
 
 export type CopyModeName = 'sendfile' | 'readwrite';
 
-export interface Config extends LimitConfig, OpsConfig, AccountConfig, MiddleboxConfig {
+export interface Config extends LimitConfig, OpsConfig, AccountConfig, MiddleboxConfig, TlsConfig {
   host: string;
   port: number;
   root: string;
@@ -276,6 +277,7 @@ export const settings: SettingsTable = {
   ...opsSettings,
   ...accountSettings,
   ...middleboxSettings,
+  ...tlsSettings,
 };
 
 /** RFC 1123 2.1 host name: dot-separated labels of letters, digits and inner hyphens. */

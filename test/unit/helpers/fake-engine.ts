@@ -97,6 +97,15 @@ export class FakeEngine implements EngineControl {
   resumeInput(): void {
     this.actions.push('resumeInput');
   }
+  startTls(): void {
+    this.actions.push('startTls');
+  }
+  clearControl(): void {
+    this.actions.push('clearControl');
+  }
+  dataProtection(_sid: number, protection: string): void {
+    this.actions.push(`dataProtection ${protection}`);
+  }
   address(): Endpoint {
     return { address: '127.0.0.1', port: 2121 };
   }
@@ -201,7 +210,15 @@ export const peer: Endpoint = { address: '127.0.0.1', port: 50000 };
 export const local: Endpoint = { address: '127.0.0.1', port: 2121 };
 
 export async function harness(
-  options: { config?: Partial<Config>; commands?: CommandOverrides; local?: Endpoint; peer?: Endpoint; logLevel?: LogLevel } = {},
+  options: {
+    config?: Partial<Config>;
+    commands?: CommandOverrides;
+    local?: Endpoint;
+    peer?: Endpoint;
+    logLevel?: LogLevel;
+    /** The session came from the implicit FTPS listener. */
+    implicitTls?: boolean;
+  } = {},
 ): Promise<Harness> {
   const root = await realpath(await mkdtemp(path.join(os.tmpdir(), 'muxftpd-unit-')));
   await writeFile(path.join(root, 'file.bin'), Buffer.alloc(1000));
@@ -213,7 +230,7 @@ export async function harness(
     engine.handler = handler;
     return engine;
   });
-  server.onOpen(1, options.peer ?? peer, options.local ?? local);
+  server.onOpen(1, options.peer ?? peer, options.local ?? local, options.implicitTls ?? false);
   const h: Harness = {
     engine,
     server,
