@@ -45,7 +45,14 @@ bool ParseKind(const std::string& s, Kind* k) {
       "  [--upload-size N] [--upload-prefix P] [--files-per-session N]\n"
       "  [--noop-interval S] [--pipeline N] [--timeout S] [--ramp N] [--source A-B|A,B]\n"
       "  [--progress-ms N]\n"
-      "  [--mix login=1,small=4,...] [--tag T]\n");
+      "  [--mix login=1,small=4,...] [--tag T]\n"
+      "  [--tls explicit|implicit] [--tls-version 1.2|1.3]\n"
+      "--tls explicit: AUTH TLS after the 220, then USER/PASS, and PBSZ 0 + PROT P before a\n"
+      "  session's first transfer; implicit: TLS before the 220 (e.g. port 990). Every data\n"
+      "  connection is a TLS client resuming the FTP session's TLS session. The server's\n"
+      "  certificate is NOT verified (a stress client). --tls-version pins 1.2 or 1.3 (default\n"
+      "  1.3); key exchange P-256 first, then X25519.%s\n",
+      TlsAvailable() ? "" : "\n  This build has no TLS: install the Debian package libssl-dev and rebuild.");
   std::exit(2);
 }
 
@@ -126,6 +133,7 @@ void Complete(Options* o, std::string mix, const std::string& file_local,
   if (o->checksum && file_local.empty() && large_local.empty()) {
     Die("--checksum needs --file-local or --large-local (the expected content)");
   }
+  if (o->tls != TlsMode::kOff && !TlsAvailable()) Die("%s", kTlsUnavailable);
   if (!file_local.empty()) LoadLocal(file_local, &o->small, o->checksum);
   if (!large_local.empty()) LoadLocal(large_local, &o->large, o->checksum);
   for (const auto& [k, w] : o->mix) {
@@ -148,7 +156,7 @@ enum Flag : int {
   kHost = 256, kPort, kScenario, kMode, kConcurrency, kThreads, kDuration, kCount, kUser,
   kPass, kFile, kFileSize, kFileLocal, kLargeFile, kLargeSize, kLargeLocal, kChecksum,
   kUploadSize, kUploadPrefix, kFilesPerSession, kNoopInterval, kTimeout, kRamp, kPipeline,
-  kSource, kProgressMs, kMix, kTag, kHelp,
+  kSource, kProgressMs, kMix, kTag, kTls, kTlsVersion, kHelp,
 };
 
 const option kLongOptions[] = {
@@ -180,6 +188,8 @@ const option kLongOptions[] = {
     {"progress-ms", required_argument, nullptr, kProgressMs},
     {"mix", required_argument, nullptr, kMix},
     {"tag", required_argument, nullptr, kTag},
+    {"tls", required_argument, nullptr, kTls},
+    {"tls-version", required_argument, nullptr, kTlsVersion},
     {"help", no_argument, nullptr, kHelp},
     {nullptr, 0, nullptr, 0},
 };
@@ -259,6 +269,16 @@ Options ParseOptions(int argc, char** argv) {
       case kProgressMs: o.progress_ms = static_cast<int>(num()); break;
       case kMix: mix = v; break;
       case kTag: o.tag = v; break;
+      case kTls:
+        if (v == "explicit") o.tls = TlsMode::kExplicit;
+        else if (v == "implicit") o.tls = TlsMode::kImplicit;
+        else Die("bad --tls '%s' (explicit or implicit)", v.c_str());
+        break;
+      case kTlsVersion:
+        if (v == "1.2") o.tls_version = 12;
+        else if (v == "1.3") o.tls_version = 13;
+        else Die("bad --tls-version '%s' (1.2 or 1.3)", v.c_str());
+        break;
       case kHelp:
       case 'h': Usage();
       case ':': Die("%s needs a value", flag);
