@@ -14,6 +14,21 @@ export interface HistogramJson {
   buckets: Array<[number, number, number]>;
 }
 
+/** ftpload's `tls` object (null without --tls; absent from older builds). */
+export interface FtploadTls {
+  mode: string;
+  version: string;
+  /** The OpenSSL ftpload ran with. */
+  library: string;
+  /** Control connections' handshakes: each a full one (no resumption on control). */
+  ctl_handshakes: number;
+  data_handshakes: number;
+  /** Data connections that resumed the FTP session's TLS session. */
+  data_resumed: number;
+  /** TLS sessions (TLS 1.3: tickets) the server issued. */
+  sessions_issued: number;
+}
+
 export interface FtploadProgress {
   type: 'progress';
   t: number;
@@ -56,6 +71,7 @@ export interface FtploadSummary {
   pipeline?: number;
   latency: HistogramJson;
   login_latency: HistogramJson;
+  tls?: FtploadTls | null;
 }
 
 export interface LatencyMs {
@@ -100,6 +116,17 @@ export interface Report {
   maxDataHeld: number;
   verifiedSize: number;
   verifiedChecksum: number;
+  /** --tls: what was negotiated and counted, with full handshakes per second. */
+  tls?: {
+    mode: string;
+    version: string;
+    library: string;
+    fullHandshakes: number;
+    fullHandshakesPerSec: number;
+    dataHandshakes: number;
+    dataResumed: number;
+    sessionsIssued: number;
+  };
   memory?: {
     baselineKiB: number;
     heldKiB: number;
@@ -209,6 +236,17 @@ export function mergeSummaries(ss: readonly FtploadSummary[]): FtploadSummary {
     addCounts(byKind, s.ops_by_kind);
     addCounts(cut, s.aborted_by_state ?? {});
   }
+  const tls = ss.map((s) => s.tls).filter((t): t is FtploadTls => t != null);
+  const firstTls = tls[0];
+  r.tls = firstTls
+    ? tls.slice(1).reduce((a, t) => ({
+      ...a,
+      ctl_handshakes: a.ctl_handshakes + t.ctl_handshakes,
+      data_handshakes: a.data_handshakes + t.data_handshakes,
+      data_resumed: a.data_resumed + t.data_resumed,
+      sessions_issued: a.sessions_issued + t.sessions_issued,
+    }), { ...firstTls })
+    : null;
   r.latency = mergeHistograms(ss.map((s) => s.latency));
   r.login_latency = mergeHistograms(ss.map((s) => s.login_latency));
   return r;
@@ -249,6 +287,20 @@ export function buildReport(
     verifiedSize: s.verified_size,
     verifiedChecksum: s.verified_checksum,
   };
+  if (s.tls) {
+    // A data connection that did not resume was a full handshake too.
+    const full = s.tls.ctl_handshakes + s.tls.data_handshakes - s.tls.data_resumed;
+    report.tls = {
+      mode: s.tls.mode,
+      version: s.tls.version,
+      library: s.tls.library,
+      fullHandshakes: full,
+      fullHandshakesPerSec: elapsed > 0 ? round(full / elapsed, 1) : 0,
+      dataHandshakes: s.tls.data_handshakes,
+      dataResumed: s.tls.data_resumed,
+      sessionsIssued: s.tls.sessions_issued,
+    };
+  }
   if (memory) {
     const delta = memory.held.pssKiB - memory.baseline.pssKiB;
     const sessions = memory.sessions ?? s.alive_at_end;
@@ -295,6 +347,11 @@ export function formatReport(r: Report): string {
     ['verified', `${r.verifiedSize} sizes, ${r.verifiedChecksum} checksums`],
     ['errors', `${r.errorTotal}: ${formatErrors(r.errors)}`],
   ];
+  if (r.tls) {
+    rows.push(['tls', `${r.tls.mode}, TLS ${r.tls.version} (${r.tls.library}; certificate not verified): ` +
+      `${r.tls.fullHandshakes} full handshakes (${r.tls.fullHandshakesPerSec.toFixed(1)}/s), ` +
+      `${r.tls.dataResumed} of ${r.tls.dataHandshakes} data connections resumed, ${r.tls.sessionsIssued} sessions issued`]);
+  }
   if (r.scenario === 'idle' || r.scenario === 'noop') rows.push(['alive at end', `${r.aliveAtEnd} of ${r.concurrency}`]);
   if (r.scenario === 'passive') {
     rows.push(['passive', `${r.ops} of ${r.concurrency} sessions transferred; ${r.maxDataHeld} held a data connection at once`]);
