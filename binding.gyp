@@ -24,6 +24,10 @@
         "native/engine/worker_transfers.cc",
         "native/engine/worker_jobs.cc",
         "native/engine/worker_linger.cc",
+        "native/engine/tls_context.cc",
+        "native/engine/tls_channel.cc",
+        "native/engine/transfer_tls.cc",
+        "native/engine/worker_tls.cc",
         "native/binding/addon.cc",
         "native/binding/codec_probe.cc",
         "native/binding/engine_wrap.cc"

@@ -5,6 +5,7 @@ import { readConfigFile } from './config/file.js';
 import { configText, helpText } from './config/help.js';
 import { loadConfigWithOrigins, parseFlags } from './config/load.js';
 import { packageVersion } from './config/package-root.js';
+import { fingerprintOf } from './config/tls-material.js';
 import { ConfigError, StartError } from './errors.js';
 import { startServer } from './index.js';
 import { onReopenSignal, onShutdownSignals } from './ops/shutdown.js';
@@ -39,9 +40,17 @@ async function main(argv: readonly string[]): Promise<void> {
   const host = address.includes(':') ? `[${address}]` : address;
   process.stdout.write(`muxftpd listening on ${host}:${port}, serving ${config.root} (${shape(config)})\n`);
   if (server.metrics !== undefined) process.stdout.write(`metrics on http://${host}:${server.metrics.port}/metrics\n`);
+  if (server.config.tlsCert !== null) process.stdout.write(ftpsLine(host, server.address.implicitTlsPort, config.tlsCert === 'auto', server.config.tlsCert));
   // The live status line only on a terminal; piped or under a supervisor, stdout stays quiet.
   status = process.stdout.isTTY ? startStatusLine(server.stats, process.stdout) : undefined;
   onReopenSignal(server);
+}
+
+/** What a client needs to check the certificate: its SHA-256 fingerprint (one for every server process). */
+function ftpsLine(host: string, implicitPort: number | undefined, auto: boolean, certPem: string): string {
+  const implicit = implicitPort === undefined ? '' : `, implicit FTPS on ${host}:${implicitPort}`;
+  const kind = auto ? 'self-signed certificate made at start' : 'certificate';
+  return `FTPS: AUTH TLS${implicit}; ${kind}, SHA-256 fingerprint ${fingerprintOf(certPem)}\n`;
 }
 
 /** '4 threads', or '2 processes × 4 threads'. */

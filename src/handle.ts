@@ -21,8 +21,11 @@ export interface StartOptions extends Partial<ServerOptions> {
 }
 
 export interface ServerHandle {
-  /** Where the control listener is bound (the port resolved when 0 was asked). */
-  readonly address: { address: string; port: number; family: 'IPv4' | 'IPv6' };
+  /**
+   * Where the control listener is bound (the port resolved when 0 was asked),
+   * and the implicit FTPS listener's port (--implicit-tls-port), if any.
+   */
+  readonly address: { address: string; port: number; family: 'IPv4' | 'IPv6'; implicitTlsPort?: number | undefined };
   /** The configuration in force (root is the served root's real path). */
   readonly config: Readonly<Config>;
   /** The --metrics-port endpoint, when enabled (its port resolved when 0 was asked). */

@@ -108,8 +108,8 @@ export class Server implements EngineHandler {
     return this.connections.size;
   }
 
-  onOpen(sid: SessionId, peer: Endpoint, local: Endpoint): void {
-    const connection = new Connection(sid, peer, local, this.shared);
+  onOpen(sid: SessionId, peer: Endpoint, local: Endpoint, implicitTls: boolean): void {
+    const connection = new Connection(sid, peer, local, this.shared, Date.now(), implicitTls);
     this.connections.set(sid, connection);
     this.reporter.sessionStart(connection.session);
     this.engine.reply(sid, greeting);
@@ -132,6 +132,22 @@ export class Server implements EngineHandler {
   onDataFailed(sid: SessionId, error: number): void {
     // The transfer's own result reports a failed connect; this is for the log only.
     this.shared.log.debug(`session ${sid}: data connection failed (errno ${-error})`);
+  }
+
+  /** AUTH TLS's handshake is done: the session's lines run again, over TLS. */
+  onTlsReady(sid: SessionId, protocol: string, cipher: string): void {
+    this.connections.get(sid)?.tlsReady();
+    this.shared.log.debug(`session ${sid}: TLS ready (${protocol} ${cipher})`);
+  }
+
+  /** A failed handshake or CCC shutdown is the client's doing (a debug line); the engine closes the session, onClosed follows. */
+  onTlsFailed(sid: SessionId, reason: string): void {
+    this.shared.log.debug(`session ${sid}: TLS failed: ${reason}`);
+  }
+
+  /** CCC's shutdown is done: the session's state said clear already (tls.ts ccc). */
+  onControlCleared(sid: SessionId): void {
+    this.shared.log.debug(`session ${sid}: control connection clear again (CCC)`);
   }
 
   onInputEnded(sid: SessionId): void {

@@ -11,6 +11,7 @@ import { engineConfig } from './config/engine-config.js';
 import { resolveConfig } from './config/resolve.js';
 import type { Config } from './config/settings.js';
 import { Engine } from './engine/engine.js';
+import { nativeTlsOf } from './config/tls-material.js';
 import { StartError } from './errors.js';
 import type { ServerHandle } from './handle.js';
 import { createLogger, type Logger, resolveLogFormat } from './log.js';
@@ -51,9 +52,13 @@ export async function startInProcess(loaded: Readonly<Config>, opts: InProcessOp
     process.exitCode = 1;
     void handle?.close().finally(() => opts.onStopped?.());
   };
-  const native = engineConfig(config, share === undefined ? undefined : { reusePort: true, ledgerFd: share.ledgerFd });
+  const native = engineConfig(config, share === undefined ? undefined : { reusePort: true, ledgerFd: share.ledgerFd }, nativeTlsOf(config));
+  let engine: Engine | undefined;
   try {
-    server = new Server({ config, accounts, commands: registry, log, xferlog, onFatal, failures: share?.failures }, (handler) => new Engine(native, handler));
+    server = new Server(
+      { config, accounts, commands: registry, log, xferlog, onFatal, failures: share?.failures },
+      (handler) => (engine = new Engine(native, handler)),
+    );
   } catch (e) {
     await xferlog?.close();
     // The addon's messages already name the address and the failing step.
@@ -71,6 +76,7 @@ export async function startInProcess(loaded: Readonly<Config>, opts: InProcessOp
     }
   }
   const bound = server.engine.address();
+  const implicitTlsPort = engine?.implicitTlsAddress()?.port;
   let closing: Promise<void> | undefined;
   const finish = async (stop: Promise<void>) => {
     await stop;
@@ -79,7 +85,7 @@ export async function startInProcess(loaded: Readonly<Config>, opts: InProcessOp
     log.flush();
   };
   handle = {
-    address: { address: bound.address, port: bound.port, family: net.isIPv6(bound.address) ? 'IPv6' : 'IPv4' },
+    address: { address: bound.address, port: bound.port, family: net.isIPv6(bound.address) ? 'IPv6' : 'IPv4', implicitTlsPort },
     config,
     metrics: metrics === undefined ? undefined : { port: metrics.port },
     close: () => (closing ??= finish(server.close())),

@@ -13,6 +13,7 @@
 #include "../engine/client_ledger.h"
 #include "../engine/engine.h"
 #include "../engine/protocol.h"
+#include "../engine/tls_context.h"
 #include "codec_probe.h"
 #include "engine_wrap.h"
 
@@ -50,6 +51,26 @@ Napi::Value CreateClientLedger(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// makeSelfSignedCertificate(commonName): { cert, key, fingerprint } (--tls-cert auto).
+Napi::Value MakeSelfSigned(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "makeSelfSignedCertificate(commonName): a string").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  SelfSigned made;
+  std::string error;
+  if (MakeSelfSignedCertificate(info[0].As<Napi::String>().Utf8Value(), &made, &error) < 0) {
+    Napi::Error::New(env, "makeSelfSignedCertificate: " + error).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("cert", made.cert);
+  o.Set("key", made.key);
+  o.Set("fingerprint", made.fingerprint);
+  return o;
+}
+
 Napi::Object Enum(Napi::Env env, std::initializer_list<std::pair<const char*, double>> values) {
   Napi::Object o = Napi::Object::New(env);
   for (const auto& [name, value] : values) o.Set(name, value);
@@ -70,6 +91,7 @@ template <typename T>
 const char* ConfigType() {
   if constexpr (std::is_same_v<T, std::string>) return "string";
   if constexpr (std::is_same_v<T, bool>) return "boolean";
+  if constexpr (std::is_same_v<T, TlsConfig>) return "object";  // or null: typeof null is 'object'
   return "number";
 }
 
@@ -127,6 +149,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);
   exports.Set("createEngine", Napi::Function::New(env, CreateEngine, "createEngine"));
   exports.Set("createClientLedger", Napi::Function::New(env, CreateClientLedger, "createClientLedger"));
+  exports.Set("makeSelfSignedCertificate",
+              Napi::Function::New(env, MakeSelfSigned, "makeSelfSignedCertificate"));
   exports.Set("constants", Constants(env));
   exports.Set("codec", CodecProbe(env));
   return exports;

@@ -70,6 +70,7 @@ Napi::Value EncodeEventsJs(const Napi::CallbackInfo& info) {
     e.local_port = static_cast<uint32_t>(Number(o, "localPort"));
     e.bytes = static_cast<uint64_t>(Number(o, "bytes"));
     e.too_long = o.Get("tooLong").ToBoolean();
+    e.implicit_tls = o.Get("implicitTls").ToBoolean();
     e.reason = static_cast<CloseReason>(Number(o, "reason"));
     e.text = Bytes(o, "text");
     e.local = Bytes(o, "local");

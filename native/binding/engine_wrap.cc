@@ -60,6 +60,29 @@ bool Read(Napi::Value v, CopyMode* out) {
   return false;
 }
 
+// null or undefined: no TLS; else { cert, key, sessionReuse, implicitPort?, ktls }.
+bool Read(Napi::Value v, TlsConfig* out) {
+  *out = TlsConfig{};
+  if (v.IsNull() || v.IsUndefined()) return true;
+  if (!v.IsObject()) return false;
+  Napi::Object o = v.As<Napi::Object>();
+  std::string reuse, ktls;
+  if (!Read(o.Get("cert"), &out->cert) || !Read(o.Get("key"), &out->key) ||
+      !Read(o.Get("sessionReuse"), &reuse) || !Read(o.Get("ktls"), &ktls)) {
+    return false;
+  }
+  if ((reuse != "required" && reuse != "optional") || (ktls != "auto" && ktls != "off")) return false;
+  out->reuse_required = reuse == "required";
+  out->ktls = ktls == "auto";
+  Napi::Value port = o.Get("implicitPort");
+  if (!port.IsUndefined() && !port.IsNull()) {
+    if (!Read(port, &out->implicit_port)) return false;
+    out->implicit = true;
+  }
+  out->enabled = true;
+  return true;
+}
+
 // Every field of MUXFTPD_ENGINE_CONFIG, by its JS name; `bad` names the first that failed.
 bool ParseConfig(const Napi::Object& o, EngineConfig* c, std::string* bad) {
 #define MUXFTPD_READ(member, js_name, Type) \
@@ -194,9 +217,11 @@ Napi::Value EngineWrap::Post(const Napi::CallbackInfo& info) {
 Napi::Value EngineWrap::Address(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SockAddr a = engine_.BoundAddress();
+  SockAddr implicit = engine_.ImplicitTlsAddress();
   Napi::Object o = Napi::Object::New(env);
   o.Set("host", a.HostString());
   o.Set("port", static_cast<double>(a.len ? a.Port() : 0));
+  o.Set("implicitTlsPort", static_cast<double>(implicit.len ? implicit.Port() : 0));
   return o;
 }
 
@@ -221,6 +246,15 @@ Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("rejected", static_cast<double>(s.rejected));
   o.Set("rejectedPerIp", static_cast<double>(s.rejected_per_ip));
   o.Set("fdLimit", static_cast<double>(s.fd_limit));
+  Napi::Object tls = Napi::Object::New(env);
+  tls.Set("controlHandshakes", static_cast<double>(s.tls.control_handshakes));
+  tls.Set("controlFailures", static_cast<double>(s.tls.control_failures));
+  tls.Set("implicitFailures", static_cast<double>(s.tls.implicit_failures));
+  tls.Set("dataHandshakes", static_cast<double>(s.tls.data_handshakes));
+  tls.Set("dataFailures", static_cast<double>(s.tls.data_failures));
+  tls.Set("dataNotResumed", static_cast<double>(s.tls.data_not_resumed));
+  tls.Set("ktlsTransfers", static_cast<double>(s.tls.ktls_transfers));
+  o.Set("tls", tls);
   return o;
 }
 

@@ -26,9 +26,10 @@ Acceptor::Acceptor(const EngineConfig& config, std::vector<Worker*> workers, Cli
 
 Acceptor::~Acceptor() { Stop(); }
 
-int Acceptor::Bind(std::string* where) {
+// One listening socket on config host and `port`: 0, or -errno with `where` set.
+int Acceptor::OpenListener(uint16_t port, UniqueFd* out, SockAddr* bound, std::string* where) {
   SockAddr addr;
-  if (!SockAddr::Parse(config_.host, config_.port, &addr)) {
+  if (!SockAddr::Parse(config_.host, port, &addr)) {
     *where = "parse host address '" + config_.host + "'";
     return -EINVAL;
   }
@@ -36,7 +37,7 @@ int Acceptor::Bind(std::string* where) {
   int fd = sys::TcpSocket(addr.Family());
   if (fd == -EAFNOSUPPORT && any6) {
     // No IPv6 on this host: "all interfaces" falls back to IPv4.
-    SockAddr::Parse("0.0.0.0", config_.port, &addr);
+    SockAddr::Parse("0.0.0.0", port, &addr);
     any6 = false;
     fd = sys::TcpSocket(AF_INET);
   }
@@ -44,7 +45,7 @@ int Acceptor::Bind(std::string* where) {
     *where = "create listening socket";
     return fd;
   }
-  listen_.Reset(fd);
+  out->Reset(fd);
   int r = sys::SetReuseAddr(fd);
   // Several server processes (--processes) bind the same port; the kernel
   // spreads new connections over their listeners.
@@ -63,16 +64,29 @@ int Acceptor::Bind(std::string* where) {
   }
   r = sys::Bind(fd, addr);
   if (r < 0) {
-    *where = "bind " + config_.host + " port " + std::to_string(config_.port);
+    *where = "bind " + config_.host + " port " + std::to_string(port);
     return r;
   }
   if ((r = sys::Listen(fd, kBacklog)) < 0) {
     *where = "listen";
     return r;
   }
-  if ((r = sys::LocalAddress(fd, &bound_)) < 0) {
+  if ((r = sys::LocalAddress(fd, bound)) < 0) {
     *where = "read the listening address";
     return r;
+  }
+  return 0;
+}
+
+int Acceptor::Bind(std::string* where) {
+  int r = OpenListener(config_.port, &listen_, &bound_, where);
+  if (r < 0) return r;
+  if (config_.tls.enabled && config_.tls.implicit) {
+    r = OpenListener(config_.tls.implicit_port, &implicit_listen_, &implicit_bound_, where);
+    if (r < 0) {
+      *where += " (implicit TLS)";
+      return r;
+    }
   }
   if ((r = sys::EpollCreate()) < 0) {
     *where = "epoll_create";
@@ -86,6 +100,9 @@ int Acceptor::Bind(std::string* where) {
   stop_fd_.Reset(r);
   r = sys::EpollAdd(epoll_.Get(), stop_fd_.Get(), EPOLLIN, &stop_fd_);
   if (r == 0) r = sys::EpollAdd(epoll_.Get(), listen_.Get(), EPOLLIN, &listen_);
+  if (r == 0 && implicit_listen_.Valid()) {
+    r = sys::EpollAdd(epoll_.Get(), implicit_listen_.Get(), EPOLLIN, &implicit_listen_);
+  }
   for (size_t i = 0; r == 0 && i < workers_.size(); ++i) {
     // Registered with no interest: EPOLLOUT is armed only while a backlog waits.
     r = sys::EpollAdd(epoll_.Get(), workers_[i]->HandoffFd(), 0, &backlogs_[i]);
@@ -102,6 +119,7 @@ void Acceptor::Stop() {
     thread_.join();
   }
   listen_.Reset();  // new clients are refused by the kernel from here on
+  implicit_listen_.Reset();
   CloseBacklogs();
 }
 
@@ -118,7 +136,7 @@ void Acceptor::CloseBacklogs() {
 
 void Acceptor::Run() {
   sys::NameThisThread("muxftpd-accept");
-  std::vector<epoll_event> events(2 + workers_.size());
+  std::vector<epoll_event> events(3 + workers_.size());
   while (true) {
     int n = sys::EpollWait(epoll_.Get(), events.data(), static_cast<int>(events.size()),
                            paused_ ? kPauseMs : -1);
@@ -139,8 +157,8 @@ void Acceptor::Run() {
     for (int i = 0; i < n; ++i) {
       void* ptr = events[i].data.ptr;
       if (ptr == &stop_fd_) return;
-      if (ptr == &listen_) {
-        AcceptAll();
+      if (ptr == &listen_ || ptr == &implicit_listen_) {
+        AcceptAll(static_cast<UniqueFd*>(ptr));
       } else {
         FlushBacklog(static_cast<size_t>(static_cast<Backlog*>(ptr) - backlogs_.data()));
       }
@@ -148,11 +166,12 @@ void Acceptor::Run() {
   }
 }
 
-void Acceptor::AcceptAll() {
+void Acceptor::AcceptAll(UniqueFd* listener) {
+  bool implicit_tls = listener == &implicit_listen_;
   // Accept until the backlog is empty: one wakeup serves a whole burst.
   while (true) {
     SockAddr peer;
-    int fd = sys::Accept(listen_.Get(), &peer);
+    int fd = sys::Accept(listener->Get(), &peer);
     if (fd >= 0) {
       accepted_.fetch_add(1, std::memory_order_relaxed);
       // A new connection ACKs its first segments at once (quick-ACK mode):
@@ -161,7 +180,7 @@ void Acceptor::AcceptAll() {
       // leaves this mode by itself if a reply ever takes longer than the
       // delayed-ACK timeout, so a slow command delays nothing more.
       sys::SetDelayedAck(fd);
-      HandOff(fd, peer);
+      HandOff(fd, peer, implicit_tls);
       continue;
     }
     if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
@@ -173,7 +192,7 @@ void Acceptor::AcceptAll() {
   }
 }
 
-void Acceptor::HandOff(int fd, const SockAddr& peer) {
+void Acceptor::HandOff(int fd, const SockAddr& peer, bool implicit_tls) {
   Worker* best = nullptr;
   int best_load = 0;
   for (Worker* w : workers_) {
@@ -184,14 +203,14 @@ void Acceptor::HandOff(int fd, const SockAddr& peer) {
     }
   }
   if (best_load >= config_.clients_per_thread) {
-    Reject(fd);
+    Reject(fd, ClientLedger::Verdict::kTooMany, implicit_tls);
     return;
   }
   // The limits over all the server's processes: counted from here on, until
   // the worker's Departed, or the Release below when the hand-off fails.
   ClientLedger::Verdict verdict = ledger_->Admit(peer);
   if (verdict != ClientLedger::Verdict::kOk) {
-    Reject(fd, verdict);
+    Reject(fd, verdict, implicit_tls);
     return;
   }
   size_t index = 0;
@@ -200,6 +219,7 @@ void Acceptor::HandOff(int fd, const SockAddr& peer) {
   msg.fd = fd;
   msg.sid = next_id_++ * workers_.size() + index;
   msg.peer = peer;
+  msg.implicit_tls = implicit_tls;
   Backlog& backlog = backlogs_[index];
   if (backlog.pending.empty()) {
     ssize_t n = sys::Send(best->HandoffFd(), &msg, sizeof msg);
@@ -209,7 +229,7 @@ void Acceptor::HandOff(int fd, const SockAddr& peer) {
     }
     if (n != -EAGAIN) {
       ledger_->Release(peer);
-      Reject(fd);
+      Reject(fd, ClientLedger::Verdict::kTooMany, implicit_tls);
       return;
     }
   }
@@ -218,7 +238,7 @@ void Acceptor::HandOff(int fd, const SockAddr& peer) {
   if (backlog_total_ >= kMaxPendingHandoffs ||
       (!backlog.watching && sys::EpollMod(epoll_.Get(), best->HandoffFd(), EPOLLOUT, &backlog) < 0)) {
     ledger_->Release(peer);
-    Reject(fd);
+    Reject(fd, ClientLedger::Verdict::kTooMany, implicit_tls);
     return;
   }
   backlog.watching = true;
@@ -235,7 +255,7 @@ void Acceptor::FlushBacklog(size_t index) {
     if (n == -EAGAIN) return;
     if (n != static_cast<ssize_t>(sizeof msg)) {
       workers_[index]->Departed(msg.peer);
-      Reject(msg.fd);
+      Reject(msg.fd, ClientLedger::Verdict::kTooMany, msg.implicit_tls);
     }
     backlog.pending.pop_front();
     --backlog_total_;
@@ -244,9 +264,15 @@ void Acceptor::FlushBacklog(size_t index) {
   backlog.watching = sys::EpollMod(epoll_.Get(), workers_[index]->HandoffFd(), 0, &backlog) < 0;
 }
 
-void Acceptor::Reject(int fd, ClientLedger::Verdict why) {
+void Acceptor::Reject(int fd, ClientLedger::Verdict why, bool implicit_tls) {
   bool per_ip = why == ClientLedger::Verdict::kTooManyFromAddress;
   (per_ip ? rejected_per_ip_ : rejected_).fetch_add(1, std::memory_order_relaxed);
+  if (implicit_tls) {
+    // A TLS client cannot read a clear-text 421, and a handshake to say it
+    // would cost what the limit is there to spare: the close says it.
+    sys::Close(fd);
+    return;
+  }
   const std::string& reply = per_ip ? config_.per_ip_reply : config_.busy_reply;
   // Best effort: a fresh socket's send buffer always takes one short line,
   // which the close may carry with its FIN; a client already gone gets nothing.
@@ -257,7 +283,11 @@ void Acceptor::Reject(int fd, ClientLedger::Verdict why) {
 void Acceptor::PauseListening(bool paused) {
   if (paused == paused_) return;
   // Unchanged when epoll refuses: still listening (or paused), tried again next time.
-  if (sys::EpollMod(epoll_.Get(), listen_.Get(), paused ? 0u : uint32_t{EPOLLIN}, &listen_) == 0) paused_ = paused;
+  uint32_t events = paused ? 0u : uint32_t{EPOLLIN};
+  if (sys::EpollMod(epoll_.Get(), listen_.Get(), events, &listen_) == 0) paused_ = paused;
+  if (implicit_listen_.Valid()) {
+    static_cast<void>(sys::EpollMod(epoll_.Get(), implicit_listen_.Get(), events, &implicit_listen_));
+  }
 }
 
 }  // namespace muxftpd

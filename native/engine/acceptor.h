@@ -38,18 +38,21 @@ class Acceptor {
   void Stop();
 
   const SockAddr& bound() const { return bound_; }
+  const SockAddr& implicit_bound() const { return implicit_bound_; }
   uint64_t accepted() const { return accepted_.load(); }
   uint64_t rejected() const { return rejected_.load(); }
   uint64_t rejected_per_ip() const { return rejected_per_ip_.load(); }
 
  private:
   void Run();
-  void AcceptAll();
-  void HandOff(int fd, const SockAddr& peer);
+  int OpenListener(uint16_t port, UniqueFd* out, SockAddr* bound, std::string* where);
+  void AcceptAll(UniqueFd* listener);
+  void HandOff(int fd, const SockAddr& peer, bool implicit_tls);
   void FlushBacklog(size_t worker);
   void CloseBacklogs();
   // Sends the refusal for `why` (busy_reply, or per_ip_reply), closes, counts it.
-  void Reject(int fd, ClientLedger::Verdict why = ClientLedger::Verdict::kTooMany);
+  // Implicit-TLS clients get no reply, only the close.
+  void Reject(int fd, ClientLedger::Verdict why = ClientLedger::Verdict::kTooMany, bool implicit_tls = false);
   void PauseListening(bool paused);
 
   const EngineConfig& config_;
@@ -66,9 +69,11 @@ class Acceptor {
   std::vector<Backlog> backlogs_;
   size_t backlog_total_ = 0;
   UniqueFd listen_;
+  UniqueFd implicit_listen_;  // config.tls.implicit: clients that speak TLS first
   UniqueFd epoll_;
   UniqueFd stop_fd_;
   SockAddr bound_;
+  SockAddr implicit_bound_;  // the implicit-TLS listener's (len 0: none)
   uint64_t next_id_ = 0;
   bool paused_ = false;
   std::atomic<uint64_t> accepted_{0};

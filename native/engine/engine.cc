@@ -7,6 +7,7 @@
 #include "client_ledger.h"
 #include "file_jobs.h"
 #include "file_ops.h"
+#include "tls_context.h"
 #include "worker.h"
 
 namespace muxftpd {
@@ -40,10 +41,18 @@ int Engine::Start(const EngineConfig& config, EventSink* sink, std::string* wher
                                          : "map the client ledger fd " + std::to_string(config_.ledger_fd.value);
     return r;
   }
+  if (config_.tls.enabled) {
+    std::string error;
+    r = TlsContext::Create(config_.tls, &tls_, &error);
+    if (r < 0) {
+      *where = "set up TLS (" + error + ")";
+      return r;
+    }
+  }
   std::vector<Worker*> raw;
   for (int i = 0; i < config_.threads; ++i) {
-    workers_.push_back(
-        std::make_unique<Worker>(i, config_, root_, sink, file_jobs_.get(), file_ops_.get(), ledger_.get()));
+    workers_.push_back(std::make_unique<Worker>(i, config_, root_, sink, file_jobs_.get(), file_ops_.get(),
+                                                ledger_.get(), tls_.get()));
     raw.push_back(workers_.back().get());
     r = workers_.back()->Init();
     if (r < 0) {
@@ -103,11 +112,16 @@ void Engine::Stop() {
   acceptor_.reset();
   workers_.clear();
   ledger_.reset();  // after everything that releases into it
+  tls_.reset();
   root_.reset();
 }
 
 SockAddr Engine::BoundAddress() const {
   return acceptor_ ? acceptor_->bound() : SockAddr{};
+}
+
+SockAddr Engine::ImplicitTlsAddress() const {
+  return acceptor_ ? acceptor_->implicit_bound() : SockAddr{};
 }
 
 EngineStats Engine::Stats() const {
@@ -118,6 +132,7 @@ EngineStats Engine::Stats() const {
     stats.per_worker.push_back(c);
     stats.sessions += c;
     stats.loops.push_back(w->LoopStats());
+    w->AddTlsStats(&stats.tls);
   }
   if (acceptor_) {
     stats.accepted = acceptor_->accepted();

@@ -20,6 +20,26 @@ struct OptionalFd {
   int value = -1;
 };
 
+// FTPS (RFC 4217): the certificate and key as PEM text (a chain allowed: the
+// leaf first), given whole by TypeScript, which reads the files or makes the
+// self-signed certificate, so every process of --processes has the same one.
+// In JS: null (no TLS: StartTls answers TlsFailed "tls not configured"), or
+// { cert, key, sessionReuse: 'required' | 'optional', implicitPort?, ktls: 'auto' | 'off' }.
+struct TlsConfig {
+  bool enabled = false;
+  std::string cert;
+  std::string key;
+  // A data connection must resume its control connection's TLS session (vsftpd's
+  // require_ssl_reuse, proftpd's default): no other client can take it over.
+  bool reuse_required = true;
+  // A second listener whose clients speak TLS from the first byte (port 0: the
+  // kernel picks one; see Engine::ImplicitTlsAddress).
+  bool implicit = false;
+  uint16_t implicit_port = 0;
+  // Kernel TLS for PROT P transfers where the kernel and the OpenSSL build allow it.
+  bool ktls = false;
+};
+
 // The engine's configuration, declared once: X(member, jsName, Type). The
 // addon reads each field from the JS object by its jsName (every field is
 // required) and exports the list as binding.constants.engineConfig, which
@@ -48,7 +68,8 @@ struct OptionalFd {
   X(reuse_port, reusePort, bool)               /* SO_REUSEPORT: --processes share the port */ \
   X(max_per_ip, maxPerIp, int)                 /* clients at once from one address (0: no limit) */ \
   X(per_ip_reply, perIpReply, std::string)     /* sent, then closed, past max_per_ip */ \
-  X(ledger_fd, ledgerFd, OptionalFd)           /* a client_ledger.h segment to share (-1: its own) */
+  X(ledger_fd, ledgerFd, OptionalFd)           /* a client_ledger.h segment to share (-1: its own) */ \
+  X(tls, tls, TlsConfig)                       /* FTPS: null (none) or an object, see TlsConfig */
 
 struct EngineConfig {
 #define MUXFTPD_CONFIG_MEMBER(member, js_name, Type) Type member{};
@@ -69,6 +90,7 @@ class EventSink {
 
 class Acceptor;
 class ClientLedger;
+class TlsContext;
 class FileJobs;
 class FileOps;
 class Worker;
@@ -80,6 +102,17 @@ struct WorkerLoopStats {
   uint64_t events = 0;      // events in those batches
 };
 
+// TLS counters since start, over every worker.
+struct TlsStats {
+  uint64_t control_handshakes = 0;  // AUTH TLS and implicit handshakes that completed
+  uint64_t control_failures = 0;    // AUTH TLS handshakes (and CCC shutdowns) that failed
+  uint64_t implicit_failures = 0;   // implicit-TLS handshakes that failed (never seen by JS)
+  uint64_t data_handshakes = 0;     // data connection handshakes that completed
+  uint64_t data_failures = 0;       // data connection handshakes that failed
+  uint64_t data_not_resumed = 0;    // refused: reuse required, the session was not resumed
+  uint64_t ktls_transfers = 0;      // transfers sent with kernel TLS
+};
+
 struct EngineStats {
   int sessions = 0;
   std::vector<int> per_worker;
@@ -88,6 +121,7 @@ struct EngineStats {
   uint64_t rejected = 0;         // turned away past max_clients (or clients_per_thread)
   uint64_t rejected_per_ip = 0;  // turned away past max_per_ip
   int64_t fd_limit = 0;  // the process's open-file limit, raised at start
+  TlsStats tls;
 };
 
 class Engine {
@@ -110,6 +144,8 @@ class Engine {
   void Stop();
 
   SockAddr BoundAddress() const;
+  // The implicit-TLS listener's address (len 0 when there is none).
+  SockAddr ImplicitTlsAddress() const;
   EngineStats Stats() const;
   // For the native tests: a job of theirs can hold this thread, to show what
   // waits for it.
@@ -125,6 +161,7 @@ class Engine {
   // Declared before the workers, which hold pointers to them: destroyed after them.
   std::unique_ptr<FileJobs> file_jobs_;
   std::unique_ptr<FileOps> file_ops_;
+  std::unique_ptr<TlsContext> tls_;  // with config.tls: shared by the workers, destroyed after them
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Acceptor> acceptor_;
   int64_t fd_limit_ = 0;

@@ -50,6 +50,14 @@ class LineFramer {
 
   size_t Buffered() const { return partial_.size(); }
 
+  // Forgets a partial line: what a client sent after AUTH TLS in clear text
+  // is never completed by bytes that arrive over TLS.
+  void Reset() {
+    partial_.clear();
+    partial_.shrink_to_fit();
+    discarding_ = false;
+  }
+
  private:
   static std::string_view StripCr(std::string_view line) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);

@@ -40,6 +40,13 @@ using SessionId = uint64_t;
 // LoopFailed: an engine thread's loop failed and that thread stopped (its
 //   epoll_wait returned an error): text names it ("worker 0", "acceptor"),
 //   error the -errno. The server cannot go on whole.
+// TlsReady: answer to StartTls: the control connection speaks TLS; text is
+//   "<protocol> <cipher>" ("TLSv1.3 TLS_AES_256_GCM_SHA384").
+// TlsFailed: answer to StartTls or ClearControl that failed: text the reason
+//   (OpenSSL's, short). The engine closes the session after it (Closed follows).
+// ControlCleared: answer to ClearControl: the control connection is clear text again.
+// (Open's flag is 1 when the session came in on the implicit-TLS listener: its
+// handshake is done before Open; a failed one never reaches JS.)
 #define MUXFTPD_EVENT_TYPES(X) \
   X(Open, 1)                   \
   X(Line, 2)                   \
@@ -50,7 +57,10 @@ using SessionId = uint64_t;
   X(InputEnded, 7)             \
   X(TransferStarted, 8)        \
   X(FileDone, 9)               \
-  X(LoopFailed, 10)
+  X(LoopFailed, 10)            \
+  X(TlsReady, 11)              \
+  X(TlsFailed, 12)             \
+  X(ControlCleared, 13)
 
 // Reply: append text to the control output.
 // ListenPassive: open a passive listener (seq answered by PassiveReady).
@@ -67,6 +77,17 @@ using SessionId = uint64_t;
 //   read are still delivered; a FIN behind the unread bytes is reported only
 //   after ResumeInput (a reset still closes the session at once).
 // ResumeInput: read it again (unless the worker's own pause, JS behind, holds it).
+// StartTls: AUTH TLS. The replies queued before it (the 234) go out in clear,
+//   then the worker runs a TLS server handshake on the control connection,
+//   reading no line meanwhile; bytes the client sent after AUTH in clear are
+//   never taken as commands (the STARTTLS injection of CVE-2011-0411: they
+//   fail the handshake). Answered by TlsReady or TlsFailed.
+// ClearControl: CCC. The replies queued before it (the 200) go out over TLS,
+//   then close_notify is exchanged and the control connection is clear text
+//   again. Answered by ControlCleared (or TlsFailed).
+// DataProtection: PROT; the mode field is a DataProtection value. Data
+//   connections opened from then on (passive and active alike) are TLS servers
+//   (Private) or clear (Clear), before any transfer byte moves.
 #define MUXFTPD_ACTION_TYPES(X) \
   X(Reply, 1)                   \
   X(ListenPassive, 2)           \
@@ -78,7 +99,10 @@ using SessionId = uint64_t;
   X(Close, 8)                   \
   X(FileOp, 9)                  \
   X(PauseInput, 10)             \
-  X(ResumeInput, 11)
+  X(ResumeInput, 11)            \
+  X(StartTls, 12)               \
+  X(ClearControl, 13)           \
+  X(DataProtection, 14)
 
 // PeerClosed: the client closed or reset the control connection.
 // Requested: JS asked for it (QUIT, timeouts, limits).
@@ -100,13 +124,18 @@ using SessionId = uint64_t;
 // PeerClosed: the data connection closed before the transfer ended.
 // ConnectFailed: the active connect failed (detail: the errno in DataFailed).
 // Timeout: the data connection made no progress for the data timeout.
+// TlsFailed: the data connection's TLS handshake (or a record on it) failed.
+// TlsNotResumed: session reuse is required and the data connection's
+//   handshake did not resume its control connection's TLS session.
 #define MUXFTPD_TRANSFER_ERRORS(X) \
   X(Ok, 0)                         \
   X(Aborted, 1)                    \
   X(NoDataConnection, 2)           \
   X(PeerClosed, 3)                 \
   X(ConnectFailed, 4)              \
-  X(Timeout, 5)
+  X(Timeout, 5)                    \
+  X(TlsFailed, 6)                  \
+  X(TlsNotResumed, 7)
 
 // How RecvFile opens its target.
 // Truncate: create or truncate, then write from offset (STOR, REST+STOR).
@@ -148,6 +177,11 @@ using SessionId = uint64_t;
   X(Unlink, 6)              \
   X(Rename, 7)
 
+// What DataProtection sets (RFC 4217 PROT C, PROT P).
+#define MUXFTPD_DATA_PROTECTIONS(X) \
+  X(Clear, 0)                       \
+  X(Private, 1)
+
 #define MUXFTPD_ENUMERATOR(name, value) k##name = value,
 enum class EventType : uint8_t { MUXFTPD_EVENT_TYPES(MUXFTPD_ENUMERATOR) };
 enum class ActionType : uint8_t { MUXFTPD_ACTION_TYPES(MUXFTPD_ENUMERATOR) };
@@ -156,6 +190,7 @@ enum class TransferError : int32_t { MUXFTPD_TRANSFER_ERRORS(MUXFTPD_ENUMERATOR)
 enum class WriteMode : uint8_t { MUXFTPD_WRITE_MODES(MUXFTPD_ENUMERATOR) };
 enum class CopyMode : uint8_t { MUXFTPD_COPY_MODES(MUXFTPD_ENUMERATOR) };
 enum class FileOpKind : uint8_t { MUXFTPD_FILE_OPS(MUXFTPD_ENUMERATOR) };
+enum class DataProtection : uint8_t { MUXFTPD_DATA_PROTECTIONS(MUXFTPD_ENUMERATOR) };
 #undef MUXFTPD_ENUMERATOR
 
 // Every enum list, for the addon's export: X(jsGroupName, ListMacro).
@@ -166,7 +201,8 @@ enum class FileOpKind : uint8_t { MUXFTPD_FILE_OPS(MUXFTPD_ENUMERATOR) };
   X(transferErrors, MUXFTPD_TRANSFER_ERRORS) \
   X(writeModes, MUXFTPD_WRITE_MODES)     \
   X(copyModes, MUXFTPD_COPY_MODES)     \
-  X(fileOps, MUXFTPD_FILE_OPS)
+  X(fileOps, MUXFTPD_FILE_OPS)         \
+  X(dataProtections, MUXFTPD_DATA_PROTECTIONS)
 
 // The name of a WriteMode::kReplace upload's temporary file starts with this
 // (then 16 random hex digits); exported as binding.constants.uploadTempPrefix,
@@ -184,6 +220,7 @@ struct Event {
   uint32_t local_port = 0;  // kOpen
   uint64_t bytes = 0;     // kTransferDone
   bool too_long = false;  // kLine: the line exceeded max_line and was dropped
+  bool implicit_tls = false;  // kOpen: came in on the implicit-TLS listener, handshake done
   CloseReason reason = CloseReason::kPeerClosed;  // kClosed
   std::string text;       // kLine: the line bytes; kOpen: peer address
   std::string local;      // kOpen: local address
@@ -196,6 +233,7 @@ struct Action {
   uint32_t port = 0;      // kConnectActive
   uint64_t offset = 0;    // kSendFile/kRecvFile
   WriteMode mode = WriteMode::kTruncate;  // kRecvFile
+  DataProtection protection = DataProtection::kClear;  // kDataProtection (the same wire byte)
   FileOpKind op = FileOpKind::kStat;      // kFileOp
   std::string data;       // kReply: text; kSendBuffer: bytes; kSendFile/kRecvFile/kFileOp:
                           // path relative to the session's directory; kConnectActive: host
@@ -217,8 +255,10 @@ struct Action {
 // JS numbers hold them).
 
 // An event record (native → JS, one buffer per worker loop iteration).
-// flag: Line → 1 when the line was too long; Closed → the CloseReason.
-// text: Line → the line bytes; Open → the peer address. second: Open → the local address.
+// flag: Line → 1 when the line was too long; Closed → the CloseReason; Open →
+// 1 when the session came in on the implicit-TLS listener.
+// text: Line → the line bytes; Open → the peer address; TlsReady → "<protocol>
+// <cipher>"; TlsFailed → the reason. second: Open → the local address.
 #define MUXFTPD_EVENT_FIELDS(X) \
   X(type, 0, u8)                \
   X(flag, 1, u8)                \
@@ -233,6 +273,7 @@ struct Action {
 inline constexpr size_t kEventHeader = 40;
 
 // An action record (JS → native, one buffer per post()).
+// mode: RecvFile → the WriteMode; DataProtection → the DataProtection.
 // data: Reply → the text; ConnectActive → the host; SendFile, RecvFile → the
 // path relative to the root; SendBuffer → the bytes. preamble, epilogue: as
 // in struct Action.

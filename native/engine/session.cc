@@ -10,6 +10,10 @@ Session::Session(SessionId id, UniqueFd fd, const SockAddr& peer_addr, const Soc
     : sid(id), control(std::move(fd)), peer(peer_addr), local(local_addr), framer(max_line) {}
 
 ssize_t Session::Flush() {
+  if (control_tls_state == ControlTls::kHandshake || control_tls_state == ControlTls::kShutdown) {
+    return static_cast<ssize_t>(Unsent());  // nothing may cut into the TLS exchange: it waits
+  }
+  if (control_tls_state == ControlTls::kReady || control_tls_state == ControlTls::kClearing) return FlushTls();
   // A closing session's last bytes wait for the close right after, which
   // sends them with its FIN: one segment and one wakeup of the client instead
   // of two (a partial write's rest goes out as ACKs come in). Input arriving
@@ -23,6 +27,21 @@ ssize_t Session::Flush() {
     if (n < 0) return n;
     out_sent += static_cast<size_t>(n);
   }
+  return Flushed();
+}
+
+// Through TLS: one record per reply batch, as long as the socket takes them.
+ssize_t Session::FlushTls() {
+  while (out_sent < out.size()) {
+    ssize_t n = control_tls->Write(out.data() + out_sent, out.size() - out_sent);
+    if (n == -EAGAIN) break;
+    if (n < 0) return n == -EPROTO ? -EIO : n;
+    out_sent += static_cast<size_t>(n);
+  }
+  return Flushed();
+}
+
+ssize_t Session::Flushed() {
   if (out_sent == out.size()) {
     out.clear();
     out_sent = 0;

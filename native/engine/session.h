@@ -12,6 +12,7 @@
 #include "line_framer.h"
 #include "protocol.h"
 #include "sys.h"
+#include "tls_channel.h"
 #include "transfer.h"
 
 namespace muxftpd {
@@ -49,6 +50,20 @@ enum class Lifecycle : uint8_t {
                // worker's lingering list, closed at --close-timeout unless it reads
   kGone,       // closed this iteration: out of epoll and of the worker's map,
                // freed at the iteration's end (its fds' stale events are skipped)
+};
+
+// Where the control connection is in TLS (RFC 4217): it moves
+// kClear → kStarting → kHandshake → kReady on AUTH TLS (an implicit-TLS client
+// starts in kHandshake), and kReady → kClearing → kShutdown → kAwaitNotify →
+// kClear on CCC.
+enum class ControlTls : uint8_t {
+  kClear,        // clear text
+  kStarting,     // StartTls: the replies before it go out in clear; no reads
+  kHandshake,    // the handshake runs: no reads of lines, no writes of replies
+  kReady,        // lines and replies go through TLS
+  kClearing,     // ClearControl: the replies before it go out over TLS; no reads
+  kShutdown,     // our close_notify goes out; no reads, no writes
+  kAwaitNotify,  // clear text again; the client's close_notify, if it sends one, is read first
 };
 
 class Session {
@@ -99,13 +114,37 @@ class Session {
   // Membership of the worker's dirty_ list: a session closed in this
   // iteration may still be listed (FlushOutputs skips it when it comes).
   bool in_dirty = false;
+  bool in_tls_pending = false;  // on the worker's tls_pending_ list
   // Three reasons for EPOLLIN to be off, each lifted by someone else (the
   // worker once JS catches up; JS; no one), so none lifts another, and a
   // closing session keeps them while it flushes (SetControlEvents).
   bool read_paused = false;   // JS is behind: the worker's pause (paused_ list)
   bool input_paused = false;  // JS asked (PauseInput)
   bool input_ended = false;   // the client half-closed: off for good
-  bool ReadsInput() const { return !read_paused && !input_paused && !input_ended; }
+  bool ReadsInput() const {
+    return !read_paused && !input_paused && !input_ended && ControlReadsLines();
+  }
+  // TLS leaves the control connection's lines alone in these states.
+  bool ControlReadsLines() const {
+    return control_tls_state == ControlTls::kClear || control_tls_state == ControlTls::kReady ||
+           control_tls_state == ControlTls::kAwaitNotify;
+  }
+  // The data connection is up, and so is its TLS when it has some.
+  bool DataReady() const { return data_state == DataState::kConnected && (!data_tls || data_tls_ready); }
+
+  ControlTls control_tls_state = ControlTls::kClear;
+  std::unique_ptr<TlsChannel> control_tls;  // from kHandshake to kAwaitNotify
+  // Came in on the implicit-TLS listener: JS hears of it (Open) only once its
+  // handshake is done; until then it is not announced and closes unheard.
+  bool announced = true;
+  uint64_t handshake_deadline_ms = 0;  // an unannounced session's handshake ends by then
+  // PROT P: data connections set up from now on are TLS servers.
+  bool protect_data = false;
+  std::unique_ptr<TlsChannel> data_tls;  // PROT P: the data connection's TLS
+  bool data_tls_ready = false;           // its handshake is done (and resumed, when required)
+  // A data connection refused before its transfer came (its handshake failed,
+  // or did not resume): the TransferError that transfer ends with.
+  int32_t data_setup_error = 0;
 
   DataState data_state = DataState::kNone;
   UniqueFd listener;             // a listener of its own (no passive port range)
@@ -127,10 +166,14 @@ class Session {
 
   size_t Unsent() const { return out.size() - out_sent; }
   void Append(const std::string& text) { out.append(text); }
-  // Writes as much of `out` as the socket takes: bytes left, or -errno.
+  // Writes as much of `out` as the socket takes (through TLS when the
+  // control connection speaks it): bytes left, or -errno.
   ssize_t Flush();
 
  private:
+  ssize_t FlushTls();
+  ssize_t Flushed();  // what is left, and the buffer reset once all is out
+
   void Move(Lifecycle from, Lifecycle to) {
     assert(lifecycle_ == from);
     static_cast<void>(from);

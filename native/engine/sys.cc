@@ -203,6 +203,10 @@ ssize_t Read(int fd, void* buf, size_t len) {
   return RetryEintr([&] { return read(fd, buf, len); });
 }
 
+ssize_t Peek(int fd, void* buf, size_t len) {
+  return RetryEintr([&] { return recv(fd, buf, len, MSG_PEEK | MSG_DONTWAIT); });
+}
+
 ssize_t Send(int fd, const void* buf, size_t len, bool more) {
   int flags = MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0);
   return RetryEintr([&] { return send(fd, buf, len, flags); });

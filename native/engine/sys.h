@@ -101,6 +101,8 @@ int SetBindNoPort(int fd);
 [[nodiscard]] ssize_t Read(int fd, void* buf, size_t len);
 // MSG_NOSIGNAL; `more` adds MSG_MORE: the bytes may wait for more (or a close).
 [[nodiscard]] ssize_t Send(int fd, const void* buf, size_t len, bool more = false);
+// recv(MSG_PEEK): the next bytes of a socket, left in it.
+[[nodiscard]] ssize_t Peek(int fd, void* buf, size_t len);
 [[nodiscard]] ssize_t PRead(int fd, void* buf, size_t len, uint64_t offset);
 [[nodiscard]] int PWriteAll(int fd, const void* buf, size_t len, uint64_t offset);
 [[nodiscard]] ssize_t SendFile(int out_fd, int in_fd, uint64_t* offset, size_t len);

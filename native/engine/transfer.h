@@ -13,6 +13,8 @@
 
 namespace muxftpd {
 
+class TlsChannel;
+
 enum class TransferKind : uint8_t { kSendFile, kSendBuffer, kRecvFile };
 
 enum class StepResult : uint8_t {
@@ -36,6 +38,9 @@ struct Transfer {
   int32_t error = 0;
   std::string buffer;   // kSendBuffer: the bytes to send
   std::string epilogue; // the reply queued when it ends without error (Action::epilogue)
+  // StepTls: bytes a write that would block was given, which its retry must
+  // give again (OpenSSL has already sealed them into a record).
+  uint64_t tls_unsent = 0;
   TokenBucket bucket;   // --max-rate-per-client
   // kRecvFile write-behind (--upload-write-behind): every `write_behind` bytes
   // (at least one block: see Worker::upload_window_) the
@@ -74,6 +79,9 @@ struct Transfer {
   // Moves at most `max_bytes` (one block, or less when throttled) between the
   // data socket and the file or buffer. `scratch` holds at least max_bytes.
   StepResult Step(int data_fd, CopyMode mode, size_t max_bytes, char* scratch);
+  // The same through TLS (PROT P; transfer_tls.cc): file blocks are read and
+  // written as records (no sendfile), and a download ends with close_notify.
+  StepResult StepTls(TlsChannel* tls, size_t max_bytes, char* scratch);
 
   // Where an upload starts writing (file offsets from here on are its own),
   // and its write-behind window.

@@ -33,7 +33,8 @@ size_t EncodedSize(const std::vector<Event>& events) {
 void EncodeEvents(const std::vector<Event>& events, char* p) {
   namespace f = wire::event;
   for (const Event& e : events) {
-    uint8_t flag = e.type == EventType::kClosed ? static_cast<uint8_t>(e.reason) : (e.too_long ? 1 : 0);
+    uint8_t flag = e.type == EventType::kClosed ? static_cast<uint8_t>(e.reason)
+                                                : (e.too_long || e.implicit_tls ? 1 : 0);
     Put(p, f::type, e.type);
     Put(p, f::flag, flag);
     Put(p, f::secondLength, e.local.size());
@@ -73,6 +74,7 @@ bool DecodeActions(const char* p, size_t n, std::vector<Action>* out) {
     Action& a = out->emplace_back();
     a.type = static_cast<ActionType>(type);
     a.mode = static_cast<WriteMode>(Get(h, f::mode));
+    a.protection = static_cast<DataProtection>(Get(h, f::mode));
     a.op = static_cast<FileOpKind>(Get(h, f::op));
     a.seq = Get(h, f::seq);
     a.sid = static_cast<SessionId>(sid);

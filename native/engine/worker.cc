@@ -21,16 +21,10 @@ namespace {
 constexpr int kMaxEvents = 1024;
 constexpr int kHandoffsPerLoop = 256;
 
-// Adds to a counter this thread alone writes: a plain load and store, which
-// costs what a non-atomic add does, where fetch_add would be a locked add.
-void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
-  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-}
-
 }  // namespace
 
 Worker::Worker(int index, const EngineConfig& config, DirRef root, EventSink* sink, FileJobs* file_jobs,
-               FileOps* file_ops, ClientLedger* ledger)
+               FileOps* file_ops, ClientLedger* ledger, TlsContext* tls)
     : index_(index),
       config_(config),
       root_(std::move(root)),
@@ -38,6 +32,7 @@ Worker::Worker(int index, const EngineConfig& config, DirRef root, EventSink* si
       file_jobs_(file_jobs),
       file_ops_(file_ops),
       ledger_(ledger),
+      tls_(tls),
       batch_(std::make_unique<EventBatch>()),
       scratch_size_(std::max(config.block_size, kControlReadSize)),
       // At least one block, so one read never spans more than one window.
@@ -95,6 +90,17 @@ WorkerLoopStats Worker::LoopStats() const {
   return s;
 }
 
+void Worker::AddTlsStats(TlsStats* out) const {
+  const TlsCounters& c = tls_counters_;
+  out->control_handshakes += c.control_handshakes.load(std::memory_order_relaxed);
+  out->control_failures += c.control_failures.load(std::memory_order_relaxed);
+  out->implicit_failures += c.implicit_failures.load(std::memory_order_relaxed);
+  out->data_handshakes += c.data_handshakes.load(std::memory_order_relaxed);
+  out->data_failures += c.data_failures.load(std::memory_order_relaxed);
+  out->data_not_resumed += c.data_not_resumed.load(std::memory_order_relaxed);
+  out->ktls_transfers += c.ktls_transfers.load(std::memory_order_relaxed);
+}
+
 // Sessions closed this iteration are freed here. Once a second at most after
 // frees, malloc is told to hand free memory back: after a burst of clients
 // (or a flood one of them sent) the process shrinks back instead of keeping
@@ -124,9 +130,12 @@ void Worker::Run() {
     }
     Bump(iterations_, 1);
     now_ms_ = sys::NowMs();
+    handshakes_left_ = kHandshakesPerLoop;
+    ReadPendingTls();
     for (int i = 0; i < n; ++i) Dispatch(events[i]);
     WakeParked();
     ExpireDataConnections();
+    ExpireHandshakes();
     StepTransfers();
     FlushOutputs();
     ExpireLingering();  // after the flush, which may have sent what a reader made room for
@@ -171,11 +180,11 @@ void Worker::OnHandoff() {
       continue;
     }
     sessions_.emplace(msg.sid, std::move(session));
-    Event& e = Emit(EventType::kOpen, s->sid);
-    e.text = s->peer.HostString();
-    e.port = s->peer.Port();
-    e.local = s->local.HostString();
-    e.local_port = s->local.Port();
+    if (msg.implicit_tls && tls_ != nullptr) {
+      BeginImplicitTls(s);  // announced once its handshake is done
+    } else {
+      Announce(s);
+    }
   }
 }
 
@@ -218,6 +227,11 @@ void Worker::Apply(Action& a) {
     case ActionType::kRecvFile: BeginTransfer(s, a); break;
     case ActionType::kAbort: DropData(s); break;
     case ActionType::kClose:
+      // Mid-handshake (or mid-CCC) no reply can go out: close at once.
+      if (s->control_tls_state == ControlTls::kHandshake || s->control_tls_state == ControlTls::kShutdown) {
+        CloseSession(s, CloseReason::kRequested);
+        break;
+      }
       DropData(s);
       s->BeginClose();
       MarkDirty(s);
@@ -228,16 +242,22 @@ void Worker::Apply(Action& a) {
       s->input_paused = a.type == ActionType::kPauseInput;
       SetControlEvents(s);
       break;
+    case ActionType::kStartTls: StartTls(s); break;
+    case ActionType::kClearControl: ClearControl(s); break;
+    case ActionType::kDataProtection:
+      s->protect_data = a.protection == DataProtection::kPrivate;
+      break;
   }
 }
 
 int Worker::WaitTimeoutMs() const {
   // Active transfers must move every loop, so only an idle worker sleeps.
-  if (!active_.empty()) return 0;
+  if (!active_.empty() || !tls_pending_.empty()) return 0;
   uint64_t wake = UINT64_MAX;
   for (const Session* s : parked_) wake = std::min(wake, s->parked_until_ms);
   if (data_sessions_ && config_.data_timeout_ms != 0) wake = std::min(wake, next_expiry_ms_);
   if (!lingering_.empty()) wake = std::min(wake, next_linger_ms_);
+  if (!handshaking_.empty()) wake = std::min(wake, next_handshake_sweep_ms_);
   if (wake == UINT64_MAX) return -1;
   uint64_t now = sys::NowMs();
   return wake <= now ? 0 : static_cast<int>(std::min<uint64_t>(wake - now, 60000));

@@ -24,12 +24,20 @@ namespace muxftpd {
 
 class ClientLedger;
 class FileJobs;
+class TlsContext;
+
+// Adds to a counter only its worker's thread writes: a plain load and store,
+// which costs what a non-atomic add does, where fetch_add would be a locked add.
+inline void Bump(std::atomic<uint64_t>& counter, uint64_t by) {
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
 
 // What the acceptor writes to a worker's handoff socket for each client.
 struct Handoff {
   int fd;
   SessionId sid;
   SockAddr peer;
+  bool implicit_tls;  // accepted on the implicit-TLS listener
 };
 
 class Worker {
@@ -37,8 +45,9 @@ class Worker {
   // `file_jobs` runs what may wait for the disk (see file_jobs.h), `file_ops`
   // the sessions' file-system operations (file_ops.h); `ledger` counts its
   // clients over all the server's processes (client_ledger.h). All three outlive the worker.
+  // `tls`: the engine's TLS context, null without TLS; it outlives the worker.
   Worker(int index, const EngineConfig& config, DirRef root, EventSink* sink, FileJobs* file_jobs,
-         FileOps* file_ops, ClientLedger* ledger);
+         FileOps* file_ops, ClientLedger* ledger, TlsContext* tls);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -60,6 +69,8 @@ class Worker {
 
   // A snapshot of the loop counters; callable from any thread.
   WorkerLoopStats LoopStats() const;
+  // Adds this worker's TLS counters to `out`; callable from any thread.
+  void AddTlsStats(TlsStats* out) const;
 
  private:
   void Run();
@@ -83,6 +94,26 @@ class Worker {
   void BeginTransfer(Session* s, Action& a);
   int OpenForTransfer(Session* s, Action& a, Transfer* t);
   int OpenReplacement(Session* s, Action& a, Transfer* t);
+
+  // worker_tls.cc: TLS on control and data connections (RFC 4217).
+  void Announce(Session* s);  // the Open event
+  void StartTls(Session* s);
+  void ClearControl(Session* s);
+  void BeginControlHandshake(Session* s);
+  void BeginImplicitTls(Session* s);
+  void AfterFlush(Session* s);  // a session's output is all out: a TLS step may follow
+  void StepControlTls(Session* s);
+  void ControlTlsReady(Session* s);
+  void ControlTlsFailed(Session* s, const std::string& why);
+  void RefuseTls(Session* s, const char* why);
+  ssize_t ReadControl(Session* s, char* buf, size_t n);
+  void NotePendingTls(Session* s);
+  void ReadPendingTls();
+  void ExpireHandshakes();
+  bool TakeHandshakeTurn();
+  void DataConnected(Session* s);  // the data connection is up: TLS first with PROT P
+  void StepDataTls(Session* s);
+  void DataTlsFailed(Session* s, TransferError error);
 
   // worker_files.cc: FileOp actions, run on the FileOps threads, and their answers.
   void SubmitFileOp(Session* s, Action& a);
@@ -133,6 +164,7 @@ class Worker {
   FileJobs* const file_jobs_;
   FileOps* const file_ops_;
   ClientLedger* const ledger_;
+  TlsContext* const tls_;
 
   UniqueFd epoll_;
   UniqueFd wake_;
@@ -172,6 +204,17 @@ class Worker {
   };
   std::vector<Lingering> lingering_;
   std::vector<std::unique_ptr<Session>> graveyard_;  // freed at the end of the iteration
+  // Control connections with TLS plain text OpenSSL holds (epoll cannot see
+  // it): read at the start of the next iteration, which then does not sleep.
+  std::vector<SessionId> tls_pending_;
+  // Implicit-TLS sessions in their handshake, which JS does not know of: the
+  // worker ends those that take longer than the data timeout.
+  std::vector<SessionId> handshaking_;
+  uint64_t next_handshake_sweep_ms_ = 0;
+  // TLS handshake steps left in this iteration: a burst of new TLS clients
+  // (each step may cost a signature) cannot starve the running transfers.
+  static constexpr int kHandshakesPerLoop = 32;
+  int handshakes_left_ = kHandshakesPerLoop;
   std::unique_ptr<EventBatch> batch_;
   TokenBucket worker_bucket_;      // this worker's share of --max-rate
   uint64_t now_ms_ = 0;            // read once per loop iteration
@@ -202,6 +245,16 @@ class Worker {
   std::atomic<uint64_t> iterations_{0};
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> batch_events_{0};
+  // TlsStats, counted the same way.
+  struct TlsCounters {
+    std::atomic<uint64_t> control_handshakes{0};
+    std::atomic<uint64_t> control_failures{0};
+    std::atomic<uint64_t> implicit_failures{0};
+    std::atomic<uint64_t> data_handshakes{0};
+    std::atomic<uint64_t> data_failures{0};
+    std::atomic<uint64_t> data_not_resumed{0};
+    std::atomic<uint64_t> ktls_transfers{0};
+  } tls_counters_;
 };
 
 }  // namespace muxftpd

@@ -18,7 +18,12 @@ bool IsPeerGone(ssize_t err) { return err == -ECONNRESET || err == -EPIPE; }
 
 void Worker::OnControl(Session* s, uint32_t events) {
   if (events & (EPOLLERR | EPOLLHUP)) {
-    CloseSession(s, CloseReason::kPeerClosed);
+    if (!s->announced) ControlTlsFailed(s, "connection closed in the handshake");  // counted
+    else CloseSession(s, CloseReason::kPeerClosed);
+    return;
+  }
+  if (s->control_tls_state == ControlTls::kHandshake || s->control_tls_state == ControlTls::kShutdown) {
+    StepControlTls(s);
     return;
   }
   if (events & EPOLLOUT) MarkDirty(s);
@@ -33,7 +38,7 @@ void Worker::OnControl(Session* s, uint32_t events) {
     return;
   }
   // One read per loop per client: a flooding client gets its turn like everyone else.
-  ssize_t n = sys::Read(s->control.Get(), scratch_.get(), kControlReadSize);
+  ssize_t n = ReadControl(s, scratch_.get(), kControlReadSize);
   if (n == -EAGAIN) return;
   if (n == 0) {
     // A half-close (`printf 'USER a\r\n...QUIT\r\n' | nc`): the lines already
@@ -56,8 +61,15 @@ void Worker::OnControl(Session* s, uint32_t events) {
 }
 
 void Worker::SetControlEvents(Session* s) {
-  uint32_t events =
-      (s->ReadsInput() ? uint32_t{EPOLLIN} : 0u) | (s->Unsent() > 0 ? uint32_t{EPOLLOUT} : 0u);
+  uint32_t events;
+  if (s->control_tls_state == ControlTls::kHandshake || s->control_tls_state == ControlTls::kShutdown) {
+    events = s->control_tls->want() == TlsWant::kWrite ? uint32_t{EPOLLOUT} : uint32_t{EPOLLIN};
+  } else {
+    bool tls_write = s->control_tls && s->control_tls->want() == TlsWant::kWrite;
+    events = (s->ReadsInput() ? uint32_t{EPOLLIN} : 0u) | (s->Unsent() > 0 || tls_write ? uint32_t{EPOLLOUT} : 0u);
+    // Plain text OpenSSL already holds raises no EPOLLIN (resumed reads, say).
+    if (s->ReadsInput()) NotePendingTls(s);
+  }
   if (events == s->control_events) return;
   s->control_events = events;
   // A control fd the loop can no longer watch would never be served again.
@@ -91,6 +103,8 @@ void Worker::FlushOutputs() {
     } else if (left == 0 && s->IsClosing()) {
       CloseSession(s, CloseReason::kRequested);
     } else {
+      if (left == 0) AfterFlush(s);
+      if (s->IsGone()) continue;
       if (s->IsClosing()) Linger(s);
       SetControlEvents(s);
     }
@@ -117,6 +131,11 @@ void Worker::CloseSession(Session* s, CloseReason reason) {
     s->transfer->job_left = true;
   }
   DropData(s);
+  // A TLS session asked to close says so (close_notify), if the socket takes it at once.
+  if (reason == CloseReason::kRequested && s->control_tls_state == ControlTls::kReady) {
+    static_cast<void>(s->control_tls->Shutdown());
+  }
+  s->control_tls.reset();
   // Remove before closing: a child forked by the embedding process may still
   // hold the fd for a moment, and then close() alone would leave it in the
   // epoll set, reporting events for a freed session.
@@ -125,7 +144,7 @@ void Worker::CloseSession(Session* s, CloseReason reason) {
   Departed(s->peer);
   s->control.Reset();
   s->MarkGone();
-  Emit(EventType::kClosed, s->sid).reason = reason;
+  if (s->announced) Emit(EventType::kClosed, s->sid).reason = reason;  // JS never saw the others
   auto it = sessions_.find(s->sid);
   assert(it != sessions_.end());
   graveyard_.push_back(std::move(it->second));

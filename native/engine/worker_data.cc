@@ -41,7 +41,7 @@ void Worker::AttachData(Session* s, UniqueFd conn) {
   s->data = std::move(conn);
   s->data_state = DataState::kConnected;
   TouchData(s);
-  StartTransferIfReady(s);
+  DataConnected(s);
 }
 
 void Worker::OnData(Session* s, uint32_t events) {
@@ -50,7 +50,7 @@ void Worker::OnData(Session* s, uint32_t events) {
     if (err == 0 && !(events & (EPOLLERR | EPOLLHUP))) {
       s->data_state = DataState::kConnected;
       (void)SetDataEvents(s, 0);
-      StartTransferIfReady(s);
+      DataConnected(s);
       return;
     }
     Emit(EventType::kDataFailed, s->sid).error = err != 0 ? err : -ECONNREFUSED;
@@ -59,7 +59,9 @@ void Worker::OnData(Session* s, uint32_t events) {
     return;
   }
   if (s->data_state != DataState::kConnected) return;  // a stale event for a closed fd
-  if (s->transfer) {
+  if (s->data_tls && !s->data_tls_ready) {
+    StepDataTls(s);
+  } else if (s->transfer) {
     Activate(s);
   } else if (events & (EPOLLERR | EPOLLHUP)) {
     // The client gave up on an active-mode connection nobody used (one an
@@ -71,6 +73,7 @@ void Worker::OnData(Session* s, uint32_t events) {
 
 void Worker::ListenPassive(Session* s, const Action& a) {
   DropData(s);
+  s->data_setup_error = 0;
   int r = pool_ ? pool_->Reserve(s, epoll_.Get()) : OpenOwnListener(s);
   if (r >= 0) {
     s->data_state = DataState::kListening;
@@ -113,6 +116,7 @@ int Worker::OpenOwnListener(Session* s) {
 // Holding no fd, a target set is not subject to --data-timeout.
 void Worker::SetActiveTarget(Session* s, const std::string& host, uint16_t port) {
   DropData(s);
+  s->data_setup_error = 0;
   if (!SockAddr::Parse(host, port, &s->active_target)) {
     Emit(EventType::kDataFailed, s->sid).error = -EINVAL;
     return;
@@ -144,7 +148,11 @@ int Worker::ConnectActive(Session* s) {
   s->data_state = r == 0 ? DataState::kConnected : DataState::kConnecting;
   TouchData(s);
   data_sessions_ = true;
-  return r == 0 ? 0 : SetDataEvents(s, EPOLLOUT);
+  if (r != 0) return SetDataEvents(s, EPOLLOUT);
+  // Connected at once; PROT P: its handshake first (a failure there is the
+  // transfer's result, which its caller reads from s->data_setup_error).
+  DataConnected(s);
+  return 0;
 }
 
 // Connects a transfer's active target: false when that failed at once (the
@@ -171,6 +179,8 @@ void Worker::ResetData(Session* s) {
   // EpollDel before close, for the same reason as in CloseSession.
   UnwatchData(s);
   if (s->listener.Valid()) sys::EpollDel(epoll_.Get(), s->listener.Get());
+  s->data_tls.reset();  // its SSL leaves the fd open: closed just below
+  s->data_tls_ready = false;
   s->data.Reset();
   s->listener.Reset();
   if (pool_) pool_->Release(s);

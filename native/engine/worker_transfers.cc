@@ -118,7 +118,11 @@ void Worker::BeginTransfer(Session* s, Action& a) {
     return;
   }
   if (s->data_state == DataState::kNone) {
-    EmitTransferDone(s->sid, a.seq, 0, static_cast<int32_t>(TransferError::kNoDataConnection));
+    // A data connection refused at its TLS handshake is this transfer's answer.
+    int32_t error = s->data_setup_error != 0 ? s->data_setup_error
+                                             : static_cast<int32_t>(TransferError::kNoDataConnection);
+    s->data_setup_error = 0;
+    EmitTransferDone(s->sid, a.seq, 0, error);
     return;
   }
   auto t = std::make_unique<Transfer>();
@@ -153,7 +157,7 @@ void Worker::BeginTransfer(Session* s, Action& a) {
 }
 
 void Worker::StartTransferIfReady(Session* s) {
-  if (s->transfer && s->data_state == DataState::kConnected) {
+  if (s->transfer && s->DataReady()) {
     Transfer& t = *s->transfer;
     if (t.truncate_when_connected) {
       TruncateOffThread(s);
@@ -195,7 +199,9 @@ void Worker::StepTransfers() {
       continue;
     }
     uint64_t before = t->bytes;
-    StepResult r = t->Step(s->data.Get(), config_.copy_mode, allow, scratch_.get());
+    TlsChannel* tls = s->data_tls.get();
+    StepResult r = tls ? t->StepTls(tls, allow, scratch_.get())
+                       : t->Step(s->data.Get(), config_.copy_mode, allow, scratch_.get());
     if (t->bytes != before) {
       t->bucket.Spend(t->bytes - before);
       worker_bucket_.Spend(t->bytes - before);
@@ -208,7 +214,11 @@ void Worker::StepTransfers() {
       case StepResult::kBlocked:
         // Sending waits for EPOLLOUT; receiving is already watched for EPOLLIN.
         s->in_active = false;
-        if (t->Sending()) WatchData(s, EPOLLOUT);
+        if (tls) {
+          WatchData(s, tls->want() == TlsWant::kWrite ? EPOLLOUT : EPOLLIN);
+        } else if (t->Sending()) {
+          WatchData(s, EPOLLOUT);
+        }
         break;
       case StepResult::kDone:
       case StepResult::kFailed:

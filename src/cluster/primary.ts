@@ -67,12 +67,12 @@ export async function startProcesses(loaded: Readonly<Config>, opts: PrimaryOpti
       void stopAll('close', 0);
     });
   };
-  const startOne = async (index: number, port: number) => {
+  const startOne = async (index: number, port: number, implicitTlsPort: number | null) => {
     const p = new ServerProcess(index, ledger.fd, onMessage);
     processes.push(p);
     const bound = await p.start({
       type: 'start',
-      config: { ...config, port, pasvPorts: slices[index] ?? null, metricsPort: null },
+      config: { ...config, port, implicitTlsPort, pasvPorts: slices[index] ?? null, metricsPort: null },
       commands: opts.commands,
       forwardLog: opts.log !== undefined,
     });
@@ -83,9 +83,10 @@ export async function startProcesses(loaded: Readonly<Config>, opts: PrimaryOpti
   let address: ServerHandle['address'];
   let metrics: MetricsServer | undefined;
   try {
-    // The first one binds (and resolves port 0); the others join its port.
-    address = await startOne(0, config.port);
-    await Promise.all(Array.from({ length: config.processes - 1 }, (_, i) => startOne(i + 1, address.port)));
+    // The first one binds (and resolves port 0); the others join its ports.
+    address = await startOne(0, config.port, config.implicitTlsPort);
+    const implicit = address.implicitTlsPort ?? null;
+    await Promise.all(Array.from({ length: config.processes - 1 }, (_, i) => startOne(i + 1, address.port, implicit)));
   } catch (e) {
     await stopAll('close', 0);
     throw e;

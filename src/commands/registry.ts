@@ -17,14 +17,15 @@ export function buildRegistry(overrides: CommandOverrides = {}): CommandRegistry
   }
   const verbs = [...table.keys()].sort();
   const feats = [...new Set(verbs.flatMap((v) => table.get(v)?.feat ?? []))];
-  const features = (session: Session) => [...new Set(feats.map((f) => featureLine(f, session)))].sort();
+  const features = (session: Session) => [...new Set(feats.flatMap((f) => featureLine(f, session) ?? []))].sort();
   return { get: (verb) => table.get(verb), verbs, features };
 }
 
-/** A row's FEAT line for `session`; a made one is checked here, as a fixed one was at start (a throw is FEAT's 451). */
-function featureLine(feat: Feature, session: Session): string {
+/** A row's FEAT line for `session`, if any; a made one is checked here, as a fixed one was at start (a throw is FEAT's 451). */
+function featureLine(feat: Feature, session: Session): string | undefined {
   if (typeof feat === 'string') return feat;
   const line = feat(session);
+  if (line === undefined) return undefined;
   if (typeof line !== 'string' || /[\r\n]/.test(line)) throw new Error(`a feat function made ${JSON.stringify(line)}, not one line`);
   return line;
 }

@@ -11,6 +11,7 @@ import { allo, dele, mkd, needsRenameFrom, rmd, rnfr, rnto } from './handlers/fi
 import { feat, help, mdtm, mode, noop, opts, size, stat, stru, syst, type } from './handlers/info.js';
 import { list, mlsd, mlst, nlst } from './handlers/listing.js';
 import { cdup, cwd, pwd } from './handlers/nav.js';
+import { auth, ccc, dataTls, loginTls, needsTls, pbsz, pbszArg, prot, tlsFeature } from './handlers/tls.js';
 import { abor, rest, restArg, retr } from './handlers/transfer.js';
 import { appe, stor, stou } from './handlers/upload.js';
 import type { CommandSpec } from './types.js';
@@ -19,14 +20,14 @@ const loginWithUser = reply(Code.BadSequence, 'Login with USER first.');
 const useDataCommandFirst = reply(Code.CantOpenData, 'Use PORT or PASV first.');
 const refusedAfterEpsvAll = reply(Code.BadSequence, 'Only EPSV is allowed after EPSV ALL.');
 
-/** PASS comes after USER (RFC 959 4.1.1). */
+/** PASS comes after USER (RFC 959 4.1.1), and after AUTH TLS under --tls-required. */
 export function needsUser(s: Session): Reply | undefined {
-  return s.user === null ? loginWithUser : undefined;
+  return loginTls(s) ?? (s.user === null ? loginWithUser : undefined);
 }
 
-/** Data commands need a PASV/EPSV/PORT/EPRT before them. */
+/** Data commands need a PASV/EPSV/PORT/EPRT before them, and PROT P under --tls-required. */
 export function needsDataSetup(s: Session): Reply | undefined {
-  return s.data.kind === 'none' ? useDataCommandFirst : undefined;
+  return s.data.kind === 'none' ? useDataCommandFirst : dataTls(s);
 }
 
 /** RFC 2428 4: after EPSV ALL, the other data setup commands are refused. */
@@ -35,7 +36,7 @@ export function notAfterEpsvAll(s: Session): Reply | undefined {
 }
 
 export const commands = {
-  USER: { auth: false, arg: 'required', help: 'USER <SP> name (start a login; any name is accepted)', handler: user },
+  USER: { auth: false, arg: 'required', state: loginTls, help: 'USER <SP> name (start a login; any name is accepted)', handler: user },
   PASS: { auth: false, arg: 'optional', state: needsUser, help: 'PASS [<SP> password] (finish a login)', handler: pass },
   QUIT: { auth: false, arg: 'none', help: 'QUIT (close the connection, after a running transfer)', handler: quit },
   SYST: { auth: false, arg: 'none', help: 'SYST (system type)', handler: syst },
@@ -77,6 +78,10 @@ export const commands = {
   XRMD: { auth: true, arg: 'required', perm: 'write', help: 'XRMD <SP> path (same as RMD)', handler: rmd },
   RNFR: { auth: true, arg: 'required', perm: 'write', help: 'RNFR <SP> path (rename from)', handler: rnfr },
   RNTO: { auth: true, arg: 'required', state: needsRenameFrom, perm: 'write', keepsRenameFrom: true, help: 'RNTO <SP> path (rename to)', handler: rnto },
+  AUTH: { auth: false, arg: 'required', feat: tlsFeature('AUTH TLS'), help: 'AUTH <SP> TLS (start TLS on the control connection; SSL is the same)', handler: auth },
+  PBSZ: { auth: false, arg: pbszArg, state: needsTls, feat: tlsFeature('PBSZ'), help: 'PBSZ <SP> 0 (protection buffer size, always 0 with TLS)', handler: pbsz },
+  PROT: { auth: false, arg: 'required', state: needsTls, feat: tlsFeature('PROT'), help: 'PROT <SP> C | P (data connections clear or TLS)', handler: prot },
+  CCC: { auth: true, arg: 'none', feat: tlsFeature('CCC'), help: 'CCC (clear the control connection after login; data keeps its PROT)', handler: ccc },
 } satisfies Record<string, CommandSpec>;
 
 export type Verb = keyof typeof commands;

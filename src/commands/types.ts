@@ -18,8 +18,11 @@ export type ArgRule = 'none' | 'required' | 'optional' | ArgValidator;
 /** Returns the refusal (503 by default, or e.g. 425) when the session is not ready, else undefined. */
 export type StateCheck = (session: Session) => Reply | undefined;
 
-/** A FEAT line (RFC 2389): fixed, or made from the session at each FEAT (MLST's marks the facts it selected). */
-export type Feature = string | ((session: Session) => string);
+/**
+ * A FEAT line (RFC 2389): fixed, or made from the session at each FEAT (MLST's
+ * marks the facts it selected); undefined lists none (AUTH's, on a server without TLS).
+ */
+export type Feature = string | ((session: Session) => string | undefined);
 
 /** Returns the final reply, or throws FtpError; any other throw becomes 451. */
 export type Handler = (ctx: CommandContext, arg: string) => Reply | Promise<Reply>;
@@ -76,7 +79,18 @@ export type CommandEvent = 'login' | 'bounce';
 /** The engine actions a handler may call (the network is touched only through these). */
 export type EngineActions = Pick<
   Engine,
-  'reply' | 'listenPassive' | 'connectActive' | 'sendFile' | 'sendBuffer' | 'recvFile' | 'abort' | 'close' | 'fileOp'
+  | 'reply'
+  | 'listenPassive'
+  | 'connectActive'
+  | 'sendFile'
+  | 'sendBuffer'
+  | 'recvFile'
+  | 'abort'
+  | 'close'
+  | 'fileOp'
+  | 'startTls'
+  | 'clearControl'
+  | 'dataProtection'
 >;
 
 export interface CommandContext {

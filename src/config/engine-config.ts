@@ -2,7 +2,7 @@
 // to native/engine/engine.h's EngineConfig. No defaults here: every value
 // comes from the settings table (or, for reply texts, from the TS side that
 // owns them).
-import type { NativeConfig } from '../engine/native.js';
+import type { NativeConfig, NativeTlsConfig } from '../engine/native.js';
 import { CopyMode } from '../engine/native.js';
 import { limitReplies } from '../session/limits.js';
 import type { Config } from './settings.js';
@@ -17,7 +17,11 @@ export interface EngineShare {
   ledgerFd: number;
 }
 
-export function engineConfig(config: Readonly<Config>, share?: EngineShare): NativeConfig {
+/**
+ * `tls`: FTPS, resolved by the caller (the PEM read from --tls-cert and
+ * --tls-key, or made for --tls-cert auto); absent: no TLS.
+ */
+export function engineConfig(config: Readonly<Config>, share?: EngineShare, tls?: NativeTlsConfig): NativeConfig {
   return {
     host: config.host,
     port: config.port,
@@ -41,5 +45,6 @@ export function engineConfig(config: Readonly<Config>, share?: EngineShare): Nat
     maxPerIp: config.maxPerIp,
     perIpReply: limitReplies.maxPerIp,
     ledgerFd: share?.ledgerFd ?? -1,
+    tls: tls ?? null,
   };
 }

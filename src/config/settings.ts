@@ -9,6 +9,7 @@ import { type LogFormat, logFormats, type LogLevel, logLevels } from '../log.js'
 import { type AccountConfig, accountSettings } from './account-settings.js';
 import { type LimitConfig, limitSettings } from './limit-settings.js';
 import { type OpsConfig, opsSettings } from './ops-settings.js';
+import { type TlsConfig, tlsSettings } from './tls-settings.js';
 import { packageRoot } from './package-root.js';
 import { boolean, byteSize, byteSizeOrOff, integer, InvalidValue, oneOf, text } from './validators.js';
 
@@ -38,7 +39,7 @@ export interface PortRange {
 
 export type CopyModeName = 'sendfile' | 'readwrite';
 
-export interface Config extends LimitConfig, OpsConfig, AccountConfig {
+export interface Config extends LimitConfig, OpsConfig, AccountConfig, TlsConfig {
   host: string;
   port: number;
   root: string;
@@ -274,6 +275,7 @@ export const settings: SettingsTable = {
   ...limitSettings,
   ...opsSettings,
   ...accountSettings,
+  ...tlsSettings,
 };
 
 /** RFC 1123 2.1 host name: dot-separated labels of letters, digits and inner hyphens. */

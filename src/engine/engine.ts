@@ -9,6 +9,7 @@ import {
   ActionType,
   CloseReason,
   CopyMode,
+  DataProtection,
   EventType,
   FileOp,
   loadBinding,
@@ -16,6 +17,8 @@ import {
   type NativeEngine,
   type NativeLoopStats,
   type NativeStats,
+  type NativeTlsConfig,
+  type NativeTlsStats,
   TransferError,
   uploadTempPrefix,
   WriteMode,
@@ -33,7 +36,8 @@ export interface Endpoint {
 }
 
 export interface EngineHandler {
-  onOpen(sid: SessionId, peer: Endpoint, local: Endpoint): void;
+  /** `implicitTls`: it came in on the implicit-TLS listener, its handshake already done. */
+  onOpen(sid: SessionId, peer: Endpoint, local: Endpoint, implicitTls: boolean): void;
   /** `line` is a view into the batch: copy it to keep it past the call. */
   onLine(sid: SessionId, line: Buffer, tooLong: boolean): void;
   /** An active connect failed (-errno); the transfer waiting for it ends with ConnectFailed. */
@@ -46,6 +50,15 @@ export interface EngineHandler {
    * 'acceptor'; error a negated errno): the server cannot go on whole.
    */
   onLoopFailed(loop: string, error: number): void;
+  /** startTls succeeded: the control connection speaks TLS (`protocol` 'TLSv1.3', `cipher` 'TLS_AES_256_GCM_SHA384'). */
+  onTlsReady(sid: SessionId, protocol: string, cipher: string): void;
+  /**
+   * startTls or clearControl failed (`reason`: OpenSSL's, short, or 'tls not
+   * configured'): the engine closes the session (onClosed follows).
+   */
+  onTlsFailed(sid: SessionId, reason: string): void;
+  /** clearControl succeeded: the control connection is clear text again. */
+  onControlCleared(sid: SessionId): void;
   /** A handler above threw: the event is lost, the rest of the batch still runs. */
   onError(error: unknown): void;
 }
@@ -91,7 +104,10 @@ export interface TransferResult {
  */
 export type WriteModeName = 'truncate' | 'append' | 'exclusive' | 'replace';
 
-/** What a file operation does (native/engine/file_ops.h): each runs beneath the session's directory. */
+/** PROT C or PROT P (native/engine/protocol.h MUXFTPD_DATA_PROTECTIONS). */
+export type DataProtectionName = 'clear' | 'private';
+
+/** What a FileOp does (native/engine/file_ops.h): each runs beneath the session's directory. */
 export type FileOpName = 'home' | 'stat' | 'lstat' | 'list' | 'mkdir' | 'rmdir' | 'unlink' | 'rename';
 
 /** A file operation's answer: error 0 or a negated errno; records the stat records (vfs/stat-records.ts decodes them). */
@@ -101,7 +117,7 @@ export interface FileOpResult {
 }
 
 export { CopyMode, TransferError, uploadTempPrefix };
-export type { NativeLoopStats, NativeStats };
+export type { NativeLoopStats, NativeStats, NativeTlsConfig, NativeTlsStats };
 
 const closeReasonNames: Record<number, CloseReasonName> = {
   [CloseReason.PeerClosed]: 'peerClosed',
@@ -198,6 +214,12 @@ export class Engine {
     return { address: a.host, port: a.port };
   }
 
+  /** The implicit-TLS listener's address, when the config has one (tls.implicitPort). */
+  implicitTlsAddress(): Endpoint | undefined {
+    const a = this.native.address();
+    return a.implicitTlsPort === 0 ? undefined : { address: a.host, port: a.implicitTlsPort };
+  }
+
   stats(): NativeStats {
     return this.native.stats();
   }
@@ -273,6 +295,32 @@ export class Engine {
   /** Reads the session's control connection again after pauseInput. */
   resumeInput(sid: SessionId): void {
     this.push(ActionType.ResumeInput, sid);
+  }
+
+  /**
+   * AUTH TLS: the replies queued before this (the 234) go out in clear, then
+   * the worker runs the TLS handshake on the control connection, reading no
+   * line until it ends: onTlsReady, or onTlsFailed and the session closes.
+   */
+  startTls(sid: SessionId): void {
+    this.push(ActionType.StartTls, sid);
+  }
+
+  /**
+   * CCC: the replies queued before this (the 200) go out over TLS, then
+   * close_notify is exchanged and the control connection is clear text again:
+   * onControlCleared, or onTlsFailed and the session closes.
+   */
+  clearControl(sid: SessionId): void {
+    this.push(ActionType.ClearControl, sid);
+  }
+
+  /**
+   * PROT C / PROT P: whether data connections set up from now on (passive or
+   * active) are TLS servers, before any transfer byte moves.
+   */
+  dataProtection(sid: SessionId, protection: DataProtectionName): void {
+    this.push(ActionType.DataProtection, sid, { mode: protection === 'private' ? DataProtection.Private : DataProtection.Clear });
   }
 
   /** Refuses new clients from now on; open sessions go on (graceful drain). */
@@ -383,7 +431,20 @@ export class Engine {
           ev.sid,
           { address: latin1Text(ev.text), port: ev.port },
           { address: latin1Text(ev.second), port: ev.localPort },
+          ev.flag === 1,
         );
+        break;
+      case EventType.TlsReady: {
+        const text = latin1Text(ev.text);
+        const space = text.indexOf(' ');
+        this.handler.onTlsReady(ev.sid, space < 0 ? text : text.slice(0, space), space < 0 ? '' : text.slice(space + 1));
+        break;
+      }
+      case EventType.TlsFailed:
+        this.handler.onTlsFailed(ev.sid, latin1Text(ev.text));
+        break;
+      case EventType.ControlCleared:
+        this.handler.onControlCleared(ev.sid);
         break;
       case EventType.Line:
         this.handler.onLine(ev.sid, ev.text, ev.flag === 1);

@@ -9,6 +9,24 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 /**
+ * FTPS (native/engine/engine.h TlsConfig). PEM text, not file names: the TS
+ * side reads the files or makes the self-signed certificate, so every process
+ * of --processes serves the same certificate.
+ */
+export interface NativeTlsConfig {
+  /** The certificate, PEM; a chain is allowed (the leaf first). */
+  cert: string;
+  /** Its private key, PEM. */
+  key: string;
+  /** 'required': a data connection must resume its control connection's TLS session. */
+  sessionReuse: 'required' | 'optional';
+  /** A listener for implicit TLS (TLS before the 220); 0: the kernel picks the port. Absent: none. */
+  implicitPort?: number;
+  /** 'auto': kernel TLS for PROT P transfers where the kernel and the OpenSSL build allow it. */
+  ktls: 'auto' | 'off';
+}
+
+/**
  * The engine's configuration: native/engine/engine.h MUXFTPD_ENGINE_CONFIG
  * declares it, and the addon exports its field names and kinds
  * (constants.engineConfig; test/unit/native-constants.test.ts compares them
@@ -56,6 +74,26 @@ export interface NativeConfig {
    * The engine maps it; the fd stays the caller's.
    */
   ledgerFd: number;
+  /** FTPS, or null: no TLS (StartTls is then answered TlsFailed "tls not configured"). */
+  tls: NativeTlsConfig | null;
+}
+
+/** TLS counters since start, over every worker (native/engine/engine.h TlsStats). */
+export interface NativeTlsStats {
+  /** AUTH TLS and implicit-TLS handshakes that completed. */
+  controlHandshakes: number;
+  /** AUTH TLS handshakes (and CCC shutdowns) that failed. */
+  controlFailures: number;
+  /** Implicit-TLS handshakes that failed (those sessions never reach JS). */
+  implicitFailures: number;
+  /** Data connection handshakes that completed. */
+  dataHandshakes: number;
+  /** Data connection handshakes that failed. */
+  dataFailures: number;
+  /** Data connections refused: session reuse required and not done. */
+  dataNotResumed: number;
+  /** Transfers sent with kernel TLS. */
+  ktlsTransfers: number;
 }
 
 /** One native worker's loop counters since start. Mean batch size = events / batches. */
@@ -80,14 +118,18 @@ export interface NativeStats {
   rejectedPerIp: number;
   /** The process's open-file limit, raised to the hard limit at start. */
   fdLimit: number;
+  tls: NativeTlsStats;
 }
 
 export interface NativeEngine {
   /** Queue actions; each reaches its session's worker, which an eventfd wakes. */
   /** Actions encoded by actions.ts (ActionWriter); copied before it returns. */
   post(actions: Buffer): void;
-  /** The address the control listener is bound to (port resolved when 0 was asked). */
-  address(): { host: string; port: number };
+  /**
+   * The address the control listener is bound to (port resolved when 0 was
+   * asked); implicitTlsPort: the implicit-TLS listener's port (0: none).
+   */
+  address(): { host: string; port: number; implicitTlsPort: number };
   stats(): NativeStats;
   /** Close the control listener; open sessions go on (for a graceful drain). */
   stopAccepting(): void;
@@ -112,6 +154,7 @@ export interface NativeConstants {
   writeModes: Readonly<Record<string, number>>;
   copyModes: Readonly<Record<string, number>>;
   fileOps: Readonly<Record<string, number>>;
+  dataProtections: Readonly<Record<string, number>>;
   wire: { event: WireLayout; action: WireLayout; stat: WireLayout };
   engineConfig: Readonly<Record<string, 'string' | 'number' | 'boolean'>>;
   /** How the name of a 'replace' upload's temporary file starts (protocol.h kUploadTempPrefix). */
@@ -142,6 +185,7 @@ export interface ProbeEvent {
   localPort?: number;
   bytes?: number;
   tooLong?: boolean;
+  implicitTls?: boolean;
   reason?: number;
   text?: string | Buffer;
   local?: string;
@@ -163,6 +207,12 @@ export interface NativeBinding {
    * its own mapping), or when done.
    */
   createClientLedger(maxClients: number): number;
+  /**
+   * A self-signed ECDSA P-256 certificate for `commonName` (subject alternative
+   * names: it, 127.0.0.1 and ::1), valid from an hour ago for a year, and its
+   * SHA-256 fingerprint as colon-separated upper-case hex (--tls-cert auto).
+   */
+  makeSelfSignedCertificate(commonName: string): { cert: string; key: string; fingerprint: string };
   constants: NativeConstants;
   /** The native codec itself, so a test can check the TypeScript side against it. */
   codec: {
@@ -189,13 +239,16 @@ export function loadBinding(): NativeBinding {
 
 /** The names of an enum group TypeScript uses; the values come from the addon. */
 export const enumNames = {
-  events: ['Open', 'Line', 'PassiveReady', 'DataFailed', 'TransferDone', 'Closed', 'InputEnded', 'TransferStarted', 'FileDone', 'LoopFailed'],
-  actions: ['Reply', 'ListenPassive', 'ConnectActive', 'SendFile', 'SendBuffer', 'RecvFile', 'Abort', 'Close', 'FileOp', 'PauseInput', 'ResumeInput'],
+  events: ['Open', 'Line', 'PassiveReady', 'DataFailed', 'TransferDone', 'Closed', 'InputEnded', 'TransferStarted', 'FileDone', 'LoopFailed',
+    'TlsReady', 'TlsFailed', 'ControlCleared'],
+  actions: ['Reply', 'ListenPassive', 'ConnectActive', 'SendFile', 'SendBuffer', 'RecvFile', 'Abort', 'Close', 'FileOp', 'PauseInput', 'ResumeInput',
+    'StartTls', 'ClearControl', 'DataProtection'],
   closeReasons: ['PeerClosed', 'Requested', 'IoError', 'OutputOverflow', 'Shutdown', 'CloseTimeout'],
-  transferErrors: ['Ok', 'Aborted', 'NoDataConnection', 'PeerClosed', 'ConnectFailed', 'Timeout'],
+  transferErrors: ['Ok', 'Aborted', 'NoDataConnection', 'PeerClosed', 'ConnectFailed', 'Timeout', 'TlsFailed', 'TlsNotResumed'],
   writeModes: ['Truncate', 'Append', 'Exclusive', 'Replace'],
   copyModes: ['Sendfile', 'ReadWrite'],
   fileOps: ['Home', 'Stat', 'Lstat', 'List', 'Mkdir', 'Rmdir', 'Unlink', 'Rename'],
+  dataProtections: ['Clear', 'Private'],
 } as const;
 
 type EnumGroup = keyof typeof enumNames;
@@ -221,6 +274,8 @@ export const WriteMode = exported('writeModes');
 export const CopyMode = exported('copyModes');
 /** What a FileOp action does (native/engine/protocol.h MUXFTPD_FILE_OPS). */
 export const FileOp = exported('fileOps');
+/** What a DataProtection action sets (PROT C, PROT P). */
+export const DataProtection = exported('dataProtections');
 
 /**
  * How the name of an atomic upload's temporary file starts: the engine

@@ -23,7 +23,7 @@ export const limitNames = [
 ] as const;
 export type LimitName = (typeof limitNames)[number];
 
-export const transferOutcomes = ['ok', 'aborted', 'peerClosed', 'noConnection', 'timeout', 'error'] as const;
+export const transferOutcomes = ['ok', 'aborted', 'peerClosed', 'noConnection', 'timeout', 'tlsFailed', 'tlsNotResumed', 'error'] as const;
 export type TransferOutcome = (typeof transferOutcomes)[number];
 
 export type TransferKind = 'download' | 'upload' | 'listing';
@@ -57,6 +57,12 @@ export function outcomeOf(result: TransferResult): TransferOutcome {
       return 'noConnection';
     case TransferError.Timeout:
       return 'timeout';
+    // A PROT P data connection's handshake failed.
+    case TransferError.TlsFailed:
+      return 'tlsFailed';
+    // A PROT P data connection that did not resume its control connection's session (--tls-session-reuse required).
+    case TransferError.TlsNotResumed:
+      return 'tlsNotResumed';
     default:
       return 'error';
   }

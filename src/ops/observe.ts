@@ -62,5 +62,8 @@ export function observeTransfers(engine: EngineActions, observer: TransferObserv
     abort: (sid) => engine.abort(sid),
     close: (sid) => engine.close(sid),
     fileOp: (sid, op, path, path2) => engine.fileOp(sid, op, path, path2),
+    startTls: (sid) => engine.startTls(sid),
+    clearControl: (sid) => engine.clearControl(sid),
+    dataProtection: (sid, protection) => engine.dataProtection(sid, protection),
   };
 }

@@ -17,6 +17,7 @@ export const Code = {
   EnteringPassive: 227, // RFC 959 4.2.1
   EnteringExtendedPassive: 229, // RFC 2428 3
   LoggedIn: 230, // RFC 959 4.2.1
+  SecurityExchangeDone: 234, // RFC 2228 AUTH; RFC 4217 4 (AUTH TLS accepted, TLS negotiation follows)
   FileActionOk: 250, // RFC 959 4.2.1
   PathCreated: 257, // RFC 959 4.2.1, appendix II (PWD)
   NeedPassword: 331, // RFC 959 4.2.1
@@ -32,8 +33,16 @@ export const Code = {
   NotImplemented: 502, // RFC 959 4.2.1
   BadSequence: 503, // RFC 959 4.2.1
   NotImplementedForParam: 504, // RFC 959 4.2.1
-  ProtocolNotSupported: 522, // RFC 2428 2: network protocol not supported
+  DataProtectionRefused: 521, // RFC 4217 9: data connection cannot be opened with this PROT setting
+  /**
+   * RFC 2428 2: network protocol not supported. Also vsftpd's FTP_DATATLSBAD:
+   * a PROT P data connection that did not resume the control connection's TLS session.
+   */
+  ProtocolNotSupported: 522,
   NotLoggedIn: 530, // RFC 959 4.2.1
+  ProtectionLevelDenied: 533, // RFC 2228: command protection level denied for policy reasons
+  PolicyDenied: 534, // RFC 2228: request denied for policy reasons
+  ProtLevelNotSupported: 536, // RFC 2228 PROT; RFC 4217 9: S and E are not supported with TLS
   FileUnavailable: 550, // RFC 959 4.2.1: not found, no access
   PageTypeUnknown: 551, // RFC 959 4.2.1
   ExceededStorage: 552, // RFC 959 4.2.1

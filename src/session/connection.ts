@@ -16,7 +16,7 @@ import { decodeLine } from '../protocol/decode.js';
 import { parseLine } from '../protocol/parser.js';
 import { SessionFiles } from '../vfs/files.js';
 import { Code, formatReply, type Reply, reply } from '../protocol/replies.js';
-import { Session } from './session.js';
+import { Session, type TlsOffer } from './session.js';
 
 /** Reading a session's control connection on and off: the connection's own, not its handlers'. */
 export type InputFlow = Pick<Engine, 'pauseInput' | 'resumeInput'>;
@@ -89,8 +89,16 @@ export class Connection implements CommandContext {
   private readonly waiting: Entry[] = [];
   private mainDoneWaiters: (() => void)[] = [];
 
-  constructor(sid: SessionId, peer: Endpoint, local: Endpoint, private readonly shared: Shared, now = Date.now()) {
-    this.session = new Session(sid, peer, local);
+  constructor(
+    sid: SessionId,
+    peer: Endpoint,
+    local: Endpoint,
+    private readonly shared: Shared,
+    now = Date.now(),
+    /** It came from the implicit FTPS listener: TLS is on already. */
+    implicitTls = false,
+  ) {
+    this.session = new Session(sid, peer, local, tlsOfferOf(shared.config), implicitTls);
     this.files = new SessionFiles(shared.engine, sid);
     this.openedAt = now;
     this.lastActive = now;
@@ -134,9 +142,13 @@ export class Connection implements CommandContext {
     return this.shared.draining;
   }
 
-  /** A control line from the engine (without its CRLF). */
+  /**
+   * A control line from the engine (without its CRLF). Between AUTH TLS and
+   * the end of its handshake a line can only be one the client sent in clear
+   * behind AUTH: it is dropped, never run as if it came over TLS.
+   */
   line(bytes: Buffer, tooLong: boolean): void {
-    if (this.closed || this.goingAway) return;
+    if (this.closed || this.goingAway || this.session.controlTls === 'starting') return;
     const entry = this.entryOf(bytes, tooLong);
     if (this.mayRunNow(entry)) this.run(entry);
     else if (this.waiting.length >= this.shared.waiting.max) this.send(tooManyWaiting);
@@ -222,6 +234,11 @@ export class Connection implements CommandContext {
     void this.afterTransfer().then(() => this.send(goodbye));
   }
 
+  /** The engine finished the handshake AUTH TLS started: lines are run again, now over TLS. */
+  tlsReady(): void {
+    if (this.session.controlTls === 'starting') this.session.controlTls = 'on';
+  }
+
   /** The engine closed the session, or the server is stopping: nothing more is sent. */
   dropped(): void {
     this.closed = true;
@@ -267,6 +284,14 @@ export class Connection implements CommandContext {
     }
   }
 
+  /** Lines that came in clear behind AUTH TLS (see line()); the handshake needs the socket read again. */
+  private dropWaiting(): void {
+    this.waiting.length = 0;
+    if (!this.inputPaused) return;
+    this.inputPaused = false;
+    this.shared.input.resumeInput(this.session.sid);
+  }
+
   private wait(entry: Entry): void {
     this.waiting.push(entry);
     if (!this.inputPaused && this.waiting.length >= this.shared.waiting.pauseAt) {
@@ -307,6 +332,7 @@ export class Connection implements CommandContext {
 
   private release(side: boolean, r: Reply): void {
     this.send(r);
+    if (this.session.controlTls === 'starting') this.dropWaiting();
     if (side) {
       this.sideBusy = false;
     } else {
@@ -335,6 +361,11 @@ export class Connection implements CommandContext {
     this.mainDoneWaiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+function tlsOfferOf(config: Readonly<Config>): TlsOffer {
+  if (config.tlsCert === null) return 'off';
+  return config.tlsRequired ? 'required' : 'offered';
 }
 
 function refused(r: Reply): Entry {

@@ -13,6 +13,21 @@ export type DataSetup =
 
 export type TransferType = 'A' | 'I';
 
+/**
+ * What the server offers this session (--tls-cert, --tls-required): 'off',
+ * no FTPS; 'offered', AUTH TLS may be used; 'required', USER, PASS and
+ * transfers need it (RFC 4217 14).
+ */
+export type TlsOffer = 'off' | 'offered' | 'required';
+
+/**
+ * The control connection's protection (RFC 4217): 'none', clear; 'starting',
+ * 234 sent and the handshake under way (no line is run until it ends);
+ * 'on', TLS (after AUTH, or from the start on the implicit listener);
+ * 'cleared', back to clear after CCC.
+ */
+export type ControlTls = 'none' | 'starting' | 'on' | 'cleared';
+
 const noData: DataSetup = { kind: 'none' };
 
 export class Session {
@@ -37,12 +52,28 @@ export class Session {
   epsvAll = false;
   /** A data transfer is running (set around the engine's transfer promise). */
   transferring = false;
+  /** RFC 4217 4: the control connection's protection. */
+  controlTls: ControlTls;
+  /** RFC 4217 8: PBSZ 0 was given after TLS was on (PROT needs it). */
+  pbsz = false;
+  /** RFC 4217 9: the data connections' protection level (C clear, P private). */
+  prot: 'C' | 'P' = 'C';
 
   constructor(
     readonly sid: SessionId,
     readonly peer: Endpoint,
     readonly local: Endpoint,
-  ) {}
+    readonly tlsOffer: TlsOffer = 'off',
+    /** The session came from the implicit FTPS listener: TLS from its first byte. */
+    implicitTls = false,
+  ) {
+    this.controlTls = implicitTls ? 'on' : 'none';
+  }
+
+  /** AUTH TLS succeeded (or the session is implicit FTPS), whether or not CCC cleared the control connection since. */
+  get tlsDone(): boolean {
+    return this.controlTls === 'on' || this.controlTls === 'cleared';
+  }
 
   /** RFC 2428 protocol of the control connection. */
   get protocol(): NetProtocol {

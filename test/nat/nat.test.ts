@@ -3,7 +3,9 @@
 // conntrack helper on the control port, muxftpd in the server namespace,
 // curl and python3 ftplib in the client namespace. Every download is checked
 // by sha256. A second lab puts the server behind the NAT (port forward +
-// --pasv-address). See docs/nat-guide.md.
+// --pasv-address). FTPS through both: passive works with --pasv-address and
+// the forwarded range; active through the helper fails while the control
+// connection is encrypted and works after CCC. See docs/nat-guide.md.
 //
 // Needs root (network namespaces), iproute2, nftables or iptables, curl and
 // python3; skipped with a one-line reason where they are missing (a line per
@@ -45,6 +47,9 @@ const curlMode: Record<Mode, string[]> = {
   EPRT: ['-P', '-'],
   PORT: ['-P', '-', '--disable-eprt'],
 };
+
+/** Explicit FTPS with TLS required on control and data (PROT P); the auto certificate is self-signed. */
+const ftps = ['-k', '--ssl-reqd'];
 
 /** Served files: sizes around the edges (empty, one byte, odd sizes, several blocks). */
 const fileSizes: Record<string, number> = {
@@ -233,6 +238,8 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
         // All clients share the NAT's one address: the range bounds how many
         // passive setups they can have open at once.
         '--pasv-ports', '40000-40999', '--threads', '2', '--log-level', 'warn',
+        // FTPS too (clear FTP is still served): the FTPS cases below.
+        '--tls-cert', 'auto',
       ]],
     );
     const the = (): { lab: Lab; server: Server } => {
@@ -315,6 +322,31 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
       expect(server.running, server.stderr()).toBe(true);
     }, 120_000);
 
+    it('FTPS active (EPRT, PORT): refused while the control connection is encrypted (the helper cannot read it), works after CCC', async () => {
+      const { lab, server } = the();
+      for (const mode of ['EPRT', 'PORT'] as const) {
+        const encrypted = await curl(lab, [...ftps, ...curlMode[mode], url(lab.env.connectAddr, CONTROL_PORT, 'm1.bin')]);
+        // The client's private address reached the server unrewritten: not the peer, so 504 (RFC 2577).
+        expect(encrypted.code, explain(encrypted)).toBe(30);
+        expect(encrypted.stderr).toContain(sentCommand(mode, lab.env.clientAddr));
+        expect(encrypted.stderr).toMatch(/< 504 /);
+        const cleared = await curl(lab, [...ftps, '--ftp-ssl-ccc', ...curlMode[mode], url(lab.env.connectAddr, CONTROL_PORT, 'm1.bin')]);
+        expect(cleared.code, explain(cleared)).toBe(0);
+        expect(cleared.stderr).toMatch(/^> CCC/m);
+        expect(sha256(cleared.stdoutBytes)).toBe(digests.get('m1.bin'));
+      }
+      expect(server.running, server.stderr()).toBe(true);
+    }, 120_000);
+
+    it('FTPS passive (EPSV, PASV) works through the masquerade: the server announces its own address', async () => {
+      const { lab } = the();
+      for (const mode of ['EPSV', 'PASV'] as const) {
+        const r = await curl(lab, [...ftps, ...curlMode[mode], url(lab.env.connectAddr, CONTROL_PORT, 'm8.bin')]);
+        expect(r.code, explain(r)).toBe(0);
+        expect(sha256(r.stdoutBytes)).toBe(digests.get('m8.bin'));
+      }
+    }, 60_000);
+
     it('after all of it, the server stops cleanly on SIGTERM', async () => {
       const { server } = the();
       expect(await server.stop()).toEqual({ code: 0, signal: null });
@@ -336,7 +368,7 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
       (l) => {
         const common = ['--host', l.env.serverAddr, '--root', root, '--threads', '2', '--log-level', 'warn'];
         return [
-          [...common, '--port', String(PORT_A), '--pasv-ports', '41000-41499', '--pasv-address', l.env.publicAddr],
+          [...common, '--port', String(PORT_A), '--pasv-ports', '41000-41499', '--pasv-address', l.env.publicAddr, '--tls-cert', 'auto'],
           [...common, '--port', String(PORT_B), '--pasv-ports', '41500-41999'],
         ];
       },
@@ -374,6 +406,17 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
       expect(s.ok).toBe(LOAD_CLIENTS * LOAD_ROUNDS);
       expect(a.running, a.stderr()).toBe(true);
     }, 200_000);
+
+    it.each(['EPSV', 'PASV'] as const)('FTPS %s (PROT P) through the port forward with --pasv-address: byte for byte', async (mode) => {
+      const { lab, a } = the();
+      // The encrypted 227 is out of any helper's reach: --pasv-address and the forwarded range are what make it work.
+      const r = await curl(lab, [...ftps, ...curlMode[mode], url(lab.env.connectAddr, PORT_A, 'm8.bin')]);
+      expect(r.code, explain(r)).toBe(0);
+      expect(r.stderr).toMatch(/^> PROT P/m);
+      if (mode === 'PASV') expect(r.stderr).toContain(`Connecting to ${lab.env.publicAddr}`);
+      expect(sha256(r.stdoutBytes)).toBe(digests.get('m8.bin'));
+      expect(a.running, a.stderr()).toBe(true);
+    }, 60_000);
 
     it('without --pasv-address, PASV leaks the private address and a client that trusts it fails', async () => {
       const { lab } = the();

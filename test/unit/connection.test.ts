@@ -302,7 +302,7 @@ describe('draining', () => {
     h.send('EPSV', 'RETR file.bin');
     await h.replies(2);
     const drained = h.server.drain(60_000);
-    h.server.onOpen(2, { address: '127.0.0.1', port: 50001 }, { address: '127.0.0.1', port: 2121 });
+    h.server.onOpen(2, { address: '127.0.0.1', port: 50001 }, { address: '127.0.0.1', port: 2121 }, false);
     for (const text of ['USER anonymous', 'PASS x', 'NOOP', 'PASV', 'NOOP']) line(h, 2, text);
     await h.replies(6);
     expect(h.codes().slice(2, 6)).toEqual([220, 331, 230, 200]);

@@ -9,7 +9,7 @@ import { engineConfig } from '../../src/config/engine-config.js';
 import { defaultConfig } from '../../src/config/settings.js';
 import { ActionWriter } from '../../src/engine/actions.js';
 import { forEachEvent, type RawEvent } from '../../src/engine/batch.js';
-import { ActionType, CloseReason, EventType, loadBinding, wireField, WriteMode } from '../../src/engine/native.js';
+import { ActionType, CloseReason, DataProtection, EventType, loadBinding, wireField, WriteMode } from '../../src/engine/native.js';
 
 const { codec } = loadBinding();
 
@@ -42,6 +42,17 @@ describe('actions: ActionWriter → native DecodeActions', () => {
     expect(got[3]?.data.length).toBe(0);
   });
 
+  it('carries PROT P in the mode byte of DataProtection', () => {
+    const w = new ActionWriter();
+    w.add(ActionType.DataProtection, 5, { mode: DataProtection.Private });
+    w.add(ActionType.StartTls, 6);
+    w.add(ActionType.ClearControl, 7);
+    const got = decoded(w);
+    expect(got.map((a) => [a.type, a.sid, a.mode])).toEqual([
+      [ActionType.DataProtection, 5, DataProtection.Private], [ActionType.StartTls, 6, 0], [ActionType.ClearControl, 7, 0],
+    ]);
+  });
+
   it('grows past its first buffer and starts empty again after take', () => {
     const w = new ActionWriter();
     const big = Buffer.alloc(100_000, 0x61);
@@ -71,6 +82,8 @@ describe('events: native EncodeEvents → batch.ts', () => {
       { type: EventType.Line, sid: 3, tooLong: true },
       { type: EventType.TransferDone, sid: 4, seq: 0xfffffffe, error: -104, bytes: 5_000_000_000 },
       { type: EventType.Closed, sid: 5, reason: CloseReason.CloseTimeout },
+      { type: EventType.Open, sid: 6, implicitTls: true, text: '::1', local: '::1' },
+      { type: EventType.TlsReady, sid: 6, text: 'TLSv1.3 TLS_AES_256_GCM_SHA384' },
     ];
     const seen: Omit<RawEvent, 'text' | 'second'>[] = [];
     const texts: string[] = [];
@@ -85,8 +98,10 @@ describe('events: native EncodeEvents → batch.ts', () => {
       { type: EventType.Line, flag: 1, sid: 3, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0 },
       { type: EventType.TransferDone, flag: 0, sid: 4, seq: 0xfffffffe, error: -104, port: 0, localPort: 0, bytes: 5_000_000_000 },
       { type: EventType.Closed, flag: CloseReason.CloseTimeout, sid: 5, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0 },
+      { type: EventType.Open, flag: 1, sid: 6, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0 },
+      { type: EventType.TlsReady, flag: 0, sid: 6, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0 },
     ]);
-    expect(texts).toEqual(['127.0.0.1|::1', 'STOR ünï\0x|', '|', '|', '|']);
+    expect(texts).toEqual(['127.0.0.1|::1', 'STOR ünï\0x|', '|', '|', '|', '::1|::1', 'TLSv1.3 TLS_AES_256_GCM_SHA384|']);
   });
 });
 

@@ -15,6 +15,14 @@ const aborted = reply(Code.TransferAborted, 'Connection closed; transfer aborted
 const peerClosed = reply(Code.TransferAborted, 'Data connection closed by the client; transfer aborted.');
 const timedOut = reply(Code.TransferAborted, 'Data connection timed out; transfer aborted.');
 const noConnection = reply(Code.CantOpenData, "Can't open data connection.");
+/** RFC 959 425: the PROT P data connection's TLS handshake failed, so it never opened. */
+const tlsFailed = reply(Code.CantOpenData, "Can't open data connection: TLS handshake failed.");
+/**
+ * vsftpd's words for a PROT P data connection that did not resume the control
+ * connection's TLS session (--tls-session-reuse required): clients and
+ * scripts written against vsftpd look for them.
+ */
+const tlsNotResumed = reply(Code.ProtocolNotSupported, 'SSL connection failed: session reuse required.');
 const abortDone = reply(Code.ClosingData, 'ABOR successful.');
 const nothingToAbort = reply(Code.DataOpenNoTransfer, 'No transfer to abort.');
 
@@ -144,6 +152,10 @@ export function transferReply(result: TransferResult): Reply {
     case TransferError.NoDataConnection:
     case TransferError.ConnectFailed:
       return noConnection;
+    case TransferError.TlsFailed:
+      return tlsFailed;
+    case TransferError.TlsNotResumed:
+      return tlsNotResumed;
   }
   if (result.error >= 0) return reply(Code.LocalError, `Transfer failed (error ${result.error}).`);
   const name = getSystemErrorName(result.error);

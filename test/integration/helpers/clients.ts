@@ -276,6 +276,22 @@ export class FtpControl {
     });
   }
 
+  /** A control client over a socket already connected (e.g. a TLS socket after AUTH TLS). */
+  static over(socket: net.Socket): FtpControl {
+    return new FtpControl(socket);
+  }
+
+  /**
+   * Hands the socket over (to tls.connect, after AUTH TLS): this client stops
+   * listening to it and must not be used again. Throws if replies were left
+   * unread, which would be lost.
+   */
+  detach(): net.Socket {
+    if (this.lines.length > 0 || this.buffered.length > 0) throw new Error('detach with unread replies');
+    for (const event of ['data', 'end', 'error', 'close'] as const) this.socket.removeAllListeners(event);
+    return this.socket;
+  }
+
   /** Connects and reads the greeting, which must be 220. */
   static async connect(host: string, port: number, timeoutMs = 5_000): Promise<FtpControl> {
     const ctl = await FtpControl.open(host, port, timeoutMs);
@@ -508,7 +524,8 @@ export class DataChannel {
   }
 }
 
-function connectTo(host: string, port: number): Promise<net.Socket> {
+/** A TCP connection to host:port, once connected. */
+export function connectTo(host: string, port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
     socket.once('error', reject);
@@ -520,7 +537,7 @@ function connectTo(host: string, port: number): Promise<net.Socket> {
 }
 
 /** Reads a data socket to its end; the hash is computed as bytes arrive (500 clients × 1 MiB stay small). */
-function collect(socket: net.Socket, keep: boolean): Promise<DataResult> {
+export function collect(socket: net.Socket, keep: boolean): Promise<DataResult> {
   return new Promise((resolve) => {
     const hash = createHash('sha256');
     const chunks: Buffer[] = [];

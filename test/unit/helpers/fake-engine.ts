@@ -90,11 +90,21 @@ export class FakeEngine implements EngineControl {
   resumeInput(): void {
     this.actions.push('resumeInput');
   }
+  startTls(): void {
+    this.actions.push('startTls');
+  }
+  clearControl(): void {
+    this.actions.push('clearControl');
+  }
+  dataProtection(_sid: number, protection: string): void {
+    this.actions.push(`dataProtection ${protection}`);
+  }
   address(): Endpoint {
     return { address: '127.0.0.1', port: 2121 };
   }
   stats(): NativeStats {
-    return { sessions: 0, perWorker: [], loops: [], accepted: 0, rejected: 0, rejectedPerIp: 0, fdLimit: 1024 };
+    const tls = { controlHandshakes: 0, controlFailures: 0, implicitFailures: 0, dataHandshakes: 0, dataFailures: 0, dataNotResumed: 0, ktlsTransfers: 0 };
+    return { sessions: 0, perWorker: [], loops: [], accepted: 0, rejected: 0, rejectedPerIp: 0, fdLimit: 1024, tls };
   }
   stopAccepting(): void {
     this.actions.push('stopAccepting');
@@ -193,7 +203,15 @@ export const peer: Endpoint = { address: '127.0.0.1', port: 50000 };
 export const local: Endpoint = { address: '127.0.0.1', port: 2121 };
 
 export async function harness(
-  options: { config?: Partial<Config>; commands?: CommandOverrides; local?: Endpoint; peer?: Endpoint; logLevel?: LogLevel } = {},
+  options: {
+    config?: Partial<Config>;
+    commands?: CommandOverrides;
+    local?: Endpoint;
+    peer?: Endpoint;
+    logLevel?: LogLevel;
+    /** The session came from the implicit FTPS listener. */
+    implicitTls?: boolean;
+  } = {},
 ): Promise<Harness> {
   const root = await realpath(await mkdtemp(path.join(os.tmpdir(), 'muxftpd-unit-')));
   await writeFile(path.join(root, 'file.bin'), Buffer.alloc(1000));
@@ -205,7 +223,7 @@ export async function harness(
     engine.handler = handler;
     return engine;
   });
-  server.onOpen(1, options.peer ?? peer, options.local ?? local);
+  server.onOpen(1, options.peer ?? peer, options.local ?? local, options.implicitTls ?? false);
   const h: Harness = {
     engine,
     server,
