@@ -62,9 +62,11 @@
         "native/bench/ftpload/options.cc",
         "native/bench/ftpload/session.cc",
         "native/bench/ftpload/summary.cc",
+        "native/bench/ftpload/tls.cc",
         "native/bench/ftpload/worker.cc",
         "native/bench/ftpload/worker_control.cc",
         "native/bench/ftpload/worker_data.cc",
+        "native/bench/ftpload/worker_tls.cc",
         "native/engine/sys.cc",
         "native/engine/sys_files.cc"
       ],
@@ -73,7 +75,23 @@
       "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
       "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-O2"],
       "ldflags": ["-pthread"],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread"],
+      # --tls: Debian's OpenSSL 3 (libssl-dev's headers, libssl.so.3) when
+      # native/bench/openssl-probe.mjs finds it, else a build without TLS.
+      # Node's own OpenSSL headers (in node's include dirs) are taken out of
+      # this target: ftpload is a program of its own and links the system's.
+      "variables": { "ftpload_tls": "<!(node native/bench/openssl-probe.mjs)" },
+      "include_dirs!": [
+        "<(node_root_dir)/include/node",
+        "<(node_root_dir)/deps/openssl/config",
+        "<(node_root_dir)/deps/openssl/openssl/include"
+      ],
+      "conditions": [
+        ["ftpload_tls==1", {
+          "defines": ["FTPLOAD_TLS=1"],
+          "libraries": ["-lssl", "-lcrypto"]
+        }]
+      ]
     },
     {
       "target_name": "bare",

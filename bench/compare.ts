@@ -6,6 +6,7 @@
 //                            [--duration S] [--idle-sessions N] [--idle-duration S]
 //                            [--passive-sessions N] [--passive-duration S] [--mode epsv|pasv]
 //                            [--large-mib N] [--out DIR] [--client-threads N] [--rounds N]
+//                            [--tls-version 1.2|1.3]
 
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { type DataMode, runFtpload } from './client/ftpload.js';
+import { type DataMode, runFtpload, type TlsVersion, tlsVersions } from './client/ftpload.js';
 import { clockTicks, cpuBetween, sampleCpu } from './client/cpu.js';
 import { sampleInTime, treePss } from './client/pss.js';
 import { buildReport, type MemorySample, type Report } from './client/report.js';
@@ -25,8 +26,10 @@ import { type CompareSettings, planLoad, planRuns } from './matrix/plan.js';
 import type { Cell, CompareResult } from './matrix/result.js';
 import { type MatrixScenario, selectableScenarios, selectScenarios } from './matrix/scenarios.js';
 import { formatMarkdown, formatTerminal } from './matrix/tables.js';
+import { measureSignLimit } from './matrix/tls-limit.js';
+import { certArgs, makeTlsCert } from './peers/tls-cert.js';
 import { type Running, startServer, stopServer } from './peers/servers.js';
-import { peers, type ServerName, serverNames } from './peers/table.js';
+import { peers, type ServerName, serverNames, type TlsFiles } from './peers/table.js';
 import { sh } from './shell.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -109,6 +112,7 @@ function profileKey(server: ServerName, sc: MatrixScenario): string {
   return JSON.stringify({
     writable: sc.writable,
     fresh: sc.fresh || sc.memory ? sc.name : null,
+    tls: sc.tls === true,
     muxftpd: server === 'muxftpd' ? (sc.muxftpd ?? null) : null,
   });
 }
@@ -139,6 +143,7 @@ async function main(): Promise<void> {
       processes: { type: 'string' },
       rounds: { type: 'string' },
       mode: { type: 'string' },
+      'tls-version': { type: 'string' },
       root: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
@@ -154,7 +159,9 @@ async function main(): Promise<void> {
   [--large-mib N (1024)] [--mode epsv|pasv (epsv)]
   [--client-threads N (half the CPUs)] [--processes N (1): muxftpd's server processes] [--root DIR] [--out DIR (bench/results/<date>)]
   [--rounds N (3): each row but passive-5000 and idle runs N times, servers in turn
-    (the order reversed every other round); a row shows its median round]`);
+    (the order reversed every other round); a row shows its median round]
+  [--tls-version 1.2|1.3 (1.3)]: the TLS rows' one version (--scenarios tls: those rows only;
+    explicit FTPS, every server given the same ECDSA P-256 certificate made for the run)`);
     return;
   }
   const servers = list('--servers', v.servers, serverNames);
@@ -162,6 +169,11 @@ async function main(): Promise<void> {
   const mode = v.mode ?? 'epsv';
   if (mode !== 'epsv' && mode !== 'pasv') {
     console.error(`bench:compare: --mode: epsv or pasv, got '${mode}'`);
+    process.exit(2);
+  }
+  const tlsVersion = v['tls-version'] ?? '1.3';
+  if (!(tlsVersions as readonly string[]).includes(tlsVersion)) {
+    console.error(`bench:compare: --tls-version: 1.2 or 1.3, got '${tlsVersion}'`);
     process.exit(2);
   }
   const root = path.resolve(v.root ?? path.join(os.tmpdir(), 'muxftpd-bench-root'));
@@ -177,6 +189,7 @@ async function main(): Promise<void> {
     processes: Math.round(positive('--processes', v.processes, 1)),
     mode: mode as DataMode,
     root,
+    tlsVersion: tlsVersion as TlsVersion,
   };
   const rounds = positive('--rounds', v.rounds, 3);
   if (!Number.isInteger(rounds)) {
@@ -209,6 +222,23 @@ async function main(): Promise<void> {
     void cleanup().then(() => process.exit(130));
   });
 
+  // The TLS rows: one certificate for every server, and the signature limit beside them.
+  let tlsFiles: TlsFiles | null = null;
+  if (scenarios.some((s) => s.tls)) {
+    const dir = path.join(stateBase, 'tls');
+    try {
+      tlsFiles = makeTlsCert(dir);
+    } catch (e) {
+      console.error(`bench:compare: TLS rows: ${(e as Error).message}`);
+    }
+    result.tls = {
+      version: tlsVersion,
+      cert: `openssl ${certArgs({ cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') }).join(' ')}`,
+      signLimit: tlsFiles ? measureSignLimit() : null,
+      ...(tlsFiles ? {} : { failure: 'no certificate: the openssl program (Debian package openssl) is needed' }),
+    };
+  }
+
   const ready: ServerName[] = [];
   for (const name of servers) {
     const peer = peers[name];
@@ -224,6 +254,11 @@ async function main(): Promise<void> {
       for (const name of turn) {
         // The round is part of the key: the reversed order puts a round's last
         // server first in the next round, and each run gets a fresh start.
+        const tlsWhy = sc.tls ? (tlsFiles ? peers[name].tlsMissing?.() : result.tls?.failure) : null;
+        if (tlsWhy) {
+          result.cells.push({ server: name, scenario: sc.name, round, report: null, failure: `no TLS: ${tlsWhy}`, argv: [] });
+          continue;
+        }
         const key = `${name} ${profileKey(name, sc)} ${round}`;
         if (profile !== key) {
           await cleanup();
@@ -233,10 +268,11 @@ async function main(): Promise<void> {
             current = await startServer(name, {
               root, stateDir: path.join(stateBase, name), writable: sc.writable, packageRoot,
               threads: mux?.threads, pasvPorts: mux?.pasvPorts, processes: name === 'muxftpd' ? settings.processes : undefined,
+              tls: sc.tls && tlsFiles ? tlsFiles : undefined,
             });
             profile = key;
             console.error(`== ${name} (pid ${current.pid}, 127.0.0.1:${current.spec.port}, passive ${current.pasvPorts}` +
-              `${sc.writable ? ', writable' : ''}${mux?.threads ? `, --threads ${mux.threads}` : ''}` +
+              `${sc.writable ? ', writable' : ''}${sc.tls ? ', FTPS' : ''}${mux?.threads ? `, --threads ${mux.threads}` : ''}` +
               `${name === 'muxftpd' && settings.processes > 1 ? `, --processes ${settings.processes}` : ''})`);
           } catch (e) {
             console.error(`bench:compare: ${(e as Error).message}`);
@@ -290,7 +326,8 @@ async function main(): Promise<void> {
             `${cpu ? `, box ${cpu.boxBusyPct}% busy (server ${cpu.serverCores} cores, ftpload ${cpu.clientCores})` : ''}` +
             `${sc.sizedBy === 'idle' ? `, alive ${report.aliveAtEnd} of ${report.concurrency}` : ''}` +
             `${report.memory?.perSessionKiB != null ? `, ${report.memory.perSessionKiB} KiB/session` : ''}` +
-            `${sc.sizedBy === 'passive' ? `, ${report.maxDataHeld} data connections held at once` : ''}\n`);
+            `${sc.sizedBy === 'passive' ? `, ${report.maxDataHeld} data connections held at once` : ''}` +
+            `${report.tls ? `, ${report.tls.fullHandshakes} full TLS handshakes, ${report.tls.dataResumed}/${report.tls.dataHandshakes} data resumed` : ''}\n`);
         } catch (e) {
           result.cells.push({ ...cellBase, report: null, failure: (e as Error).message, argv: [] });
           process.stderr.write(`failed: ${(e as Error).message}\n`);

@@ -18,6 +18,13 @@ import { buildReport, formatReport, formatStatus, type FtploadProgress, type Mem
 /** Fills in the expected download sizes, asking the server (SIZE) when not told. */
 export async function resolveSizes(o: LoadOptions, noProbe: boolean, warn: (s: string) => void): Promise<void> {
   if (noProbe) return;
+  // The probe speaks clear text: not to an implicit FTPS port.
+  if (o.tls === 'implicit') {
+    if (o.file !== undefined && o.fileSize === undefined && o.fileLocal === undefined) {
+      warn('--tls implicit: no SIZE probe in clear text; download sizes are not checked (give --file-size or --verify-local)');
+    }
+    return;
+  }
   if (o.file !== undefined && o.fileSize === undefined && o.fileLocal === undefined) {
     const size = await probeSize(o.host, o.port, o.user, o.pass, o.file).catch(() => null);
     if (size === null) warn(`SIZE ${o.file} got no answer: download sizes are not checked`);

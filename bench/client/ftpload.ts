@@ -18,6 +18,11 @@ export const scenarios = ['login', 'small', 'persistent', 'large', 'upload', 'id
 export type Scenario = (typeof scenarios)[number];
 export const dataModes = ['epsv', 'pasv', 'port', 'eprt'] as const;
 export type DataMode = (typeof dataModes)[number];
+/** FTPS (RFC 4217): explicit = AUTH TLS after the 220, implicit = TLS before it. */
+export const tlsModes = ['explicit', 'implicit'] as const;
+export type TlsMode = (typeof tlsModes)[number];
+export const tlsVersions = ['1.2', '1.3'] as const;
+export type TlsVersion = (typeof tlsVersions)[number];
 
 export interface LoadOptions {
   scenario: Scenario;
@@ -52,6 +57,10 @@ export interface LoadOptions {
   tag?: string | undefined;
   /** The address every 227 must carry (default: host); counted, see AddressTruth. */
   expectPasvAddress?: string | undefined;
+  /** FTPS; absent = clear text. */
+  tls?: TlsMode | undefined;
+  /** The one TLS version offered (ftpload's default 1.3 when unset). */
+  tlsVersion?: TlsVersion | undefined;
 }
 
 /**
@@ -108,6 +117,8 @@ export function ftploadArgs(o: LoadOptions, index = 0, processes = 1): string[] 
   if (o.mix !== undefined) a.push('--mix', o.mix);
   if (o.tag !== undefined) a.push('--tag', o.tag);
   if (o.expectPasvAddress !== undefined) a.push('--expect-pasv-address', o.expectPasvAddress);
+  if (o.tls !== undefined) a.push('--tls', o.tls);
+  if (o.tls !== undefined && o.tlsVersion !== undefined) a.push('--tls-version', o.tlsVersion);
   return a;
 }
 

@@ -4,7 +4,9 @@
 import net from 'node:net';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { dataModes, type DataMode, type LoadOptions, type Scenario, scenarios } from './ftpload.js';
+import {
+  dataModes, type DataMode, type LoadOptions, type Scenario, scenarios, tlsModes, type TlsMode, tlsVersions, type TlsVersion,
+} from './ftpload.js';
 
 export class BenchUsageError extends Error {
   readonly code = 'MUXFTPD_ERR_BENCH_USAGE';
@@ -57,6 +59,13 @@ Options:
   --checksum                check the CRC-32 of every download (needs --verify-local)
   --user NAME, --pass WORD  login (default anonymous / bench@)
   --mode epsv|pasv|port|eprt  data connections (default epsv)
+  --tls explicit|implicit   FTPS (RFC 4217): explicit = AUTH TLS after the 220, then USER/PASS,
+                            and PBSZ 0 + PROT P before a session's first transfer; implicit =
+                            TLS before the 220 (a port like 990). Every data connection is a TLS
+                            client that resumes the session's TLS session (as vsftpd and proftpd
+                            require). The server's certificate is NOT verified: a stress client.
+                            Handshakes and resumptions are in the report.
+  --tls-version 1.2|1.3     the one TLS version offered (default 1.3)
   --source RANGE            local source addresses, e.g. 127.0.0.2-127.0.0.20 or a,b,c
   --threads N               epoll threads per process (default: half the CPUs, at least 1)
   --processes N             ftpload processes sharing the sessions (default 1; an idle
@@ -141,6 +150,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
         ramp: { type: 'string' },
         timeout: { type: 'string' },
         mix: { type: 'string' },
+        tls: { type: 'string' },
+        'tls-version': { type: 'string' },
         pid: { type: 'string' },
         'expect-pasv-address': { type: 'string' },
         json: { type: 'boolean' },
@@ -169,6 +180,15 @@ export function parseCli(argv: readonly string[]): CliOptions {
   }
   if (scenario === 'passive' && mode !== 'epsv' && mode !== 'pasv') {
     throw new BenchUsageError('--scenario passive needs --mode epsv or pasv');
+  }
+  if (v.tls !== undefined && !(tlsModes as readonly string[]).includes(v.tls)) {
+    throw new BenchUsageError(`--tls: one of ${tlsModes.join(', ')}, got '${v.tls}'`);
+  }
+  if (v['tls-version'] !== undefined) {
+    if (!(tlsVersions as readonly string[]).includes(v['tls-version'])) {
+      throw new BenchUsageError(`--tls-version: one of ${tlsVersions.join(', ')}, got '${v['tls-version']}'`);
+    }
+    if (v.tls === undefined) throw new BenchUsageError('--tls-version needs --tls explicit|implicit');
   }
   const pipeline = int('--pipeline', v.pipeline, 1);
   if (pipeline !== undefined && pipeline > 4096) throw new BenchUsageError(`--pipeline: at most 4096, got '${v.pipeline}'`);
@@ -210,6 +230,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
     mix: v.mix,
     progressMs: 1000,
     expectPasvAddress: address('--expect-pasv-address', v['expect-pasv-address']),
+    tls: v.tls as TlsMode | undefined,
+    tlsVersion: v['tls-version'] as TlsVersion | undefined,
   };
   return {
     load,

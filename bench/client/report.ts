@@ -14,6 +14,21 @@ export interface HistogramJson {
   buckets: Array<[number, number, number]>;
 }
 
+/** ftpload's `tls` object (null without --tls; absent from older builds). */
+export interface FtploadTls {
+  mode: string;
+  version: string;
+  /** The OpenSSL ftpload ran with. */
+  library: string;
+  /** Control connections' handshakes: each a full one (no resumption on control). */
+  ctl_handshakes: number;
+  data_handshakes: number;
+  /** Data connections that resumed the FTP session's TLS session. */
+  data_resumed: number;
+  /** TLS sessions (TLS 1.3: tickets) the server issued. */
+  sessions_issued: number;
+}
+
 export interface FtploadProgress {
   type: 'progress';
   t: number;
@@ -60,6 +75,7 @@ export interface FtploadSummary {
   address_truth?: AddressTruth;
   latency: HistogramJson;
   login_latency: HistogramJson;
+  tls?: FtploadTls | null;
 }
 
 /**
@@ -121,6 +137,17 @@ export interface Report {
   /** The address truth (absent from older ftpload builds), and the 227 address expected. */
   addressTruth?: AddressTruth;
   expectPasvAddress?: string;
+  /** --tls: what was negotiated and counted, with full handshakes per second. */
+  tls?: {
+    mode: string;
+    version: string;
+    library: string;
+    fullHandshakes: number;
+    fullHandshakesPerSec: number;
+    dataHandshakes: number;
+    dataResumed: number;
+    sessionsIssued: number;
+  };
   memory?: {
     baselineKiB: number;
     heldKiB: number;
@@ -235,6 +262,17 @@ export function mergeSummaries(ss: readonly FtploadSummary[]): FtploadSummary {
       for (const k of Object.keys(t) as Array<keyof AddressTruth>) t[k] += s.address_truth[k];
     }
   }
+  const tls = ss.map((s) => s.tls).filter((t): t is FtploadTls => t != null);
+  const firstTls = tls[0];
+  r.tls = firstTls
+    ? tls.slice(1).reduce((a, t) => ({
+      ...a,
+      ctl_handshakes: a.ctl_handshakes + t.ctl_handshakes,
+      data_handshakes: a.data_handshakes + t.data_handshakes,
+      data_resumed: a.data_resumed + t.data_resumed,
+      sessions_issued: a.sessions_issued + t.sessions_issued,
+    }), { ...firstTls })
+    : null;
   r.latency = mergeHistograms(ss.map((s) => s.latency));
   r.login_latency = mergeHistograms(ss.map((s) => s.login_latency));
   return r;
@@ -277,6 +315,20 @@ export function buildReport(
   };
   if (s.address_truth) report.addressTruth = { ...s.address_truth };
   if (s.expect_pasv_address !== undefined) report.expectPasvAddress = s.expect_pasv_address;
+  if (s.tls) {
+    // A data connection that did not resume was a full handshake too.
+    const full = s.tls.ctl_handshakes + s.tls.data_handshakes - s.tls.data_resumed;
+    report.tls = {
+      mode: s.tls.mode,
+      version: s.tls.version,
+      library: s.tls.library,
+      fullHandshakes: full,
+      fullHandshakesPerSec: elapsed > 0 ? round(full / elapsed, 1) : 0,
+      dataHandshakes: s.tls.data_handshakes,
+      dataResumed: s.tls.data_resumed,
+      sessionsIssued: s.tls.sessions_issued,
+    };
+  }
   if (memory) {
     const delta = memory.held.pssKiB - memory.baseline.pssKiB;
     const sessions = memory.sessions ?? s.alive_at_end;
@@ -330,6 +382,11 @@ export function formatReport(r: Report): string {
       `227/229 ${t.pasvAsExpected} as expected${r.expectPasvAddress ? ` (${r.expectPasvAddress})` : ''}, ${t.pasvUnexpected} unexpected; ` +
         `active: ${t.activeAsSeen} from the server, ${t.activeFromElsewhere} from elsewhere, ${t.activeRefused} PORT/EPRT refused`,
     ]);
+  }
+  if (r.tls) {
+    rows.push(['tls', `${r.tls.mode}, TLS ${r.tls.version} (${r.tls.library}; certificate not verified): ` +
+      `${r.tls.fullHandshakes} full handshakes (${r.tls.fullHandshakesPerSec.toFixed(1)}/s), ` +
+      `${r.tls.dataResumed} of ${r.tls.dataHandshakes} data connections resumed, ${r.tls.sessionsIssued} sessions issued`]);
   }
   if (r.scenario === 'idle' || r.scenario === 'noop') rows.push(['alive at end', `${r.aliveAtEnd} of ${r.concurrency}`]);
   if (r.scenario === 'passive') {

@@ -3,8 +3,8 @@
 // server (sessions, ftpload processes, files). Pure: unit-tested in
 // test/unit/bench-compare.test.ts.
 
-import type { DataMode, LoadOptions } from '../client/ftpload.js';
-import { type MatrixScenario, reference, referenceLoads } from './scenarios.js';
+import type { DataMode, LoadOptions, TlsVersion } from '../client/ftpload.js';
+import { type MatrixScenario, reference, referenceLoads, tlsServers } from './scenarios.js';
 
 export type CompareSettings = {
   duration: number;
@@ -23,6 +23,8 @@ export type CompareSettings = {
   processes: number;
   mode: DataMode;
   root: string;
+  /** The TLS rows' one TLS version (default 1.3). */
+  tlsVersion?: TlsVersion;
 };
 
 /** One ftpload process holds at most this many sessions of an idle or passive run (20,000-fd limit). */
@@ -49,6 +51,7 @@ export interface PlannedRun<S extends string> {
 /** Whether `server` runs scenario `sc` at all. */
 export function runs(server: string, sc: MatrixScenario): boolean {
   if (sc.only) return sc.only === server;
+  if (sc.tls && !tlsServers.has(server)) return false;
   if (server === reference) return referenceLoads.has(sc.load.scenario);
   return true;
 }
@@ -112,5 +115,6 @@ export function planLoad(sc: MatrixScenario, st: CompareSettings, server: string
     uploadPrefix: `upload/${server}`,
     progressMs: 1000,
     tag: `${server}/${sc.name}`,
+    ...(sc.tls ? { tls: 'explicit' as const, tlsVersion: st.tlsVersion ?? '1.3' } : {}),
   };
 }

@@ -4,6 +4,7 @@
 import type { CpuUse } from '../client/cpu.js';
 import type { Report } from '../client/report.js';
 import type { MatrixScenario } from './scenarios.js';
+import type { SignLimit } from './tls-limit.js';
 
 export interface Cell {
   server: string;
@@ -29,4 +30,13 @@ export interface CompareResult {
   servers: Array<{ name: string; version: string; installed: boolean; note: string }>;
   scenarios: MatrixScenario[];
   cells: Cell[];
+  /** The TLS rows' setup: version, the certificate's command, and the signature limit (absent without TLS rows). */
+  tls?: {
+    version: string;
+    cert: string;
+    /** null: openssl speed could not be run. */
+    signLimit: SignLimit | null;
+    /** Why the TLS rows could not run at all (no certificate), else absent. */
+    failure?: string;
+  };
 }

@@ -28,6 +28,11 @@ export interface MatrixScenario {
   from?: string;
   /** Not in the default run: ask for it with --scenarios. */
   optional?: boolean;
+  /**
+   * FTPS: explicit (AUTH TLS, PBSZ 0, PROT P), every data connection resuming
+   * the session's TLS session; the servers get the run's certificate (tlsServers only).
+   */
+  tls?: boolean;
   /** Sized by bench:compare's --idle-sessions/--idle-duration or --passive-sessions/--passive-duration. */
   sizedBy?: 'idle' | 'passive';
   load: Pick<LoadOptions, 'scenario' | 'concurrency' | 'uploadSize' | 'filesPerSession' | 'noopInterval' | 'timeout' | 'ramp'> &
@@ -81,10 +86,31 @@ export const matrixScenarios: MatrixScenario[] = [
     writable: false, memory: false, only: 'muxftpd', muxftpd: { threads: 1 }, load: smallNew(100) },
   { name: 'threads-2', title: 'muxftpd --threads 2: small files/s, new session each, 100 clients', metric: 'opsPerSec', unit: 'files/s',
     writable: false, memory: false, only: 'muxftpd', muxftpd: { threads: 2 }, load: smallNew(100) },
+  // FTPS rows: the same loads over TLS (a full handshake per control
+  // connection, resumed ones on data connections).
+  { name: 'tls-login', title: 'TLS logins/s (AUTH TLS, a full handshake each), 100 sessions at once', metric: 'opsPerSec',
+    unit: 'sessions/s', writable: false, memory: false, tls: true, load: { ...base, scenario: 'login', concurrency: 100 } },
+  { name: 'tls-small', title: 'TLS small files/s (4 KiB), new session each, 100 clients', metric: 'opsPerSec', unit: 'files/s',
+    writable: false, memory: false, tls: true, load: smallNew(100) },
+  { name: 'tls-persistent', title: 'TLS small files/s (4 KiB), RETR on 100 open sessions', metric: 'opsPerSec', unit: 'files/s',
+    writable: false, memory: false, tls: true, load: { ...base, scenario: 'persistent', concurrency: 100, file: 'small.bin' } },
+  { name: 'tls-stream', title: 'TLS large file (page-cached), 1 stream', metric: 'mbPerSec', unit: 'MB/s', writable: false,
+    memory: false, tls: true, load: { ...base, scenario: 'large', concurrency: 1, file: 'large.bin' } },
+  { name: 'tls-idle', title: 'idle TLS sessions held (logged in over TLS, NOOP every ~10 s)', metric: 'aliveAtEnd', unit: 'sessions',
+    writable: false, memory: true, fresh: true, sizedBy: 'idle', tls: true, load: { ...base, scenario: 'idle', concurrency: 19000 } },
+  { name: 'tls-idle-memory', title: 'memory per idle TLS session (server PSS growth ÷ sessions held)', metric: 'perSessionKiB',
+    unit: 'KiB/session', better: 'lower', writable: false, memory: false, from: 'tls-idle', tls: true,
+    load: { ...base, scenario: 'idle', concurrency: 19000 } },
 ];
 
+/** The servers the TLS rows run on (ftp-srv and the reference server have no FTPS here). */
+export const tlsServers: ReadonlySet<string> = new Set(['muxftpd', 'vsftpd', 'proftpd', 'pure-ftpd', 'pyftpdlib']);
+
 /** Names --scenarios takes besides the scenarios' own: a group of rows. */
-export const scenarioGroups: Record<string, string[]> = { scaling: ['threads-1', 'threads-2'] };
+export const scenarioGroups: Record<string, string[]> = {
+  scaling: ['threads-1', 'threads-2'],
+  tls: ['tls-login', 'tls-small', 'tls-persistent', 'tls-stream', 'tls-idle'],
+};
 
 /** The names --scenarios accepts (rows that run, and the groups). */
 export function selectableScenarios(): string[] {

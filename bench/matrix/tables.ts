@@ -17,6 +17,7 @@ import {
 } from './figures.js';
 import type { Cell, CompareResult } from './result.js';
 import { formatThreadSection } from './thread-section.js';
+import { formatTlsSection, handshakesPerCore } from './tls-section.js';
 import { type MatrixScenario, passivePorts, reference } from './scenarios.js';
 
 function formatSpread(s: { min: number; max: number } | null): string {
@@ -139,6 +140,7 @@ export function formatMarkdown(result: CompareResult): string {
       `${scaling.spread ? `${scaling.spread.min}-${scaling.spread.max}x` : '—'} |`);
   }
   lines.push(...formatCpu(result, servers));
+  lines.push(...formatTlsSection(result, servers));
   lines.push(...formatThreadSection(result));
   lines.push('', '![chart](chart.svg)', '');
   lines.push('## Latency (ms, p50 / p99 / max)', '');
@@ -244,6 +246,13 @@ export function formatTerminal(result: CompareResult): string {
     const f = (v: number | null): string => (v === null ? 'n/a' : fmt(v));
     out.push('', `scaling (muxftpd small-100): --threads 1 ${f(scaling.t1)}, --threads 2 ${f(scaling.t2)} files/s, ` +
       `2 ÷ 1 = ${scaling.ratio === null ? 'n/a' : `${scaling.ratio}x`}${formatSpread(scaling.spread)}`);
+  }
+  const login = result.scenarios.find((s) => s.name === 'tls-login');
+  if (result.tls && login) {
+    const limit = result.tls.signLimit;
+    const per = servers.map((s) => `${s} ${handshakesPerCore(findCell(result, s, login.name)) ?? '—'}`).join(', ');
+    out.push('', `TLS ${result.tls.version}: full handshakes/s per server core (tls-login): ${per}; limit ` +
+      `${limit ? `${Math.round(limit.signPerSec)} P-256 signatures/s per core (${limit.command})` : 'unknown (no openssl)'}`);
   }
   return out.join('\n');
 }

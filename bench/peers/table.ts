@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { findBenchTool } from '../client/ftpload.js';
 import { sh } from '../shell.js';
-import { readConfig } from './templates.js';
+import { fillIn, readConfig } from './templates.js';
 
 export const serverNames = ['muxftpd', 'vsftpd', 'proftpd', 'pure-ftpd', 'pyftpdlib', 'ftp-srv', 'bare'] as const;
 export type ServerName = (typeof serverNames)[number];
@@ -39,6 +39,13 @@ export interface StartOptions {
   processes?: number | undefined;
   /** muxftpd only: this many passive ports from its pasvMin (default: its whole spec range). */
   pasvPorts?: number | undefined;
+  /** FTPS offered (not required) with this certificate and key (PEM): the TLS rows. */
+  tls?: TlsFiles | undefined;
+}
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
 }
 
 /** What a row's command line is made of. */
@@ -70,6 +77,8 @@ export interface Peer extends ServerSpec {
   missing: (packageRoot: string) => string | null;
   /** Its version, for results.md. */
   version: (packageRoot: string) => string;
+  /** TLS rows: null when it can offer FTPS here; otherwise why not (what to install). */
+  tlsMissing?: () => string | null;
 }
 
 const peersDir = process.env['PEERS_DIR'] ?? '/opt/peers';
@@ -102,6 +111,13 @@ function nobodyGroup(): string {
 const proftpd = ['/usr/sbin/proftpd', `${peersDir}/proftpd/usr/sbin/proftpd`];
 const pureFtpd = ['/usr/sbin/pure-ftpd', `${peersDir}/pure-ftpd/usr/sbin/pure-ftpd`];
 const vsftpd = ['/usr/sbin/vsftpd'];
+/** proftpd's mod_tls.so (proftpd-mod-crypto): lib/proftpd beside the bin/ or sbin/ of its program. */
+const proftpdModDir = (): string => path.join(path.dirname(path.dirname(findBinary(proftpd) ?? proftpd[1] ?? '')), 'lib/proftpd');
+
+/** A TLS fragment from config/ filled in with the run's certificate, or '' for a clear-text start. */
+function tlsFragment(o: StartOptions, file: string, more: Record<string, string> = {}): string {
+  return o.tls ? fillIn(readConfig(o.packageRoot, file), { TLS_CERT: o.tls.cert, TLS_KEY: o.tls.key, ...more }, file).trimEnd() : '';
+}
 
 /** Ports as in shared/peers (muxftpd: 2210, 4000-9999). */
 export const peers: Record<ServerName, Peer> = {
@@ -114,6 +130,7 @@ export const peers: Record<ServerName, Peer> = {
       '--log-level', 'error', '--max-clients', '50000', '--clients-per-thread', '50000',
       '--processes', String(o.processes ?? 1),
       ...(o.threads ? ['--threads', String(o.threads)] : []),
+      ...(o.tls ? ['--tls-cert', o.tls.cert, '--tls-key', o.tls.key] : []),
       ...(o.writable ? ['--writable'] : [])],
     missing: (packageRoot) =>
       existsSync(path.join(packageRoot, 'dist/cli.js')) ? null : 'dist/cli.js not built (npm run build:ts)',
@@ -122,7 +139,10 @@ export const peers: Record<ServerName, Peer> = {
   vsftpd: {
     name: 'vsftpd', port: 2201, pasvMin: 10000, pasvMax: 11999, install: 'apt-get install vsftpd',
     binaries: vsftpd,
-    config: { file: 'vsftpd.conf', as: 'vsftpd.conf', values: (o) => ({ WRITE: o.writable ? 'YES' : 'NO' }) },
+    config: {
+      file: 'vsftpd.conf', as: 'vsftpd.conf',
+      values: (o) => ({ WRITE: o.writable ? 'YES' : 'NO', TLS: tlsFragment(o, 'vsftpd-tls.conf') }),
+    },
     prepare: (o) => mkdirSync(path.join(o.stateDir, 'empty'), { recursive: true, mode: 0o755 }),
     argv: ({ bin, config }) => [bin, config],
     missing: installedAt('vsftpd', vsftpd),
@@ -137,11 +157,14 @@ export const peers: Record<ServerName, Peer> = {
       values: (o) => ({
         NOBODY_GROUP: nobodyGroup(),
         LIMITS: readConfig(o.packageRoot, `proftpd-limits-${o.writable ? 'writable' : 'read-only'}.conf`).trimEnd(),
+        TLS: tlsFragment(o, 'proftpd-tls.conf', { PROFTPD_MODDIR: proftpdModDir() }),
       }),
     },
     argv: ({ bin, config }) => [bin, '-n', '-q', '-c', config],
     missing: installedAt('proftpd', proftpd),
     version: () => sh(`${findBinary(proftpd) ?? proftpd[0]} -v 2>&1 | head -1`),
+    tlsMissing: () => (existsSync(path.join(proftpdModDir(), 'mod_tls.so')) ? null
+      : `no ${proftpdModDir()}/mod_tls.so: Debian's proftpd-mod-crypto (bash bench/peers/install.sh unpacks it)`),
   },
   // pure-ftpd caps its clients at half its passive range: 12000 ports for 6000 sessions.
   'pure-ftpd': {
@@ -156,7 +179,9 @@ export const peers: Record<ServerName, Peer> = {
       'mount --bind "$1" "$2" || exit 1; shift 2; exec "$@"', 'sh', o.root, ftpHome(),
       bin, '-S', `127.0.0.1,${spec.port}`, '-4', '-e', ...(o.writable ? [] : ['-i']), '-H',
       '-c', '50000', '-C', '50000', '-p', `${spec.pasvMin}:${spec.pasvMax}`, '-P', '127.0.0.1',
-      '-f', 'none', '-I', '15', '-g', path.join(o.stateDir, 'pure-ftpd.pid')],
+      '-f', 'none', '-I', '15', '-g', path.join(o.stateDir, 'pure-ftpd.pid'),
+      // --tls=1: AUTH TLS offered, clear text too; --certfile CERT,KEY.
+      ...(o.tls ? ['-Y', '1', '-2', `${o.tls.cert},${o.tls.key}`] : [])],
     missing: installedAt('pure-ftpd', pureFtpd),
     version: () => sh(`ls ${peersDir}/debs/pure-ftpd_*.deb 2>/dev/null | head -1 | sed "s/.*pure-ftpd_//; s/_.*//"`) || 'installed',
   },
@@ -164,8 +189,10 @@ export const peers: Record<ServerName, Peer> = {
     name: 'pyftpdlib', port: 2204, pasvMin: 14000, pasvMax: 15999, install: 'apt-get install python3-pyftpdlib',
     config: { file: 'pyftpdlib-server.py', as: 'server.py' },
     argv: ({ o, spec, config }) => ['/usr/bin/python3', config, o.root, String(spec.port), String(spec.pasvMin),
-      String(spec.pasvMax), o.writable ? 'elrw' : 'elr'],
+      String(spec.pasvMax), o.writable ? 'elrw' : 'elr', ...(o.tls ? [o.tls.cert, o.tls.key] : [])],
     missing: () => (spawnSync('/usr/bin/python3', ['-c', 'import pyftpdlib']).status === 0 ? null : 'pyftpdlib not installed'),
+    tlsMissing: () => (spawnSync('/usr/bin/python3', ['-c', 'import OpenSSL']).status === 0 ? null
+      : 'TLS_FTPHandler needs python3-openssl (apt-get install python3-openssl)'),
     version: () => sh("/usr/bin/python3 -c 'import pyftpdlib; print(pyftpdlib.__ver__)'"),
   },
   'ftp-srv': {

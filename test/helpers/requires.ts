@@ -4,12 +4,13 @@
 // machine; each missing program is named once in a run, with its Debian
 // package. The assertions of a test that runs are never weakened.
 //
-// The program → package table is programs.json, the one list: .ci/run installs
+// The program → package table is programs.json, the one list (an entry with a
+// "file" is a package that installs no program: that file says it is there): .ci/run installs
 // every package in it and sets MUXFTPD_TEST_REQUIRE_ALL=1, which turns each
 // skip below into a failure, so CI runs every test. (bash, mkfifo and stat are
 // taken as given: Debian's essential packages.)
 import { createHash } from 'node:crypto';
-import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { findBenchTool } from '../../bench/client/ftpload.js';
 import programs from './programs.json' with { type: 'json' };
@@ -26,11 +27,16 @@ const found = new Map<Program, boolean>();
 /** Lines this test file has dealt with: printed, or found claimed by another file of the run. */
 const announced = new Set<string>();
 
-/** Whether `program` is an executable file on PATH, as `command -v` and spawn find it; nothing is run. */
+/**
+ * Whether `program` is an executable file on PATH, as `command -v` and spawn
+ * find it; for an entry with a `file` (headers, a Python module), whether that
+ * file exists. Nothing is run.
+ */
 export function installed(program: Program): boolean {
   let yes = found.get(program);
   if (yes === undefined) {
-    yes = onPath(program);
+    const entry: { package: string; file?: string } = programs[program];
+    yes = entry.file !== undefined ? existsSync(entry.file) : onPath(program);
     found.set(program, yes);
   }
   return yes;

@@ -37,6 +37,7 @@ describe('the scenarios of a run', () => {
     expect(selectScenarios().map((s) => s.name)).toEqual([
       'login-100', 'login-1000', 'small-1', 'small-100', 'small-1000', 'persistent-100', 'persistent-1000',
       'large-1', 'large-100', 'noop-1000', 'passive-5000', 'idle', 'idle-memory', 'upload-100', 'threads-1', 'threads-2',
+      'tls-login', 'tls-small', 'tls-persistent', 'tls-stream', 'tls-idle', 'tls-idle-memory',
     ]);
     expect(selectScenarios(['mixed']).map((s) => s.name)).toEqual(['mixed']);
   });

@@ -2,7 +2,7 @@
 // (test/helpers/requires.ts): it looks programs up on PATH, prints one line
 // per missing program and run naming its Debian package, and fails instead
 // of skipping when MUXFTPD_TEST_REQUIRE_ALL is set (.ci/run).
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -39,6 +39,12 @@ describe('test/helpers/requires.ts', () => {
     const { installed } = await helper();
     expect(installed('lftp')).toBe(true);
     expect(installed('curl')).toBe(false);
+  });
+
+  it('takes an entry with a file (headers, a Python module) as installed when that file exists, PATH aside', async () => {
+    const { installed } = await helper();
+    expect(installed('libssl-dev')).toBe(existsSync(programs['libssl-dev'].file));
+    expect(programs['libssl-dev'].package).toBe('libssl-dev');
   });
 
   it('prints one line per missing program, naming its package, once per file', async () => {

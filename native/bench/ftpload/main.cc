@@ -21,7 +21,8 @@
 // Where the parts live (native/bench/ftpload/): options.cc (the command line,
 // getopt_long), addresses.cc (--host/--source, PASV/EPSV/PORT/EPRT), worker*.cc
 // (the sessions), tally.h + summary.cc (what is counted and printed),
-// histogram.cc, json_writer.cc, crc32.cc; sockets through native/engine/sys.h.
+// histogram.cc, json_writer.cc, crc32.cc, tls.cc (--tls, OpenSSL); sockets
+// through native/engine/sys.h.
 
 #include <unistd.h>
 
@@ -36,6 +37,7 @@
 #include "counters.h"
 #include "options.h"
 #include "summary.h"
+#include "tls.h"
 #include "worker.h"
 
 namespace muxftpd::ftpload {
@@ -52,7 +54,8 @@ void PrintLine(const std::string& json) {
 int Main(int argc, char** argv) {
   Options o = ParseOptions(argc, argv);
   int64_t fd_limit = sys::RaiseFdLimit();
-  signal(SIGPIPE, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);  // OpenSSL writes with write(): a closed peer must not kill the run
+  if (o.tls != TlsMode::kOff) TlsInit(o.tls_version);
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
 

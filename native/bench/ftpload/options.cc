@@ -45,7 +45,14 @@ bool ParseKind(const std::string& s, Kind* k) {
       "  [--upload-size N] [--upload-prefix P] [--files-per-session N]\n"
       "  [--noop-interval S] [--pipeline N] [--timeout S] [--ramp N] [--source A-B|A,B]\n"
       "  [--progress-ms N]\n"
-      "  [--mix login=1,small=4,...] [--tag T] [--expect-pasv-address A]\n");
+      "  [--mix login=1,small=4,...] [--tag T] [--expect-pasv-address A]\n"
+      "  [--tls explicit|implicit] [--tls-version 1.2|1.3]\n"
+      "--tls explicit: AUTH TLS after the 220, then USER/PASS, and PBSZ 0 + PROT P before a\n"
+      "  session's first transfer; implicit: TLS before the 220 (e.g. port 990). Every data\n"
+      "  connection is a TLS client resuming the FTP session's TLS session. The server's\n"
+      "  certificate is NOT verified (a stress client). --tls-version pins 1.2 or 1.3 (default\n"
+      "  1.3); key exchange P-256 first, then X25519.%s\n",
+      TlsAvailable() ? "" : "\n  This build has no TLS: install the Debian package libssl-dev and rebuild.");
   std::exit(2);
 }
 
@@ -127,6 +134,7 @@ void Complete(Options* o, std::string mix, const std::string& file_local,
   if (o->checksum && file_local.empty() && large_local.empty()) {
     Die("--checksum needs --file-local or --large-local (the expected content)");
   }
+  if (o->tls != TlsMode::kOff && !TlsAvailable()) Die("%s", kTlsUnavailable);
   if (!file_local.empty()) LoadLocal(file_local, &o->small, o->checksum);
   if (!large_local.empty()) LoadLocal(large_local, &o->large, o->checksum);
   for (const auto& [k, w] : o->mix) {
@@ -149,7 +157,7 @@ enum Flag : int {
   kHost = 256, kPort, kScenario, kMode, kConcurrency, kThreads, kDuration, kCount, kUser,
   kPass, kFile, kFileSize, kFileLocal, kLargeFile, kLargeSize, kLargeLocal, kChecksum,
   kUploadSize, kUploadPrefix, kFilesPerSession, kNoopInterval, kTimeout, kRamp, kPipeline,
-  kSource, kProgressMs, kMix, kTag, kExpectPasv, kHelp,
+  kSource, kProgressMs, kMix, kTag, kExpectPasv, kTls, kTlsVersion, kHelp,
 };
 
 const option kLongOptions[] = {
@@ -182,6 +190,8 @@ const option kLongOptions[] = {
     {"mix", required_argument, nullptr, kMix},
     {"tag", required_argument, nullptr, kTag},
     {"expect-pasv-address", required_argument, nullptr, kExpectPasv},
+    {"tls", required_argument, nullptr, kTls},
+    {"tls-version", required_argument, nullptr, kTlsVersion},
     {"help", no_argument, nullptr, kHelp},
     {nullptr, 0, nullptr, 0},
 };
@@ -267,6 +277,16 @@ Options ParseOptions(int argc, char** argv) {
         o.expect_pasv = a.HostString();
         break;
       }
+      case kTls:
+        if (v == "explicit") o.tls = TlsMode::kExplicit;
+        else if (v == "implicit") o.tls = TlsMode::kImplicit;
+        else Die("bad --tls '%s' (explicit or implicit)", v.c_str());
+        break;
+      case kTlsVersion:
+        if (v == "1.2") o.tls_version = 12;
+        else if (v == "1.3") o.tls_version = 13;
+        else Die("bad --tls-version '%s' (1.2 or 1.3)", v.c_str());
+        break;
       case kHelp:
       case 'h': Usage();
       case ':': Die("%s needs a value", flag);

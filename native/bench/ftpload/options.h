@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "native/engine/sys.h"
+#include "tls.h"
 
 namespace muxftpd::ftpload {
 
@@ -59,6 +60,8 @@ struct Options {
   int progress_ms = 1000;
   std::string tag;
   SockAddr target;
+  TlsMode tls = TlsMode::kOff;
+  int tls_version = 13;  // 12 or 13
 };
 
 // Parses argv; prints why and exits 2 on a bad flag, --help included.

@@ -7,6 +7,10 @@ const char* StName(St s) {
     case St::kFree: return "free";
     case St::kConnecting: return "connect";
     case St::kGreeting: return "greeting";
+    case St::kAuth: return "auth";
+    case St::kCtlTls: return "tls_handshake";
+    case St::kPbsz: return "pbsz";
+    case St::kProt: return "prot";
     case St::kUser: return "user";
     case St::kPass: return "pass";
     case St::kType: return "type";

@@ -10,6 +10,7 @@
 
 #include "native/engine/sys.h"
 #include "options.h"
+#include "tls.h"
 
 namespace muxftpd::ftpload {
 
@@ -17,6 +18,10 @@ enum class St {
   kFree,         // slot empty (waiting to start or restart)
   kConnecting,   // control connect in flight
   kGreeting,     // waiting for 220
+  kAuth,         // --tls explicit: AUTH TLS sent, waiting 234
+  kCtlTls,       // TLS handshake of the control connection (after 234, or before 220 if implicit)
+  kPbsz,         // --tls: PBSZ 0 sent (after login, before a session's first transfer)
+  kProt,         // --tls: PROT P sent
   kUser,         // USER sent
   kPass,         // PASS sent
   kType,         // TYPE I sent
@@ -67,6 +72,12 @@ struct Session {
   std::vector<uint64_t> ring;
   uint32_t ring_head = 0, inflight = 0;
   bool settled = false;  // passive: counted in Counters::settled
+  // --tls: the control and data connections' TLS, and the sessions the
+  // server issued (the data connections resume the latest).
+  ssl_st* ctl_tls = nullptr;
+  ssl_st* data_tls = nullptr;
+  bool data_tls_ready = false, data_out_armed = false;
+  TlsSessionSink tls_sessions;
 };
 
 }  // namespace muxftpd::ftpload

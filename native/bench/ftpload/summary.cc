@@ -26,6 +26,10 @@ void Tally::Merge(const Tally& o) {
   // Each worker's maximum is of a process-wide count: the largest is the process's.
   max_established = std::max(max_established, o.max_established);
   max_data_held = std::max(max_data_held, o.max_data_held);
+  tls_ctl_handshakes += o.tls_ctl_handshakes;
+  tls_data_handshakes += o.tls_data_handshakes;
+  tls_data_resumed += o.tls_data_resumed;
+  tls_sessions_issued += o.tls_sessions_issued;
 }
 
 std::string ProgressLine(const Counters& c, uint64_t now_us) {
@@ -39,6 +43,24 @@ std::string ProgressLine(const Counters& c, uint64_t now_us) {
       .Number("errors", c.errors.load())
       .Text();
 }
+
+namespace {
+
+// "tls": null without --tls; else what was negotiated and counted.
+std::string TlsJson(const Options& o, const Tally& t) {
+  if (o.tls == TlsMode::kOff) return "null";
+  return JsonObject()
+      .String("mode", TlsModeName(o.tls))
+      .String("version", o.tls_version == 12 ? "1.2" : "1.3")
+      .String("library", TlsLibraryVersion())
+      .Number("ctl_handshakes", t.tls_ctl_handshakes)
+      .Number("data_handshakes", t.tls_data_handshakes)
+      .Number("data_resumed", t.tls_data_resumed)
+      .Number("sessions_issued", t.tls_sessions_issued)
+      .Text();
+}
+
+}  // namespace
 
 std::string SummaryLine(const Options& o, const Counters& c, const Tally& t, uint64_t end_us,
                         uint64_t fd_limit) {
@@ -79,6 +101,7 @@ std::string SummaryLine(const Options& o, const Counters& c, const Tally& t, uin
                                 .Text())
       .Raw("latency", t.hist.Json())
       .Raw("login_latency", t.login_hist.Json())
+      .Raw("tls", TlsJson(o, t))
       .Text();
 }
 

@@ -162,6 +162,8 @@ void Worker::CloseFd(int& fd) {
 }
 
 void Worker::CloseData(Session& s) {
+  TlsFree(s.data_tls);
+  s.data_tls_ready = s.data_out_armed = false;
   CloseFd(s.data);
   CloseFd(s.lst);
   s.data_connected = false;
@@ -173,7 +175,11 @@ void Worker::EndSession(Session& s, uint64_t now, uint64_t delay_us) {
   if (s.st == St::kDataHold) sh_.held.fetch_sub(1, std::memory_order_relaxed);
   Settle(s);
   CloseData(s);
+  TlsFree(s.ctl_tls);
   CloseFd(s.ctl);
+  tally.tls_sessions_issued += s.tls_sessions.issued;
+  s.tls_sessions.issued = 0;
+  TlsForget(s.tls_sessions);
   if (s.counted_open) sh_.open.fetch_sub(1, std::memory_order_relaxed);
   if (s.counted_est) sh_.established.fetch_sub(1, std::memory_order_relaxed);
   if (!s.logged_in) connecting_--;

@@ -4,6 +4,7 @@
 //   worker.cc          the loop, starting and ending sessions, timeouts, the end of the run
 //   worker_control.cc  the control connection: sending commands, framing replies, acting on them
 //   worker_data.cc     data connections and transfers: EPSV/PASV/PORT/EPRT, RETR/STOR, checks
+//   worker_tls.cc      --tls: handshakes, control bytes through TLS, TLS downloads
 #ifndef MUXFTPD_BENCH_FTPLOAD_WORKER_H_
 #define MUXFTPD_BENCH_FTPLOAD_WORKER_H_
 
@@ -60,6 +61,7 @@ class Worker {
   void Send(Session& s, const std::string& line, uint64_t now);
   void FlushCtl(Session& s, uint64_t now);
   void OnCtl(Session& s, uint32_t ev, uint64_t now);
+  bool ReadReplies(Session& s, uint64_t now);
   void OnReply(Session& s, int code, const std::string& line, uint64_t now);
   void ReplyError(Session& s, int code, uint64_t now);
   void LoggedIn(Session& s, uint64_t now);
@@ -79,6 +81,20 @@ class Worker {
   void SendUpload(Session& s, uint32_t ev, uint64_t now);
   void ReceiveDownload(Session& s, uint64_t now);
   void MaybeOpDone(Session& s, uint64_t now);
+  void Received(Session& s, size_t n, uint64_t now);
+  void DownloadEnded(Session& s, uint64_t now, bool tls_close);
+
+  // worker_tls.cc: --tls
+  void TlsFailed(Session& s, const char* where, uint64_t now);
+  ssize_t CtlRecv(Session& s, char* buf, size_t len);
+  ssize_t CtlSend(Session& s, const char* buf, size_t len);
+  void StartCtlTls(Session& s, uint64_t now);
+  void CtlHandshake(Session& s, uint64_t now);
+  void MaybeStartDataTls(Session& s, uint64_t now);
+  void StartDataTls(Session& s, uint64_t now);
+  uint32_t DataInterest(const Session& s) const;
+  void DataHandshake(Session& s, uint64_t now);
+  void ReceiveTls(Session& s, uint64_t now);
 
   int id_;
   const Options& o_;

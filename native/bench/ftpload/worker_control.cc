@@ -18,8 +18,9 @@ void Worker::Send(Session& s, const std::string& line, uint64_t now) {
 
 void Worker::FlushCtl(Session& s, uint64_t now) {
   while (!s.out.empty()) {
-    ssize_t n = sys::Send(s.ctl, s.out.data(), s.out.size());
+    ssize_t n = CtlSend(s, s.out.data(), s.out.size());
     if (n == -EAGAIN) break;
+    if (n == kTlsFailed) return TlsFailed(s, "ctl_write", now);
     if (n < 0) {
       Errno(s, "ctl_send", static_cast<int>(-n), now);
       return;
@@ -43,27 +44,46 @@ void Worker::OnCtl(Session& s, uint32_t ev, uint64_t now) {
     s.st = St::kGreeting;
     s.wait_since = now;
     Watch(s, kCtl, s.ctl, s.ctl_gen, EPOLLIN, false);
+    if (o_.tls == TlsMode::kImplicit) StartCtlTls(s, now);
     return;
   }
+  if (s.st == St::kCtlTls) return CtlHandshake(s, now);
   if ((ev & EPOLLOUT) && s.ctl_out_armed) {
     FlushCtl(s, now);
     if (s.st == St::kFree) return;
   }
   if (!(ev & (EPOLLIN | EPOLLERR | EPOLLHUP))) return;
+  // TLS may hold decrypted bytes past one read that epoll cannot see: read them too.
+  do {
+    if (!ReadReplies(s, now)) return;
+  } while (s.st != St::kFree && s.ctl_tls && TlsPending(s.ctl_tls) > 0);
+  if (s.st == St::kFree) return;
+  // NOOP flood: the replies of this read queued their follow-ups; one send for all.
+  if (!s.out.empty() && !s.ctl_out_armed) FlushCtl(s, now);
+}
+
+// One read of the control connection and the replies it completes; false
+// when there was nothing to read or the session ended.
+bool Worker::ReadReplies(Session& s, uint64_t now) {
   char b[4096];
-  ssize_t n = sys::Read(s.ctl, b, sizeof b);
+  ssize_t n = CtlRecv(s, b, sizeof b);
   const bool quitting = s.st == St::kQuit || s.st == St::kQuitEof;
-  if (n == -EAGAIN) return;
+  if (n == -EAGAIN) return false;
+  if (n == kTlsFailed) {
+    if (quitting) return Finish(s, now), false;
+    return TlsFailed(s, "ctl_read", now), false;
+  }
   if (n < 0) {
-    if (quitting) return Finish(s, now);
-    return Errno(s, std::string("ctl_").append(StName(s.st)).c_str(), static_cast<int>(-n), now);
+    if (quitting) return Finish(s, now), false;
+    Errno(s, std::string("ctl_").append(StName(s.st)).c_str(), static_cast<int>(-n), now);
+    return false;
   }
   if (n == 0) {
-    if (quitting) return Finish(s, now);
-    return Error(s, std::string("closed_in_") + StName(s.st), now);
+    if (quitting) return Finish(s, now), false;
+    return Error(s, std::string("closed_in_") + StName(s.st), now), false;
   }
   s.in.append(b, static_cast<size_t>(n));
-  if (s.in.size() > 65536) return Error(s, "reply_too_long", now);
+  if (s.in.size() > 65536) return Error(s, "reply_too_long", now), false;
   size_t pos = 0;
   while (s.st != St::kFree) {
     size_t nl = s.in.find('\n', pos);
@@ -93,10 +113,9 @@ void Worker::OnCtl(Session& s, uint32_t ev, uint64_t now) {
     }
     OnReply(s, code, line, now);
   }
-  if (s.st == St::kFree) return;
+  if (s.st == St::kFree) return false;
   s.in.erase(0, pos);
-  // NOOP flood: the replies of this read queued their follow-ups; one send for all.
-  if (!s.out.empty() && !s.ctl_out_armed) FlushCtl(s, now);
+  return true;
 }
 
 void Worker::ReplyError(Session& s, int code, uint64_t now) {
@@ -108,8 +127,23 @@ void Worker::OnReply(Session& s, int code, const std::string& line, uint64_t now
   switch (s.st) {
     case St::kGreeting:
       if (code != 220) return ReplyError(s, code, now);
+      if (o_.tls == TlsMode::kExplicit && !s.ctl_tls) {
+        s.st = St::kAuth;
+        return Send(s, "AUTH TLS", now);
+      }
       s.st = St::kUser;
       return Send(s, "USER " + o_.user, now);
+    case St::kAuth:
+      if (code != 234) return ReplyError(s, code, now);
+      return StartCtlTls(s, now);
+    case St::kPbsz:
+      if (code != 200) return ReplyError(s, code, now);
+      s.st = St::kProt;
+      return Send(s, "PROT P", now);
+    case St::kProt:
+      if (code != 200) return ReplyError(s, code, now);
+      s.st = St::kType;
+      return Send(s, "TYPE I", now);
     case St::kUser:
       if (code == 230) return LoggedIn(s, now);
       if (code != 331) return ReplyError(s, code, now);
@@ -133,6 +167,7 @@ void Worker::OnReply(Session& s, int code, const std::string& line, uint64_t now
       if (code == 150 || code == 125) {
         s.st = St::kXfer;
         s.wait_since = now;
+        if (o_.tls != TlsMode::kOff) return MaybeStartDataTls(s, now);
         if (s.upload && s.data != -1 && s.data_connected) {
           Watch(s, kData, s.data, s.data_gen, EPOLLOUT, false);
         }
@@ -220,6 +255,10 @@ void Worker::LoggedIn(Session& s, uint64_t now) {
       if (s.inflight == 0) return Quit(s, now);
       return FlushCtl(s, now);
     default:
+      if (o_.tls != TlsMode::kOff) {  // RFC 4217: PBSZ 0 and PROT P before protected transfers
+        s.st = St::kPbsz;
+        return Send(s, "PBSZ 0", now);
+      }
       s.st = St::kType;
       return Send(s, "TYPE I", now);
   }

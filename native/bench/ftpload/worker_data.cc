@@ -106,12 +106,21 @@ void Worker::OnListen(Session& s, uint64_t now) {
   s.data = fd;
   s.data_gen++;
   s.data_connected = true;
+  if (o_.tls != TlsMode::kOff) {
+    Watch(s, kData, fd, s.data_gen, 0u, true);
+    return MaybeStartDataTls(s, now);
+  }
   bool write_now = s.upload && s.st == St::kXfer;
   Watch(s, kData, fd, s.data_gen, s.upload ? (write_now ? EPOLLOUT : 0u) : EPOLLIN, true);
 }
 
 void Worker::OnData(Session& s, uint32_t ev, uint64_t now) {
   if (s.st == St::kDataConnect) return OnDataConnected(s, now);
+  if (o_.tls != TlsMode::kOff) {
+    // Before the 150 only an error or a hang-up can wake a TLS data connection.
+    if (!s.data_tls) return Error(s, std::string("data_closed_in_") + StName(s.st), now);
+    if (!s.data_tls_ready) return DataHandshake(s, now);
+  }
   if (s.upload) return SendUpload(s, ev, now);
   ReceiveDownload(s, now);
 }
@@ -120,7 +129,8 @@ void Worker::OnData(Session& s, uint32_t ev, uint64_t now) {
 void Worker::OnDataConnected(Session& s, uint64_t now) {
   if (int err = -sys::SocketError(s.data); err != 0) return Errno(s, "data_connect", err, now);
   s.data_connected = true;
-  Watch(s, kData, s.data, s.data_gen, s.upload ? 0u : EPOLLIN, false);
+  // With TLS nothing is read before the handshake, which starts at the 150.
+  Watch(s, kData, s.data, s.data_gen, s.upload || o_.tls != TlsMode::kOff ? 0u : EPOLLIN, false);
   if (s.kind == Kind::kPassive) {
     // Hold the data connection until every session has one (Scan releases).
     s.st = St::kDataHold;
@@ -138,21 +148,27 @@ void Worker::SendUpload(Session& s, uint32_t ev, uint64_t now) {
   if (left > 0) {
     // One block per event: every session moves every loop.
     size_t chunk = left < upload_buf_.size() ? static_cast<size_t>(left) : upload_buf_.size();
-    ssize_t n = sys::Send(s.data, upload_buf_.data(), chunk);
-    if (n == -EAGAIN) return;
+    ssize_t n = s.data_tls ? TlsWrite(s.data_tls, upload_buf_.data(), chunk)
+                           : sys::Send(s.data, upload_buf_.data(), chunk);
+    if (n == -EAGAIN || n == kTlsWantWrite) return;
+    // Only a renegotiation or key update would make a write wait for a read.
+    if (n == kTlsWantRead) return Error(s, "tls_data_write_wants_read", now);
+    if (n == kTlsFailed) return TlsFailed(s, "data_write", now);
     if (n < 0) return Errno(s, "data_send", static_cast<int>(-n), now);
     s.xfer_bytes += static_cast<uint64_t>(n);
     sh_.bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
     s.wait_since = now;
   }
   if (s.xfer_bytes >= o_.upload_size) {
-    CloseData(s);  // FIN ends the upload (stream mode)
+    TlsClose(s.data_tls);  // close_notify, then
+    CloseData(s);          // FIN ends the upload (stream mode)
     s.data_done = true;
     MaybeOpDone(s, now);
   }
 }
 
 void Worker::ReceiveDownload(Session& s, uint64_t now) {
+  if (s.data_tls) return ReceiveTls(s, now);
   ssize_t n;
   if (o_.checksum) {
     n = sys::Read(s.data, buf_.data(), buf_.size());
@@ -167,19 +183,28 @@ void Worker::ReceiveDownload(Session& s, uint64_t now) {
   }
   if (n == -EAGAIN) return;
   if (n < 0) return Errno(s, "data_recv", static_cast<int>(-n), now);
-  if (n == 0) {
-    if (s.st == St::kDataHold) return Error(s, "closed_in_data_hold", now);
-    CloseData(s);
-    s.data_done = true;
-    return MaybeOpDone(s, now);
-  }
+  if (n == 0) return DownloadEnded(s, now, false);
+  Received(s, static_cast<size_t>(n), now);
+}
+
+// n bytes of a download arrived (in buf_ when checksummed).
+void Worker::Received(Session& s, size_t n, uint64_t now) {
   if (o_.checksum) {
     const auto* bytes = reinterpret_cast<const unsigned char*>(buf_.data());
-    s.crc = Crc32Update(s.crc, bytes, static_cast<size_t>(n));
+    s.crc = Crc32Update(s.crc, bytes, n);
   }
-  s.xfer_bytes += static_cast<uint64_t>(n);
+  s.xfer_bytes += n;
   s.wait_since = now;
-  sh_.bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+  sh_.bytes.fetch_add(n, std::memory_order_relaxed);
+}
+
+// The server ended the data connection (after close_notify, with TLS).
+void Worker::DownloadEnded(Session& s, uint64_t now, bool tls_close) {
+  if (s.st == St::kDataHold) return Error(s, "closed_in_data_hold", now);
+  if (tls_close) TlsClose(s.data_tls);
+  CloseData(s);
+  s.data_done = true;
+  MaybeOpDone(s, now);
 }
 
 void Worker::MaybeOpDone(Session& s, uint64_t now) {
