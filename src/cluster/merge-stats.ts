@@ -1,6 +1,6 @@
 // One stats() for the server processes of --processes: their snapshots
-// summed field by field (counts add up; per-worker lists are laid end to end,
-// process by process).
+// summed field by field (counts add up, nested ones too, such as limits and
+// dataAddresses; per-worker lists are laid end to end, process by process).
 import type { ServerStats } from '../server.js';
 
 type Tree = number | string | boolean | null | undefined | Tree[] | { [key: string]: Tree };

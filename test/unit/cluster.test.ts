@@ -42,6 +42,7 @@ describe('mergeStats', () => {
       transfers: { ok: 1, aborted: 0, peerClosed: 0, noConnection: 0, timeout: 0, error: 0 },
       transfersRunning: 0,
       limits: { maxClients: 1 },
+      dataAddresses: { activeAsSeen: sessions, passiveForeignRefused: 1 },
       passwordChecks: { running: 1, waiting: 2 },
     }) as unknown as ServerStats;
 
@@ -56,6 +57,7 @@ describe('mergeStats', () => {
       bytesOut: 20,
       transfers: { ok: 2 },
       limits: { maxClients: 2 },
+      dataAddresses: { activeAsSeen: 7, passiveForeignRefused: 2 },
       passwordChecks: { running: 2, waiting: 4 },
     });
     expect(sum?.loops).toHaveLength(3);
