@@ -98,7 +98,7 @@ export const middleboxSettings: { readonly [K in keyof MiddleboxConfig]: Setting
     type: 'name,…',
     default: [],
     defaultText: "none (HOST accepts the server's own addresses and names resolving to them)",
-    help: 'more names HOST (RFC 7151) accepts, besides the control connection\'s local address and names that resolve to it; others get 504',
+    help: "more names HOST (RFC 7151) accepts, besides the server's own addresses and names that resolve to them; others get 504",
     validate: hostNames,
   },
   pasvReplyStyle: {
@@ -106,7 +106,7 @@ export const middleboxSettings: { readonly [K in keyof MiddleboxConfig]: Setting
     env: 'MUXFTPD_PASV_REPLY_STYLE',
     type: 'parens|bare',
     default: 'parens',
-    defaultText: 'parens: 227 Entering Passive Mode (h1,h2,h3,h4,p1,p2).',
+    defaultText: 'parens, as in (h1,h2,h3,h4,p1,p2)',
     help: "the 227 reply's address with or without parentheses (RFC 1123 4.1.2.6 lets clients find it either way; some FTP helpers do not)",
     validate: oneOf(['parens', 'bare'] as const),
   },

@@ -43,6 +43,8 @@ export class ActiveListener {
   private accepted: net.Socket | null = null;
   private arrived: Promise<net.Socket>;
   private readonly connections: Array<{ host: string; port: number }> = [];
+  /** Ends a receive() still waiting for a connection (close() calls it). */
+  private cancel: (() => void) | null = null;
 
   private constructor(private readonly server: net.Server) {
     this.arrived = new Promise((resolve) => {
@@ -85,10 +87,12 @@ export class ActiveListener {
     let timer: NodeJS.Timeout | undefined;
     const none = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new NoConnection(`no data connection in ${timeoutMs} ms`)), timeoutMs);
+      this.cancel = () => reject(new NoConnection('the listener was closed'));
     });
     try {
       const sock = await Promise.race([this.arrived, none]);
       clearTimeout(timer);
+      this.cancel = null;
       sock.resume();
       return await drain(sock, timeoutMs);
     } finally {
@@ -97,6 +101,8 @@ export class ActiveListener {
   }
 
   close(): void {
+    this.cancel?.();
+    this.cancel = null;
     this.accepted?.destroy();
     this.server.close();
   }
