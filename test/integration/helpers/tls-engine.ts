@@ -86,6 +86,8 @@ export class MiniTlsServer implements EngineHandler {
   }
 
   onDataFailed(): void {}
+  onDataConnected(): void {}
+  onDataRefused(): void {}
   onInputEnded(sid: SessionId): void {
     this.engine.close(sid);
   }
