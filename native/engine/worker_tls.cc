@@ -224,6 +224,9 @@ void Worker::DataConnected(Session* s) {
   }
   s->data_tls = TlsChannel::Accept(tls_->ctx(), s->data.Get(), s->sid, false);
   s->data_tls_ready = false;
+  // Data connections are corked (OpenOwnListener says why): a handshake
+  // flight would wait for the cork's 200 ms timer. Uncorked until it is done.
+  sys::SetCork(s->data.Get(), false);
   data_sessions_ = true;  // --data-timeout covers a stalled handshake
   TouchData(s);
   if (!s->data_tls || SetDataEvents(s, EPOLLIN) < 0) {
@@ -249,6 +252,7 @@ void Worker::StepDataTls(Session* s) {
       }
       Bump(tls_counters_.data_handshakes, 1);
       s->data_tls_ready = true;
+      sys::SetCork(s->data.Get(), true);
       if (SetDataEvents(s, 0) < 0) {
         DataTlsFailed(s, TransferError::kTlsFailed);
         return;

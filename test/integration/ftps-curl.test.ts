@@ -8,12 +8,23 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { missing } from '../helpers/requires.js';
+import { execFileSync } from 'node:child_process';
 import { canListen, curl, describeRun, sha256 } from './helpers/clients.js';
 import { ftpsUrl, useFtpsServer } from './helpers/ftps.js';
 import { expectServes, type TestServer } from './helpers/server.js';
 
 const noCurl = missing('curl');
 const ipv6 = await canListen('::1');
+
+/**
+ * curl 7.87 and 7.88 (Debian bookworm's 7.88.1) never start TLS on an active
+ * data connection they accepted (curl/curl#10666, fixed in 8.0): their active
+ * FTPS cases skip, with this line; lftp's active FTPS test covers the server.
+ */
+const curlMajor = noCurl ? 0 : Number(/^curl (\d+)\./.exec(execFileSync('curl', ['--version'], { encoding: 'utf8' }))?.[1] ?? 0);
+const activeBroken = curlMajor < 8;
+if (!noCurl && activeBroken) console.warn('skipped: curl active FTPS cases (curl before 8.0 cannot do active FTPS, curl/curl#10666)');
+const passiveOnly = <T extends [string, string[], ...string[]]>(cases: T[]): T[] => cases.filter((c) => !activeBroken || !c[1].includes('-P'));
 
 /** Commands curl sent, from its -v log. */
 function sent(stderr: string): string[] {
@@ -31,12 +42,14 @@ const tls13 = ['--tlsv1.3'];
 const explicit = ['-v', '-k', '--ssl-reqd'];
 
 function downloads(srv: TestServer, host: string): void {
-  it.each([
-    ['TLS 1.2, passive (EPSV)', tls12, 'TLSv1.2', 'EPSV'],
-    ['TLS 1.3, passive (EPSV)', tls13, 'TLSv1.3', 'EPSV'],
-    ['TLS 1.2, active (-P -, EPRT)', [...tls12, '-P', '-'], 'TLSv1.2', 'EPRT'],
-    ['TLS 1.3, active (-P -, EPRT)', [...tls13, '-P', '-'], 'TLSv1.3', 'EPRT'],
-  ])('%s: 1 MiB and 5 MiB byte-identical over PROT P', async (_name, flags, version, verb) => {
+  it.each(
+    passiveOnly([
+      ['TLS 1.2, passive (EPSV)', tls12, 'TLSv1.2', 'EPSV'],
+      ['TLS 1.3, passive (EPSV)', tls13, 'TLSv1.3', 'EPSV'],
+      ['TLS 1.2, active (-P -, EPRT)', [...tls12, '-P', '-'], 'TLSv1.2', 'EPRT'],
+      ['TLS 1.3, active (-P -, EPRT)', [...tls13, '-P', '-'], 'TLSv1.3', 'EPRT'],
+    ]),
+  )('%s: 1 MiB and 5 MiB byte-identical over PROT P', async (_name, flags, version, verb) => {
     for (const file of [srv.files.mib1, srv.files.mib5]) {
       const r = await curl([...explicit, '-g', ...flags, ftpsUrl(srv, file.path)]);
       expect(r.code, describeRun(r)).toBe(0);
@@ -75,16 +88,19 @@ describe.skipIf(noCurl)('curl, explicit FTPS (AUTH TLS)', () => {
     expect(sha256(r.stdout)).toBe(sha256(Buffer.concat([hello.data, mib1.data, nested.data])));
   });
 
-  it.each([
-    ['passive (EPSV)', []],
-    ['active (-P -)', ['-P', '-']],
-  ])('--ftp-ssl-ccc, %s: CCC gets 200 after login, then the download is byte-identical', async (_name, flags) => {
+  it.each(
+    passiveOnly([
+      ['passive (EPSV), curl waits for the server\'s close_notify (its default)', []],
+      ['passive (EPSV), curl sends close_notify (--ftp-ssl-ccc-mode active)', ['--ftp-ssl-ccc-mode', 'active']],
+      ['active (-P -)', ['-P', '-']],
+    ]),
+  )('--ftp-ssl-ccc, %s: CCC gets 200 after login, then the download is byte-identical', async (_name, flags) => {
     const file = srv.files.mib5;
     const r = await curl([...explicit, '--ftp-ssl-ccc', ...flags, ftpsUrl(srv, file.path)]);
     expect(r.code, describeRun(r)).toBe(0);
     expect(sha256(r.stdout)).toBe(file.sha256);
     expect(sent(r.stderr)).toContain('CCC');
-    expect(r.stderr).toMatch(/^> CCC\r?\n< 200 /m);
+    expect(r.stderr).toMatch(/^< 200 CCC /m);
   });
 
   it('implicit FTPS: ftps:// to the implicit listener downloads 5 MiB byte-identical', async () => {
@@ -96,7 +112,7 @@ describe.skipIf(noCurl)('curl, explicit FTPS (AUTH TLS)', () => {
     expect(r.stderr).toMatch(/^> PROT P/m);
   });
 
-  it('implicit FTPS with TLS 1.2, active (-P -)', async () => {
+  it.skipIf(activeBroken)('implicit FTPS with TLS 1.2, active (-P -)', async () => {
     const file = srv.files.mib1;
     const r = await curl(['-v', '-k', ...tls12, '-P', '-', ftpsUrl(srv, file.path, true)]);
     expect(r.code, describeRun(r)).toBe(0);

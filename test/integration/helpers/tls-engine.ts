@@ -196,12 +196,19 @@ export function epsvPort(reply: string): number {
   return Number(m[1]);
 }
 
-/** Reads a TLS data connection to its end: the bytes, and whether it ended with close_notify. */
-export function readAll(stream: tls.TLSSocket): Promise<Buffer> {
+/** Reads a TLS data connection to its end (at most `timeoutMs`). */
+export function readAll(stream: tls.TLSSocket, timeoutMs = 10_000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    const timer = setTimeout(() => reject(new Error(`data connection not ended after ${timeoutMs} ms (${chunks.length} chunks)`)), timeoutMs);
     stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.once('end', () => resolve(Buffer.concat(chunks)));
-    stream.once('error', reject);
+    stream.once('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    stream.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
   });
 }
