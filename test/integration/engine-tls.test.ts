@@ -11,7 +11,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBinding } from '../../src/engine/native.js';
-import { eventually } from './helpers/clients.js';
+import { missing } from '../helpers/requires.js';
+import { describeRun, eventually, python } from './helpers/clients.js';
 import { epsvPort, LineClient, MiniTlsServer, readAll } from './helpers/tls-engine.js';
 
 const made = loadBinding().makeSelfSignedCertificate('localhost');
@@ -109,9 +110,11 @@ describe('PROT P data connections', () => {
     await c.command('NOOP');  // the session ticket has arrived by now
     const before = server.engine.stats().tls;
     const data = await passiveData(c, c.session);
+    // Read from the start: a short transfer may end before the 150 is seen.
+    const reading = readAll(data);
     c.send('RETR big.bin');
     expect(await c.read()).toBe('150 go');
-    const got = await readAll(data);
+    const got = await reading;
     expect(data.isSessionReused()).toBe(true);
     expect(sha(got)).toBe(sha(file));
     expect(await c.read()).toBe('226 done');
@@ -124,14 +127,16 @@ describe('PROT P data connections', () => {
     const c = await secured();
     await c.command('NOOP');
     let data = await passiveData(c, c.session);
+    let reading = readAll(data);
     c.send('RETR empty.bin');
     expect(await c.read()).toBe('150 go');
-    expect((await readAll(data)).length).toBe(0);
+    expect((await reading).length).toBe(0);
     expect(await c.read()).toBe('226 done');
     data = await passiveData(c, c.session);
+    reading = readAll(data);
     c.send('LIST abc');
     expect(await c.read()).toBe('150 go');
-    expect((await readAll(data)).toString()).toBe('abc'.repeat(1000));
+    expect((await reading).toString()).toBe('abc'.repeat(1000));
     expect(await c.read()).toBe('226 done');
     c.destroy();
   });
@@ -159,8 +164,9 @@ describe('PROT P data connections', () => {
     c.send('RETR big.bin');
     const raw = await accepted;
     const data = tls.connect({ ...clientTls, socket: raw, session: c.session });
+    const reading = readAll(data);
     expect(await c.read()).toBe('150 go');
-    expect(sha(await readAll(data))).toBe(sha(file));
+    expect(sha(await reading)).toBe(sha(file));
     expect(await c.read()).toBe('226 done');
     listener.close();
     c.destroy();
@@ -210,6 +216,32 @@ describe('PROT P data connections', () => {
     expect(await c.command('NOOP')).toBe('200 NOOP');
     raw.destroy();
     c.destroy();
+  });
+});
+
+// CCC with a real client: ftplib's FTP_TLS.ccc() unwraps the socket (its
+// close_notify after ours), then talks clear text on the same connection.
+describe.skipIf(missing('python3'))('CCC', () => {
+  it('returns the control connection to clear text after close_notify both ways', async () => {
+    const script = [
+      'import ftplib, ssl, sys',
+      'ctx = ssl.create_default_context(cafile=sys.argv[2])',
+      'ftp = ftplib.FTP_TLS(context=ctx)',
+      'ftp.connect("localhost", int(sys.argv[1]), timeout=10)',
+      'ftp.auth()',
+      'print(ftp.sock.version())',
+      'print(ftp.voidcmd("NOOP over tls"))',
+      'print(ftp.ccc())',
+      'print("clear" if ftp.sock._sslobj is None else "tls")',
+      'print(ftp.voidcmd("NOOP in clear"))',
+    ].join('\n');
+    const ca = path.join(root, 'ca.pem');
+    await writeFile(ca, made.cert);
+    const cleared = server.log.cleared.length;
+    const r = await python(script, [String(server.port), ca]);
+    expect(r.code, describeRun(r)).toBe(0);
+    expect(r.stdout.toString().trim().split('\n')).toEqual(['TLSv1.3', '200 NOOP over tls', '200 clear', 'clear', '200 NOOP in clear']);
+    expect(server.log.cleared.length).toBe(cleared + 1);
   });
 });
 
