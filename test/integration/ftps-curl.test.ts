@@ -88,9 +88,23 @@ describe.skipIf(noCurl)('curl, explicit FTPS (AUTH TLS)', () => {
     expect(sha256(r.stdout)).toBe(sha256(Buffer.concat([hello.data, mib1.data, nested.data])));
   });
 
+  /**
+   * curl's default CCC (--ftp-ssl-ccc-mode passive) reads the server's
+   * close_notify and never sends its own: OpenSSL, freeing a connection that
+   * sent no close_notify, marks its session not resumable, so curl's next PROT
+   * P data connection is a full handshake. With reuse required (the default,
+   * as vsftpd and proftpd) that connection is refused with 522; with reuse
+   * optional it is served.
+   */
+  it('--ftp-ssl-ccc, passive, curl\'s default mode: its data connection cannot resume, 522 with reuse required', async () => {
+    const r = await curl([...explicit, '--ftp-ssl-ccc', ftpsUrl(srv, srv.files.hello.path)]);
+    expect(r.code, describeRun(r)).toBe(19);  // CURLE_FTP_COULDNT_RETR_FILE
+    expect(r.stderr).toMatch(/^< 200 CCC /m);
+    expect(r.stderr).toMatch(/^< 522 /m);
+  });
+
   it.each(
     passiveOnly([
-      ['passive (EPSV), curl waits for the server\'s close_notify (its default)', []],
       ['passive (EPSV), curl sends close_notify (--ftp-ssl-ccc-mode active)', ['--ftp-ssl-ccc-mode', 'active']],
       ['active (-P -)', ['-P', '-']],
     ]),
@@ -125,6 +139,18 @@ describe.skipIf(noCurl)('curl, explicit FTPS (AUTH TLS)', () => {
     expect(r.code, describeRun(r)).toBe(0);
     expect(sha256(r.stdout)).toBe(srv.files.mib1.sha256);
     await expectServes(srv);
+  });
+});
+
+describe.skipIf(noCurl)('curl, explicit FTPS, --tls-session-reuse optional', () => {
+  const srv = useFtpsServer({ tlsSessionReuse: 'optional' });
+
+  it('--ftp-ssl-ccc in curl\'s default mode: the data connection\'s full handshake is served, byte-identical', async () => {
+    const file = srv.files.mib1;
+    const r = await curl([...explicit, '--ftp-ssl-ccc', ftpsUrl(srv, file.path)]);
+    expect(r.code, describeRun(r)).toBe(0);
+    expect(sha256(r.stdout)).toBe(file.sha256);
+    expect(r.stderr).toMatch(/^< 200 CCC /m);
   });
 });
 
