@@ -86,12 +86,7 @@ export async function loginTls(host: string, port: number, opts: TlsOptions = {}
   let tc: TlsControl | undefined;
   try {
     tc = await startTls(plain, opts);
-    const { ctl } = tc;
-    await ctl.expect('USER anonymous', 331, timeoutMs);
-    await ctl.expect('PASS ftps@example.com', 230, timeoutMs);
-    await ctl.expect('TYPE I', 200, timeoutMs);
-    await ctl.expect('PBSZ 0', 200, timeoutMs);
-    await ctl.expect('PROT P', 200, timeoutMs);
+    await loginProtected(tc.ctl, timeoutMs);
     return tc;
   } catch (e) {
     tc?.destroy();
@@ -116,11 +111,7 @@ export async function loginImplicit(host: string, port: number, opts: TlsOptions
     const { ctl } = tc;
     const greeting = await ctl.reply(timeoutMs);
     if (greeting.code !== 220) throw new Error(`greeting was ${greeting.lines.join(' / ')}`);
-    await ctl.expect('USER anonymous', 331, timeoutMs);
-    await ctl.expect('PASS ftps@example.com', 230, timeoutMs);
-    await ctl.expect('TYPE I', 200, timeoutMs);
-    await ctl.expect('PBSZ 0', 200, timeoutMs);
-    await ctl.expect('PROT P', 200, timeoutMs);
+    await loginProtected(ctl, timeoutMs);
     return tc;
   } catch (e) {
     tc.destroy();
@@ -172,4 +163,13 @@ export async function tlsTransfer(
   } finally {
     raw.destroy();
   }
+}
+
+/** Over TLS: logs in anonymously, binary type, PBSZ 0 and PROT P. */
+async function loginProtected(ctl: FtpControl, timeoutMs: number): Promise<void> {
+  await ctl.expect('USER anonymous', 331, timeoutMs);
+  await ctl.expect('PASS ftps@example.com', 230, timeoutMs);
+  await ctl.expect('TYPE I', 200, timeoutMs);
+  await ctl.expect('PBSZ 0', 200, timeoutMs);
+  await ctl.expect('PROT P', 200, timeoutMs);
 }
