@@ -16,14 +16,6 @@ std::unique_ptr<TlsChannel> TlsChannel::Accept(SSL_CTX* ctx, int fd, uint64_t ow
     return nullptr;
   }
   SSL_set_accept_state(ssl.get());
-  // No TLS 1.3 session tickets on data connections: clients resume the
-  // control connection's session, and a ticket OpenSSL writes after the
-  // handshake can arrive while an upload is under way, which lftp (GnuTLS)
-  // takes for the end: it sent close_notify at 114,688 of 300,000 bytes.
-  if (!control && SSL_set_num_tickets(ssl.get(), 0) != 1) {
-    ERR_clear_error();
-    return nullptr;
-  }
   SetTlsChannelOwner(ssl.get(), owner, control);
   return std::unique_ptr<TlsChannel>(new TlsChannel(std::move(ssl)));
 }
@@ -64,6 +56,8 @@ ssize_t TlsChannel::Failure(int r) {
       return -EPROTO;
   }
 }
+
+void TlsChannel::SendNoTickets() { static_cast<void>(SSL_set_num_tickets(ssl_.get(), 0)); }
 
 TlsStep TlsChannel::Handshake() {
   want_ = TlsWant::kNothing;

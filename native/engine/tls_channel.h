@@ -31,6 +31,8 @@ class TlsChannel {
   // `owner` (see TagTlsSession). Null when OpenSSL cannot make one (out of memory).
   static std::unique_ptr<TlsChannel> Accept(SSL_CTX* ctx, int fd, uint64_t owner, bool control);
 
+  // No TLS 1.3 session tickets after this connection's handshake (before it ends).
+  void SendNoTickets();
   TlsStep Handshake();
   // Bytes read (> 0); 0 at the end of the peer's data (close_notify, or a
   // bare FIN); -EAGAIN when it would block (want()); -EPROTO on a TLS error

@@ -239,6 +239,13 @@ void Worker::StepDataTls(Session* s) {
   if (!TakeHandshakeTurn()) return;
   TouchData(s);
   TlsChannel* tls = s->data_tls.get();
+  // An upload's data connection gets no ticket: OpenSSL writes tickets after
+  // the handshake, and one that reaches lftp (GnuTLS) mid-upload is taken for
+  // the end (it sent close_notify at 114,688 of 300,000 bytes, then had its
+  // 226). Downloads keep theirs: curl resumes its next data connection with
+  // the latest ticket it got. Clients send RETR/STOR, then start TLS after the
+  // 150, so the transfer is known here.
+  if (s->transfer && !s->transfer->Sending()) tls->SendNoTickets();
   switch (tls->Handshake()) {
     case TlsStep::kDone:
       // Required reuse: the session resumed must be this control
