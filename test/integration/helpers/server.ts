@@ -105,15 +105,23 @@ function threadName(tid: string): string {
   }
 }
 
+/**
+ * A sanitizer's runtime (test:asan, test:tsan preload it) opens its own shared
+ * library the first time it symbolizes a stack (e.g. to match a suppression) and
+ * keeps it open to exit: that fd is neither the server's nor the test's.
+ */
+const SANITIZER_RUNTIME = /\/lib(?:asan|tsan|ubsan)\.so[.\d]*$/;
+
 /** Open fds and threads of this process (the test file's fork). */
 export function resourceCounts(): ResourceCounts {
-  const fds = readdirSync('/proc/self/fd');
+  const targets = readdirSync('/proc/self/fd').map((fd) => [fd, readlinkOr(`/proc/self/fd/${fd}`)] as const);
+  const ours = targets.filter(([, t]) => !SANITIZER_RUNTIME.test(t));
   const tasks = readdirSync('/proc/self/task');
   return {
-    fds: fds.length,
+    fds: ours.length,
     threads: tasks.length,
     // The directory fd readdirSync itself used is closed by now: readlink fails and it is left out.
-    fdTargets: new Map(fds.map((fd) => [fd, readlinkOr(`/proc/self/fd/${fd}`)] as const).filter(([, t]) => t !== '?')),
+    fdTargets: new Map(ours.filter(([, t]) => t !== '?')),
     threadNames: tasks.map(threadName),
   };
 }
