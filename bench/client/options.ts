@@ -42,6 +42,11 @@ Scenarios:
                whose transfer is done; use --source to spread the clients over addresses)
   mixed        each new session picks login, small, persistent or large by --mix weights
 
+Phase latency: every run reports p50/p99/max of each phase (TCP connect, banner,
+login, data setup, first byte, transfer done, QUIT); --json writes them under
+"phases". Two such reports side by side (a direct run and one through a NAT):
+  muxftpd-bench --phases-compare direct.json nat.json
+
 Middlebox probes: muxftpd-bench alg-suite --host H --port P [...] (see
 muxftpd-bench alg-suite --help and docs/middlebox.md).
 

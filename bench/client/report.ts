@@ -3,6 +3,7 @@
 // histogram, rates, ratios and the text table. Pure functions, unit-tested in
 // test/unit/bench-report.test.ts.
 
+import { formatPhaseRows, mergePhases, type PhasesJson, phaseTable, type PhaseTable } from './phases.js';
 import type { ThreadCost } from './thread-cost.js';
 
 /** Sparse histogram as ftpload prints it: [lower_us, upper_us_exclusive, count] buckets. */
@@ -75,6 +76,8 @@ export interface FtploadSummary {
   address_truth?: AddressTruth;
   latency: HistogramJson;
   login_latency: HistogramJson;
+  /** A histogram per phase of the sessions (bench/client/phases.ts; older builds: absent). */
+  phases?: PhasesJson;
   tls?: FtploadTls | null;
 }
 
@@ -122,6 +125,8 @@ export interface Report {
   mbPerSec: number;
   latencyMs: LatencyMs;
   loginLatencyMs: LatencyMs;
+  /** p50/p99/max of each phase (absent from older ftpload builds). */
+  phases?: PhaseTable;
   errors: Record<string, number>;
   errorTotal: number;
   sessionsStarted: number;
@@ -275,6 +280,9 @@ export function mergeSummaries(ss: readonly FtploadSummary[]): FtploadSummary {
     : null;
   r.latency = mergeHistograms(ss.map((s) => s.latency));
   r.login_latency = mergeHistograms(ss.map((s) => s.login_latency));
+  const phases = mergePhases(ss.map((s) => s.phases));
+  if (phases) r.phases = phases;
+  else delete r.phases;
   return r;
 }
 
@@ -313,6 +321,7 @@ export function buildReport(
     verifiedSize: s.verified_size,
     verifiedChecksum: s.verified_checksum,
   };
+  if (s.phases) report.phases = phaseTable(s.phases);
   if (s.address_truth) report.addressTruth = { ...s.address_truth };
   if (s.expect_pasv_address !== undefined) report.expectPasvAddress = s.expect_pasv_address;
   if (s.tls) {
@@ -370,6 +379,7 @@ export function formatReport(r: Report): string {
     ['transferred', `${(r.bytes / 1e6).toFixed(1)} MB (${r.mbPerSec.toFixed(1)} MB/s)`],
     ['latency ms', `p50 ${r.latencyMs.p50}  p90 ${r.latencyMs.p90}  p99 ${r.latencyMs.p99}  max ${r.latencyMs.max}`],
     ['login ms', `p50 ${r.loginLatencyMs.p50}  p99 ${r.loginLatencyMs.p99}  max ${r.loginLatencyMs.max}`],
+    ...(r.phases ? formatPhaseRows(r.phases) : []),
     ['sessions', `${r.sessionsStarted} started, ${r.maxEstablished} most logged in at once, ${r.abortedAtEnd} cut at the end` +
       `${r.abortedAtEnd > 0 && Object.keys(r.abortedByState).length > 0 ? ` (${formatErrors(r.abortedByState)})` : ''}`],
     ['verified', `${r.verifiedSize} sizes, ${r.verifiedChecksum} checksums`],

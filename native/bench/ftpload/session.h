@@ -56,6 +56,11 @@ struct Session {
   std::string in, out;
   int ml_code = 0;  // multi-line reply in progress
   uint64_t session_start = 0, op_start = 0, wait_since = 0, next_at = 0;
+  // Where the phase in progress began (phases.h): on the control connection
+  // (connected, USER sent, QUIT sent), of the data setup (227/229 received,
+  // PORT/EPRT sent) and of the transfer (RETR/STOR sent).
+  uint64_t ctl_mark = 0, data_mark = 0, xfer_mark = 0;
+  bool first_byte = false;  // this transfer's first data byte is counted
   bool claimed_op = false;  // this session (login/small) or op has claimed a --count unit
   bool logged_in = false, counted_open = false, counted_est = false;
   // transfer

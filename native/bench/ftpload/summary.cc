@@ -10,6 +10,7 @@ void Tally::Merge(const Tally& o) {
   stopped_us = std::max(stopped_us, o.stopped_us);
   hist.Merge(o.hist);
   login_hist.Merge(o.login_hist);
+  phases.Merge(o.phases);
   for (const auto& [k, v] : o.errors) errors[k] += v;
   for (const auto& [k, v] : o.ops_by_kind) ops_by_kind[k] += v;
   for (const auto& [k, v] : o.aborted_by_state) aborted_by_state[k] += v;
@@ -101,6 +102,7 @@ std::string SummaryLine(const Options& o, const Counters& c, const Tally& t, uin
                                 .Text())
       .Raw("latency", t.hist.Json())
       .Raw("login_latency", t.login_hist.Json())
+      .Raw("phases", t.phases.Json())
       .Raw("tls", TlsJson(o, t))
       .Text();
 }

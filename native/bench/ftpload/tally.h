@@ -8,6 +8,7 @@
 #include <string>
 
 #include "histogram.h"
+#include "phases.h"
 
 namespace muxftpd::ftpload {
 
@@ -15,6 +16,7 @@ struct Tally {
   uint64_t stopped_us = 0;
   Histogram hist;        // per op
   Histogram login_hist;  // connect to 230
+  PhaseHistograms phases;  // phases.h
   std::map<std::string, uint64_t> errors;
   std::map<std::string, uint64_t> ops_by_kind;
   std::map<std::string, uint64_t> aborted_by_state;  // cut at the end, by the state they were in

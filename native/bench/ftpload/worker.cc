@@ -272,6 +272,8 @@ int Worker::OpenConnect(const Session& s, const SockAddr& target) {
 
 // QUIT answered and the server closed (or 221 and a short wait): the session is done.
 void Worker::Finish(Session& s, uint64_t now) {
+  // Closed after QUIT without a 221 first: the close ends the quit phase.
+  if (s.st == St::kQuit) tally.phases.Add(Phase::kQuit, s.ctl_mark, now);
   tally.sessions_ok++;
   if (PerSessionOp(s.kind) && s.claimed_op) {
     tally.hist.Add(now - s.session_start);
