@@ -2,20 +2,28 @@
 // the real server on loopback, downloads over EPSV and PORT, uploads over
 // EPRT, in two processes whose phases merge. Every phase a scenario has must
 // be measured, with p50 <= p99 <= max; the phase names ftpload prints are the
-// ones bench/client/phases.ts reads. Bounded by --count, --duration and
+// ones bench/client/phases.ts reads. And over explicit FTPS (the login phase
+// then starts after the handshake). Bounded by --count, --duration and
 // --timeout; speed is never asserted.
 import { describe, expect, it } from 'vitest';
 import { runFtpload } from '../../bench/client/ftpload.js';
 import { parseCli } from '../../bench/client/options.js';
 import { phaseNames, type PhaseName } from '../../bench/client/phases.js';
 import { buildReport, formatReport } from '../../bench/client/report.js';
-import { expectServes, useServer } from './helpers/server.js';
+import { missing, notBuilt } from '../helpers/requires.js';
+import { useFtpsServer } from './helpers/ftps.js';
+import { expectServes, type TestServer, useServer } from './helpers/server.js';
 
 const srv = useServer({ writable: true });
+const ftps = useFtpsServer();
 
 async function run(...args: string[]): Promise<ReturnType<typeof buildReport>> {
+  return runOn(srv, ...args);
+}
+
+async function runOn(server: TestServer, ...args: string[]): Promise<ReturnType<typeof buildReport>> {
   const o = parseCli([
-    '--host', srv.host, '--port', String(srv.port), '--concurrency', '4', '--count', '40',
+    '--host', server.host, '--port', String(server.port), '--concurrency', '4', '--count', '40',
     '--duration', '20', '--timeout', '10', '--threads', '1', '--processes', '2', ...args,
   ]).load;
   const r = await runFtpload(o);
@@ -35,7 +43,7 @@ function expectMeasured(report: ReturnType<typeof buildReport>, names: readonly 
   }
 }
 
-describe('phase latency against muxftpd', () => {
+describe.skipIf(notBuilt('ftpload'))('phase latency against muxftpd', () => {
   it('measures every phase of new-session downloads over EPSV', { timeout: 60_000 }, async () => {
     const file = srv.files.hello;
     const r = await run('--scenario', 'small', '--mode', 'epsv', '--file', file.path, '--file-size', String(file.size));
@@ -68,7 +76,15 @@ describe('phase latency against muxftpd', () => {
     for (const n of ['data_setup', 'first_byte', 'xfer_done'] as const) expect(r.phases?.[n].count).toBe(0);
   });
 
-  it('the server still serves afterwards', async () => {
+  it.skipIf(missing('libssl-dev'))('measures every phase over explicit FTPS', { timeout: 60_000 }, async () => {
+    const file = ftps.files.hello;
+    const r = await runOn(ftps, '--scenario', 'small', '--tls', 'explicit', '--file', file.path, '--file-size', String(file.size));
+    expectMeasured(r, phaseNames);
+    expect(r.tls?.fullHandshakes).toBeGreaterThan(0);
+  });
+
+  it('the servers still serve afterwards', async () => {
     await expectServes(srv);
+    await expectServes(ftps);
   });
 });
