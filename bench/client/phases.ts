@@ -5,7 +5,7 @@
 // test/unit/bench-phases.test.ts.
 
 import { readFileSync } from 'node:fs';
-import { type HistogramJson, mergeHistograms, percentile, round } from './report.js';
+import { type HistogramJson, mergeHistograms, percentile, round } from './histogram.js';
 
 export const phaseNames = ['connect', 'banner', 'login', 'data_setup', 'first_byte', 'xfer_done', 'quit'] as const;
 export type PhaseName = (typeof phaseNames)[number];
