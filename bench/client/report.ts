@@ -64,6 +64,8 @@ export interface FtploadSummary {
   fd_limit: number;
   /** passive: most sessions holding their data connection at once (older builds: absent). */
   max_data_held?: number;
+  /** --max-data-setups: most data setups in flight at once (older builds: absent). */
+  max_data_setups?: number;
   /** noop: NOOPs in flight per session. */
   pipeline?: number;
   /** The address every 227 was compared with (--expect-pasv-address, else --host; older builds: absent). */
@@ -125,6 +127,8 @@ export interface Report {
   maxEstablished: number;
   /** passive: most sessions holding an open data connection at once. */
   maxDataHeld: number;
+  /** Most data setups in flight at once (a bound: the sum of each process's most). */
+  maxDataSetups: number;
   verifiedSize: number;
   verifiedChecksum: number;
   /** The address truth (absent from older ftpload builds), and the 227 address expected. */
@@ -172,7 +176,7 @@ export function mergeSummaries(ss: readonly FtploadSummary[]): FtploadSummary {
     ...r,
     threads: 0, concurrency: 0, elapsed_s: 0, ops: 0, bytes: 0, sessions_started: 0,
     sessions_ok: 0, aborted_at_end: 0, alive_at_end: 0, max_established: 0, verified_size: 0,
-    verified_checksum: 0, count: 0, max_data_held: 0,
+    verified_checksum: 0, count: 0, max_data_held: 0, max_data_setups: 0,
   };
   for (const s of ss) {
     r.threads += s.threads;
@@ -188,6 +192,7 @@ export function mergeSummaries(ss: readonly FtploadSummary[]): FtploadSummary {
     // Each process's maximum of its own sessions: their sum bounds the joint maximum.
     r.max_established += s.max_established;
     r.max_data_held = (r.max_data_held ?? 0) + (s.max_data_held ?? 0);
+    r.max_data_setups = (r.max_data_setups ?? 0) + (s.max_data_setups ?? 0);
     r.verified_size += s.verified_size;
     r.verified_checksum += s.verified_checksum;
     addCounts(errors, s.errors);
@@ -249,6 +254,7 @@ export function buildReport(
     aliveAtEnd: s.alive_at_end,
     maxEstablished: s.max_established,
     maxDataHeld: s.max_data_held ?? 0,
+    maxDataSetups: s.max_data_setups ?? 0,
     verifiedSize: s.verified_size,
     verifiedChecksum: s.verified_checksum,
   };
@@ -325,6 +331,7 @@ export function formatReport(r: Report): string {
       `${r.tls.dataResumed} of ${r.tls.dataHandshakes} data connections resumed, ${r.tls.sessionsIssued} sessions issued`]);
   }
   if (r.scenario === 'idle' || r.scenario === 'noop') rows.push(['alive at end', `${r.aliveAtEnd} of ${r.concurrency}`]);
+  if (r.maxDataSetups > 0) rows.push(['data setups', `at most ${r.maxDataSetups} in flight at once (--max-data-setups)`]);
   if (r.scenario === 'passive') {
     rows.push(['passive', `${r.ops} of ${r.concurrency} sessions transferred; ${r.maxDataHeld} held a data connection at once`]);
   }

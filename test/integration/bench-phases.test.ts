@@ -4,7 +4,8 @@
 // be measured, with p50 <= p99 <= max; the phase names ftpload prints are the
 // ones bench/client/phases.ts reads. And over explicit FTPS (the login phase
 // then starts after the handshake). Bounded by --count, --duration and
-// --timeout; speed is never asserted.
+// --timeout; speed is never asserted. And --max-data-setups: the data
+// setups in flight at once stay under it.
 import { describe, expect, it } from 'vitest';
 import { runFtpload } from '../../bench/client/ftpload.js';
 import { parseCli } from '../../bench/client/options.js';
@@ -74,6 +75,19 @@ describe.skipIf(notBuilt('ftpload'))('phase latency against muxftpd', () => {
     const r = await run('--scenario', 'login');
     expectMeasured(r, ['connect', 'banner', 'login', 'quit']);
     for (const n of ['data_setup', 'first_byte', 'xfer_done'] as const) expect(r.phases?.[n].count).toBe(0);
+  });
+
+  it('keeps at most --max-data-setups data setups in flight, the others waiting their turn', { timeout: 60_000 }, async () => {
+    const file = srv.files.hello;
+    for (const mode of ['epsv', 'eprt']) {
+      const r = await run('--scenario', 'persistent', '--mode', mode, '--concurrency', '20', '--max-data-setups', '2',
+        '--file', file.path, '--file-size', String(file.size));
+      expect(r.ops, mode).toBeGreaterThanOrEqual(40);
+      // One per process of the two, so at most 1 + 1.
+      expect(r.maxDataSetups, mode).toBeGreaterThan(0);
+      expect(r.maxDataSetups, mode).toBeLessThanOrEqual(2);
+      expectMeasured(r, ['data_setup', 'first_byte', 'xfer_done']);
+    }
   });
 
   it.skipIf(missing('libssl-dev'))('measures every phase over explicit FTPS', { timeout: 60_000 }, async () => {

@@ -34,6 +34,7 @@ enum class St {
   kNoop,         // NOOP sent
   kFlood,        // noop: logged in, --pipeline NOOPs in flight
   kDataHold,     // passive: data connection open, waiting for the others' (then RETR)
+  kSetupWait,    // --max-data-setups: waiting for a data setup's turn
   kQuit,         // QUIT sent, waiting 221 then EOF
   kQuitEof,      // 221 seen, waiting for the server to close
 };
@@ -77,6 +78,7 @@ struct Session {
   std::vector<uint64_t> ring;
   uint32_t ring_head = 0, inflight = 0;
   bool settled = false;  // passive: counted in Counters::settled
+  bool in_setup = false;  // counted in Counters::setups
   // --tls: the control and data connections' TLS, and the sessions the
   // server issued (the data connections resume the latest).
   ssl_st* ctl_tls = nullptr;

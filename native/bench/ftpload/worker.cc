@@ -173,6 +173,7 @@ void Worker::CloseData(Session& s) {
 void Worker::EndSession(Session& s, uint64_t now, uint64_t delay_us) {
   if (s.st == St::kFree) return;
   if (s.st == St::kDataHold) sh_.held.fetch_sub(1, std::memory_order_relaxed);
+  EndDataSetup(s);
   Settle(s);
   CloseData(s);
   TlsFree(s.ctl_tls);
@@ -305,6 +306,10 @@ void Worker::Scan(uint64_t now) {
           s.st = St::kNoop;
           Send(s, "NOOP", now);
         }
+        break;
+      case St::kSetupWait:
+        // Not a wait for the server either: its turn comes when a setup ends.
+        BeginDataSetup(s, now);
         break;
       case St::kQuitEof:
         // 221 arrived; a server that keeps the socket open does not make it an error.

@@ -73,6 +73,8 @@ class Worker {
 
   // worker_data.cc: data connections and transfers
   void StartOp(Session& s, uint64_t now);
+  void BeginDataSetup(Session& s, uint64_t now);
+  void EndDataSetup(Session& s);
   void StartActive(Session& s, uint64_t now);
   void OnPassiveReply(Session& s, int code, const std::string& line, uint64_t now);
   void SendXferCmd(Session& s, uint64_t now);

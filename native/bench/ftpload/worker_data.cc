@@ -13,15 +13,30 @@
 namespace muxftpd::ftpload {
 
 void Worker::StartOp(Session& s, uint64_t now) {
-  if (!PerSessionOp(s.kind)) {
-    if (!ClaimOp()) return Quit(s, now);
-    s.op_start = now;
-  }
+  if (!PerSessionOp(s.kind) && !ClaimOp()) return Quit(s, now);
   s.upload = s.kind == Kind::kUpload;
   s.file = s.kind == Kind::kLarge ? &o_.large : &o_.small;
   s.xfer_bytes = 0;
   s.crc = 0;
   s.data_done = s.reply_done = s.data_connected = false;
+  BeginDataSetup(s, now);
+}
+
+// EPSV/PASV or PORT/EPRT, when --max-data-setups leaves room; else the
+// session waits (Scan tries again).
+void Worker::BeginDataSetup(Session& s, uint64_t now) {
+  if (o_.max_data_setups > 0) {
+    uint64_t n = sh_.setups.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (n > o_.max_data_setups) {
+      sh_.setups.fetch_sub(1, std::memory_order_relaxed);
+      s.st = St::kSetupWait;
+      return;
+    }
+    s.in_setup = true;
+    if (n > tally.max_data_setups) tally.max_data_setups = n;
+  }
+  // An operation's latency starts with its turn, not with the wait for it.
+  if (!PerSessionOp(s.kind)) s.op_start = now;
   s.wait_since = now;
   if (o_.mode == DataMode::kEpsv || o_.mode == DataMode::kPasv) {
     s.st = St::kPasvReq;
@@ -81,6 +96,13 @@ void Worker::OnPassiveReply(Session& s, int code, const std::string& line, uint6
   Watch(s, kData, fd, s.data_gen, EPOLLOUT, true);
 }
 
+// The data connection is made (or the session ended): its setup's turn is over.
+void Worker::EndDataSetup(Session& s) {
+  if (!s.in_setup) return;
+  s.in_setup = false;
+  sh_.setups.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void Worker::SendXferCmd(Session& s, uint64_t now) {
   s.st = St::kXferCmd;
   s.xfer_mark = now;
@@ -103,6 +125,7 @@ void Worker::OnListen(Session& s, uint64_t now) {
   if (fd < 0) return Errno(s, "data_accept", -fd, now);
   CloseFd(s.lst);
   tally.phases.Add(Phase::kDataSetup, s.data_mark, now);
+  EndDataSetup(s);
   if (peer.HostString() == o_.target.HostString()) {
     tally.active_as_seen++;
   } else {
@@ -134,6 +157,7 @@ void Worker::OnData(Session& s, uint32_t ev, uint64_t now) {
 void Worker::OnDataConnected(Session& s, uint64_t now) {
   if (int err = -sys::SocketError(s.data); err != 0) return Errno(s, "data_connect", err, now);
   tally.phases.Add(Phase::kDataSetup, s.data_mark, now);
+  EndDataSetup(s);
   s.data_connected = true;
   // With TLS nothing is read before the handshake, which starts at the 150.
   Watch(s, kData, s.data, s.data_gen, s.upload || o_.tls != TlsMode::kOff ? 0u : EPOLLIN, false);
