@@ -4,7 +4,8 @@
 // starts it to the one that ends it:
 //   connect     connect() called → the control connection established
 //   banner      established → 220 received (implicit TLS: the handshake included)
-//   login       USER sent → 230 (or 202)
+//   login       USER sent → 230 (or 202); explicit TLS: AUTH TLS and the handshake
+//               come between banner and login, in no phase
 //   data_setup  passive: 227/229 received → data connection established;
 //               active: PORT/EPRT sent → the server's connection accepted (a
 //               server that connects on RETR/STOR, as most do, puts the 200 and
