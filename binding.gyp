@@ -60,6 +60,7 @@
         "native/bench/ftpload/json_writer.cc",
         "native/bench/ftpload/main.cc",
         "native/bench/ftpload/options.cc",
+        "native/bench/ftpload/phases.cc",
         "native/bench/ftpload/session.cc",
         "native/bench/ftpload/summary.cc",
         "native/bench/ftpload/tls.cc",

@@ -7,6 +7,7 @@ import { runFtpload } from './ftpload.js';
 import { BenchUsageError, parseCli, usage } from './options.js';
 import { algUsage, parseAlgCli } from './alg/options.js';
 import { exitCode, formatSuite, runSuite } from './alg/suite.js';
+import { phasesCompareFiles } from './phases.js';
 import { probeSize } from './probe.js';
 import { clockTicks } from './cpu.js';
 import { treePss } from './pss.js';
@@ -52,6 +53,15 @@ async function algSuite(argv: readonly string[]): Promise<number> {
 }
 
 async function main(): Promise<number> {
+  if (process.argv[2] === '--phases-compare') {
+    const [a, b, ...rest] = process.argv.slice(3);
+    if (a === undefined || b === undefined || rest.length > 0) {
+      process.stderr.write('muxftpd-bench: --phases-compare takes two --json reports: A.json B.json\n');
+      return 2;
+    }
+    process.stdout.write(`${phasesCompareFiles(a, b)}\n`);
+    return 0;
+  }
   if (process.argv[2] === 'alg-suite') {
     try {
       return await algSuite(process.argv.slice(3));

@@ -51,6 +51,8 @@ export interface LoadOptions {
   pipeline?: number | undefined;
   timeout: number;
   ramp: number;
+  /** Data setups in flight at once over all processes (undefined: no limit). */
+  maxDataSetups?: number | undefined;
   source?: string | undefined;
   mix?: string | undefined;
   progressMs: number;
@@ -106,6 +108,8 @@ export function ftploadArgs(o: LoadOptions, index = 0, processes = 1): string[] 
   ];
   if (o.count !== undefined) a.push('--count', String(share(o.count, index, processes)));
   if (o.pipeline !== undefined) a.push('--pipeline', String(o.pipeline));
+  // At least one per process: ftpload's 0 would mean no limit.
+  if (o.maxDataSetups !== undefined) a.push('--max-data-setups', String(Math.max(1, share(o.maxDataSetups, index, processes))));
   if (o.file !== undefined) a.push('--file', o.file);
   if (o.fileSize !== undefined) a.push('--file-size', String(o.fileSize));
   if (o.fileLocal !== undefined) a.push('--file-local', o.fileLocal);

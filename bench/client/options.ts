@@ -42,6 +42,11 @@ Scenarios:
                whose transfer is done; use --source to spread the clients over addresses)
   mixed        each new session picks login, small, persistent or large by --mix weights
 
+Phase latency: every run reports p50/p99/max of each phase (TCP connect, banner,
+login, data setup, first byte, transfer done, QUIT); --json writes them under
+"phases". Two such reports side by side (a direct run and one through a NAT):
+  muxftpd-bench --phases-compare direct.json nat.json
+
 Middlebox probes: muxftpd-bench alg-suite --host H --port P [...] (see
 muxftpd-bench alg-suite --help and docs/middlebox.md).
 
@@ -76,6 +81,10 @@ Options:
   --noop-interval S         idle: mean seconds between NOOPs (default 30)
   --pipeline N              noop: NOOPs in flight per session (default 16)
   --ramp N                  idle, noop, passive: sessions logging in at once per thread (default 256)
+  --max-data-setups N       data setups (EPSV/PASV/PORT/EPRT sent, data connection not yet made)
+                            in flight at once, shared out over --processes; the other sessions
+                            wait their turn (default: no limit). Through a NAT, keep it under its
+                            expectation table (nf_conntrack_expect_max)
   --timeout S               any wait for the server longer than this is an error (default 30)
   --mix SPEC                mixed weights (default login=1,small=4,persistent=4,large=1)
   --expect-pasv-address A   the address every 227 must carry (default: --host); the report
@@ -147,6 +156,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
         'files-per-session': { type: 'string' },
         'noop-interval': { type: 'string' },
         pipeline: { type: 'string' },
+        'max-data-setups': { type: 'string' },
         ramp: { type: 'string' },
         timeout: { type: 'string' },
         mix: { type: 'string' },
@@ -226,6 +236,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     pipeline: pipeline ?? (scenario === 'noop' ? 16 : undefined),
     timeout: num('--timeout', v.timeout, 0.01) ?? 30,
     ramp: int('--ramp', v.ramp, 1) ?? 256,
+    maxDataSetups: int('--max-data-setups', v['max-data-setups'], 1),
     source: v.source,
     mix: v.mix,
     progressMs: 1000,

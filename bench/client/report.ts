@@ -1,18 +1,15 @@
 // The arithmetic of a benchmark report: merging ftpload summaries (several
-// processes, several threads), percentiles from the sparse log-linear
-// histogram, rates, ratios and the text table. Pure functions, unit-tested in
-// test/unit/bench-report.test.ts.
+// processes, several threads; their histograms in histogram.ts, their phases
+// in phases.ts), rates, ratios and the text table. Pure functions,
+// unit-tested in test/unit/bench-report.test.ts.
 
+import { type HistogramJson, type LatencyMs, latencyMs, mergeHistograms, round } from './histogram.js';
+import { formatPhaseRows, mergePhases, type PhasesJson, phaseTable, type PhaseTable } from './phases.js';
 import type { ThreadCost } from './thread-cost.js';
 
-/** Sparse histogram as ftpload prints it: [lower_us, upper_us_exclusive, count] buckets. */
-export interface HistogramJson {
-  count: number;
-  sum_us: number;
-  min_us: number;
-  max_us: number;
-  buckets: Array<[number, number, number]>;
-}
+export {
+  emptyHistogram, type HistogramJson, type LatencyMs, latencyMs, mergeHistograms, percentile, round,
+} from './histogram.js';
 
 /** ftpload's `tls` object (null without --tls; absent from older builds). */
 export interface FtploadTls {
@@ -67,6 +64,8 @@ export interface FtploadSummary {
   fd_limit: number;
   /** passive: most sessions holding their data connection at once (older builds: absent). */
   max_data_held?: number;
+  /** --max-data-setups: most data setups in flight at once (older builds: absent). */
+  max_data_setups?: number;
   /** noop: NOOPs in flight per session. */
   pipeline?: number;
   /** The address every 227 was compared with (--expect-pasv-address, else --host; older builds: absent). */
@@ -75,6 +74,8 @@ export interface FtploadSummary {
   address_truth?: AddressTruth;
   latency: HistogramJson;
   login_latency: HistogramJson;
+  /** A histogram per phase of the sessions (bench/client/phases.ts; older builds: absent). */
+  phases?: PhasesJson;
   tls?: FtploadTls | null;
 }
 
@@ -90,14 +91,6 @@ export interface AddressTruth {
   activeAsSeen: number;
   activeFromElsewhere: number;
   activeRefused: number;
-}
-
-export interface LatencyMs {
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  mean: number;
 }
 
 export interface MemorySample {
@@ -122,6 +115,8 @@ export interface Report {
   mbPerSec: number;
   latencyMs: LatencyMs;
   loginLatencyMs: LatencyMs;
+  /** p50/p99/max of each phase (absent from older ftpload builds). */
+  phases?: PhaseTable;
   errors: Record<string, number>;
   errorTotal: number;
   sessionsStarted: number;
@@ -132,6 +127,8 @@ export interface Report {
   maxEstablished: number;
   /** passive: most sessions holding an open data connection at once. */
   maxDataHeld: number;
+  /** Most data setups in flight at once (a bound: the sum of each process's most). */
+  maxDataSetups: number;
   verifiedSize: number;
   verifiedChecksum: number;
   /** The address truth (absent from older ftpload builds), and the 227 address expected. */
@@ -159,63 +156,6 @@ export interface Report {
   };
 }
 
-export function emptyHistogram(): HistogramJson {
-  return { count: 0, sum_us: 0, min_us: 0, max_us: 0, buckets: [] };
-}
-
-/** Adds bucket counts with the same bounds; min over non-empty inputs, max over all. */
-export function mergeHistograms(hs: readonly HistogramJson[]): HistogramJson {
-  const byLower = new Map<number, [number, number, number]>();
-  let count = 0;
-  let sum = 0;
-  let min = Number.POSITIVE_INFINITY;
-  let max = 0;
-  for (const h of hs) {
-    count += h.count;
-    sum += h.sum_us;
-    if (h.count > 0) min = Math.min(min, h.min_us);
-    max = Math.max(max, h.max_us);
-    for (const [lo, hi, n] of h.buckets) {
-      const b = byLower.get(lo);
-      if (b) b[2] += n;
-      else byLower.set(lo, [lo, hi, n]);
-    }
-  }
-  const buckets = [...byLower.values()].sort((a, b) => a[0] - b[0]);
-  return { count, sum_us: sum, min_us: count > 0 ? min : 0, max_us: max, buckets };
-}
-
-/**
- * The q-quantile (0 < q <= 1) in microseconds: the bucket holding the
- * ceil(q * count)-th smallest value, reported at its midpoint and clamped to
- * the recorded [min, max]. Buckets below 64 us are exact.
- */
-export function percentile(h: HistogramJson, q: number): number {
-  if (h.count === 0) return 0;
-  if (q >= 1) return h.max_us;
-  const rank = Math.max(1, Math.ceil(q * h.count));
-  let seen = 0;
-  for (const [lo, hi, n] of h.buckets) {
-    seen += n;
-    if (seen >= rank) {
-      const mid = lo + (hi - 1 - lo) / 2;
-      return Math.min(h.max_us, Math.max(h.min_us, mid));
-    }
-  }
-  return h.max_us;
-}
-
-export function latencyMs(h: HistogramJson): LatencyMs {
-  const ms = (us: number): number => Math.round(us) / 1000;
-  return {
-    p50: ms(percentile(h, 0.5)),
-    p90: ms(percentile(h, 0.9)),
-    p99: ms(percentile(h, 0.99)),
-    max: ms(h.max_us),
-    mean: h.count > 0 ? ms(h.sum_us / h.count) : 0,
-  };
-}
-
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
@@ -236,7 +176,7 @@ export function mergeSummaries(ss: readonly FtploadSummary[]): FtploadSummary {
     ...r,
     threads: 0, concurrency: 0, elapsed_s: 0, ops: 0, bytes: 0, sessions_started: 0,
     sessions_ok: 0, aborted_at_end: 0, alive_at_end: 0, max_established: 0, verified_size: 0,
-    verified_checksum: 0, count: 0, max_data_held: 0,
+    verified_checksum: 0, count: 0, max_data_held: 0, max_data_setups: 0,
   };
   for (const s of ss) {
     r.threads += s.threads;
@@ -252,6 +192,7 @@ export function mergeSummaries(ss: readonly FtploadSummary[]): FtploadSummary {
     // Each process's maximum of its own sessions: their sum bounds the joint maximum.
     r.max_established += s.max_established;
     r.max_data_held = (r.max_data_held ?? 0) + (s.max_data_held ?? 0);
+    r.max_data_setups = (r.max_data_setups ?? 0) + (s.max_data_setups ?? 0);
     r.verified_size += s.verified_size;
     r.verified_checksum += s.verified_checksum;
     addCounts(errors, s.errors);
@@ -275,6 +216,9 @@ export function mergeSummaries(ss: readonly FtploadSummary[]): FtploadSummary {
     : null;
   r.latency = mergeHistograms(ss.map((s) => s.latency));
   r.login_latency = mergeHistograms(ss.map((s) => s.login_latency));
+  const phases = mergePhases(ss.map((s) => s.phases));
+  if (phases) r.phases = phases;
+  else delete r.phases;
   return r;
 }
 
@@ -310,9 +254,11 @@ export function buildReport(
     aliveAtEnd: s.alive_at_end,
     maxEstablished: s.max_established,
     maxDataHeld: s.max_data_held ?? 0,
+    maxDataSetups: s.max_data_setups ?? 0,
     verifiedSize: s.verified_size,
     verifiedChecksum: s.verified_checksum,
   };
+  if (s.phases) report.phases = phaseTable(s.phases);
   if (s.address_truth) report.addressTruth = { ...s.address_truth };
   if (s.expect_pasv_address !== undefined) report.expectPasvAddress = s.expect_pasv_address;
   if (s.tls) {
@@ -343,11 +289,6 @@ export function buildReport(
   return report;
 }
 
-export function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
-
 /** value / base, or null when either is missing or the base is zero. */
 export function ratio(value: number | null | undefined, base: number | null | undefined): number | null {
   if (value == null || base == null || base === 0 || !Number.isFinite(value) || !Number.isFinite(base)) {
@@ -370,6 +311,7 @@ export function formatReport(r: Report): string {
     ['transferred', `${(r.bytes / 1e6).toFixed(1)} MB (${r.mbPerSec.toFixed(1)} MB/s)`],
     ['latency ms', `p50 ${r.latencyMs.p50}  p90 ${r.latencyMs.p90}  p99 ${r.latencyMs.p99}  max ${r.latencyMs.max}`],
     ['login ms', `p50 ${r.loginLatencyMs.p50}  p99 ${r.loginLatencyMs.p99}  max ${r.loginLatencyMs.max}`],
+    ...(r.phases ? formatPhaseRows(r.phases) : []),
     ['sessions', `${r.sessionsStarted} started, ${r.maxEstablished} most logged in at once, ${r.abortedAtEnd} cut at the end` +
       `${r.abortedAtEnd > 0 && Object.keys(r.abortedByState).length > 0 ? ` (${formatErrors(r.abortedByState)})` : ''}`],
     ['verified', `${r.verifiedSize} sizes, ${r.verifiedChecksum} checksums`],
@@ -389,6 +331,7 @@ export function formatReport(r: Report): string {
       `${r.tls.dataResumed} of ${r.tls.dataHandshakes} data connections resumed, ${r.tls.sessionsIssued} sessions issued`]);
   }
   if (r.scenario === 'idle' || r.scenario === 'noop') rows.push(['alive at end', `${r.aliveAtEnd} of ${r.concurrency}`]);
+  if (r.maxDataSetups > 0) rows.push(['data setups', `at most ${r.maxDataSetups} in flight at once (--max-data-setups)`]);
   if (r.scenario === 'passive') {
     rows.push(['passive', `${r.ops} of ${r.concurrency} sessions transferred; ${r.maxDataHeld} held a data connection at once`]);
   }

@@ -16,6 +16,7 @@ import {
   vsBestSpread,
 } from './figures.js';
 import type { Cell, CompareResult } from './result.js';
+import { formatPhaseSection } from './phase-section.js';
 import { formatThreadSection } from './thread-section.js';
 import { formatTlsSection, handshakesPerCore } from './tls-section.js';
 import { type MatrixScenario, passivePorts, reference } from './scenarios.js';
@@ -153,6 +154,7 @@ export function formatMarkdown(result: CompareResult): string {
     });
     lines.push(`| ${sc.name} | ${row.join(' | ')} |`);
   }
+  lines.push(...formatPhaseSection(result, servers));
   lines.push('', '## Errors', '');
   let any = false;
   const where = (c: Cell): string => `${c.server} / ${c.scenario}${rounds > 1 && roundsOf(result, c.scenario).length > 1 ? ` (round ${(c.round ?? 0) + 1})` : ''}`;

@@ -438,6 +438,15 @@ describe('muxftpd-bench flags', () => {
     expect(o.json).toBe(true);
     expect(o.load.pipeline).toBeUndefined();
   });
+  it('shares --max-data-setups out over the processes, at least one each', () => {
+    const o = parseCli(['--scenario', 'persistent', '--file', 'f', '--max-data-setups', '3', '--processes', '2']).load;
+    expect(o.maxDataSetups).toBe(3);
+    const at = (a: string[]): string | undefined => a[a.indexOf('--max-data-setups') + 1];
+    expect([at(ftploadArgs(o, 0, 2)), at(ftploadArgs(o, 1, 2))]).toEqual(['2', '1']);
+    expect(at(ftploadArgs({ ...o, maxDataSetups: 1 }, 1, 2))).toBe('1');
+    expect(ftploadArgs(parseCli(['--scenario', 'persistent', '--file', 'f']).load)).not.toContain('--max-data-setups');
+    expect(() => parseCli(['--scenario', 'persistent', '--max-data-setups', '0'])).toThrow(BenchUsageError);
+  });
   it('takes --expect-pasv-address (an IP address) into the ftpload argv', () => {
     const o = parseCli(['--scenario', 'small', '--file', 'a', '--mode', 'pasv', '--expect-pasv-address', '203.0.113.9']);
     expect(o.load.expectPasvAddress).toBe('203.0.113.9');

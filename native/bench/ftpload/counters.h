@@ -15,6 +15,8 @@ struct Counters {
   // passive: sessions past their data setup (holding a data connection, or
   // failed before), and sessions holding one right now.
   std::atomic<uint64_t> settled{0}, held{0};
+  // Data setups in flight (--max-data-setups).
+  std::atomic<uint64_t> setups{0};
   std::atomic<bool> stop{false};
   uint64_t start_us = 0, deadline_us = 0;
 };

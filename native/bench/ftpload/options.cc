@@ -44,6 +44,7 @@ bool ParseKind(const std::string& s, Kind* k) {
       "  [--large-file REMOTE] [--large-size N] [--large-local PATH] [--checksum]\n"
       "  [--upload-size N] [--upload-prefix P] [--files-per-session N]\n"
       "  [--noop-interval S] [--pipeline N] [--timeout S] [--ramp N] [--source A-B|A,B]\n"
+      "  [--max-data-setups N]\n"
       "  [--progress-ms N]\n"
       "  [--mix login=1,small=4,...] [--tag T] [--expect-pasv-address A]\n"
       "  [--tls explicit|implicit] [--tls-version 1.2|1.3]\n"
@@ -157,7 +158,7 @@ enum Flag : int {
   kHost = 256, kPort, kScenario, kMode, kConcurrency, kThreads, kDuration, kCount, kUser,
   kPass, kFile, kFileSize, kFileLocal, kLargeFile, kLargeSize, kLargeLocal, kChecksum,
   kUploadSize, kUploadPrefix, kFilesPerSession, kNoopInterval, kTimeout, kRamp, kPipeline,
-  kSource, kProgressMs, kMix, kTag, kExpectPasv, kTls, kTlsVersion, kHelp,
+  kSource, kMaxDataSetups, kProgressMs, kMix, kTag, kExpectPasv, kTls, kTlsVersion, kHelp,
 };
 
 const option kLongOptions[] = {
@@ -186,6 +187,7 @@ const option kLongOptions[] = {
     {"ramp", required_argument, nullptr, kRamp},
     {"pipeline", required_argument, nullptr, kPipeline},
     {"source", required_argument, nullptr, kSource},
+    {"max-data-setups", required_argument, nullptr, kMaxDataSetups},
     {"progress-ms", required_argument, nullptr, kProgressMs},
     {"mix", required_argument, nullptr, kMix},
     {"tag", required_argument, nullptr, kTag},
@@ -260,6 +262,7 @@ Options ParseOptions(int argc, char** argv) {
       case kTimeout: o.timeout_s = num(); break;
       case kRamp: o.ramp = static_cast<int>(num()); break;
       case kPipeline: o.pipeline = static_cast<int>(num()); break;
+      case kMaxDataSetups: o.max_data_setups = static_cast<uint64_t>(num()); break;
       case kSource: {
         std::string bad;
         if (!ParseSources(v, &o.sources, &bad)) {

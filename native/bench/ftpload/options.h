@@ -53,6 +53,10 @@ struct Options {
   double timeout_s = 30;
   int ramp = 256;     // sessions between connect and logged-in, per thread (idle, noop, passive)
   int pipeline = 16;  // noop: NOOPs in flight per session
+  // Data setups (EPSV/PASV/PORT/EPRT sent, data connection not yet made) in
+  // flight at once in this process; 0 = no limit. Others wait their turn, so
+  // a NAT's expectation table (nf_conntrack_expect_max) is not the limit.
+  uint64_t max_data_setups = 0;
   std::vector<SockAddr> sources;
   // The address every 227 must carry (--expect-pasv-address; default --host),
   // as SockAddr::HostString writes it.

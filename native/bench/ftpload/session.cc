@@ -23,6 +23,7 @@ const char* StName(St s) {
     case St::kNoop: return "noop";
     case St::kFlood: return "noop_flood";
     case St::kDataHold: return "data_hold";
+    case St::kSetupWait: return "setup_wait";
     case St::kQuit: return "quit";
     case St::kQuitEof: return "quit";
   }

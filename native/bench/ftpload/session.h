@@ -34,6 +34,7 @@ enum class St {
   kNoop,         // NOOP sent
   kFlood,        // noop: logged in, --pipeline NOOPs in flight
   kDataHold,     // passive: data connection open, waiting for the others' (then RETR)
+  kSetupWait,    // --max-data-setups: waiting for a data setup's turn
   kQuit,         // QUIT sent, waiting 221 then EOF
   kQuitEof,      // 221 seen, waiting for the server to close
 };
@@ -56,6 +57,11 @@ struct Session {
   std::string in, out;
   int ml_code = 0;  // multi-line reply in progress
   uint64_t session_start = 0, op_start = 0, wait_since = 0, next_at = 0;
+  // Where the phase in progress began (phases.h): on the control connection
+  // (connected, USER sent, QUIT sent), of the data setup (227/229 received,
+  // PORT/EPRT sent) and of the transfer (RETR/STOR sent).
+  uint64_t ctl_mark = 0, data_mark = 0, xfer_mark = 0;
+  bool first_byte = false;  // this transfer's first data byte is counted
   bool claimed_op = false;  // this session (login/small) or op has claimed a --count unit
   bool logged_in = false, counted_open = false, counted_est = false;
   // transfer
@@ -72,6 +78,7 @@ struct Session {
   std::vector<uint64_t> ring;
   uint32_t ring_head = 0, inflight = 0;
   bool settled = false;  // passive: counted in Counters::settled
+  bool in_setup = false;  // counted in Counters::setups
   // --tls: the control and data connections' TLS, and the sessions the
   // server issued (the data connections resume the latest).
   ssl_st* ctl_tls = nullptr;

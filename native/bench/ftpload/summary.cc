@@ -10,6 +10,7 @@ void Tally::Merge(const Tally& o) {
   stopped_us = std::max(stopped_us, o.stopped_us);
   hist.Merge(o.hist);
   login_hist.Merge(o.login_hist);
+  phases.Merge(o.phases);
   for (const auto& [k, v] : o.errors) errors[k] += v;
   for (const auto& [k, v] : o.ops_by_kind) ops_by_kind[k] += v;
   for (const auto& [k, v] : o.aborted_by_state) aborted_by_state[k] += v;
@@ -26,6 +27,7 @@ void Tally::Merge(const Tally& o) {
   // Each worker's maximum is of a process-wide count: the largest is the process's.
   max_established = std::max(max_established, o.max_established);
   max_data_held = std::max(max_data_held, o.max_data_held);
+  max_data_setups = std::max(max_data_setups, o.max_data_setups);
   tls_ctl_handshakes += o.tls_ctl_handshakes;
   tls_data_handshakes += o.tls_data_handshakes;
   tls_data_resumed += o.tls_data_resumed;
@@ -90,6 +92,7 @@ std::string SummaryLine(const Options& o, const Counters& c, const Tally& t, uin
       .Number("verified_checksum", t.verified_crc)
       .Number("fd_limit", fd_limit)
       .Number("max_data_held", t.max_data_held)
+      .Number("max_data_setups", t.max_data_setups)
       .Number("pipeline", o.pipeline)
       .String("expect_pasv_address", o.expect_pasv)
       .Raw("address_truth", JsonObject()
@@ -101,6 +104,7 @@ std::string SummaryLine(const Options& o, const Counters& c, const Tally& t, uin
                                 .Text())
       .Raw("latency", t.hist.Json())
       .Raw("login_latency", t.login_hist.Json())
+      .Raw("phases", t.phases.Json())
       .Raw("tls", TlsJson(o, t))
       .Text();
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "histogram.h"
+#include "phases.h"
 
 namespace muxftpd::ftpload {
 
@@ -15,6 +16,7 @@ struct Tally {
   uint64_t stopped_us = 0;
   Histogram hist;        // per op
   Histogram login_hist;  // connect to 230
+  PhaseHistograms phases;  // phases.h
   std::map<std::string, uint64_t> errors;
   std::map<std::string, uint64_t> ops_by_kind;
   std::map<std::string, uint64_t> aborted_by_state;  // cut at the end, by the state they were in
@@ -25,7 +27,7 @@ struct Tally {
   uint64_t pasv_as_expected = 0, pasv_unexpected = 0;
   uint64_t active_as_seen = 0, active_from_elsewhere = 0, active_refused = 0;
   // Read from the shared counters, so each worker's is a process-wide figure.
-  uint64_t max_established = 0, max_data_held = 0;
+  uint64_t max_established = 0, max_data_held = 0, max_data_setups = 0;
   // --tls: handshakes finished (a control connection's is always a full one),
   // data connections that resumed a session, sessions (tickets) the servers issued.
   uint64_t tls_ctl_handshakes = 0, tls_data_handshakes = 0, tls_data_resumed = 0;

@@ -173,6 +173,7 @@ void Worker::CloseData(Session& s) {
 void Worker::EndSession(Session& s, uint64_t now, uint64_t delay_us) {
   if (s.st == St::kFree) return;
   if (s.st == St::kDataHold) sh_.held.fetch_sub(1, std::memory_order_relaxed);
+  EndDataSetup(s);
   Settle(s);
   CloseData(s);
   TlsFree(s.ctl_tls);
@@ -272,6 +273,8 @@ int Worker::OpenConnect(const Session& s, const SockAddr& target) {
 
 // QUIT answered and the server closed (or 221 and a short wait): the session is done.
 void Worker::Finish(Session& s, uint64_t now) {
+  // Closed after QUIT without a 221 first: the close ends the quit phase.
+  if (s.st == St::kQuit) tally.phases.Add(Phase::kQuit, s.ctl_mark, now);
   tally.sessions_ok++;
   if (PerSessionOp(s.kind) && s.claimed_op) {
     tally.hist.Add(now - s.session_start);
@@ -303,6 +306,10 @@ void Worker::Scan(uint64_t now) {
           s.st = St::kNoop;
           Send(s, "NOOP", now);
         }
+        break;
+      case St::kSetupWait:
+        // Not a wait for the server either: its turn comes when a setup ends.
+        BeginDataSetup(s, now);
         break;
       case St::kQuitEof:
         // 221 arrived; a server that keeps the socket open does not make it an error.

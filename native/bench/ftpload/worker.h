@@ -64,6 +64,7 @@ class Worker {
   bool ReadReplies(Session& s, uint64_t now);
   void OnReply(Session& s, int code, const std::string& line, uint64_t now);
   void ReplyError(Session& s, int code, uint64_t now);
+  void SendUser(Session& s, uint64_t now);
   void LoggedIn(Session& s, uint64_t now);
   void OnFloodReply(Session& s, int code, uint64_t now);
   void TopUp(Session& s, uint64_t now);
@@ -72,6 +73,8 @@ class Worker {
 
   // worker_data.cc: data connections and transfers
   void StartOp(Session& s, uint64_t now);
+  void BeginDataSetup(Session& s, uint64_t now);
+  void EndDataSetup(Session& s);
   void StartActive(Session& s, uint64_t now);
   void OnPassiveReply(Session& s, int code, const std::string& line, uint64_t now);
   void SendXferCmd(Session& s, uint64_t now);
@@ -80,7 +83,9 @@ class Worker {
   void OnDataConnected(Session& s, uint64_t now);
   void SendUpload(Session& s, uint32_t ev, uint64_t now);
   void ReceiveDownload(Session& s, uint64_t now);
+  void XferReplied(Session& s, uint64_t now);
   void MaybeOpDone(Session& s, uint64_t now);
+  void FirstByte(Session& s, uint64_t now);
   void Received(Session& s, size_t n, uint64_t now);
   void DownloadEnded(Session& s, uint64_t now, bool tls_close);
 

@@ -41,6 +41,8 @@ void Worker::OnCtl(Session& s, uint32_t ev, uint64_t now) {
       Errno(s, "connect", err, now);
       return;
     }
+    tally.phases.Add(Phase::kConnect, s.session_start, now);
+    s.ctl_mark = now;
     s.st = St::kGreeting;
     s.wait_since = now;
     Watch(s, kCtl, s.ctl, s.ctl_gen, EPOLLIN, false);
@@ -127,12 +129,12 @@ void Worker::OnReply(Session& s, int code, const std::string& line, uint64_t now
   switch (s.st) {
     case St::kGreeting:
       if (code != 220) return ReplyError(s, code, now);
+      tally.phases.Add(Phase::kBanner, s.ctl_mark, now);
       if (o_.tls == TlsMode::kExplicit && !s.ctl_tls) {
         s.st = St::kAuth;
         return Send(s, "AUTH TLS", now);
       }
-      s.st = St::kUser;
-      return Send(s, "USER " + o_.user, now);
+      return SendUser(s, now);
     case St::kAuth:
       if (code != 234) return ReplyError(s, code, now);
       return StartCtlTls(s, now);
@@ -176,15 +178,11 @@ void Worker::OnReply(Session& s, int code, const std::string& line, uint64_t now
       if (code >= 100 && code < 200) return;
       if (code == 226 || code == 250) {  // no 150 at all (seen with tiny files)
         s.st = St::kXfer;
-        s.reply_done = true;
-        return MaybeOpDone(s, now);
+        return XferReplied(s, now);
       }
       return ReplyError(s, code, now);
     case St::kXfer:
-      if (code == 226 || code == 250) {
-        s.reply_done = true;
-        return MaybeOpDone(s, now);
-      }
+      if (code == 226 || code == 250) return XferReplied(s, now);
       return ReplyError(s, code, now);
     case St::kFlood:
       return OnFloodReply(s, code, now);
@@ -198,6 +196,7 @@ void Worker::OnReply(Session& s, int code, const std::string& line, uint64_t now
       return;
     case St::kQuit:
       if (code == 221) {
+        tally.phases.Add(Phase::kQuit, s.ctl_mark, now);
         s.st = St::kQuitEof;
         s.wait_since = now;
         return;
@@ -229,7 +228,14 @@ uint64_t Worker::NoopDelay() {
   return base / 2 + rng_() % (base + 1);  // jitter: 0.5x .. 1.5x
 }
 
+void Worker::SendUser(Session& s, uint64_t now) {
+  s.st = St::kUser;
+  s.ctl_mark = now;
+  Send(s, "USER " + o_.user, now);
+}
+
 void Worker::LoggedIn(Session& s, uint64_t now) {
+  tally.phases.Add(Phase::kLogin, s.ctl_mark, now);
   s.logged_in = true;
   connecting_--;
   tally.login_hist.Add(now - s.session_start);
@@ -276,6 +282,7 @@ void Worker::TopUp(Session& s, uint64_t now) {
 
 void Worker::Quit(Session& s, uint64_t now) {
   s.st = St::kQuit;
+  s.ctl_mark = now;
   Send(s, "QUIT", now);
 }
 

@@ -13,15 +13,30 @@
 namespace muxftpd::ftpload {
 
 void Worker::StartOp(Session& s, uint64_t now) {
-  if (!PerSessionOp(s.kind)) {
-    if (!ClaimOp()) return Quit(s, now);
-    s.op_start = now;
-  }
+  if (!PerSessionOp(s.kind) && !ClaimOp()) return Quit(s, now);
   s.upload = s.kind == Kind::kUpload;
   s.file = s.kind == Kind::kLarge ? &o_.large : &o_.small;
   s.xfer_bytes = 0;
   s.crc = 0;
   s.data_done = s.reply_done = s.data_connected = false;
+  BeginDataSetup(s, now);
+}
+
+// EPSV/PASV or PORT/EPRT, when --max-data-setups leaves room; else the
+// session waits (Scan tries again).
+void Worker::BeginDataSetup(Session& s, uint64_t now) {
+  if (o_.max_data_setups > 0) {
+    uint64_t n = sh_.setups.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (n > o_.max_data_setups) {
+      sh_.setups.fetch_sub(1, std::memory_order_relaxed);
+      s.st = St::kSetupWait;
+      return;
+    }
+    s.in_setup = true;
+    if (n > tally.max_data_setups) tally.max_data_setups = n;
+  }
+  // An operation's latency starts with its turn, not with the wait for it.
+  if (!PerSessionOp(s.kind)) s.op_start = now;
   s.wait_since = now;
   if (o_.mode == DataMode::kEpsv || o_.mode == DataMode::kPasv) {
     s.st = St::kPasvReq;
@@ -47,6 +62,7 @@ void Worker::StartActive(Session& s, uint64_t now) {
   s.lst_gen++;
   Watch(s, kLst, fd, s.lst_gen, EPOLLIN, true);
   s.st = St::kPortReq;
+  s.data_mark = now;
   if (o_.mode == DataMode::kPort) {
     if (a.Family() != AF_INET) return Error(s, "port_needs_ipv4", now, false);
     return Send(s, "PORT " + PortArgument(a), now);
@@ -61,6 +77,7 @@ void Worker::OnPassiveReply(Session& s, int code, const std::string& line, uint6
   std::string announced;
   int port = code == 229 ? ParseEpsvPort(line) : ParsePasvPort(line, &announced);
   if (port <= 0) return Error(s, "bad_pasv_reply", now);
+  s.data_mark = now;
   // The data connection still goes to --host: the count says whether the
   // 227 would have sent a client that trusts it there.
   if (code == 229 || announced == o_.expect_pasv) {
@@ -79,8 +96,17 @@ void Worker::OnPassiveReply(Session& s, int code, const std::string& line, uint6
   Watch(s, kData, fd, s.data_gen, EPOLLOUT, true);
 }
 
+// The data connection is made (or the session ended): its setup's turn is over.
+void Worker::EndDataSetup(Session& s) {
+  if (!s.in_setup) return;
+  s.in_setup = false;
+  sh_.setups.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void Worker::SendXferCmd(Session& s, uint64_t now) {
   s.st = St::kXferCmd;
+  s.xfer_mark = now;
+  s.first_byte = false;
   if (s.upload) {
     // A new name per upload: some servers refuse to let anonymous users
     // overwrite (pure-ftpd), so no run depends on it. The caller cleans up.
@@ -98,6 +124,8 @@ void Worker::OnListen(Session& s, uint64_t now) {
   if (fd == -EAGAIN) return;
   if (fd < 0) return Errno(s, "data_accept", -fd, now);
   CloseFd(s.lst);
+  tally.phases.Add(Phase::kDataSetup, s.data_mark, now);
+  EndDataSetup(s);
   if (peer.HostString() == o_.target.HostString()) {
     tally.active_as_seen++;
   } else {
@@ -128,6 +156,8 @@ void Worker::OnData(Session& s, uint32_t ev, uint64_t now) {
 // Passive mode: our connect finished, or failed.
 void Worker::OnDataConnected(Session& s, uint64_t now) {
   if (int err = -sys::SocketError(s.data); err != 0) return Errno(s, "data_connect", err, now);
+  tally.phases.Add(Phase::kDataSetup, s.data_mark, now);
+  EndDataSetup(s);
   s.data_connected = true;
   // With TLS nothing is read before the handshake, which starts at the 150.
   Watch(s, kData, s.data, s.data_gen, s.upload || o_.tls != TlsMode::kOff ? 0u : EPOLLIN, false);
@@ -155,6 +185,7 @@ void Worker::SendUpload(Session& s, uint32_t ev, uint64_t now) {
     if (n == kTlsWantRead) return Error(s, "tls_data_write_wants_read", now);
     if (n == kTlsFailed) return TlsFailed(s, "data_write", now);
     if (n < 0) return Errno(s, "data_send", static_cast<int>(-n), now);
+    FirstByte(s, now);
     s.xfer_bytes += static_cast<uint64_t>(n);
     sh_.bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
     s.wait_since = now;
@@ -189,6 +220,7 @@ void Worker::ReceiveDownload(Session& s, uint64_t now) {
 
 // n bytes of a download arrived (in buf_ when checksummed).
 void Worker::Received(Session& s, size_t n, uint64_t now) {
+  FirstByte(s, now);
   if (o_.checksum) {
     const auto* bytes = reinterpret_cast<const unsigned char*>(buf_.data());
     s.crc = Crc32Update(s.crc, bytes, n);
@@ -204,6 +236,20 @@ void Worker::DownloadEnded(Session& s, uint64_t now, bool tls_close) {
   if (tls_close) TlsClose(s.data_tls);
   CloseData(s);
   s.data_done = true;
+  MaybeOpDone(s, now);
+}
+
+// The first data byte of a transfer received (RETR) or sent (STOR).
+void Worker::FirstByte(Session& s, uint64_t now) {
+  if (s.first_byte) return;
+  s.first_byte = true;
+  tally.phases.Add(Phase::kFirstByte, s.xfer_mark, now);
+}
+
+// 226/250: the server says the transfer is done.
+void Worker::XferReplied(Session& s, uint64_t now) {
+  tally.phases.Add(Phase::kXferDone, s.xfer_mark, now);
+  s.reply_done = true;
   MaybeOpDone(s, now);
 }
 

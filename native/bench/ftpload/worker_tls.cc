@@ -62,8 +62,7 @@ void Worker::CtlHandshake(Session& s, uint64_t now) {
     s.st = St::kGreeting;  // the 220 comes over TLS
     return;
   }
-  s.st = St::kUser;
-  Send(s, "USER " + o_.user, now);
+  SendUser(s, now);
 }
 
 // A data connection's handshake starts once it is connected (or accepted)
