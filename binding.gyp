@@ -62,6 +62,7 @@
         "native/bench/ftpload/options.cc",
         "native/bench/ftpload/phases.cc",
         "native/bench/ftpload/session.cc",
+        "native/bench/ftpload/stream.cc",
         "native/bench/ftpload/summary.cc",
         "native/bench/ftpload/tls.cc",
         "native/bench/ftpload/worker.cc",

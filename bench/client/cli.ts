@@ -14,7 +14,9 @@ import { treePss } from './pss.js';
 import { threadCost } from './thread-cost.js';
 import { formatThreadCost } from './thread-table.js';
 import { sampleTree, type TreeSample } from './threads.js';
-import { buildReport, formatReport, formatStatus, type FtploadProgress, type MemorySample } from './report.js';
+import { buildReport, formatReport, formatStatus, type FtploadProgress, type MemorySample, round } from './report.js';
+import { formatMerged, mergeFiles } from './merge.js';
+import { waitUntil } from './start-at.js';
 
 /** Fills in the expected download sizes, asking the server (SIZE) when not told. */
 export async function resolveSizes(o: LoadOptions, noProbe: boolean, warn: (s: string) => void): Promise<void> {
@@ -62,6 +64,17 @@ async function main(): Promise<number> {
     process.stdout.write(`${phasesCompareFiles(a, b)}\n`);
     return 0;
   }
+  if (process.argv[2] === 'merge') {
+    const files = process.argv.slice(3).filter((a) => a !== '--json');
+    if (files.length === 0 || files.some((f) => f.startsWith('-'))) {
+      process.stderr.write('muxftpd-bench: merge takes --json reports (or ftpload summaries): merge a.json b.json ... [--json]\n');
+      return 2;
+    }
+    const r = mergeFiles(files);
+    if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else process.stdout.write(`${formatMerged(r.merged)}\n${formatReport(r)}\n`);
+    return 0;
+  }
   if (process.argv[2] === 'alg-suite') {
     try {
       return await algSuite(process.argv.slice(3));
@@ -107,6 +120,11 @@ async function main(): Promise<number> {
   const stop = (): void => ac.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  if (cli.startAt !== undefined) {
+    const late = await waitUntil(cli.startAt, ac.signal);
+    if (late > 0.1) warn(`--start-at: ${late.toFixed(3)} s late, started at once`);
+  }
+  const startedAt = Date.now() / 1000;
   const run = await runFtpload(
     o,
     (p) => {
@@ -135,7 +153,8 @@ async function main(): Promise<number> {
   const report = buildReport(run.summary, run.processes, memory);
   const cpu = threadsBefore && threadsAfter ? threadCost(threadsBefore, threadsAfter, report.ops, clockTicks()) : null;
   if (cpu) report.threadCpu = cpu;
-  if (cli.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  report.startedAt = round(startedAt, 3);
+  if (cli.json) process.stdout.write(`${JSON.stringify({ ...report, summary: run.summary })}\n`);
   else process.stdout.write(`${formatReport(report)}\n${cpu ? `${formatThreadCost(cpu)}\n` : ''}`);
   return 0;
 }

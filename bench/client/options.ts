@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import {
   dataModes, type DataMode, type LoadOptions, type Scenario, scenarios, tlsModes, type TlsMode, tlsVersions, type TlsVersion,
 } from './ftpload.js';
+import { maxStartAheadS } from './start-at.js';
 
 export class BenchUsageError extends Error {
   readonly code = 'MUXFTPD_ERR_BENCH_USAGE';
@@ -20,6 +21,8 @@ export interface CliOptions {
   help: boolean;
   /** No SIZE probe when neither --file-size nor --verify-local is given. */
   noProbe: boolean;
+  /** --start-at: unix seconds at which the load starts (bench/client/start-at.ts). */
+  startAt?: number | undefined;
 }
 
 export const usage = `Usage: muxftpd-bench --scenario NAME [options]
@@ -46,6 +49,13 @@ Phase latency: every run reports p50/p99/max of each phase (TCP connect, banner,
 login, data setup, first byte, transfer done, QUIT); --json writes them under
 "phases". Two such reports side by side (a direct run and one through a NAT):
   muxftpd-bench --phases-compare direct.json nat.json
+
+Load from many hosts (docs/many-hosts.md): give every host the same
+--start-at (unix seconds; the hosts' clocks must agree: NTP or chrony) and
+--json, then combine the reports; percentiles, overall and per phase, come
+from the merged histograms:
+  muxftpd-bench merge a.json b.json ... [--json]
+Locust master and workers: bench/locust/locustfile.py.
 
 Middlebox probes: muxftpd-bench alg-suite --host H --port P [...] (see
 muxftpd-bench alg-suite --help and docs/middlebox.md).
@@ -94,7 +104,10 @@ Options:
   --pid PID                 the server's pid, for its memory (PSS) and its CPU per op by
                             thread (JS main thread, workers, acceptor, …; its descendant
                             processes included) in the report
-  --json                    print the report as JSON
+  --start-at T              start the load at unix time T (seconds, fractions allowed; at most
+                            24 h ahead), on this host's wall clock: hosts of one run must
+                            agree on the time (NTP/chrony). Late: starts at once, says by how much
+  --json                    print the report as JSON (with the merged summary: what merge reads)
   --quiet                   no live status line
   --no-probe                do not ask SIZE; downloads are then not size-checked
   --help                    show this help
@@ -123,6 +136,16 @@ export function address(flag: string, v: string | undefined): string | undefined
   const a = v.replace(/^\[|\]$/g, '');
   if (!net.isIP(a)) throw new BenchUsageError(`${flag}: expected an IPv4 or IPv6 address, got '${v}'`);
   return a;
+}
+
+/** --start-at: unix seconds, not in milliseconds by mistake (at most maxStartAheadS ahead of `nowMs`). */
+export function startAt(v: string | undefined, nowMs: number): number | undefined {
+  const t = num('--start-at', v, 0);
+  if (t === undefined) return undefined;
+  if (t > nowMs / 1000 + maxStartAheadS) {
+    throw new BenchUsageError(`--start-at: ${v} is more than 24 h ahead (unix time in seconds, e.g. $(( $(date +%s) + 30 )))`);
+  }
+  return t;
 }
 
 export function parseCli(argv: readonly string[]): CliOptions {
@@ -164,6 +187,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
         'tls-version': { type: 'string' },
         pid: { type: 'string' },
         'expect-pasv-address': { type: 'string' },
+        'start-at': { type: 'string' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
         'no-probe': { type: 'boolean' },
@@ -251,5 +275,6 @@ export function parseCli(argv: readonly string[]): CliOptions {
     pid: int('--pid', v.pid, 1),
     help,
     noProbe: v['no-probe'] === true,
+    startAt: startAt(v['start-at'], Date.now()),
   };
 }

@@ -145,6 +145,10 @@ export interface Report {
     dataResumed: number;
     sessionsIssued: number;
   };
+  /** Unix seconds the load started (muxftpd-bench; merge: the earliest run's). */
+  startedAt?: number;
+  /** The merged ftpload summary, histograms and all: what `muxftpd-bench merge` adds up (--json reports). */
+  summary?: FtploadSummary;
   memory?: {
     baselineKiB: number;
     heldKiB: number;

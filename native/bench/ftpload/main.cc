@@ -21,7 +21,7 @@
 // Where the parts live (native/bench/ftpload/): options.cc (the command line,
 // getopt_long), addresses.cc (--host/--source, PASV/EPSV/PORT/EPRT), worker*.cc
 // (the sessions), tally.h + summary.cc (what is counted and printed),
-// histogram.cc, json_writer.cc, crc32.cc, tls.cc (--tls, OpenSSL); sockets
+// histogram.cc, json_writer.cc, crc32.cc, stream.cc (--stream-ms), tls.cc (--tls, OpenSSL); sockets
 // through native/engine/sys.h.
 
 #include <unistd.h>
@@ -36,6 +36,7 @@
 #include "clock.h"
 #include "counters.h"
 #include "options.h"
+#include "stream.h"
 #include "summary.h"
 #include "tls.h"
 #include "worker.h"
@@ -69,6 +70,20 @@ int Main(int argc, char** argv) {
     workers.push_back(std::make_unique<Worker>(t, o, counters, first, n));
     first += n;
   }
+  // --stream-ms: a sample stream per worker, so workers never wait on each other.
+  std::vector<std::unique_ptr<SampleStream>> streams;
+  if (o.stream_ms > 0) {
+    for (auto& w : workers) {
+      streams.push_back(std::make_unique<SampleStream>());
+      w->tally.stream = streams.back().get();
+    }
+  }
+  auto print_samples = [&streams, &counters](uint64_t now) {
+    for (auto& s : streams) {
+      std::string line = s->TakeLine(static_cast<double>(now - counters.start_us) / 1e6);
+      if (!line.empty()) PrintLine(line);
+    }
+  };
   std::vector<std::thread> threads;
   std::atomic<int> done{0};
   for (auto& w : workers) {
@@ -79,6 +94,8 @@ int Main(int argc, char** argv) {
   }
   const uint64_t tick_us = static_cast<uint64_t>(o.progress_ms) * 1000;
   uint64_t next_progress = counters.start_us + tick_us;
+  const uint64_t stream_us = static_cast<uint64_t>(o.stream_ms) * 1000;
+  uint64_t next_stream = counters.start_us + stream_us;
   while (done.load() < static_cast<int>(workers.size())) {
     usleep(5000);
     uint64_t now = NowUs();
@@ -87,8 +104,13 @@ int Main(int argc, char** argv) {
       next_progress += tick_us;
       PrintLine(ProgressLine(counters, now));
     }
+    if (stream_us > 0 && now >= next_stream) {
+      next_stream = now + stream_us;
+      print_samples(now);
+    }
   }
   for (auto& t : threads) t.join();
+  print_samples(NowUs());  // the rest: all lines together hold what the summary holds
 
   // The measured window ends when the last worker stopped: at the deadline
   // (within one 20 ms loop turn) or when --count operations were done.

@@ -62,6 +62,9 @@ struct Options {
   // as SockAddr::HostString writes it.
   std::string expect_pasv;
   int progress_ms = 1000;
+  // Every this many ms a "samples" line: each operation's and phase's latency
+  // and each error since the last one (stream.h); 0 = none.
+  int stream_ms = 0;
   std::string tag;
   SockAddr target;
   TlsMode tls = TlsMode::kOff;

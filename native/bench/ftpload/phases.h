@@ -33,10 +33,8 @@ const char* PhaseName(Phase p);
 
 class PhaseHistograms {
  public:
-  // A phase that began at `since` ended at `now`.
-  void Add(Phase p, uint64_t since, uint64_t now) {
-    at(p).Add(now >= since ? now - since : 0);
-  }
+  // A phase that took `us` (Tally::PhaseDone measures it).
+  void Add(Phase p, uint64_t us) { at(p).Add(us); }
   void Merge(const PhaseHistograms& other);
   // {"connect": histogram, "banner": ..., ...} (Histogram::Json each).
   std::string Json() const;

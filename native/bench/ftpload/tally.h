@@ -9,6 +9,7 @@
 
 #include "histogram.h"
 #include "phases.h"
+#include "stream.h"
 
 namespace muxftpd::ftpload {
 
@@ -32,6 +33,24 @@ struct Tally {
   // data connections that resumed a session, sessions (tickets) the servers issued.
   uint64_t tls_ctl_handshakes = 0, tls_data_handshakes = 0, tls_data_resumed = 0;
   uint64_t tls_sessions_issued = 0;
+
+  // --stream-ms: where each sample and error also goes (stream.h); null = not streamed.
+  SampleStream* stream = nullptr;
+
+  // An operation done, a phase ended, an error: counted, and streamed when asked.
+  void Op(uint64_t us) {
+    hist.Add(us);
+    if (stream) stream->Op(us);
+  }
+  void PhaseDone(Phase p, uint64_t since, uint64_t now) {
+    uint64_t us = now >= since ? now - since : 0;
+    phases.Add(p, us);
+    if (stream) stream->PhaseDone(p, us);
+  }
+  void Error(const std::string& kind) {
+    errors[kind]++;
+    if (stream) stream->Error(kind);
+  }
 
   void Merge(const Tally& other);
 };

@@ -143,7 +143,7 @@ void Worker::Watch(Session& s, Which w, int fd, uint32_t gen, uint32_t events, b
 }
 
 void Worker::Error(Session& s, const std::string& kind, uint64_t now, bool restart_later) {
-  tally.errors[kind]++;
+  tally.Error(kind);
   sh_.errors.fetch_add(1, std::memory_order_relaxed);
   // Back off before the slot reconnects, so that a refusing server is not
   // hammered into a flood of identical errors.
@@ -274,10 +274,10 @@ int Worker::OpenConnect(const Session& s, const SockAddr& target) {
 // QUIT answered and the server closed (or 221 and a short wait): the session is done.
 void Worker::Finish(Session& s, uint64_t now) {
   // Closed after QUIT without a 221 first: the close ends the quit phase.
-  if (s.st == St::kQuit) tally.phases.Add(Phase::kQuit, s.ctl_mark, now);
+  if (s.st == St::kQuit) tally.PhaseDone(Phase::kQuit, s.ctl_mark, now);
   tally.sessions_ok++;
   if (PerSessionOp(s.kind) && s.claimed_op) {
-    tally.hist.Add(now - s.session_start);
+    tally.Op(now - s.session_start);
     tally.ops_by_kind[KindName(s.kind)]++;
     sh_.ops.fetch_add(1, std::memory_order_relaxed);
   }

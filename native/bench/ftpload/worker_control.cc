@@ -41,7 +41,7 @@ void Worker::OnCtl(Session& s, uint32_t ev, uint64_t now) {
       Errno(s, "connect", err, now);
       return;
     }
-    tally.phases.Add(Phase::kConnect, s.session_start, now);
+    tally.PhaseDone(Phase::kConnect, s.session_start, now);
     s.ctl_mark = now;
     s.st = St::kGreeting;
     s.wait_since = now;
@@ -129,7 +129,7 @@ void Worker::OnReply(Session& s, int code, const std::string& line, uint64_t now
   switch (s.st) {
     case St::kGreeting:
       if (code != 220) return ReplyError(s, code, now);
-      tally.phases.Add(Phase::kBanner, s.ctl_mark, now);
+      tally.PhaseDone(Phase::kBanner, s.ctl_mark, now);
       if (o_.tls == TlsMode::kExplicit && !s.ctl_tls) {
         s.st = St::kAuth;
         return Send(s, "AUTH TLS", now);
@@ -188,7 +188,7 @@ void Worker::OnReply(Session& s, int code, const std::string& line, uint64_t now
       return OnFloodReply(s, code, now);
     case St::kNoop:
       if (code != 200) return ReplyError(s, code, now);
-      tally.hist.Add(now - s.op_start);
+      tally.Op(now - s.op_start);
       tally.ops_by_kind["noop"]++;
       sh_.ops.fetch_add(1, std::memory_order_relaxed);
       s.st = St::kHold;
@@ -196,7 +196,7 @@ void Worker::OnReply(Session& s, int code, const std::string& line, uint64_t now
       return;
     case St::kQuit:
       if (code == 221) {
-        tally.phases.Add(Phase::kQuit, s.ctl_mark, now);
+        tally.PhaseDone(Phase::kQuit, s.ctl_mark, now);
         s.st = St::kQuitEof;
         s.wait_since = now;
         return;
@@ -212,7 +212,7 @@ void Worker::OnReply(Session& s, int code, const std::string& line, uint64_t now
 void Worker::OnFloodReply(Session& s, int code, uint64_t now) {
   if (code != 200) return ReplyError(s, code, now);
   if (s.inflight == 0) return ReplyError(s, code, now);  // a reply to nothing
-  tally.hist.Add(now - s.ring[s.ring_head]);
+  tally.Op(now - s.ring[s.ring_head]);
   s.ring_head = (s.ring_head + 1) % static_cast<uint32_t>(s.ring.size());
   s.inflight--;
   flood_ops_++;
@@ -235,7 +235,7 @@ void Worker::SendUser(Session& s, uint64_t now) {
 }
 
 void Worker::LoggedIn(Session& s, uint64_t now) {
-  tally.phases.Add(Phase::kLogin, s.ctl_mark, now);
+  tally.PhaseDone(Phase::kLogin, s.ctl_mark, now);
   s.logged_in = true;
   connecting_--;
   tally.login_hist.Add(now - s.session_start);

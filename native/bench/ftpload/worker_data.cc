@@ -124,7 +124,7 @@ void Worker::OnListen(Session& s, uint64_t now) {
   if (fd == -EAGAIN) return;
   if (fd < 0) return Errno(s, "data_accept", -fd, now);
   CloseFd(s.lst);
-  tally.phases.Add(Phase::kDataSetup, s.data_mark, now);
+  tally.PhaseDone(Phase::kDataSetup, s.data_mark, now);
   EndDataSetup(s);
   if (peer.HostString() == o_.target.HostString()) {
     tally.active_as_seen++;
@@ -156,7 +156,7 @@ void Worker::OnData(Session& s, uint32_t ev, uint64_t now) {
 // Passive mode: our connect finished, or failed.
 void Worker::OnDataConnected(Session& s, uint64_t now) {
   if (int err = -sys::SocketError(s.data); err != 0) return Errno(s, "data_connect", err, now);
-  tally.phases.Add(Phase::kDataSetup, s.data_mark, now);
+  tally.PhaseDone(Phase::kDataSetup, s.data_mark, now);
   EndDataSetup(s);
   s.data_connected = true;
   // With TLS nothing is read before the handshake, which starts at the 150.
@@ -243,12 +243,12 @@ void Worker::DownloadEnded(Session& s, uint64_t now, bool tls_close) {
 void Worker::FirstByte(Session& s, uint64_t now) {
   if (s.first_byte) return;
   s.first_byte = true;
-  tally.phases.Add(Phase::kFirstByte, s.xfer_mark, now);
+  tally.PhaseDone(Phase::kFirstByte, s.xfer_mark, now);
 }
 
 // 226/250: the server says the transfer is done.
 void Worker::XferReplied(Session& s, uint64_t now) {
-  tally.phases.Add(Phase::kXferDone, s.xfer_mark, now);
+  tally.PhaseDone(Phase::kXferDone, s.xfer_mark, now);
   s.reply_done = true;
   MaybeOpDone(s, now);
 }
@@ -266,7 +266,7 @@ void Worker::MaybeOpDone(Session& s, uint64_t now) {
     }
   }
   if (!PerSessionOp(s.kind)) {
-    tally.hist.Add(now - s.op_start);
+    tally.Op(now - s.op_start);
     tally.ops_by_kind[KindName(s.kind)]++;
     sh_.ops.fetch_add(1, std::memory_order_relaxed);
   }

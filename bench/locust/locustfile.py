@@ -1,0 +1,170 @@
+"""muxftpd-bench's load under Locust: Locust's master spreads users over its
+workers (and hosts), ramps them and draws the charts; each user's FTP sessions
+are driven by the native engine, ftpload (native/bench/ftpload), not by Python.
+
+A user runs one ftpload process (MUXFTPD_LOCUST_SESSIONS sessions) with
+--stream-ms: ftpload prints each operation's result in a "samples" line every
+few ms (native/bench/ftpload/stream.h), and the user fires one Locust request
+per sample:
+  request type   the phase (connect, banner, login, data_setup, first_byte,
+                 xfer_done, quit: bench/client/phases.ts), or "op" for the whole
+                 operation (a session for login/small, a transfer for
+                 persistent/large/upload, a NOOP reply for noop)
+  name           the scenario
+so Locust's table, charts and CSV give percentiles per phase. An error is a
+failed request of type "error" named as ftpload names it (xfer_cmd_550, ...).
+
+    locust -f bench/locust/locustfile.py --host ftp://127.0.0.1:2121 \\
+      --headless --users 8 --spawn-rate 8 --run-time 1m
+
+The target is Locust's --host, ftp://[USER[:PASS]@]HOST[:PORT] (an IP address;
+port 21 by default). The scenario and its options come from the environment:
+  MUXFTPD_LOCUST_SCENARIO   login|small|persistent|large|upload|noop|... (default login)
+  MUXFTPD_LOCUST_FILE       remote file (small, persistent, large, mixed)
+  MUXFTPD_LOCUST_SESSIONS   sessions of each user's ftpload (default 1)
+  MUXFTPD_LOCUST_COUNT      operations per user, then the user stops (default 0:
+                            until Locust stops it; ftpload then reports what it finished)
+  MUXFTPD_LOCUST_MODE       epsv|pasv|port|eprt (default epsv)
+  MUXFTPD_LOCUST_ARGS       more ftpload flags, shell-quoted (e.g. "--file-size 4096 --tls explicit")
+  MUXFTPD_LOCUST_STREAM_MS  how often ftpload sends its samples (default 100)
+  MUXFTPD_LOCUST_SUMMARIES  a directory: each ftpload's summary line is written there
+                            (one file per run; muxftpd-bench merge DIR/*.json adds them up)
+  FTPLOAD_BIN               the ftpload program (default: this checkout's build)
+or from a locustfile of your own that subclasses FtpUser and sets the
+attributes of the same names (scenario, file, sessions, count, ...).
+docs/many-hosts.md has the whole setup; test/integration/locust.test.ts runs it.
+"""
+
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess  # gevent's, once Locust has patched it: reading the pipe yields
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import locust
+import locust.runners
+from locust import User, constant, task
+from locust.exception import StopUser
+
+# Debian 12's python3-locust (2.12.1) reports an empty version, and a master
+# then refuses every worker as "an old (pre 2.0) worker". Master and workers
+# load this file, so both report the same version.
+if not locust.runners.__version__:
+    locust.__version__ = locust.runners.__version__ = "2.12.1"
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def find_ftpload():
+    """$FTPLOAD_BIN, else the newer of node-gyp's build and the Makefile's (as bench/client/ftpload.ts)."""
+    env = os.environ.get("FTPLOAD_BIN")
+    if env:
+        return env
+    found = [p for p in (ROOT / "build/Release/ftpload", ROOT / "build/bench/ftpload") if p.exists()]
+    if not found:
+        raise RuntimeError("ftpload is not built: run npm install (or make -C native/bench), or set FTPLOAD_BIN")
+    return str(max(found, key=lambda p: p.stat().st_mtime))
+
+
+def env_int(name, default):
+    v = os.environ.get(name, "")
+    return int(v) if v else default
+
+
+class FtpError(Exception):
+    """An error ftpload counted (its name: <state>_<code>, <what>_<errno>, timeout_<state>, ...)."""
+
+
+class FtpUser(User):
+    abstract = True
+    wait_time = constant(0)
+    scenario = os.environ.get("MUXFTPD_LOCUST_SCENARIO", "login")
+    file = os.environ.get("MUXFTPD_LOCUST_FILE")
+    sessions = env_int("MUXFTPD_LOCUST_SESSIONS", 1)
+    count = env_int("MUXFTPD_LOCUST_COUNT", 0)
+    mode = os.environ.get("MUXFTPD_LOCUST_MODE", "epsv")
+    args = shlex.split(os.environ.get("MUXFTPD_LOCUST_ARGS", ""))
+    stream_ms = env_int("MUXFTPD_LOCUST_STREAM_MS", 100)
+    summaries = os.environ.get("MUXFTPD_LOCUST_SUMMARIES")
+    runs = 0  # ftpload runs of this process, for the summaries' file names
+
+    def argv(self):
+        url = urlsplit(self.host or "")
+        if url.scheme != "ftp" or not url.hostname:
+            raise RuntimeError(f"--host must be ftp://HOST[:PORT], got {self.host!r}")
+        a = [
+            find_ftpload(), "--host", url.hostname, "--port", str(url.port or 21),
+            "--scenario", self.scenario, "--mode", self.mode,
+            "--concurrency", str(self.sessions), "--threads", "1",
+            # Locust decides when a user stops; ftpload's own window is a day at most.
+            "--duration", "86400", "--stream-ms", str(self.stream_ms), "--progress-ms", "60000",
+        ]
+        if url.username:
+            a += ["--user", unquote(url.username), "--pass", unquote(url.password or "")]
+        if self.count > 0:
+            a += ["--count", str(self.count)]
+        if self.file:
+            a += ["--file", self.file]
+        return a + self.args
+
+    def report(self, msg):
+        fire = self.environment.events.request.fire
+        for key, values in msg.items():
+            if key in ("type", "t", "errors"):
+                continue
+            for us in values:
+                fire(request_type=key, name=self.scenario, response_time=us / 1000,
+                     response_length=0, exception=None, context={})
+        for kind, n in msg.get("errors", {}).items():
+            for _ in range(n):
+                fire(request_type="error", name=kind, response_time=0, response_length=0,
+                     exception=FtpError(kind), context={})
+
+    def save(self, summary):
+        if not self.summaries:
+            return
+        FtpUser.runs += 1
+        name = f"{socket.gethostname()}-{os.getpid()}-{FtpUser.runs}.json"
+        Path(self.summaries, name).write_text(json.dumps(summary) + "\n")
+
+    def read(self, proc):
+        summary = None
+        for line in proc.stdout:
+            msg = json.loads(line)
+            if msg["type"] == "samples":
+                self.report(msg)
+            elif msg["type"] == "summary":
+                summary = msg
+        return summary
+
+    @task
+    def run_ftpload(self):
+        proc = subprocess.Popen(self.argv(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        summary = None
+        read_all = False
+        try:
+            summary = self.read(proc)
+            read_all = True
+        finally:
+            if not read_all:
+                # Locust stopped this user mid-run (past --stop-timeout): ftpload
+                # cuts its operations in flight and still prints what it finished.
+                proc.send_signal(signal.SIGTERM)
+                summary = self.read(proc)
+            proc.wait()
+            err = proc.stderr.read()
+            proc.stdout.close()
+            proc.stderr.close()
+            if summary is not None:
+                self.save(summary)
+        if proc.returncode != 0 or summary is None:
+            raise RuntimeError(f"ftpload exited with {proc.returncode}: {err.strip()}")
+        if self.count > 0:
+            raise StopUser()
+
+
+class Ftp(FtpUser):
+    """The user this file runs: FtpUser with the environment's settings."""
