@@ -36,11 +36,13 @@ docs/many-hosts.md has the whole setup; test/integration/locust.test.ts runs it.
 """
 
 import json
+import logging
 import os
 import shlex
 import signal
 import socket
 import subprocess  # gevent's, once Locust has patched it: reading the pipe yields
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -90,6 +92,7 @@ class FtpUser(User):
     stream_ms = env_int("MUXFTPD_LOCUST_STREAM_MS", 100)
     summaries = os.environ.get("MUXFTPD_LOCUST_SUMMARIES")
     runs = 0  # ftpload runs of this process, for the summaries' file names
+    fired = 0  # samples of the current ftpload run reported to Locust
 
     def argv(self):
         url = urlsplit(self.host or "")
@@ -115,6 +118,7 @@ class FtpUser(User):
         for key, values in msg.items():
             if key in ("type", "t", "errors"):
                 continue
+            self.fired += len(values)
             for us in values:
                 fire(request_type=key, name=self.scenario, response_time=us / 1000,
                      response_length=0, exception=None, context={})
@@ -124,6 +128,9 @@ class FtpUser(User):
                      exception=FtpError(kind), context={})
 
     def save(self, summary):
+        """Writes ftpload's summary, with "locust": the seconds from its start to its last
+        sample reported, the worker's CPU seconds meanwhile and how many samples this
+        user fired (bench/locust/carry.sh)."""
         if not self.summaries:
             return
         FtpUser.runs += 1
@@ -142,7 +149,13 @@ class FtpUser(User):
 
     @task
     def run_ftpload(self):
-        proc = subprocess.Popen(self.argv(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            argv = self.argv()
+        except RuntimeError as e:
+            self.fail("setup", str(e))
+        started, cpu = time.monotonic(), time.process_time()
+        self.fired = 0
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         summary = None
         read_all = False
         try:
@@ -159,11 +172,23 @@ class FtpUser(User):
             proc.stdout.close()
             proc.stderr.close()
             if summary is not None:
+                summary["locust"] = {
+                    "seconds": round(time.monotonic() - started, 3),
+                    "cpu_s": round(time.process_time() - cpu, 3),  # of the whole worker process
+                    "samples": self.fired,
+                }
                 self.save(summary)
         if proc.returncode != 0 or summary is None:
-            raise RuntimeError(f"ftpload exited with {proc.returncode}: {err.strip()}")
+            # A bad flag or a missing program fails the same way every time: say it once, stop the user.
+            self.fail(f"ftpload_exit_{proc.returncode}", err.strip())
         if self.count > 0:
             raise StopUser()
+
+    def fail(self, kind, why):
+        logging.error("muxftpd locust user: %s: %s", kind, why)
+        self.environment.events.request.fire(request_type="error", name=kind, response_time=0,
+                                              response_length=0, exception=FtpError(why), context={})
+        raise StopUser()
 
 
 class Ftp(FtpUser):

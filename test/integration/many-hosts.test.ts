@@ -17,7 +17,7 @@ import { phaseNames } from '../../bench/client/phases.js';
 import type { FtploadSummary, HistogramJson, Report } from '../../bench/client/report.js';
 import { benchCliPath, buildBench } from '../nat/lab.js';
 import { missing, notBuilt } from '../helpers/requires.js';
-import { freePort, killChild, run, start, type Tracked, withTimeout } from './helpers/clients.js';
+import { canListenOn, killChild, run, start, type Tracked, withTimeout } from './helpers/clients.js';
 import { repo } from './helpers/cli.js';
 import { useServer } from './helpers/server.js';
 
@@ -117,12 +117,26 @@ function csvCounts(file: string): Map<string, { requests: number; failures: numb
   return out;
 }
 
+/**
+ * A free port for the Locust master below the ephemeral range: a port from it
+ * may still be held by one of ftpload's connections, or be taken by a
+ * worker's own connect while the master is not listening yet (a TCP self-connect).
+ */
+async function masterPortBelowEphemeral(): Promise<number> {
+  const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  for (let i = 0; i < 100; i++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (await canListenOn('127.0.0.1', port)) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
+}
+
 describe.skipIf(notBuilt('ftpload') || missing('locust'))('Locust: a master and two workers driving ftpload', () => {
   it('reports each phase as a request type, the CSV totals being the workers\' runs and the server\'s counts', { timeout: 120_000 }, async () => {
     const dir = path.join(work, 'locust');
     const summaries = path.join(dir, 'summaries');
     mkdirSync(summaries, { recursive: true });
-    const masterPort = String(await freePort());
+    const masterPort = String(await masterPortBelowEphemeral());
     // 4 users (2 per worker), each an ftpload of 2 sessions doing 25 small downloads, then stopping.
     const env = {
       ...process.env,
