@@ -155,7 +155,10 @@ class FtpUser(User):
             self.fail("setup", str(e))
         started, cpu = time.monotonic(), time.process_time()
         self.fired = 0
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        except OSError as e:
+            self.fail("ftpload_start", f"{argv[0]}: {e}")
         summary = None
         read_all = False
         try:
