@@ -34,16 +34,11 @@
 set -euo pipefail
 
 PROG=${0##*/}
-die()  { echo "$PROG: $*" >&2; exit 1; }
-info() { echo "$PROG: $*" >&2; }
+# shellcheck source=../helpers/netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../helpers/netns.sh"
 
-PREFIX=${MXLB_PREFIX:-mxlb}
-if [[ ${1:-} == -p ]]; then
-  [[ $# -ge 2 ]] || die "-p needs a prefix"
-  PREFIX=$2
-  shift 2
-fi
-[[ $PREFIX =~ ^[A-Za-z0-9_.-]{1,40}$ ]] || die "prefix: 1-40 of [A-Za-z0-9_.-]"
+take_prefix "${MXLB_PREFIX:-mxlb}" "$@"
+(( PREFIX_TAKEN )) && shift 2
 
 STATE_DIR=/run/muxftpd-lb-lab
 STATE_FILE=$STATE_DIR/$PREFIX.env     # settings of the running lab, written by `up`
@@ -104,11 +99,6 @@ slice() {
   echo "$((PASV_MIN + ($1 - 1) * width))-$((PASV_MIN + $1 * width - 1))"
 }
 
-need_root() { [[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces)"; }
-need_cmd()  { command -v "$1" >/dev/null 2>&1 || die "'$1' not found (apt-get install $2)"; }
-ns_exists() { [[ -e /run/netns/$1 ]]; }
-in_ns()     { ip netns exec "$@"; }
-
 all_ns() {
   local i
   echo "$NS_CLIENT" "$NS_LB"
@@ -116,11 +106,7 @@ all_ns() {
 }
 
 check_config() {
-  local net
-  for net in "$CLIENT_NET" "$SERVER_NET"; do
-    [[ $net =~ ^(10\.[0-9]{1,3}\.[0-9]{1,3}|192\.168\.[0-9]{1,3}|172\.(1[6-9]|2[0-9]|3[01])\.[0-9]{1,3})$ ]] \
-      || die "'$net' is not the first three octets of a private (RFC 1918) /24"
-  done
+  check_private_net "$CLIENT_NET" "$SERVER_NET"
   [[ $CLIENT_NET != "$SERVER_NET" ]] || die "--client-net and --server-net must differ"
   [[ $VARIANT == helper || $VARIANT == slices ]] || die "--variant must be helper or slices"
   [[ $SPREAD == numgen || $SPREAD == jhash ]] || die "--spread must be numgen or jhash"
@@ -204,38 +190,12 @@ EOF
 }
 
 # ---- subcommands -------------------------------------------------------------------
-# Ends the processes inside one namespace (TERM, then KILL), then deletes it.
-delete_ns() {
-  local ns=$1 pids pid _
-  ns_exists "$ns" || return 0
-  pids=$(ip netns pids "$ns" 2>/dev/null || true)
-  if [[ -n $pids ]]; then
-    info "ending processes still in $ns: $(tr '\n' ' ' <<<"$pids")"
-    for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-      pids=$(ip netns pids "$ns" 2>/dev/null || true)
-      [[ -z $pids ]] && break
-      sleep 0.2
-    done
-    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
-  fi
-  ip netns del "$ns" 2>/dev/null || { sleep 0.2; ip netns del "$ns"; } || true
-}
-
 cmd_down() {
   need_root
   local ns
   for ns in $(all_ns); do delete_ns "$ns"; done
   rm -f "$STATE_FILE"
   return 0
-}
-
-on_up_exit() {
-  local rc=$?
-  (( rc == 0 )) && return 0
-  info "up failed (exit $rc): removing the partial lab"
-  cmd_down
-  exit "$rc"
 }
 
 cmd_up() {
@@ -363,31 +323,9 @@ cmd_status() {
   for ns in $(all_ns); do echo "   $ns: $(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"; done
 }
 
-# Removes labs left by test runs that died: namespaces named mxlb-<pid>-...
-# whose <pid> no longer exists.
 cmd_gc() {
   need_root
-  local ns f
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-    [[ $ns =~ ^mxlb-([0-9]+)- ]] || continue
-    [[ -e /proc/${BASH_REMATCH[1]} ]] && continue
-    info "removing stale namespace $ns (pid ${BASH_REMATCH[1]} is gone)"
-    delete_ns "$ns"
-  done
-  for f in "$STATE_DIR"/mxlb-*.env; do
-    [[ -e $f ]] || continue
-    [[ ${f##*/} =~ ^mxlb-([0-9]+)- ]] || continue
-    [[ -e /proc/${BASH_REMATCH[1]} ]] || rm -f "$f"
-  done
-  return 0
-}
-
-cmd_exec() {
-  need_root
-  local ns=$1; shift
-  ns_exists "$ns" || die "namespace $ns does not exist (run: $PROG -p $PREFIX up)"
-  [[ $# -gt 0 ]] || set -- "${SHELL:-/bin/bash}"
-  exec ip netns exec "$ns" "$@"
+  gc_labs mxlb "$STATE_DIR"
 }
 
 # ---- main ------------------------------------------------------------------------
@@ -403,12 +341,12 @@ case $cmd in
   env)      cmd_env ;;
   backends) cmd_backends "$@" ;;
   gc)       cmd_gc ;;
-  client)   cmd_exec "$NS_CLIENT" "$@" ;;
-  lb)       cmd_exec "$NS_LB" "$@" ;;
+  client)   exec_in_ns "$NS_CLIENT" "$PREFIX" "$@" ;;
+  lb)       exec_in_ns "$NS_LB" "$PREFIX" "$@" ;;
   srv)
     [[ ${1:-} =~ ^[1-9]$ ]] && (( $1 <= SERVERS )) || die "srv: a server number 1-$SERVERS"
     n=$1; shift
-    cmd_exec "$(ns_srv "$n")" "$@" ;;
+    exec_in_ns "$(ns_srv "$n")" "$PREFIX" "$@" ;;
   -h|--help|help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

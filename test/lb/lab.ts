@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Report } from '../../bench/client/report.js';
 import { missing, notBuilt } from '../helpers/requires.js';
-import { benchCliPath, explain, run, type RunResult } from '../nat/lab.js';
+import { benchCliPath, explain, readLabEnv, run, type RunResult } from '../nat/lab.js';
 
 export const labScript = fileURLToPath(new URL('./lab.sh', import.meta.url));
 
@@ -119,17 +119,7 @@ export class LbLab {
       await run(labScript, ['-p', prefix, 'down'], 60_000);
       throw new Error(`lab.sh up failed: ${explain(up)}`);
     }
-    const envRun = await run(labScript, ['-p', prefix, 'env'], 10_000);
-    const vars = new Map<string, string>();
-    for (const line of envRun.stdout.split('\n')) {
-      const eq = line.indexOf('=');
-      if (eq > 0) vars.set(line.slice(0, eq), line.slice(eq + 1));
-    }
-    const get = (k: string): string => {
-      const v = vars.get(k);
-      if (v === undefined) throw new Error(`lab.sh env: no ${k}\n${envRun.stdout}`);
-      return v;
-    };
+    const get = await readLabEnv(labScript, prefix);
     const servers: LbServerEnv[] = [];
     for (let i = 1; i <= opts.servers; i++) {
       servers.push({ ns: get(`LAB_NS_SRV${i}`), addr: get(`LAB_SRV${i}_ADDR`), slice: get(`LAB_SRV${i}_SLICE`) });
