@@ -71,6 +71,11 @@ export function reply(code: ReplyCode, text: string): Reply {
   return { code, text };
 }
 
+/** `r` as a handler's final reply when the reply is already on its way (queued by the worker, or sent ahead of an engine action). */
+export function alreadySent(r: Reply): Reply {
+  return { ...r, sent: true };
+}
+
 export function multiline(code: ReplyCode, first: string, body: readonly string[], end: string): Reply {
   return { code, text: first, body, end };
 }

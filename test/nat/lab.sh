@@ -28,16 +28,11 @@
 set -euo pipefail
 
 PROG=${0##*/}
-die()  { echo "$PROG: $*" >&2; exit 1; }
-info() { echo "$PROG: $*" >&2; }
+# shellcheck source=../helpers/netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../helpers/netns.sh"
 
-PREFIX=${MXNAT_PREFIX:-mxnat}
-if [[ ${1:-} == -p ]]; then
-  [[ $# -ge 2 ]] || die "-p needs a prefix"
-  PREFIX=$2
-  shift 2
-fi
-[[ $PREFIX =~ ^[A-Za-z0-9_.-]{1,40}$ ]] || die "prefix: 1-40 of [A-Za-z0-9_.-]"
+take_prefix "${MXNAT_PREFIX:-mxnat}" "$@"
+(( PREFIX_TAKEN )) && shift 2
 
 STATE_DIR=/run/muxftpd-nat-lab
 STATE_FILE=$STATE_DIR/$PREFIX.env     # settings of the running lab, written by `up`
@@ -92,17 +87,8 @@ derive() {
   fi
 }
 
-need_root() { [[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces)"; }
-need_cmd()  { command -v "$1" >/dev/null 2>&1 || die "'$1' not found (apt-get install $2)"; }
-ns_exists() { [[ -e /run/netns/$1 ]]; }
-in_ns()     { ip netns exec "$@"; }
-
 check_config() {
-  local net
-  for net in "$CLIENT_NET" "$SERVER_NET"; do
-    [[ $net =~ ^(10\.[0-9]{1,3}\.[0-9]{1,3}|192\.168\.[0-9]{1,3}|172\.(1[6-9]|2[0-9]|3[01])\.[0-9]{1,3})$ ]] \
-      || die "'$net' is not the first three octets of a private (RFC 1918) /24"
-  done
+  check_private_net "$CLIENT_NET" "$SERVER_NET"
   [[ $CLIENT_NET != "$SERVER_NET" ]] || die "--client-net and --server-net must differ"
   [[ $MODE == snat || $MODE == dnat ]] || die "--mode must be snat or dnat"
   [[ $LAB_FW == nft || $LAB_FW == iptables ]] || die "--fw must be nft or iptables"
@@ -205,38 +191,12 @@ ipt_helper() {  # on|off
 }
 
 # ---- subcommands -------------------------------------------------------------------
-# Ends the processes inside one namespace (TERM, then KILL), then deletes it.
-delete_ns() {
-  local ns=$1 pids pid _
-  ns_exists "$ns" || return 0
-  pids=$(ip netns pids "$ns" 2>/dev/null || true)
-  if [[ -n $pids ]]; then
-    info "ending processes still in $ns: $(tr '\n' ' ' <<<"$pids")"
-    for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-      pids=$(ip netns pids "$ns" 2>/dev/null || true)
-      [[ -z $pids ]] && break
-      sleep 0.2
-    done
-    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
-  fi
-  ip netns del "$ns" 2>/dev/null || { sleep 0.2; ip netns del "$ns"; } || true
-}
-
 cmd_down() {
   need_root
   local ns
   for ns in "$NS_CLIENT" "$NS_SERVER" "$NS_NAT"; do delete_ns "$ns"; done
   rm -f "$STATE_FILE"
   return 0
-}
-
-on_up_exit() {
-  local rc=$?
-  (( rc == 0 )) && return 0
-  info "up failed (exit $rc): removing the partial lab"
-  cmd_down
-  exit "$rc"
 }
 
 cmd_up() {
@@ -370,33 +330,9 @@ cmd_status() {
   done
 }
 
-# Removes labs left by test runs that died: namespaces named mxnat-<pid>-...
-# whose <pid> no longer exists.
 cmd_gc() {
   need_root
-  local ns pid
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-    [[ $ns =~ ^mxnat-([0-9]+)- ]] || continue
-    pid=${BASH_REMATCH[1]}
-    [[ -e /proc/$pid ]] && continue
-    info "removing stale namespace $ns (pid $pid is gone)"
-    delete_ns "$ns"
-  done
-  local f
-  for f in "$STATE_DIR"/mxnat-*.env; do
-    [[ -e $f ]] || continue
-    [[ ${f##*/} =~ ^mxnat-([0-9]+)- ]] || continue
-    [[ -e /proc/${BASH_REMATCH[1]} ]] || rm -f "$f"
-  done
-  return 0
-}
-
-cmd_exec() {
-  need_root
-  local ns=$1; shift
-  ns_exists "$ns" || die "namespace $ns does not exist (run: $PROG -p $PREFIX up)"
-  [[ $# -gt 0 ]] || set -- "${SHELL:-/bin/bash}"
-  exec ip netns exec "$ns" "$@"
+  gc_labs mxnat "$STATE_DIR"
 }
 
 # ---- main ------------------------------------------------------------------------
@@ -411,9 +347,9 @@ case $cmd in
   env)    cmd_env ;;
   helper) cmd_helper "$@" ;;
   gc)     cmd_gc ;;
-  client) cmd_exec "$NS_CLIENT" "$@" ;;
-  server) cmd_exec "$NS_SERVER" "$@" ;;
-  nat)    cmd_exec "$NS_NAT" "$@" ;;
+  client) exec_in_ns "$NS_CLIENT" "$PREFIX" "$@" ;;
+  server) exec_in_ns "$NS_SERVER" "$PREFIX" "$@" ;;
+  nat)    exec_in_ns "$NS_NAT" "$PREFIX" "$@" ;;
   -h|--help|help) sed -n '2,27p' "$0" ;;
   *) sed -n '2,27p' "$0" >&2; exit 2 ;;
 esac

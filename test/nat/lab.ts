@@ -187,6 +187,24 @@ export interface LabEnv {
   publicAddr: string;
 }
 
+/**
+ * `SCRIPT -p PREFIX env` (a lab script's KEY=VALUE lines), as a getter that
+ * throws on a key the script did not print.
+ */
+export async function readLabEnv(script: string, prefix: string): Promise<(key: string) => string> {
+  const envRun = await run(script, ['-p', prefix, 'env'], 10_000);
+  const vars = new Map<string, string>();
+  for (const line of envRun.stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) vars.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  return (k: string): string => {
+    const v = vars.get(k);
+    if (v === undefined) throw new Error(`${script} env: no ${k}\n${envRun.stdout}`);
+    return v;
+  };
+}
+
 /** Removes labs of test runs that died (their pid is gone). */
 export async function collectStaleLabs(): Promise<void> {
   await run(labScript, ['gc'], 60_000);
@@ -215,17 +233,7 @@ export class Lab {
       await run(labScript, ['-p', prefix, 'down'], 60_000);
       throw new Error(`lab.sh up failed: ${explain(up)}`);
     }
-    const envRun = await run(labScript, ['-p', prefix, 'env'], 10_000);
-    const vars = new Map<string, string>();
-    for (const line of envRun.stdout.split('\n')) {
-      const eq = line.indexOf('=');
-      if (eq > 0) vars.set(line.slice(0, eq), line.slice(eq + 1));
-    }
-    const get = (k: string): string => {
-      const v = vars.get(k);
-      if (v === undefined) throw new Error(`lab.sh env: no ${k}\n${envRun.stdout}`);
-      return v;
-    };
+    const get = await readLabEnv(labScript, prefix);
     return new Lab(prefix, {
       nsClient: get('LAB_NS_CLIENT'),
       nsNat: get('LAB_NS_NAT'),

@@ -12,7 +12,7 @@ import {
   pasvTemplate,
   sameHost,
 } from '../../protocol/address.js';
-import { Code, formatReply, type Reply, reply } from '../../protocol/replies.js';
+import { alreadySent, Code, formatReply, type Reply, reply } from '../../protocol/replies.js';
 import type { CommandContext } from '../types.js';
 
 /**
@@ -28,7 +28,7 @@ export function pasv(ctx: CommandContext): Promise<Reply> {
   if (local === undefined) throw new FtpError(Code.ProtocolNotSupported, 'PASV needs IPv4; use EPSV.');
   const announced = announcedPasvAddress(ctx.config, s.peer.address, local);
   const template = pasvTemplate(announced, ctx.config.pasvReplyStyle);
-  return openPassive(ctx, 'PASV', announced, formatReply(template), { ...template, sent: true });
+  return openPassive(ctx, 'PASV', announced, formatReply(template), alreadySent(template));
 }
 
 /** EPSV's reply depends on the delimiter setting only: formatted once per delimiter. */
@@ -38,7 +38,7 @@ function epsvReplyFor(delimiter: string): { text: string; sent: Reply } {
   let r = epsvReplies.get(delimiter);
   if (r === undefined) {
     const template = epsvTemplate(delimiter);
-    r = { text: formatReply(template), sent: { ...template, sent: true } };
+    r = { text: formatReply(template), sent: alreadySent(template) };
     epsvReplies.set(delimiter, r);
   }
   return r;

@@ -1,13 +1,11 @@
 // AUTH, PBSZ, PROT, CCC (RFC 2228, RFC 4217), and the checks --tls-required
 // adds to logins and transfers. The engine does the TLS itself (start,
 // clear, protected data connections); these decide when, and answer.
-import { Code, type Reply, reply } from '../../protocol/replies.js';
+import { alreadySent, Code, type Reply, reply } from '../../protocol/replies.js';
 import type { Session } from '../../session/session.js';
 import type { CommandContext } from '../types.js';
 
 const authOk = reply(Code.SecurityExchangeDone, 'AUTH TLS successful.');
-/** The handler's final reply when it sent its reply itself, ahead of the engine action. */
-const alreadySent = (r: Reply): Reply => ({ ...r, sent: true });
 const authSent = alreadySent(authOk);
 /**
  * RFC 4217 4: a server without the mechanism answers AUTH 500 or 502; 502

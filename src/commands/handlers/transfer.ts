@@ -2,14 +2,14 @@
 import path from 'node:path';
 import { getSystemErrorName } from 'node:util';
 import { TransferError, type TransferOptions, type TransferResult } from '../../engine/engine.js';
-import { Code, formatReply, type Reply, reply } from '../../protocol/replies.js';
+import { alreadySent, Code, formatReply, type Reply, reply } from '../../protocol/replies.js';
 import type { CommandContext } from '../types.js';
 import { fsErrorOf } from '../../vfs/paths.js';
 import { type Target, targetOf } from './session-paths.js';
 
 const complete = reply(Code.ClosingData, 'Transfer complete.');
 /** `complete`, already queued by the worker as the transfer's epilogue. */
-const completeSent: Reply = { ...complete, sent: true };
+const completeSent = alreadySent(complete);
 const completeText = formatReply(complete);
 const aborted = reply(Code.TransferAborted, 'Connection closed; transfer aborted.');
 const peerClosed = reply(Code.TransferAborted, 'Data connection closed by the client; transfer aborted.');

@@ -1,0 +1,88 @@
+# netns.sh - what the namespace labs (test/nat/lab.sh, test/lb/lab.sh) share.
+# Sourced, not run; the sourcing script sets PROG first.
+
+die()  { echo "$PROG: $*" >&2; exit 1; }
+info() { echo "$PROG: $*" >&2; }
+
+need_root() { [[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces)"; }
+need_cmd()  { command -v "$1" >/dev/null 2>&1 || die "'$1' not found (apt-get install $2)"; }
+ns_exists() { [[ -e /run/netns/$1 ]]; }
+in_ns()     { ip netns exec "$@"; }
+
+# take_prefix DEFAULT ARGS...: PREFIX is the lab's name, from "-p PREFIX" at
+# the front of ARGS or else DEFAULT; PREFIX_TAKEN=1 when the caller must shift 2.
+take_prefix() {
+  PREFIX=$1
+  PREFIX_TAKEN=0
+  if [[ ${2:-} == -p ]]; then
+    [[ $# -ge 3 ]] || die "-p needs a prefix"
+    PREFIX=$3
+    PREFIX_TAKEN=1
+  fi
+  [[ $PREFIX =~ ^[A-Za-z0-9_.-]{1,40}$ ]] || die "prefix: 1-40 of [A-Za-z0-9_.-]"
+}
+
+# The EXIT trap of `up`: when it failed, the sourcing script's cmd_down
+# removes the partial lab.
+on_up_exit() {
+  local rc=$?
+  (( rc == 0 )) && return 0
+  info "up failed (exit $rc): removing the partial lab"
+  cmd_down
+  exit "$rc"
+}
+
+# check_private_net NET...: each is the first three octets of an RFC 1918 /24.
+check_private_net() {
+  local net
+  for net in "$@"; do
+    [[ $net =~ ^(10\.[0-9]{1,3}\.[0-9]{1,3}|192\.168\.[0-9]{1,3}|172\.(1[6-9]|2[0-9]|3[01])\.[0-9]{1,3})$ ]] \
+      || die "'$net' is not the first three octets of a private (RFC 1918) /24"
+  done
+}
+
+# Ends the processes inside one namespace (TERM, then KILL), then deletes it.
+delete_ns() {
+  local ns=$1 pids pid _
+  ns_exists "$ns" || return 0
+  pids=$(ip netns pids "$ns" 2>/dev/null || true)
+  if [[ -n $pids ]]; then
+    info "ending processes still in $ns: $(tr '\n' ' ' <<<"$pids")"
+    for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      pids=$(ip netns pids "$ns" 2>/dev/null || true)
+      [[ -z $pids ]] && break
+      sleep 0.2
+    done
+    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+  fi
+  ip netns del "$ns" 2>/dev/null || { sleep 0.2; ip netns del "$ns"; } || true
+}
+
+# gc_labs KIND STATE_DIR: removes the labs of test runs that died, namespaces
+# and state files named KIND-<pid>-... whose <pid> no longer exists.
+gc_labs() {
+  local kind=$1 state_dir=$2 ns f
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+    [[ $ns =~ ^$kind-([0-9]+)- ]] || continue
+    [[ -e /proc/${BASH_REMATCH[1]} ]] && continue
+    info "removing stale namespace $ns (pid ${BASH_REMATCH[1]} is gone)"
+    delete_ns "$ns"
+  done
+  for f in "$state_dir"/"$kind"-*.env; do
+    [[ -e $f ]] || continue
+    [[ ${f##*/} =~ ^$kind-([0-9]+)- ]] || continue
+    [[ -e /proc/${BASH_REMATCH[1]} ]] || rm -f "$f"
+  done
+  return 0
+}
+
+# exec_in_ns NS PREFIX [CMD ARGS...]: runs CMD (default: a shell) inside NS.
+exec_in_ns() {
+  need_root
+  local ns=$1 prefix=$2
+  shift 2
+  ns_exists "$ns" || die "namespace $ns does not exist (run: $PROG -p $prefix up)"
+  [[ $# -gt 0 ]] || set -- "${SHELL:-/bin/bash}"
+  exec ip netns exec "$ns" "$@"
+}
