@@ -281,7 +281,8 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
           if (v.probe === 'eprt-1') expect(v.result).toBe('pass'); // EPSV carries no address
           else expect([v.result, v.why], `${v.probe}: ${v.happened}`).toEqual(['fail', wrong]);
         }
-        expect(r.counts.pasvReply).toEqual({ asExpected: 1, unexpected: 9 });
+        // One wrong 227 per probe: a probe of several rounds or PASVs stops at its first.
+        expect(r.counts.pasvReply).toEqual({ asExpected: 1, unexpected: 7 });
         expect(code).toBe(1);
         // A load run counts every 227 as unexpected; its data still goes to --host, so no error.
         const leak = await load(l, PORT_C, ['--mode', 'pasv', '--expect-pasv-address', l.env.publicAddr]);
