@@ -164,6 +164,11 @@ export class Server implements EngineHandler {
     });
   }
 
+  onPassiveLate(peer: Endpoint, listener: Endpoint): void {
+    this.counters.passiveLate += 1;
+    this.shared.log.debug(`late passive data connection from ${showEndpoint(peer)} to ${showEndpoint(listener)} closed: its reservation had ended`);
+  }
+
   /** AUTH TLS's handshake is done: the session's lines run again, over TLS. */
   onTlsReady(sid: SessionId, protocol: string, cipher: string): void {
     this.connections.get(sid)?.tlsReady();

@@ -73,6 +73,7 @@ Napi::Value EncodeEventsJs(const Napi::CallbackInfo& info) {
     e.too_long = o.Get("tooLong").ToBoolean();
     e.fresh = o.Get("fresh").ToBoolean();
     e.implicit_tls = o.Get("implicitTls").ToBoolean();
+    e.late = o.Get("late").ToBoolean();
     e.reason = static_cast<CloseReason>(Number(o, "reason"));
     e.text = Bytes(o, "text");
     e.local = Bytes(o, "local");

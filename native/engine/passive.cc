@@ -72,20 +72,45 @@ int PassivePool::Reserve(Session* s, int epfd) {
   return -EADDRINUSE;
 }
 
-void PassivePool::Release(Session* s) {
+void PassivePool::Release(Session* s, uint64_t now_ms) {
   if (s->passive == nullptr) return;
-  auto it = s->passive->waiting.find(HostKey::Of(s->peer));
-  if (it != s->passive->waiting.end() && it->second == s) s->passive->waiting.erase(it);
+  HostKey host = HostKey::Of(s->peer);
+  auto it = s->passive->waiting.find(host);
+  if (it != s->passive->waiting.end() && it->second == s) {
+    s->passive->waiting.erase(it);
+    Ended(s->passive, host, now_ms);
+  }
   s->passive = nullptr;
 }
 
-Session* PassivePool::Claim(PassivePort* port, const SockAddr& peer) {
-  auto it = port->waiting.find(HostKey::Of(peer));
+Session* PassivePool::Claim(PassivePort* port, const SockAddr& peer, uint64_t now_ms) {
+  HostKey host = HostKey::Of(peer);
+  auto it = port->waiting.find(host);
   if (it == port->waiting.end()) return nullptr;
   Session* s = it->second;
   port->waiting.erase(it);
+  Ended(port, host, now_ms);
   s->passive = nullptr;
   return s;
+}
+
+void PassivePool::Ended(PassivePort* port, const HostKey& host, uint64_t now_ms) {
+  for (EndedReservation& e : port->ended) {
+    if (e.at_ms != 0 && e.host == host) {
+      e.at_ms = now_ms;
+      return;
+    }
+  }
+  port->ended[port->next_ended] = {host, now_ms};
+  port->next_ended = (port->next_ended + 1) % port->ended.size();
+}
+
+bool PassivePool::EndedLately(const PassivePort& port, const SockAddr& peer, uint64_t now_ms) {
+  HostKey host = HostKey::Of(peer);
+  for (const EndedReservation& e : port.ended) {
+    if (e.at_ms != 0 && e.host == host && now_ms - e.at_ms <= kLateWindowMs) return true;
+  }
+  return false;
 }
 
 }  // namespace muxftpd

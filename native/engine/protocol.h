@@ -48,7 +48,10 @@ using SessionId = uint64_t;
 // DataRefused: a passive listener turned away a connection from a host other
 //   than the session's control peer (a port thief, or a NAT that changed the
 //   source): text, port → that peer; local, localPort → the listener. sid 0
-//   when a shared --pasv-ports port cannot name one session.
+//   when a shared --pasv-ports port cannot name one session. flag 1 (sid 0):
+//   not foreign but late, from a host whose reservation of that shared port
+//   has just ended (a second connection, or one after a second PASV or the
+//   session's close).
 // TlsReady: answer to StartTls: the control connection speaks TLS; text is
 //   "<protocol> <cipher>" ("TLSv1.3 TLS_AES_256_GCM_SHA384").
 // TlsFailed: answer to StartTls or ClearControl that failed: text the reason
@@ -246,6 +249,7 @@ struct Event {
   bool too_long = false;  // kLine: the line exceeded max_line and was dropped
   bool fresh = false;     // kDataConnected: the connection has just come up
   bool implicit_tls = false;  // kOpen: came in on the implicit-TLS listener, handshake done
+  bool late = false;      // kDataRefused: late, not foreign
   CloseReason reason = CloseReason::kPeerClosed;  // kClosed
   std::string text;       // kLine: the line bytes; kOpen, kDataConnected, kDataRefused: peer address
   std::string local;      // kOpen, kDataConnected, kDataRefused: local address
@@ -283,7 +287,8 @@ struct Action {
 // An event record (native → JS, one buffer per worker loop iteration).
 // flag: Line → 1 when the line was too long; Closed → the CloseReason;
 // DataConnected → 1 when the connection has just come up; Open → 1 when the
-// session came in on the implicit-TLS listener.
+// session came in on the implicit-TLS listener; DataRefused → 1 when the
+// connection was late, not foreign.
 // text: Line → the line bytes; Open, DataConnected, DataRefused → the peer
 // address; TlsReady → "<protocol> <cipher>"; TlsFailed → the reason.
 // second: Open, DataConnected, DataRefused → the local address.

@@ -97,7 +97,7 @@ class Worker {
   // a seq (an OpenData's answer) adds the server's end of it.
   void EmitDataConnected(Session* s, uint32_t seq, bool fresh);
   void EmitDataFailed(SessionId sid, uint32_t seq, int32_t error);
-  void EmitDataRefused(SessionId sid, const SockAddr& peer, int listener);
+  void EmitDataRefused(SessionId sid, const SockAddr& peer, int listener, bool late);
   int ConnectActive(Session* s);
   bool ConnectForTransfer(Session* s, uint32_t seq);
   void BeginTransfer(Session* s, Action& a);

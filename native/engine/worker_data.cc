@@ -20,7 +20,7 @@ void Worker::OnListener(Session* s) {
     // anything else (a port thief, or a NAT that changed the source) is
     // reported and dropped, and the listener waits on.
     if (!peer.SameHost(s->peer)) {
-      EmitDataRefused(s->sid, peer, s->listener.Get());
+      EmitDataRefused(s->sid, peer, s->listener.Get(), false);
       continue;
     }
     sys::EpollDel(epoll_.Get(), s->listener.Get());
@@ -35,13 +35,17 @@ void Worker::OnPoolListener(PassivePort* port) {
     int fd = sys::Accept(port->fd.Get(), &peer);
     if (fd < 0) return;
     UniqueFd conn(fd);
-    Session* s = pool_->Claim(port, peer);
+    Session* s = pool_->Claim(port, peer, now_ms_);
     if (s == nullptr) {
-      // No session waits here for that host (a thief, a NAT that changed the
-      // source, a client that gave up): reported, naming the session only
-      // when one alone waits on this port, and dropped.
-      SessionId only = port->waiting.size() == 1 ? port->waiting.begin()->second->sid : 0;
-      EmitDataRefused(only, peer, port->fd.Get());
+      // No session waits here for that host. One whose reservation here has
+      // just ended is late (a second connection, or one made after a second
+      // PASV or the session's close): reported as such, with no session, for
+      // it is no other host's doing. Anyone else (a thief, a NAT that changed
+      // the source) is reported naming the session only when one alone waits
+      // on this port. Either is dropped.
+      bool late = PassivePool::EndedLately(*port, peer, now_ms_);
+      SessionId only = !late && port->waiting.size() == 1 ? port->waiting.begin()->second->sid : 0;
+      EmitDataRefused(only, peer, port->fd.Get(), late);
       continue;
     }
     if (!s->IsGone()) AttachData(s, std::move(conn), peer);
@@ -76,8 +80,9 @@ void Worker::EmitDataFailed(SessionId sid, uint32_t seq, int32_t error) {
   e.error = error;
 }
 
-void Worker::EmitDataRefused(SessionId sid, const SockAddr& peer, int listener) {
+void Worker::EmitDataRefused(SessionId sid, const SockAddr& peer, int listener, bool late) {
   Event& e = Emit(EventType::kDataRefused, sid);
+  e.late = late;
   e.text = peer.HostString();
   e.port = peer.Port();
   SockAddr local;
@@ -277,7 +282,7 @@ void Worker::ResetData(Session* s) {
   s->data_tls_ready = false;
   s->data.Reset();
   s->listener.Reset();
-  if (pool_) pool_->Release(s);
+  if (pool_) pool_->Release(s, now_ms_);
   s->data_state = DataState::kNone;
 }
 

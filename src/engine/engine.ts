@@ -54,6 +54,12 @@ export interface EngineHandler {
    * control peer (sid 0: a shared --pasv-ports port with no one session to name).
    */
   onDataRefused(sid: SessionId, peer: Endpoint, listener: Endpoint): void;
+  /**
+   * A shared --pasv-ports port turned away a late connection: from a host
+   * whose reservation of it had just ended (a second connection, or one after
+   * a second PASV or the session's close). Not foreign: no address class.
+   */
+  onPassiveLate(peer: Endpoint, listener: Endpoint): void;
   onClosed(sid: SessionId, reason: CloseReasonName): void;
   /** The client half-closed: no line comes after the ones already delivered. */
   onInputEnded(sid: SessionId): void;
@@ -512,9 +518,13 @@ export class Engine {
         if (p?.kind === 'data') p.resolve({ peer, local: { address: latin1Text(ev.second), port: ev.localPort } });
         break;
       }
-      case EventType.DataRefused:
-        this.handler.onDataRefused(ev.sid, { address: latin1Text(ev.text), port: ev.port }, { address: latin1Text(ev.second), port: ev.localPort });
+      case EventType.DataRefused: {
+        const peer = { address: latin1Text(ev.text), port: ev.port };
+        const listener = { address: latin1Text(ev.second), port: ev.localPort };
+        if (ev.flag === 1) this.handler.onPassiveLate(peer, listener);
+        else this.handler.onDataRefused(ev.sid, peer, listener);
         break;
+      }
       case EventType.TransferDone: {
         const p = this.take(ev.seq);
         if (p?.kind === 'transfer') settle(p, ev.bytes, ev.error);

@@ -193,6 +193,8 @@ export interface ProbeEvent {
   tooLong?: boolean;
   fresh?: boolean;
   implicitTls?: boolean;
+  /** DataRefused: late, not foreign. */
+  late?: boolean;
   reason?: number;
   text?: string | Buffer;
   local?: string;

@@ -45,6 +45,12 @@ export interface CounterSnapshot {
   limits: Record<LimitName, number>;
   /** Data connections by address class (ops/address-truth.ts, docs/middlebox.md). */
   dataAddresses: Record<DataAddressClass, number>;
+  /**
+   * Connections to a shared passive port closed as late: from a host whose
+   * reservation of that port had just ended (a second connection, or one
+   * after a second PASV or the session's close). No address class: not foreign.
+   */
+  passiveLate: number;
 }
 
 export function outcomeOf(result: TransferResult): TransferOutcome {
@@ -81,6 +87,7 @@ export class Counters {
   bytesOut = 0;
   bytesIn = 0;
   transfersRunning = 0;
+  passiveLate = 0;
   /** Runs by verb; a verb appears once it has run. */
   private readonly commands = new Map<string, { runs: number }>();
   readonly transfers = zeros(transferOutcomes);
@@ -138,6 +145,7 @@ export class Counters {
       transfersRunning: this.transfersRunning,
       limits: { ...this.limits, maxClients: engine.rejected, maxPerIp: engine.rejectedPerIp },
       dataAddresses: { ...this.dataAddresses },
+      passiveLate: this.passiveLate,
     };
   }
 }

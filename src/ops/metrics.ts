@@ -82,6 +82,14 @@ export function metricsRegistry(stats: () => ServerStats): Registry {
   );
   mirrored(
     registry,
+    'muxftpd_passive_late_total',
+    'Connections to a shared passive port closed as late: from a host whose reservation of it had just ended (not an address class)',
+    [],
+    (s) => [[{}, s.passiveLate]],
+    stats,
+  );
+  mirrored(
+    registry,
     'muxftpd_bytes_total',
     'Data bytes moved, by direction (out: downloads and listings; in: uploads)',
     ['direction'],

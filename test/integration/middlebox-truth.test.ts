@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DataAddressClass } from '../../src/ops/address-truth.js';
-import { DataChannel, eventually, FtpControl, type FtpReply, epsvTarget, pasvTarget } from './helpers/clients.js';
+import { collect, connectTo, DataChannel, eventually, FtpControl, type FtpReply, epsvTarget, pasvTarget } from './helpers/clients.js';
 import { type TestServer, useServer } from './helpers/server.js';
 
 const other = '127.0.0.2';
@@ -130,12 +130,79 @@ describe('passive mode, a listener per session', () => {
   });
 });
 
+/**
+ * A connection from the control peer's own host to a shared port whose
+ * reservation has ended is late, not foreign: the address classes must not
+ * count it (under load through a NAT they counted hundreds as
+ * passiveForeignRefused, with no session). `late` makes one and resolves once
+ * the server has closed it.
+ */
+const lateSuite = (t: TestServer) => {
+  async function expectLate(before: { late: number; classes: Record<DataAddressClass, number> }, late: () => Promise<'closed' | 'open'>): Promise<void> {
+    expect(await late()).toBe('closed');
+    await eventually(async () => (await t.server.stats()).passiveLate > before.late, 5_000);
+    const now = await t.server.stats();
+    expect(now.passiveLate - before.late).toBe(1);
+    expect(now.dataAddresses, 'a late connection has no address class').toEqual(before.classes);
+  }
+  const snapshot = async () => {
+    const s = await t.server.stats();
+    return { late: s.passiveLate, classes: s.dataAddresses };
+  };
+
+  for (const mode of ['EPSV', 'PASV'] as const) {
+    it(`${mode}: a connection to the port of an earlier ${mode} is late, not foreign; the second port still works`, async () => {
+      const ctl = await FtpControl.login(t.host, t.port);
+      try {
+        const first = passivePort(mode, await ctl.cmd(mode), ctl);
+        const second = passivePort(mode, await ctl.cmd(mode), ctl);
+        expect(second).not.toBe(first);
+        const before = await snapshot();
+        await expectLate(before, () => connectFrom(t.host, t.host, first));
+        const data = collect(await connectTo(t.host, second), false);
+        await ctl.expect(`RETR ${t.files.hello.path}`, 150);
+        expect((await ctl.reply()).code).toBe(226);
+        expect((await data).sha256).toBe(t.files.hello.sha256);
+        await expectCounted(t, before.classes, 'passiveControlPeer');
+      } finally {
+        ctl.destroy();
+      }
+    });
+  }
+
+  it('a second connection to a port whose first was taken is late, not foreign', async () => {
+    const ctl = await FtpControl.login(t.host, t.port);
+    try {
+      const port = passivePort('EPSV', await ctl.cmd('EPSV'), ctl);
+      const before = await snapshot();
+      const data = collect(await connectTo(t.host, port), false);
+      await expectCounted(t, before.classes, 'passiveControlPeer');
+      await expectLate(await snapshot(), () => connectFrom(t.host, t.host, port));
+      await ctl.expect(`RETR ${t.files.hello.path}`, 150);
+      expect((await ctl.reply()).code).toBe(226);
+      expect((await data).sha256).toBe(t.files.hello.sha256);
+    } finally {
+      ctl.destroy();
+    }
+  });
+
+  it('a connection to the port of a session that has closed is late, not foreign', async () => {
+    const ctl = await FtpControl.login(t.host, t.port);
+    const port = passivePort('EPSV', await ctl.cmd('EPSV'), ctl);
+    await ctl.expect('QUIT', 221);
+    await ctl.closed;
+    await eventually(async () => (await t.server.stats()).sessions === 0, 5_000);
+    await expectLate(await snapshot(), () => connectFrom(t.host, t.host, port));
+  });
+};
+
 describe('passive mode, a shared port range', () => {
   // Below the kernel's ephemeral range (32768-60999), where no test's
   // throw-away port lands, and apart from the ranges of limits and processes.
   const pasvMin = 30_000 + Math.floor(Math.random() * 100) * 20;
   const t = useServer({ pasvPorts: `${pasvMin}-${pasvMin + 19}` });
   refusalSuite(t);
+  lateSuite(t);
 });
 
 describe('active mode refused as a bounce', () => {

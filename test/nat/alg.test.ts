@@ -22,7 +22,9 @@
 // In dnat mode (server behind the NAT) a 227 with the server's private address
 // (no --pasv-address) is caught as unexpected; the helper rewrites it, except
 // in the reply to a pipelined "TYPE I\r\nPASV", which shares its segment
-// with the 200 before it.
+// with the 200 before it. A wrong --pasv-address (a public-side address that
+// is not the NAT's) is caught with the helper off and on: the helper rewrites
+// a 227 only when it names the server's own address.
 //
 // Root, namespaces, nft or iptables; skipped with the reason where missing.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -211,10 +213,12 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
   describe(`server behind the NAT, port forward (${env.fw}): the 227 checked against the public address`, () => {
     const PORT_A = 2121; // --pasv-address public
     const PORT_B = 2122; // no --pasv-address: announces its private address
+    const PORT_C = 2123; // a wrong --pasv-address: a public-side address that is not the NAT's
+    const wrongAddress = '10.239.0.99';
     const lab = useLab(
       'algdnat',
       {
-        mode: 'dnat', fw: env.fw, helper: false, ftpPorts: [PORT_A, PORT_B], forward: '44000-44999',
+        mode: 'dnat', fw: env.fw, helper: false, ftpPorts: [PORT_A, PORT_B, PORT_C], forward: '44000-45499',
         clientNet: '10.239.0', serverNet: '10.240.0',
       },
       (l) => {
@@ -222,6 +226,7 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
         return [
           [...common, '--port', String(PORT_A), '--pasv-ports', '44000-44499', '--pasv-address', l.env.publicAddr],
           [...common, '--port', String(PORT_B), '--pasv-ports', '44500-44999'],
+          [...common, '--port', String(PORT_C), '--pasv-ports', '45000-45499', '--pasv-address', wrongAddress],
         ];
       },
     );
@@ -262,6 +267,34 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
         expect(failed[0]?.why).toBe(`the 227 carried ${l.env.serverAddr}, expected ${l.env.publicAddr}`);
         expect(fixed.counts.pasvReply).toEqual({ asExpected: 9, unexpected: 1 });
         expect(code).toBe(1);
+      } finally {
+        await l.helper(false);
+      }
+    }, 240_000);
+
+    it('a wrong --pasv-address is caught with the helper off and on: the helper rewrites only the server\'s own address', async () => {
+      const l = lab();
+      const wrong = `the 227 carried ${wrongAddress}, expected ${l.env.publicAddr}`;
+      const check = async (): Promise<void> => {
+        const { code, r } = await suite(l, args(l, PORT_C));
+        for (const v of r.verdicts.filter((x) => x.result !== 'skip')) {
+          if (v.probe === 'eprt-1') expect(v.result).toBe('pass'); // EPSV carries no address
+          else expect([v.result, v.why], `${v.probe}: ${v.happened}`).toEqual(['fail', wrong]);
+        }
+        // One wrong 227 per probe: a probe of several rounds or PASVs stops at its first.
+        expect(r.counts.pasvReply).toEqual({ asExpected: 1, unexpected: 7 });
+        expect(code).toBe(1);
+        // A load run counts every 227 as unexpected; its data still goes to --host, so no error.
+        const leak = await load(l, PORT_C, ['--mode', 'pasv', '--expect-pasv-address', l.env.publicAddr]);
+        expect(leak.addressTruth).toEqual({ ...noTruth, pasvUnexpected: 20 });
+        expect(leak.errors).toEqual({});
+      };
+      await check();
+      // nf_conntrack_ftp records (and nf_nat_ftp rewrites) a 227 only when it
+      // names the server's own address; any other it leaves as it is.
+      await l.helper(true);
+      try {
+        await check();
       } finally {
         await l.helper(false);
       }

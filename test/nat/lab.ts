@@ -248,7 +248,13 @@ export class Lab {
 
   /** Runs a command inside the client namespace. */
   client(cmd: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
-    return run('ip', ['netns', 'exec', this.env.nsClient, cmd, ...args], timeoutMs);
+    return this.exec('client', cmd, args, timeoutMs);
+  }
+
+  /** Runs a command inside one of the lab's namespaces. */
+  exec(where: 'client' | 'nat' | 'server', cmd: string, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
+    const ns = { client: this.env.nsClient, nat: this.env.nsNat, server: this.env.nsServer }[where];
+    return run('ip', ['netns', 'exec', ns, cmd, ...args], timeoutMs);
   }
 
   async helper(on: boolean): Promise<void> {

@@ -67,6 +67,7 @@ describe('statusText', () => {
     sessions: 3, perWorker: [1, 2], loops: [], accepted: 3, rejected: 0, rejectedPerIp: 0, fdLimit: 1024, tls, sessionsTotal: 3, loopFailures: 0, commands: {},
     bytesOut: 0, bytesIn: 0, transfers: zero, transfersRunning: 1, limits, passwordChecks: { running: 0, waiting: 0 },
     dataAddresses: { activeAsSeen: 0, activeNotRewritten: 0, activeRewrittenElsewhere: 0, passiveControlPeer: 0, passiveForeignRefused: 0 },
+    passiveLate: 0,
   };
   it('shows clients per worker, transfers, MB/s and errors', () => {
     const now = { ...base, bytesOut: 2e6, transfers: { ...zero, ok: 4, timeout: 1 }, limits: { ...limits, maxPerIp: 2 } };

@@ -90,6 +90,7 @@ describe('events: native EncodeEvents → batch.ts', () => {
       { type: EventType.Closed, sid: 5, reason: CloseReason.CloseTimeout },
       { type: EventType.DataConnected, sid: 6, seq: 9, fresh: true, port: 50123, localPort: 20, text: '127.0.0.2', local: '127.0.0.1' },
       { type: EventType.DataRefused, sid: 7, port: 40001, localPort: 50000, text: '::1', local: '::1' },
+      { type: EventType.DataRefused, sid: 0, late: true, port: 40002, localPort: 50001, text: '10.0.0.1', local: '10.0.0.2' },
       { type: EventType.Open, sid: 8, implicitTls: true, text: '::1', local: '::1' },
       { type: EventType.TlsReady, sid: 8, text: 'TLSv1.3 TLS_AES_256_GCM_SHA384' },
     ];
@@ -108,10 +109,11 @@ describe('events: native EncodeEvents → batch.ts', () => {
       { type: EventType.Closed, flag: CloseReason.CloseTimeout, sid: 5, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0 },
       { type: EventType.DataConnected, flag: 1, sid: 6, seq: 9, error: 0, port: 50123, localPort: 20, bytes: 0 },
       { type: EventType.DataRefused, flag: 0, sid: 7, seq: 0, error: 0, port: 40001, localPort: 50000, bytes: 0 },
+      { type: EventType.DataRefused, flag: 1, sid: 0, seq: 0, error: 0, port: 40002, localPort: 50001, bytes: 0 },
       { type: EventType.Open, flag: 1, sid: 8, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0 },
       { type: EventType.TlsReady, flag: 0, sid: 8, seq: 0, error: 0, port: 0, localPort: 0, bytes: 0 },
     ]);
-    expect(texts).toEqual(['127.0.0.1|::1', 'STOR ünï\0x|', '|', '|', '|', '127.0.0.2|127.0.0.1', '::1|::1', '::1|::1', 'TLSv1.3 TLS_AES_256_GCM_SHA384|']);
+    expect(texts).toEqual(['127.0.0.1|::1', 'STOR ünï\0x|', '|', '|', '|', '127.0.0.2|127.0.0.1', '::1|::1', '10.0.0.1|10.0.0.2', '::1|::1', 'TLSv1.3 TLS_AES_256_GCM_SHA384|']);
   });
 });
 

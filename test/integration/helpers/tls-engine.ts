@@ -88,6 +88,7 @@ export class MiniTlsServer implements EngineHandler {
   onDataFailed(): void {}
   onDataConnected(): void {}
   onDataRefused(): void {}
+  onPassiveLate(): void {}
   onInputEnded(sid: SessionId): void {
     this.engine.close(sid);
   }
