@@ -24,18 +24,27 @@ export async function ensureBuilt(): Promise<void> {
   if (r.code !== 0) throw new Error(`building dist/ failed: ${r.stdout.toString()}${describeRun(r)}`);
 }
 
-/** Starts `node <entry> args…` on a free loopback port and waits until it greets. */
+/**
+ * Starts `node <entry> args…` on a free loopback port and waits until it
+ * greets. The port was free when freePort closed it, but it came from the
+ * ephemeral range, where any test's outgoing connection may take it before
+ * the child binds: a start that failed for that alone is tried again on
+ * another port (bounded).
+ */
 export async function startCliAt(entry: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ proc: Tracked; port: number }> {
-  const port = await freePort();
-  const proc = start(process.execPath, [entry, '--host', '127.0.0.1', '--port', String(port), ...args], { env });
-  let exited = false;
-  void proc.exited.then(() => (exited = true));
-  const up = await eventually(async () => {
-    if (exited) return true;
-    const ctl = await FtpControl.connect('127.0.0.1', port, 1_000).catch(() => undefined);
-    ctl?.destroy();
-    return ctl !== undefined;
-  }, 20_000, 100);
-  if (!up || exited) throw new Error(`muxftpd did not come up on port ${port}: ${proc.stderr()}`);
-  return { proc, port };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const proc = start(process.execPath, [entry, '--host', '127.0.0.1', '--port', String(port), ...args], { env });
+    let exited = false;
+    void proc.exited.then(() => (exited = true));
+    const up = await eventually(async () => {
+      if (exited) return true;
+      const ctl = await FtpControl.connect('127.0.0.1', port, 1_000).catch(() => undefined);
+      ctl?.destroy();
+      return ctl !== undefined;
+    }, 20_000, 100);
+    if (up && !exited) return { proc, port };
+    if (exited && attempt < 5 && proc.stderr().includes(`port ${port}: Address already in use`)) continue;
+    throw new Error(`muxftpd did not come up on port ${port}: ${proc.stderr()}`);
+  }
 }
