@@ -133,8 +133,11 @@ int TlsContext::Create(const TlsConfig& config, std::unique_ptr<TlsContext>* out
   // otherwise). PARTIAL_WRITE and MOVING_WRITE_BUFFER: the non-blocking
   // writers retry with what is left, from a buffer that may have moved (the
   // control output grows; a download reads its block again).
+  // NO_AUTO_CHAIN: the chain is what the PEM holds (UseCertificateChain);
+  // without it OpenSSL tries to build one from the context's (empty) store on
+  // every full handshake.
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_NO_AUTO_CHAIN);
   if (SSL_CTX_set_cipher_list(ctx, kCiphers12) != 1) return Fail(error, "set the TLS 1.2 ciphers");
   if (SSL_CTX_set1_groups_list(ctx, kGroups) != 1) return Fail(error, "set the key exchange groups");
   if (!UseCertificateChain(ctx, config.cert)) return Fail(error, "the TLS certificate");
@@ -151,6 +154,12 @@ int TlsContext::Create(const TlsConfig& config, std::unique_ptr<TlsContext>* out
   SSL_CTX_sess_set_cache_size(ctx, kSessionCacheSize);
   SSL_CTX_set_timeout(ctx, kSessionLifetimeSeconds);
   SSL_CTX_set_session_ticket_cb(ctx, GenerateTicket, DecryptTicket, nullptr);
+  // One TLS 1.3 ticket after a full handshake, not OpenSSL's two: every data
+  // connection of the FTP session resumes from it (and a download's resumed
+  // handshake hands out one more, for clients that take the latest), and
+  // each ticket is a session encoded and encrypted plus a write of its own
+  // (docs/tls.md, "What a handshake costs").
+  SSL_CTX_set_num_tickets(ctx, 1);
   c->reuse_required_ = config.reuse_required;
 #if defined(SSL_OP_ENABLE_KTLS) && !defined(OPENSSL_NO_KTLS)
   c->ktls_ = config.ktls;
