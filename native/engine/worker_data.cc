@@ -37,13 +37,15 @@ void Worker::OnPoolListener(PassivePort* port) {
     UniqueFd conn(fd);
     Session* s = pool_->Claim(port, peer, now_ms_);
     if (s == nullptr) {
-      // No session waits here for that host. One whose reservation here has
-      // just ended is late (a second connection, or one made after a second
-      // PASV or the session's close): reported as such, with no session, for
-      // it is no other host's doing. Anyone else (a thief, a NAT that changed
-      // the source) is reported naming the session only when one alone waits
-      // on this port. Either is dropped.
-      bool late = PassivePool::EndedLately(*port, peer, now_ms_);
+      // No session waits here for that host. With no other host waiting
+      // either, one whose reservation here has just ended is late (a second
+      // connection, or one made after a second PASV or the session's close):
+      // reported as such, with no session, for it is no other host's doing.
+      // While another host waits, it counts as foreign whatever came before,
+      // so that a port thief cannot pass for late. A foreign one (a thief, a
+      // NAT that changed the source) is reported naming the session only when
+      // one alone waits on this port. Either is dropped.
+      bool late = port->waiting.empty() && PassivePool::EndedLately(*port, peer, now_ms_);
       SessionId only = !late && port->waiting.size() == 1 ? port->waiting.begin()->second->sid : 0;
       EmitDataRefused(only, peer, port->fd.Get(), late);
       continue;

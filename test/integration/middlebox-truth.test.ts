@@ -227,3 +227,33 @@ describe('active mode refused as a bounce', () => {
     }
   });
 });
+
+describe('passive mode, a shared port another host waits on', () => {
+  // One worker and four ports, so that a second session's EPSV comes round to the first one's port.
+  const pasvMin = 30_000 + Math.floor(Math.random() * 100) * 20 + 10;
+  const t = useServer({ pasvPorts: `${pasvMin}-${pasvMin + 3}`, threads: 1 });
+
+  it('a connection from a host whose reservation ended is foreign, not late, while another host waits on the port', async () => {
+    const gone = await FtpControl.login(t.host, t.port, 5_000, other);
+    const port = passivePort('EPSV', await gone.cmd('EPSV'), gone);
+    await gone.expect('QUIT', 221);
+    await gone.closed;
+    const ctl = await FtpControl.login(t.host, t.port);
+    try {
+      let mine = passivePort('EPSV', await ctl.cmd('EPSV'), ctl);
+      for (let i = 0; i < 8 && mine !== port; i++) mine = passivePort('EPSV', await ctl.cmd('EPSV'), ctl);
+      expect(mine, 'the waiting session came round to the ended port').toBe(port);
+      const before = await t.server.stats();
+      // From the host whose reservation ended: a thief to the session waiting there.
+      expect(await connectFrom(other, t.host, port)).toBe('closed');
+      await expectCounted(t, before.dataAddresses, 'passiveForeignRefused');
+      expect((await t.server.stats()).passiveLate).toBe(before.passiveLate);
+      const data = collect(await connectTo(t.host, port), false);
+      await ctl.expect(`RETR ${t.files.hello.path}`, 150);
+      expect((await ctl.reply()).code).toBe(226);
+      expect((await data).sha256).toBe(t.files.hello.sha256);
+    } finally {
+      ctl.destroy();
+    }
+  });
+});

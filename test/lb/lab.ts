@@ -154,10 +154,6 @@ export class LbLab {
     return Number(m[1]);
   }
 
-  status(): Promise<RunResult> {
-    return run(labScript, ['-p', this.prefix, 'status'], 30_000);
-  }
-
   /** Deletes the namespaces (ending anything still inside them). Idempotent. */
   async down(): Promise<void> {
     const r = await run(labScript, ['-p', this.prefix, 'down'], 60_000);

@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../bench/client/report.js';
 import { buildBench, ensureBuilt, Server } from '../nat/lab.js';
+import { eventually } from '../integration/helpers/clients.js';
 import { bench, collectStaleLabs, ipvsMissing, LbLab, type LbOptions, probe, scrape, type ServerCounts } from './lab.js';
 
 const skip = probe();
@@ -99,13 +100,9 @@ function delta(after: ServerCounts, before: ServerCounts) {
   };
 }
 
-/** Polls until `ok` says yes; throws after timeoutMs. */
+/** Polls until `ok` says yes; fails naming `what` after timeoutMs. */
 async function waitFor(what: string, ok: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  expect(await eventually(ok, timeoutMs, 200), `timed out waiting for ${what}`).toBe(true);
 }
 
 const title = 'N muxftpd servers behind a Linux load balancer in network namespaces';

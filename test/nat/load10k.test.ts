@@ -127,7 +127,9 @@ describe.skipIf(skip !== undefined)(skip === undefined ? title : `${title} (skip
     let polling = true;
     const poll = (async () => {
       while (polling) {
-        peak = Math.max(peak, sumOf(await metrics(lab), 'muxftpd_clients'));
+        // One read that times out under the load (2 cores) is a sample lost, not a failure: the peak must still reach 10,000.
+        const m = await metrics(lab).catch(() => undefined);
+        if (m !== undefined) peak = Math.max(peak, sumOf(m, 'muxftpd_clients'));
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
     })();
