@@ -23,7 +23,9 @@ void Worker::StartOp(Session& s, uint64_t now) {
 }
 
 // EPSV/PASV or PORT/EPRT, when --max-data-setups leaves room; else the
-// session waits (Scan tries again).
+// session waits and Scan tries again (every 20 ms loop turn). No queue: a
+// freed place goes to whoever asks first, often the session that just freed
+// it starting its next operation, so waiters are not served in order.
 void Worker::BeginDataSetup(Session& s, uint64_t now) {
   if (o_.max_data_setups > 0) {
     uint64_t n = sh_.setups.fetch_add(1, std::memory_order_relaxed) + 1;
