@@ -93,10 +93,10 @@ Options:
   --ramp N                  idle, noop, passive: sessions logging in at once per thread (default 256)
   --max-data-setups N       data setups (EPSV/PASV/PORT/EPRT sent, data connection not yet made)
                             in flight at once, shared out over --processes (so N >= --processes;
-                            default: no limit). A session over the limit waits and tries again
-                            every 20 ms; a freed place goes to whoever asks first (often the
-                            session that just freed it), not in order of waiting. Through a NAT,
-                            keep it under its expectation table (nf_conntrack_expect_max)
+                            default: no limit); the other sessions wait their turn, first come
+                            first served within each thread (threads take freed places as they
+                            see them, within 20 ms). Through a NAT, keep it under its
+                            expectation table (nf_conntrack_expect_max)
   --timeout S               any wait for the server longer than this is an error (default 30)
   --mix SPEC                mixed weights (default login=1,small=4,persistent=4,large=1)
   --expect-pasv-address A   the address every 227 must carry (default: --host); the report

@@ -77,7 +77,7 @@ describe.skipIf(notBuilt('ftpload'))('phase latency against muxftpd', () => {
     for (const n of ['data_setup', 'first_byte', 'xfer_done'] as const) expect(r.phases?.[n].count).toBe(0);
   });
 
-  it('keeps at most --max-data-setups data setups in flight, the others waiting for a place', { timeout: 60_000 }, async () => {
+  it('keeps at most --max-data-setups data setups in flight, the others waiting their turn', { timeout: 60_000 }, async () => {
     const file = srv.files.hello;
     for (const mode of ['epsv', 'eprt']) {
       const r = await run('--scenario', 'persistent', '--mode', mode, '--concurrency', '20', '--max-data-setups', '2',

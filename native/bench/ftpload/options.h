@@ -54,8 +54,8 @@ struct Options {
   int ramp = 256;     // sessions between connect and logged-in, per thread (idle, noop, passive)
   int pipeline = 16;  // noop: NOOPs in flight per session
   // Data setups (EPSV/PASV/PORT/EPRT sent, data connection not yet made) in
-  // flight at once in this process; 0 = no limit. Others wait and retry (no
-  // queue: worker_data.cc), so a NAT's expectation table
+  // flight at once in this process; 0 = no limit. Others wait their turn (a
+  // queue per worker: worker_data.cc), so a NAT's expectation table
   // (nf_conntrack_expect_max) is not the limit.
   uint64_t max_data_setups = 0;
   std::vector<SockAddr> sources;
