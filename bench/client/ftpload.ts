@@ -108,7 +108,8 @@ export function ftploadArgs(o: LoadOptions, index = 0, processes = 1): string[] 
   ];
   if (o.count !== undefined) a.push('--count', String(share(o.count, index, processes)));
   if (o.pipeline !== undefined) a.push('--pipeline', String(o.pipeline));
-  // At least one per process: ftpload's 0 would mean no limit.
+  // parseCli requires N >= processes, so each share is at least 1 (ftpload's 0 would mean
+  // no limit); the max guards a LoadOptions made by hand.
   if (o.maxDataSetups !== undefined) a.push('--max-data-setups', String(Math.max(1, share(o.maxDataSetups, index, processes))));
   if (o.file !== undefined) a.push('--file', o.file);
   if (o.fileSize !== undefined) a.push('--file-size', String(o.fileSize));

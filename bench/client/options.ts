@@ -92,8 +92,10 @@ Options:
   --pipeline N              noop: NOOPs in flight per session (default 16)
   --ramp N                  idle, noop, passive: sessions logging in at once per thread (default 256)
   --max-data-setups N       data setups (EPSV/PASV/PORT/EPRT sent, data connection not yet made)
-                            in flight at once, shared out over --processes; the other sessions
-                            wait their turn (default: no limit). Through a NAT, keep it under its
+                            in flight at once, shared out over --processes (so N >= --processes;
+                            default: no limit); the other sessions wait their turn, first come
+                            first served within each thread (threads take freed places as they
+                            see them, within 20 ms). Through a NAT, keep it under its
                             expectation table (nf_conntrack_expect_max)
   --timeout S               any wait for the server longer than this is an error (default 30)
   --mix SPEC                mixed weights (default login=1,small=4,persistent=4,large=1)
@@ -268,6 +270,11 @@ export function parseCli(argv: readonly string[]): CliOptions {
     tls: v.tls as TlsMode | undefined,
     tlsVersion: v['tls-version'] as TlsVersion | undefined,
   };
+  // Each process gets its share, at least 1 (ftpload's 0 is no limit): fewer than one
+  // per process would let the processes together exceed N.
+  if (load.maxDataSetups !== undefined && load.maxDataSetups < load.processes) {
+    throw new BenchUsageError(`--max-data-setups: at least one per process (--processes ${load.processes}), got '${v['max-data-setups']}'`);
+  }
   return {
     load,
     json: v.json === true,

@@ -14,21 +14,26 @@ export function msUntil(startAtS: number, nowMs: number): number {
   return Math.max(0, startAtS * 1000 - nowMs);
 }
 
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
 /**
- * Sleeps until `startAtS` (unix seconds, fractions allowed); returns how late
- * the start is, in seconds (0 when on time; a host that got its command after
- * the time starts at once and says so).
+ * Sleeps until `startAtS` (unix seconds, fractions allowed), never returning
+ * before it (a timer may fire up to a millisecond early: it sleeps again) unless
+ * `signal` aborts; returns how late the start is, in seconds (0 when on time; a
+ * host that got its command after the time starts at once and says so).
  */
 export async function waitUntil(startAtS: number, signal?: AbortSignal): Promise<number> {
-  const wait = msUntil(startAtS, Date.now());
-  if (wait > 0) {
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, wait);
-      signal?.addEventListener('abort', () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
-    });
+  // Bounded: each turn sleeps what is left, at least 1 ms, and the clock moves on.
+  for (let wait = msUntil(startAtS, Date.now()); wait > 0 && !signal?.aborted; wait = msUntil(startAtS, Date.now())) {
+    await sleep(Math.max(1, Math.ceil(wait)), signal);
   }
   return Math.max(0, Date.now() / 1000 - startAtS);
 }

@@ -54,8 +54,10 @@ for _ in range(100):
     except OSError:
         pass
 ')
+# The flags shell-quoted as the locustfile splits them (shlex), so one holding a space stays one.
+locust_args=$(python3 -c 'import shlex, sys; print(shlex.join(sys.argv[1:]))' "$@")
 export MUXFTPD_LOCUST_SCENARIO=$scenario MUXFTPD_LOCUST_SESSIONS=$sessions MUXFTPD_LOCUST_COUNT=$count \
-  MUXFTPD_LOCUST_SUMMARIES=$tmp/sums MUXFTPD_LOCUST_ARGS="$*"
+  MUXFTPD_LOCUST_SUMMARIES=$tmp/sums MUXFTPD_LOCUST_ARGS=$locust_args
 unset MUXFTPD_LOCUST_FILE
 if [[ ${#file_args[@]} -gt 0 ]]; then export MUXFTPD_LOCUST_FILE=${file_args[1]}; fi
 locust -f "$here/locustfile.py" --master --master-bind-host 127.0.0.1 --master-bind-port "$mport" --headless \
@@ -65,14 +67,14 @@ pids+=("$master")
 locust -f "$here/locustfile.py" --worker --master-host 127.0.0.1 --master-port "$mport" >"$tmp/worker.log" 2>&1 &
 pids+=($!)
 for ((i = 0; i < 6000; i++)); do
-  [[ -n $(ls "$tmp/sums") ]] && break
+  [[ -n $(ls "$tmp/sums") ]] && break  # a summary appears whole (renamed into place; ls skips the .tmp)
   kill -0 "$master" 2>/dev/null || { cat "$tmp/master.log" >&2; exit 1; }
   sleep 0.1
 done
 node -e '
   const fs = require("fs");
   const dir = process.argv[1];
-  const s = JSON.parse(fs.readFileSync(`${dir}/${fs.readdirSync(dir)[0]}`, "utf8"));
+  const s = JSON.parse(fs.readFileSync(`${dir}/${fs.readdirSync(dir).find((f) => f.endsWith(".json"))}`, "utf8"));
   const l = s.locust;
   console.log(`under Locust:  ftpload ${s.ops} ops in ${s.elapsed_s.toFixed(3)} s = ${(s.ops / s.elapsed_s).toFixed(1)} ops/s; ` +
     `the worker reported ${l.samples} samples in ${l.seconds} s = ${(s.ops / l.seconds).toFixed(1)} ops/s, ` +

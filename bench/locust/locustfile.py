@@ -32,9 +32,10 @@ port 21 by default). The scenario and its options come from the environment:
   FTPLOAD_BIN               the ftpload program (default: this checkout's build)
 or from a locustfile of your own that subclasses FtpUser and sets the
 attributes of the same names (scenario, file, sessions, count, ...).
-docs/many-hosts.md has the whole setup; test/integration/locust.test.ts runs it.
+docs/many-hosts.md has the whole setup; test/integration/many-hosts.test.ts runs it.
 """
 
+import ctypes
 import json
 import logging
 import os
@@ -42,6 +43,7 @@ import shlex
 import signal
 import socket
 import subprocess  # gevent's, once Locust has patched it: reading the pipe yields
+import sys
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -71,6 +73,25 @@ def find_ftpload():
     return str(max(found, key=lambda p: p.stat().st_mtime))
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def dies_with(parent):
+    """A preexec_fn: the child gets SIGTERM when `parent` (this worker) dies, so a
+    killed worker leaves no ftpload behind (its --duration is a day). Linux only;
+    elsewhere ftpload still stops once its stdout is gone (EPIPE)."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def preexec():
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the worker died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
 def env_int(name, default):
     v = os.environ.get(name, "")
     return int(v) if v else default
@@ -93,6 +114,7 @@ class FtpUser(User):
     summaries = os.environ.get("MUXFTPD_LOCUST_SUMMARIES")
     runs = 0  # ftpload runs of this process, for the summaries' file names
     fired = 0  # samples of the current ftpload run reported to Locust
+    dropped = 0  # samples ftpload left out of its lines (--stream-max: this worker fell behind)
 
     def argv(self):
         url = urlsplit(self.host or "")
@@ -116,12 +138,17 @@ class FtpUser(User):
     def report(self, msg):
         fire = self.environment.events.request.fire
         for key, values in msg.items():
-            if key in ("type", "t", "errors"):
+            if key in ("type", "t", "errors", "dropped"):
                 continue
             self.fired += len(values)
             for us in values:
                 fire(request_type=key, name=self.scenario, response_time=us / 1000,
                      response_length=0, exception=None, context={})
+        dropped = sum(msg.get("dropped", {}).values())
+        if dropped and not self.dropped:
+            logging.warning("muxftpd locust user: this worker reads ftpload's samples slower than they come; "
+                            "the excess is dropped (counted in the summary's locust.dropped)")
+        self.dropped += dropped
         for kind, n in msg.get("errors", {}).items():
             for _ in range(n):
                 fire(request_type="error", name=kind, response_time=0, response_length=0,
@@ -129,13 +156,17 @@ class FtpUser(User):
 
     def save(self, summary):
         """Writes ftpload's summary, with "locust": the seconds from its start to its last
-        sample reported, the worker's CPU seconds meanwhile and how many samples this
-        user fired (bench/locust/carry.sh)."""
+        sample reported, the worker's CPU seconds meanwhile, how many samples this
+        user fired and how many ftpload dropped (bench/locust/carry.sh)."""
         if not self.summaries:
             return
         FtpUser.runs += 1
         name = f"{socket.gethostname()}-{os.getpid()}-{FtpUser.runs}.json"
-        Path(self.summaries, name).write_text(json.dumps(summary) + "\n")
+        # Written under another name, then renamed: a reader (carry.sh, merge) that
+        # sees DIR/*.json never reads half a file.
+        tmp = Path(self.summaries, f".{name}.tmp")
+        tmp.write_text(json.dumps(summary) + "\n")
+        tmp.rename(Path(self.summaries, name))
 
     def read(self, proc):
         summary = None
@@ -154,9 +185,10 @@ class FtpUser(User):
         except RuntimeError as e:
             self.fail("setup", str(e))
         started, cpu = time.monotonic(), time.process_time()
-        self.fired = 0
+        self.fired = self.dropped = 0
         try:
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    preexec_fn=dies_with(os.getpid()))
         except OSError as e:
             self.fail("ftpload_start", f"{argv[0]}: {e}")
         summary = None
@@ -179,6 +211,7 @@ class FtpUser(User):
                     "seconds": round(time.monotonic() - started, 3),
                     "cpu_s": round(time.process_time() - cpu, 3),  # of the whole worker process
                     "samples": self.fired,
+                    "dropped": self.dropped,
                 }
                 self.save(summary)
         if proc.returncode != 0 or summary is None:

@@ -8,7 +8,7 @@
 // setups in flight at once stay under it.
 import { describe, expect, it } from 'vitest';
 import { runFtpload } from '../../bench/client/ftpload.js';
-import { parseCli } from '../../bench/client/options.js';
+import { BenchUsageError, parseCli } from '../../bench/client/options.js';
 import { phaseNames, type PhaseName } from '../../bench/client/phases.js';
 import { buildReport, formatReport } from '../../bench/client/report.js';
 import { missing, notBuilt } from '../helpers/requires.js';
@@ -88,6 +88,8 @@ describe.skipIf(notBuilt('ftpload'))('phase latency against muxftpd', () => {
       expect(r.maxDataSetups, mode).toBeLessThanOrEqual(2);
       expectMeasured(r, ['data_setup', 'first_byte', 'xfer_done']);
     }
+    // Fewer than one per process cannot be shared out: refused, not silently raised.
+    expect(() => parseCli(['--scenario', 'persistent', '--max-data-setups', '1', '--processes', '2'])).toThrow(BenchUsageError);
   });
 
   it.skipIf(missing('libssl-dev'))('measures every phase over explicit FTPS', { timeout: 60_000 }, async () => {

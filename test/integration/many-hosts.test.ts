@@ -55,9 +55,47 @@ describe.skipIf(notBuilt('ftpload'))('ftpload --stream-ms', () => {
       expect(values.reduce((x, y) => x + y, 0), `${what} sum`).toBe(h.sum_us);
     };
     expect(summary.ops).toBe(60);
+    expect(samples.filter((s) => 'dropped' in s)).toEqual([]); // far below --stream-max: nothing dropped
     same(summary.latency, all('op'), 'op');
     for (const n of phaseNames) same(summary.phases![n], all(n), n);
     expect(all('data_setup').length).toBe(60);
+  });
+
+  it('keeps at most --stream-max samples per channel in a line and counts the rest as dropped', { timeout: 60_000 }, async () => {
+    // --stream-ms longer than the run: everything lands in the last line, after the workers stopped.
+    const r = await run(findBenchTool('ftpload'), [
+      '--host', srv.host, '--port', String(srv.port), ...smallArgs(), '--concurrency', '2', '--threads', '1',
+      '--count', '20', '--duration', '30', '--timeout', '10', '--stream-ms', '600000', '--stream-max', '5',
+    ], { timeoutMs: 45_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const summary = lines.at(-1) as unknown as FtploadSummary;
+    expect(summary.ops).toBe(20);
+    const samples = lines.filter((l) => l.type === 'samples') as Array<Record<string, number[]> & { dropped?: Record<string, number> }>;
+    expect(samples).toHaveLength(1);
+    const line = samples[0]!;
+    expect(line.op).toHaveLength(5);
+    expect(line.dropped?.op).toBe(15);
+    for (const n of phaseNames) {
+      expect((line[n]?.length ?? 0) + (line.dropped?.[n] ?? 0), n).toBe(summary.phases![n].count);
+      expect(line[n]?.length ?? 0, n).toBeLessThanOrEqual(5);
+    }
+  });
+
+  it('stops and exits when its reader is gone (EPIPE), instead of running out its --duration', { timeout: 60_000 }, async () => {
+    const p = start(findBenchTool('ftpload'), [
+      '--host', srv.host, '--port', String(srv.port), ...smallArgs(), '--concurrency', '2', '--threads', '1',
+      '--duration', '600', '--timeout', '10', '--stream-ms', '20',
+    ]);
+    try {
+      // The reader goes away after the first line (as a Locust worker that died).
+      await withTimeout(new Promise((resolve) => p.child.stdout!.once('data', resolve)), 20_000, 'the first line');
+      p.child.stdout!.destroy();
+      const end = await withTimeout(p.exited, 20_000, 'ftpload to stop');
+      expect(end, p.stderr()).toEqual({ code: 0, signal: null });
+    } finally {
+      killChild(p.child);
+    }
   });
 });
 
@@ -65,10 +103,10 @@ describe.skipIf(notBuilt('ftpload'))('muxftpd-bench --start-at and merge', () =>
   it('starts two runs at the same time and merges them into the sum of both, as the server counted', { timeout: 240_000 }, async () => {
     await buildBench();
     const before = await serverCounts();
-    const at = Date.now() / 1000 + 2;
+    const at = (Date.now() / 1000 + 2).toFixed(3);
     const bench = (): Promise<Awaited<ReturnType<typeof run>>> => run(process.execPath, [
       benchCliPath, '--host', srv.host, '--port', String(srv.port), ...smallArgs(), '--concurrency', '2', '--threads', '1',
-      '--count', '20', '--duration', '30', '--timeout', '10', '--start-at', at.toFixed(3), '--json', '--quiet',
+      '--count', '20', '--duration', '30', '--timeout', '10', '--start-at', at, '--json', '--quiet',
     ], { timeoutMs: 60_000 });
     const files = (await Promise.all([bench(), bench()])).map((r, i) => {
       expect(r.code, r.stderr).toBe(0);
@@ -80,7 +118,8 @@ describe.skipIf(notBuilt('ftpload'))('muxftpd-bench --start-at and merge', () =>
     });
     const reports = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Report);
     for (const r of reports) {
-      expect(r.startedAt).toBeGreaterThanOrEqual(Math.floor(at * 1000) / 1000);
+      // Never before the time it was given (waitUntil sleeps again when a timer fires early).
+      expect(r.startedAt).toBeGreaterThanOrEqual(Number(at));
       expect(r.ops).toBe(20);
     }
     const m = await run(process.execPath, [benchCliPath, 'merge', ...files, '--json'], { timeoutMs: 30_000 });

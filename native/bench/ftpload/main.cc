@@ -47,9 +47,10 @@ namespace {
 std::atomic<bool> g_signalled{false};
 void OnSignal(int) { g_signalled.store(true); }
 
-void PrintLine(const std::string& json) {
-  std::printf("%s\n", json.c_str());
-  std::fflush(stdout);
+// False when stdout is gone (EPIPE: SIGPIPE is ignored) or failed otherwise.
+bool PrintLine(const std::string& json) {
+  bool ok = std::printf("%s\n", json.c_str()) >= 0;
+  return std::fflush(stdout) == 0 && ok && !std::ferror(stdout);
 }
 
 int Main(int argc, char** argv) {
@@ -74,14 +75,20 @@ int Main(int argc, char** argv) {
   std::vector<std::unique_ptr<SampleStream>> streams;
   if (o.stream_ms > 0) {
     for (auto& w : workers) {
-      streams.push_back(std::make_unique<SampleStream>());
+      streams.push_back(std::make_unique<SampleStream>(static_cast<size_t>(o.stream_max)));
       w->tally.stream = streams.back().get();
     }
   }
-  auto print_samples = [&streams, &counters](uint64_t now) {
+  // With --stream-ms a reader takes the lines as they come (a Locust user,
+  // bench/locust/): once it is gone, nobody wants the rest, and a run with
+  // a day's --duration must not go on alone. The run stops as at a signal.
+  auto print = [&o, &counters](const std::string& line) {
+    if (!PrintLine(line) && o.stream_ms > 0) counters.stop.store(true);
+  };
+  auto print_samples = [&streams, &counters, &print](uint64_t now) {
     for (auto& s : streams) {
       std::string line = s->TakeLine(static_cast<double>(now - counters.start_us) / 1e6);
-      if (!line.empty()) PrintLine(line);
+      if (!line.empty()) print(line);
     }
   };
   std::vector<std::thread> threads;
@@ -102,7 +109,7 @@ int Main(int argc, char** argv) {
     if (g_signalled.load()) counters.stop.store(true);
     if (now >= next_progress) {
       next_progress += tick_us;
-      PrintLine(ProgressLine(counters, now));
+      print(ProgressLine(counters, now));
     }
     if (stream_us > 0 && now >= next_stream) {
       next_stream = now + stream_us;

@@ -45,7 +45,7 @@ bool ParseKind(const std::string& s, Kind* k) {
       "  [--upload-size N] [--upload-prefix P] [--files-per-session N]\n"
       "  [--noop-interval S] [--pipeline N] [--timeout S] [--ramp N] [--source A-B|A,B]\n"
       "  [--max-data-setups N]\n"
-      "  [--progress-ms N] [--stream-ms N]\n"
+      "  [--progress-ms N] [--stream-ms N] [--stream-max N]\n"
       "  [--mix login=1,small=4,...] [--tag T] [--expect-pasv-address A]\n"
       "  [--tls explicit|implicit] [--tls-version 1.2|1.3]\n"
       "--tls explicit: AUTH TLS after the 220, then USER/PASS, and PBSZ 0 + PROT P before a\n"
@@ -126,6 +126,7 @@ void Complete(Options* o, std::string mix, const std::string& file_local,
   if (o->pipeline > 4096) o->pipeline = 4096;
   if (o->progress_ms < 50) o->progress_ms = 50;
   if (o->stream_ms > 0 && o->stream_ms < 10) o->stream_ms = 10;
+  if (o->stream_max < 1) Die("--stream-max must be at least 1");
   if (o->scenario == "mixed") {
     ParseMix(mix.empty() ? "login=1,small=4,persistent=4,large=1" : mix, o);
   } else {
@@ -159,7 +160,7 @@ enum Flag : int {
   kHost = 256, kPort, kScenario, kMode, kConcurrency, kThreads, kDuration, kCount, kUser,
   kPass, kFile, kFileSize, kFileLocal, kLargeFile, kLargeSize, kLargeLocal, kChecksum,
   kUploadSize, kUploadPrefix, kFilesPerSession, kNoopInterval, kTimeout, kRamp, kPipeline,
-  kSource, kMaxDataSetups, kProgressMs, kStreamMs, kMix, kTag, kExpectPasv, kTls, kTlsVersion, kHelp,
+  kSource, kMaxDataSetups, kProgressMs, kStreamMs, kStreamMax, kMix, kTag, kExpectPasv, kTls, kTlsVersion, kHelp,
 };
 
 const option kLongOptions[] = {
@@ -191,6 +192,7 @@ const option kLongOptions[] = {
     {"max-data-setups", required_argument, nullptr, kMaxDataSetups},
     {"progress-ms", required_argument, nullptr, kProgressMs},
     {"stream-ms", required_argument, nullptr, kStreamMs},
+    {"stream-max", required_argument, nullptr, kStreamMax},
     {"mix", required_argument, nullptr, kMix},
     {"tag", required_argument, nullptr, kTag},
     {"expect-pasv-address", required_argument, nullptr, kExpectPasv},
@@ -275,6 +277,7 @@ Options ParseOptions(int argc, char** argv) {
       }
       case kProgressMs: o.progress_ms = static_cast<int>(num()); break;
       case kStreamMs: o.stream_ms = static_cast<int>(num()); break;
+      case kStreamMax: o.stream_max = static_cast<int>(num()); break;
       case kMix: mix = v; break;
       case kTag: o.tag = v; break;
       case kExpectPasv: {

@@ -54,8 +54,9 @@ struct Options {
   int ramp = 256;     // sessions between connect and logged-in, per thread (idle, noop, passive)
   int pipeline = 16;  // noop: NOOPs in flight per session
   // Data setups (EPSV/PASV/PORT/EPRT sent, data connection not yet made) in
-  // flight at once in this process; 0 = no limit. Others wait their turn, so
-  // a NAT's expectation table (nf_conntrack_expect_max) is not the limit.
+  // flight at once in this process; 0 = no limit. Others wait their turn (a
+  // queue per worker: worker_data.cc), so a NAT's expectation table
+  // (nf_conntrack_expect_max) is not the limit.
   uint64_t max_data_setups = 0;
   std::vector<SockAddr> sources;
   // The address every 227 must carry (--expect-pasv-address; default --host),
@@ -65,6 +66,9 @@ struct Options {
   // Every this many ms a "samples" line: each operation's and phase's latency
   // and each error since the last one (stream.h); 0 = none.
   int stream_ms = 0;
+  // At most this many samples per channel (op, each phase) in one "samples"
+  // line; the rest are counted as dropped (stream.h), so memory stays bounded.
+  int stream_max = 50000;
   std::string tag;
   SockAddr target;
   TlsMode tls = TlsMode::kOff;

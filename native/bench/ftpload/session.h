@@ -79,6 +79,7 @@ struct Session {
   uint32_t ring_head = 0, inflight = 0;
   bool settled = false;  // passive: counted in Counters::settled
   bool in_setup = false;  // counted in Counters::setups
+  uint64_t wait_ticket = 0;  // kSetupWait: its place in Worker::setup_queue_
   // --tls: the control and data connections' TLS, and the sessions the
   // server issued (the data connections resume the latest).
   ssl_st* ctl_tls = nullptr;

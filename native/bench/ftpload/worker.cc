@@ -101,6 +101,7 @@ void Worker::Run() {
       last_scan = now;
       Scan(now);
     }
+    StartQueuedSetups(now);
     StartPending(now);
   }
   tally.stopped_us = NowUs();
@@ -308,8 +309,7 @@ void Worker::Scan(uint64_t now) {
         }
         break;
       case St::kSetupWait:
-        // Not a wait for the server either: its turn comes when a setup ends.
-        BeginDataSetup(s, now);
+        // Not a wait for the server either: StartQueuedSetups gives it its turn.
         break;
       case St::kQuitEof:
         // 221 arrived; a server that keeps the socket open does not make it an error.
@@ -336,6 +336,7 @@ void Worker::StopAll(uint64_t now) {
     EndSession(s, now, 0);
   }
   pending_.clear();
+  setup_queue_.clear();
 }
 
 }  // namespace muxftpd::ftpload

@@ -12,6 +12,7 @@
 #include <deque>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "counters.h"
@@ -74,6 +75,10 @@ class Worker {
   // worker_data.cc: data connections and transfers
   void StartOp(Session& s, uint64_t now);
   void BeginDataSetup(Session& s, uint64_t now);
+  bool TakeSetupPlace(Session& s);
+  bool SetupQueued();
+  void StartQueuedSetups(uint64_t now);
+  void StartDataSetup(Session& s, uint64_t now);
   void EndDataSetup(Session& s);
   void StartActive(Session& s, uint64_t now);
   void OnPassiveReply(Session& s, int code, const std::string& line, uint64_t now);
@@ -108,6 +113,11 @@ class Worker {
   int ep_ = -1;
   std::vector<Session> sessions_;
   std::deque<uint32_t> pending_;
+  // --max-data-setups: sessions waiting for a place, first come first served
+  // (slot, ticket); an entry whose session no longer waits with that ticket
+  // (it ended meanwhile) is skipped.
+  std::deque<std::pair<uint32_t, uint64_t>> setup_queue_;
+  uint64_t setup_tickets_ = 0;
   std::mt19937 rng_;
   int total_weight_ = 0;
   int connecting_ = 0;

@@ -22,19 +22,55 @@ void Worker::StartOp(Session& s, uint64_t now) {
   BeginDataSetup(s, now);
 }
 
-// EPSV/PASV or PORT/EPRT, when --max-data-setups leaves room; else the
-// session waits (Scan tries again).
+// EPSV/PASV or PORT/EPRT, when --max-data-setups leaves room and no session
+// of this worker waits already; else the session queues behind them, and
+// StartQueuedSetups (once per loop turn, outside any session's handler)
+// starts them in order as places free up. The places are shared by the
+// workers of the process; the queue is this worker's.
 void Worker::BeginDataSetup(Session& s, uint64_t now) {
-  if (o_.max_data_setups > 0) {
-    uint64_t n = sh_.setups.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (n > o_.max_data_setups) {
-      sh_.setups.fetch_sub(1, std::memory_order_relaxed);
-      s.st = St::kSetupWait;
-      return;
-    }
-    s.in_setup = true;
-    if (n > tally.max_data_setups) tally.max_data_setups = n;
+  if (o_.max_data_setups > 0 && (SetupQueued() || !TakeSetupPlace(s))) {
+    s.st = St::kSetupWait;
+    s.wait_ticket = ++setup_tickets_;
+    setup_queue_.emplace_back(s.slot, s.wait_ticket);
+    return;
   }
+  StartDataSetup(s, now);
+}
+
+// One of the --max-data-setups places, if one is free.
+bool Worker::TakeSetupPlace(Session& s) {
+  uint64_t n = sh_.setups.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (n > o_.max_data_setups) {
+    sh_.setups.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  s.in_setup = true;
+  if (n > tally.max_data_setups) tally.max_data_setups = n;
+  return true;
+}
+
+// True when a session still waits in setup_queue_ (entries of sessions that
+// ended while waiting are dropped on the way).
+bool Worker::SetupQueued() {
+  while (!setup_queue_.empty()) {
+    auto [slot, ticket] = setup_queue_.front();
+    const Session& w = sessions_[slot];
+    if (w.st == St::kSetupWait && w.wait_ticket == ticket) return true;
+    setup_queue_.pop_front();
+  }
+  return false;
+}
+
+void Worker::StartQueuedSetups(uint64_t now) {
+  while (!stopping_ && SetupQueued()) {
+    Session& s = sessions_[setup_queue_.front().first];
+    if (!TakeSetupPlace(s)) return;
+    setup_queue_.pop_front();
+    StartDataSetup(s, now);
+  }
+}
+
+void Worker::StartDataSetup(Session& s, uint64_t now) {
   // An operation's latency starts with its turn, not with the wait for it.
   if (!PerSessionOp(s.kind)) s.op_start = now;
   s.wait_since = now;
