@@ -86,3 +86,22 @@ exec_in_ns() {
   [[ $# -gt 0 ]] || set -- "${SHELL:-/bin/bash}"
   exec ip netns exec "$ns" "$@"
 }
+
+# The nft lines that give new control connections the kernel's FTP helper:
+# an explicit helper object (automatic assignment by port is gone from current
+# kernels, nf_conntrack_helper sysctl) and a chain at priority filter (0),
+# which runs after conntrack (-200) and DNAT (-100) and before the entry is
+# confirmed: the helper must be set on the first packet. $1 the helper's name,
+# $2 the chain's rule (a comment for none). Goes inside a `table ip` block.
+nft_ftp_helper() {
+  cat <<EOF
+    ct helper $1 {
+        type "ftp" protocol tcp
+        l3proto ip
+    }
+    chain helpers {
+        type filter hook prerouting priority filter; policy accept;
+        $2
+    }
+EOF
+}

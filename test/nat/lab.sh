@@ -121,18 +121,7 @@ nft_setup() {
   fi
   in_ns "$NS_NAT" nft -f - <<EOF
 table ip $NFT_TABLE {
-    # An explicit helper object: automatic assignment by port is gone from
-    # current kernels (nf_conntrack_helper sysctl).
-    ct helper $HELPER_NAME {
-        type "ftp" protocol tcp
-        l3proto ip
-    }
-    # Priority filter (0) runs after conntrack (-200) and DNAT (-100), before
-    # the entry is confirmed: the helper must be set on the first packet.
-    chain helpers {
-        type filter hook prerouting priority filter; policy accept;
-        $helper_rule
-    }
+$(nft_ftp_helper "$HELPER_NAME" "$helper_rule")
     chain forward {
         type filter hook forward priority filter; policy drop;
         ct state established,related counter accept
