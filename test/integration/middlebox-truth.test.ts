@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DataAddressClass } from '../../src/ops/address-truth.js';
 import { collect, connectTo, DataChannel, eventually, FtpControl, type FtpReply, epsvTarget, pasvTarget } from './helpers/clients.js';
-import { type TestServer, useServer } from './helpers/server.js';
+import { inProcess, type TestServer, useServer } from './helpers/server.js';
 
 const other = '127.0.0.2';
 
@@ -229,9 +229,10 @@ describe('active mode refused as a bounce', () => {
 });
 
 describe('passive mode, a shared port another host waits on', () => {
-  // One worker and four ports, so that a second session's EPSV comes round to the first one's port.
+  // One worker and four ports, so that a second session's EPSV comes round to the first one's port;
+  // in one process (inProcess), since --processes splits the range and spreads the sessions.
   const pasvMin = 30_000 + Math.floor(Math.random() * 100) * 20 + 10;
-  const t = useServer({ pasvPorts: `${pasvMin}-${pasvMin + 3}`, threads: 1 });
+  const t = useServer({ ...inProcess, pasvPorts: `${pasvMin}-${pasvMin + 3}`, threads: 1 });
 
   it('a connection from a host whose reservation ended is foreign, not late, while another host waits on the port', async () => {
     const gone = await FtpControl.login(t.host, t.port, 5_000, other);
