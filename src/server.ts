@@ -141,13 +141,12 @@ export class Server implements EngineHandler {
     if (session?.truth?.mode === 'active') this.classify(session, classifyActive(session.truth.said.host, session.peer.address, 'failed'), undefined);
   }
 
+  /** Active only: the worker counts passive ones itself (it takes only the control peer's, the others are refused). */
   onDataConnected(sid: SessionId, peer: Endpoint): void {
     const session = this.connections.get(sid)?.session;
     const truth = session?.truth;
-    if (session === undefined || truth === undefined) return;
-    // The worker takes only the control peer's connections on a passive port (the others are refused).
-    const c = truth.mode === 'active' ? classifyActive(truth.said.host, session.peer.address, 'connected') : 'passiveControlPeer';
-    this.classify(session, c, peer);
+    if (session === undefined || truth?.mode !== 'active') return;
+    this.classify(session, classifyActive(truth.said.host, session.peer.address, 'connected'), peer);
   }
 
   onDataRefused(sid: SessionId, peer: Endpoint, listener: Endpoint): void {

@@ -260,6 +260,7 @@ Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("rejected", static_cast<double>(s.rejected));
   o.Set("rejectedPerIp", static_cast<double>(s.rejected_per_ip));
   o.Set("fdLimit", static_cast<double>(s.fd_limit));
+  o.Set("passiveControlPeer", static_cast<double>(s.passive_control_peer));
   Napi::Object tls = Napi::Object::New(env);
   tls.Set("controlHandshakes", static_cast<double>(s.tls.control_handshakes));
   tls.Set("controlFailures", static_cast<double>(s.tls.control_failures));

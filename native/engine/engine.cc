@@ -133,6 +133,7 @@ EngineStats Engine::Stats() const {
     stats.sessions += c;
     stats.loops.push_back(w->LoopStats());
     w->AddTlsStats(&stats.tls);
+    stats.passive_control_peer += w->PassiveControlPeer();
   }
   if (acceptor_) {
     stats.accepted = acceptor_->accepted();

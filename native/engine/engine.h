@@ -123,6 +123,9 @@ struct EngineStats {
   uint64_t rejected = 0;         // turned away past max_clients (or clients_per_thread)
   uint64_t rejected_per_ip = 0;  // turned away past max_per_ip
   int64_t fd_limit = 0;  // the process's open-file limit, raised at start
+  // Passive data connections taken from the control peer: the address truth's
+  // passiveControlPeer, counted here so that no event per transfer tells JS.
+  uint64_t passive_control_peer = 0;
   TlsStats tls;
 };
 

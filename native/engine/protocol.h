@@ -29,22 +29,27 @@ using SessionId = uint64_t;
 // PassiveReady: answer to ListenPassive: port, or error.
 // DataFailed: an active connect failed: the errno (a success is not reported:
 //   the transfer that needs the connection reports its end).
-// TransferDone: a transfer ended: bytes moved, error 0 or a TransferError / -errno.
+// TransferDone: a transfer ended: bytes moved, error 0 or a TransferError / -errno;
+//   flag 1 when its file opened and its TransferStarted, which came in the
+//   same batch, was left out (a small file: one event for JS, not two).
 // Closed: the session is gone: reason.
 // InputEnded: the client shut down its sending side (FIN): no more lines will
 //   come, replies still can go; JS closes once it has answered.
 // TransferStarted: a transfer's file is open and its preamble queued: seq
-//   (TransferDone follows; an open error has only TransferDone).
+//   (TransferDone follows; an open error has only TransferDone). Only when
+//   the transfer is still running at the end of the batch (see TransferDone).
 // FileDone: answer to FileOp: seq, error 0 or -errno, text the stat records
 //   (Stat, Lstat: one; List: the directory's own, then one per entry).
 // LoopFailed: an engine thread's loop failed and that thread stopped (its
 //   epoll_wait returned an error): text names it ("worker 0", "acceptor"),
 //   error the -errno. The server cannot go on whole.
 // DataConnected: a data connection is up: text, port → its peer (the client
-//   host that connected, or the active target); flag 1 when it has just come
-//   up (each data connection once), 0 for an OpenData's report of one that
-//   was up already. seq: the OpenData it answers (0: none); then also local,
-//   localPort → the server's end.
+//   host that connected, or the active target); flag 1 when an active one has
+//   just come up (each once), 0 for an OpenData's report of one that was up
+//   already. seq: the OpenData it answers (0: none); then also local,
+//   localPort → the server's end. A passive connection coming up is not
+//   reported, only counted (stats passiveControlPeer): the worker takes the
+//   control peer's alone.
 // DataRefused: a passive listener turned away a connection from a host other
 //   than the session's control peer (a port thief, or a NAT that changed the
 //   source): text, port → that peer; local, localPort → the listener. sid 0
@@ -247,9 +252,13 @@ struct Event {
   uint32_t local_port = 0;  // kOpen
   uint64_t bytes = 0;     // kTransferDone
   bool too_long = false;  // kLine: the line exceeded max_line and was dropped
-  bool fresh = false;     // kDataConnected: the connection has just come up
+  bool fresh = false;     // kDataConnected: an active connection has just come up
   bool implicit_tls = false;  // kOpen: came in on the implicit-TLS listener, handshake done
   bool late = false;      // kDataRefused: late, not foreign
+  bool opened = false;    // kTransferDone: its file opened (its kTransferStarted was left out of the batch)
+  // kTransferStarted: the transfer ended in the same batch, whose kTransferDone
+  // says `opened` instead; dropped before the batch leaves the worker.
+  bool superseded = false;
   CloseReason reason = CloseReason::kPeerClosed;  // kClosed
   std::string text;       // kLine: the line bytes; kOpen, kDataConnected, kDataRefused: peer address
   std::string local;      // kOpen, kDataConnected, kDataRefused: local address

@@ -34,7 +34,7 @@ void EncodeEvents(const std::vector<Event>& events, char* p) {
   namespace f = wire::event;
   for (const Event& e : events) {
     uint8_t flag = e.type == EventType::kClosed ? static_cast<uint8_t>(e.reason)
-                                                : (e.too_long || e.fresh || e.implicit_tls || e.late ? 1 : 0);
+                                                : (e.too_long || e.fresh || e.implicit_tls || e.late || e.opened ? 1 : 0);
     Put(p, f::type, e.type);
     Put(p, f::flag, flag);
     Put(p, f::secondLength, e.local.size());

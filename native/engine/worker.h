@@ -72,6 +72,7 @@ class Worker {
   WorkerLoopStats LoopStats() const;
   // Adds this worker's TLS counters to `out`; callable from any thread.
   void AddTlsStats(TlsStats* out) const;
+  uint64_t PassiveControlPeer() const { return passive_control_peer_.load(std::memory_order_relaxed); }
 
  private:
   void Run();
@@ -257,6 +258,11 @@ class Worker {
   std::atomic<uint64_t> iterations_{0};
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> batch_events_{0};
+  std::atomic<uint64_t> passive_control_peer_{0};
+  // Which batch batch_ is (Transfer::started_batch), and how many of its
+  // kTransferStarted events a kTransferDone has folded in (FlushEvents drops them).
+  uint64_t batch_serial_ = 1;
+  size_t superseded_ = 0;
   // TlsStats, counted the same way.
   struct TlsCounters {
     std::atomic<uint64_t> control_handshakes{0};

@@ -59,7 +59,9 @@ void Worker::AttachData(Session* s, UniqueFd conn, const SockAddr& peer) {
   s->data_state = DataState::kConnected;
   s->data_peer = peer;
   TouchData(s);
-  EmitDataConnected(s, 0, true);
+  // Only the control peer's connections get here (the others are refused):
+  // counted, not reported, since JS would learn nothing it does not know.
+  Bump(passive_control_peer_, 1);
   DataConnected(s);
 }
 

@@ -150,6 +150,8 @@ void Worker::BeginTransfer(Session* s, Action& a) {
   if (!a.preamble.empty()) {
     Queue(s, a.preamble);
   }
+  t->started_batch = batch_serial_;
+  t->started_index = batch_->size();
   Emit(EventType::kTransferStarted, s->sid).seq = a.seq;
   s->transfer = std::move(t);
   TouchData(s);
@@ -291,7 +293,14 @@ void Worker::EndTransfer(Session* s, int32_t error) {
   // its way, as RFC 959 allows. The client waits for no round trip through JS.
   Transfer& t = *s->transfer;
   if (error == 0 && !t.epilogue.empty()) Queue(s, t.epilogue);
+  bool folded = t.started_batch == batch_serial_;
+  if (folded) {
+    (*batch_)[t.started_index].superseded = true;
+    ++superseded_;
+  }
   EmitTransferDone(s->sid, t.seq, t.bytes, error);
+  // Opened: said by the kTransferStarted JS has had, or by this event.
+  batch_->back().opened = folded;
   if (!t.temp.empty()) DiscardUpload(t);
   if (t.replaced) {
     // The lock goes now rather than with the close, which may wait for the

@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,10 +24,25 @@ using namespace muxftpd::test;
 namespace {
 
 constexpr size_t kFileSize = 3 * 1024 * 1024 + 17;
+constexpr size_t kSmallSize = 4096;
 constexpr int kClients = 64;
+
+// What the driver saw of transfers: written by the driver thread only, read once it has joined.
+struct TransferTally {
+  std::map<uint32_t, std::string> retr;  // seq → path
+  std::set<uint32_t> started;            // seqs of kTransferStarted events
+  std::map<uint32_t, bool> done_opened;  // seq → kTransferDone's `opened`
+  int data_connected = 0;                // kDataConnected events
+};
+TransferTally tally;
 
 // The minimal FTP brain: EPSV, RETR <path>, QUIT.
 void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop) {
+  auto on_event = [](const Event& e) {
+    if (e.type == EventType::kTransferStarted) tally.started.insert(e.seq);
+    if (e.type == EventType::kTransferDone) tally.done_opened[e.seq] = e.opened;
+    if (e.type == EventType::kDataConnected) ++tally.data_connected;
+  };
   test::Drive(engine, sink, stop, [](const Event& e, uint32_t& seq, std::vector<Action>& out) {
     Action a{};
     a.sid = e.sid;
@@ -41,6 +58,7 @@ void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop) {
       a.type = ActionType::kSendFile;
       a.seq = seq++;
       a.data = e.text.substr(5);
+      tally.retr[a.seq] = a.data;
     } else if (e.text == "QUIT") {
       out.push_back(Reply(e.sid, "221 bye\r\n"));
       a.type = ActionType::kClose;
@@ -49,10 +67,11 @@ void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop) {
       return;
     }
     out.push_back(std::move(a));
-  });
+  }, on_event);
 }
 
-bool Download(uint16_t port, int source = 0, bool thief_first = false) {
+bool Download(uint16_t port, int source = 0, bool thief_first = false, const std::string& name = "file.bin",
+              size_t size = kFileSize) {
   int ctl = Connect(port, source);
   CHECK(ReadLine(ctl).rfind("220", 0) == 0);
   Send(ctl, "EPSV\r\n");
@@ -68,14 +87,14 @@ bool Download(uint16_t port, int source = 0, bool thief_first = false) {
     close(thief);
   }
   int data = Connect(data_port, source);
-  Send(ctl, "RETR file.bin\r\n");
+  Send(ctl, "RETR " + name + "\r\n");
   CHECK(ReadLine(ctl).rfind("150", 0) == 0);
   size_t total = 0;
   char buf[65536];
   ssize_t n;
   while ((n = read(data, buf, sizeof buf)) > 0) total += static_cast<size_t>(n);
   close(data);
-  bool ok = ReadLine(ctl).rfind("226", 0) == 0 && total == kFileSize;
+  bool ok = ReadLine(ctl).rfind("226", 0) == 0 && total == size;
   Send(ctl, "QUIT\r\n");
   ok = ok && ReadLine(ctl).rfind("221", 0) == 0;
   close(ctl);
@@ -196,6 +215,32 @@ void SharedPassivePorts(const char* dir) {
   std::printf("engine_smoke_test (shared passive ports): ok\n");
 }
 
+// A file that ends in the loop turn it opened in has no kTransferStarted: its
+// kTransferDone says `opened`. One that spans turns has both. A passive data
+// connection is counted (passive_control_peer), not reported.
+void TransferEvents(const char* dir) {
+  tally = {};
+  EngineConfig config = BaseConfig(dir);
+  config.threads = 1;
+  constexpr int kSmall = 6, kLarge = 2;
+  uint64_t passive = 0;
+  WithEngine(config, Drive, [&](Engine& engine, uint16_t port) {
+    for (int i = 0; i < kSmall; ++i) CHECK(Download(port, 0, false, "small.bin", kSmallSize));
+    for (int i = 0; i < kLarge; ++i) CHECK(Download(port));
+    passive = engine.Stats().passive_control_peer;
+  });
+  CHECK(passive == kSmall + kLarge);
+  CHECK(tally.data_connected == 0);
+  CHECK(tally.retr.size() == kSmall + kLarge);
+  for (const auto& [seq, name] : tally.retr) {
+    CHECK(tally.done_opened.count(seq) == 1);
+    bool small = name == "small.bin";
+    CHECK(tally.done_opened[seq] == small);
+    CHECK(tally.started.count(seq) == (small ? 0u : 1u));
+  }
+  std::printf("engine_smoke_test (transfer events): ok\n");
+}
+
 }  // namespace
 
 int main() {
@@ -208,11 +253,17 @@ int main() {
     for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<char>(i * 131);
     f << block;
   }
+  {
+    std::ofstream f(std::string(dir) + "/small.bin", std::ios::binary);
+    f << std::string(kSmallSize, 's');
+  }
+  TransferEvents(dir);
   ManyClients(dir, CopyMode::kSendfile);
   ManyClients(dir, CopyMode::kReadWrite);
   ThrottledAndTimedOut(dir);
   SharedPassivePorts(dir);
   std::remove((std::string(dir) + "/file.bin").c_str());
+  std::remove((std::string(dir) + "/small.bin").c_str());
   rmdir(dir);
   return 0;
 }

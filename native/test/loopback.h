@@ -58,17 +58,24 @@ inline Action Reply(SessionId sid, std::string text) {
   return a;
 }
 
+// Drive's default for events a test does not look at.
+struct IgnoreEvent {
+  void operator()(const Event&) const {}
+};
+
 // Plays the part of JS until `stop`: 220 on open, a 229 for each passive
 // listener, 226 or "426 failed <error>" at a transfer's end; `on_line(event, seq, out)` answers
-// each command line, appending actions to `out` (`seq` numbers requests).
-template <typename OnLine>
-void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop, OnLine on_line) {
+// each command line, appending actions to `out` (`seq` numbers requests);
+// `on_event` sees every event first.
+template <typename OnLine, typename OnEvent = IgnoreEvent>
+void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop, OnLine on_line, OnEvent on_event = {}) {
   uint32_t seq = 1;
   std::pair<int, std::unique_ptr<EventBatch>> item;
   while (sink->Pop(&item, stop)) {
     if (!item.second) continue;
     std::vector<Action> out;
     for (const Event& e : *item.second) {
+      on_event(e);
       if (e.type == EventType::kOpen) out.push_back(Reply(e.sid, "220 hi\r\n"));
       if (e.type == EventType::kPassiveReady) {
         out.push_back(Reply(e.sid, "229 (|||" + std::to_string(e.port) + "|)\r\n"));

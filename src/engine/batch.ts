@@ -4,9 +4,10 @@
 // offsets come from the addon) and then its text and second text.
 //
 // flag: Line → 1 when the line was too long; Closed → the CloseReason;
-// DataConnected → 1 when the connection has just come up; Open → 1 when the
-// session came in on the implicit-TLS listener; DataRefused → 1 when the
-// connection was late, not foreign.
+// DataConnected → 1 when an active connection has just come up; Open → 1 when
+// the session came in on the implicit-TLS listener; DataRefused → 1 when the
+// connection was late, not foreign; TransferDone → 1 when the file opened and
+// no TransferStarted came (it would have been in the same batch).
 // text: Line → the line bytes; Open, DataConnected, DataRefused → the peer
 // address (second text: the local address).
 import { wireField, wireHeader } from './native.js';

@@ -47,7 +47,10 @@ export interface EngineHandler {
    * connect given up (-ECONNABORTED, -ECONNRESET: the setup or the session went).
    */
   onDataFailed(sid: SessionId, error: number): void;
-  /** A data connection has just come up: its peer (the client host that connected, or the active target). */
+  /**
+   * An active data connection has just come up: its peer (the target). A
+   * passive one is counted by the engine (NativeStats passiveControlPeer).
+   */
   onDataConnected(sid: SessionId, peer: Endpoint): void;
   /**
    * A passive listener turned away a connection from a host other than the
@@ -204,7 +207,9 @@ type Pending =
  * system round trip from JS first. `epilogue`: a formatted reply (the 226)
  * that the worker queues when the transfer ends without error, right after
  * closing the data connection; a result with error Ok means it was queued.
- * `started`: called when it is open (never, when it fails to open).
+ * `started`: called when it is open and still running at the end of the
+ * worker's batch (never when it fails to open, nor when it ends in the batch
+ * it opened in: `opened` in the result says so then).
  * `ended`: called with the result just before the promise resolves, for
  * bookkeeping that must not cost a promise of its own per transfer.
  */
@@ -527,7 +532,10 @@ export class Engine {
       }
       case EventType.TransferDone: {
         const p = this.take(ev.seq);
-        if (p?.kind === 'transfer') settle(p, ev.bytes, ev.error);
+        if (p?.kind !== 'transfer') break;
+        // Opened, and ended in the batch it opened in: its TransferStarted was left out.
+        if (ev.flag === 1) p.opened = true;
+        settle(p, ev.bytes, ev.error);
         break;
       }
       case EventType.Closed:

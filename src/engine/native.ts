@@ -116,6 +116,8 @@ export interface NativeStats {
   /** Loop counters, one entry per worker in worker order (as perWorker). */
   loops: NativeLoopStats[];
   accepted: number;
+  /** Passive data connections taken from the control peer (the address truth's passiveControlPeer; no event reports them). */
+  passiveControlPeer: number;
   /** Clients turned away past maxClients (or clientsPerThread). */
   rejected: number;
   /** Clients turned away past maxPerIp. */

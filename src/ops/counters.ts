@@ -133,8 +133,12 @@ export class Counters {
     return outcome;
   }
 
-  /** `engine`: the engine's refusals past --max-clients (rejected) and --max-per-ip (rejectedPerIp). */
-  snapshot(engine: { rejected: number; rejectedPerIp: number }): CounterSnapshot {
+  /**
+   * `engine`: the engine's refusals past --max-clients (rejected) and
+   * --max-per-ip (rejectedPerIp), and the passive data connections it counts
+   * (passiveControlPeer).
+   */
+  snapshot(engine: { rejected: number; rejectedPerIp: number; passiveControlPeer: number }): CounterSnapshot {
     return {
       sessionsTotal: this.sessionsTotal,
       loopFailures: this.loopFailures,
@@ -144,7 +148,7 @@ export class Counters {
       transfers: { ...this.transfers },
       transfersRunning: this.transfersRunning,
       limits: { ...this.limits, maxClients: engine.rejected, maxPerIp: engine.rejectedPerIp },
-      dataAddresses: { ...this.dataAddresses },
+      dataAddresses: { ...this.dataAddresses, passiveControlPeer: this.dataAddresses.passiveControlPeer + engine.passiveControlPeer },
       passiveLate: this.passiveLate,
     };
   }
