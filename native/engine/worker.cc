@@ -118,6 +118,8 @@ void Worker::Run() {
   epoll_event events[kMaxEvents];
   while (!stop_.load(std::memory_order_relaxed)) {
     int timeout = WaitTimeoutMs();
+    // Events held for JS (batch_hold.h): look for more, but do not sleep on them.
+    if (!batch_->empty()) timeout = 0;
     // Posters write the eventfd only while the flag is up, so the queues are
     // looked at once more after raising it (wakeup.h says why that loses no
     // wake-up). A worker that will not block leaves it down.
@@ -153,7 +155,7 @@ void Worker::Run() {
     StepTransfers();
     FlushOutputs();
     ExpireLingering();  // after the flush, which may have sent what a reader made room for
-    FlushEvents();
+    if (!batch_->empty() && hold_.Deliver(n, BatchHold::Clock::now())) FlushEvents();
     ReleaseClosedSessions();
   }
   CloseAll();

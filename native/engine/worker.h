@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "action_queue.h"
+#include "batch_hold.h"
 #include "completion_queue.h"
 #include "engine.h"
 #include "file_ops.h"
@@ -262,6 +263,7 @@ class Worker {
   // Which batch batch_ is (Transfer::started_batch), and how many of its
   // kTransferStarted events a kTransferDone has folded in (FlushEvents drops them).
   uint64_t batch_serial_ = 1;
+  BatchHold hold_;  // when batch_ goes to JS
   size_t superseded_ = 0;
   // TlsStats, counted the same way.
   struct TlsCounters {

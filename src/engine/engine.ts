@@ -3,7 +3,7 @@
 // coalesces the actions of one event-loop turn into one post() to the native side.
 import os from 'node:os';
 import { type ActionFields, ActionWriter } from './actions.js';
-import { latin1Text } from '../protocol/bytes.js';
+import { latin1Text, RepeatedText } from '../protocol/bytes.js';
 import { forEachEvent, type RawEvent, viewOf } from './batch.js';
 import {
   ActionFlag,
@@ -241,6 +241,9 @@ export class Engine {
   private nextSeq = 1;
   private readonly pending = new Map<number, Pending>();
   private stopped = false;
+  /** Open's peer and local addresses, which repeat from session to session. */
+  private readonly peerText = new RepeatedText();
+  private readonly localText = new RepeatedText();
 
   constructor(config: NativeConfig, private readonly handler: EngineHandler) {
     this.native = loadBinding().createEngine(config, (batch, length) => this.onBatch(batch, length));
@@ -481,8 +484,8 @@ export class Engine {
       case EventType.Open:
         this.handler.onOpen(
           ev.sid,
-          { address: latin1Text(ev.text), port: ev.port },
-          { address: latin1Text(ev.second), port: ev.localPort },
+          { address: this.peerText.of(ev.text), port: ev.port },
+          { address: this.localText.of(ev.second), port: ev.localPort },
           ev.flag === 1,
         );
         break;

@@ -41,3 +41,31 @@ export function utf8Write(b: Buffer, s: string, at: number): number {
 export const latin1Text: (b: Buffer) => string = nativeLatin1Slice
   ? (b) => nativeLatin1Slice.call(b, 0, b.length)
   : (b) => b.toString('latin1');
+
+/**
+ * latin1Text for addresses, which repeat: each session's Open carries its
+ * peer and local address, and a load test's thousands of sessions come from a
+ * few hosts to one. The last text is kept with its bytes, and given again when
+ * the bytes are the same (compared here, with no call into C++).
+ */
+export class RepeatedText {
+  private readonly last = Buffer.alloc(64);
+  private lastLength = -1;
+  private lastText = '';
+
+  of(b: Buffer): string {
+    const n = b.length;
+    if (n === this.lastLength) {
+      let i = 0;
+      while (i < n && b[i] === this.last[i]) i++;
+      if (i === n) return this.lastText;
+    }
+    const text = latin1Text(b);
+    if (n <= this.last.length) {
+      b.copy(this.last);
+      this.lastLength = n;
+      this.lastText = text;
+    }
+    return text;
+  }
+}

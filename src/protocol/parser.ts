@@ -29,7 +29,16 @@ export function parseLine(text: string): Parsed {
   while (start < line.length && line.charCodeAt(start) === 32) start++;
   if (start === line.length) return emptyLine;
   const space = line.indexOf(' ', start);
-  if (space === -1) return { ok: true, verb: line.slice(start).toUpperCase(), arg: '' };
+  if (space === -1) return { ok: true, verb: upper(line.slice(start)), arg: '' };
   const arg = line.slice(space + 1);
-  return { ok: true, verb: line.slice(start, space).toUpperCase(), arg: arg.trim() === '' ? '' : arg };
+  return { ok: true, verb: upper(line.slice(start, space)), arg: arg.trim() === '' ? '' : arg };
+}
+
+/** toUpperCase, skipped for a verb without lower-case ASCII (nearly all): it is a call into V8's runtime. */
+function upper(verb: string): string {
+  for (let i = 0; i < verb.length; i++) {
+    const c = verb.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || c > 127) return verb.toUpperCase();
+  }
+  return verb;
 }
