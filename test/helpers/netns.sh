@@ -9,17 +9,41 @@ need_cmd()  { command -v "$1" >/dev/null 2>&1 || die "'$1' not found (apt-get in
 ns_exists() { [[ -e /run/netns/$1 ]]; }
 in_ns()     { ip netns exec "$@"; }
 
-# take_prefix DEFAULT ARGS...: PREFIX is the lab's name, from "-p PREFIX" at
-# the front of ARGS or else DEFAULT; PREFIX_TAKEN=1 when the caller must shift 2.
+# take_prefix DEFAULT STATE_DIR ARGS...: PREFIX is the lab's name, from
+# "-p PREFIX" at the front of ARGS or else DEFAULT; PREFIX_TAKEN=1 when the
+# caller must shift 2. STATE_FILE, in STATE_DIR, holds the running lab's
+# settings (save_state).
 take_prefix() {
   PREFIX=$1
+  STATE_DIR=$2
   PREFIX_TAKEN=0
-  if [[ ${2:-} == -p ]]; then
-    [[ $# -ge 3 ]] || die "-p needs a prefix"
-    PREFIX=$3
+  if [[ ${3:-} == -p ]]; then
+    [[ $# -ge 4 ]] || die "-p needs a prefix"
+    PREFIX=$4
     PREFIX_TAKEN=1
   fi
   [[ $PREFIX =~ ^[A-Za-z0-9_.-]{1,40}$ ]] || die "prefix: 1-40 of [A-Za-z0-9_.-]"
+  STATE_FILE=$STATE_DIR/$PREFIX.env
+}
+
+# The running lab's settings: the variables the sourcing script names in
+# STATE_KEYS, as KEY=VALUE lines in STATE_FILE. `up` (and a command that
+# changes one) saves them; every other command loads them over the defaults.
+# The values are single words (nets, ports, names, lists): nothing is quoted.
+save_state() {
+  local key
+  mkdir -p "$STATE_DIR"
+  for key in "${STATE_KEYS[@]}"; do printf '%s=%s\n' "$key" "${!key}"; done >"$STATE_FILE"
+}
+
+# False when there is no state file (the lab is not up). Keys not in
+# STATE_KEYS are passed over: the file sets no other variable.
+load_state() {
+  [[ -r $STATE_FILE ]] || return 1
+  local key value
+  while IFS='=' read -r key value; do
+    if [[ $key =~ ^[A-Z_]+$ && " ${STATE_KEYS[*]} " == *" $key "* ]]; then printf -v "$key" '%s' "$value"; fi
+  done <"$STATE_FILE"
 }
 
 # The EXIT trap of `up`: when it failed, the sourcing script's cmd_down
@@ -30,6 +54,33 @@ on_up_exit() {
   info "up failed (exit $rc): removing the partial lab"
   cmd_down
   exit "$rc"
+}
+
+# start_lab NS...: the namespaces of a new lab, each with lo up, once its
+# settings are saved. A lab of the same prefix still up is torn down first
+# (the sourcing script's cmd_down); from here until the caller's
+# `trap - EXIT`, a failure removes the partial lab (on_up_exit).
+start_lab() {
+  local ns
+  for ns in "$@"; do
+    if ns_exists "$ns"; then info "lab $PREFIX already up: tearing it down first"; cmd_down; break; fi
+  done
+  trap on_up_exit EXIT
+  save_state
+  for ns in "$@"; do
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+  done
+}
+
+# remove_lab NS...: deletes the lab's namespaces (ending what runs in them)
+# and its state file. Idempotent.
+remove_lab() {
+  need_root
+  local ns
+  for ns in "$@"; do delete_ns "$ns"; done
+  rm -f "$STATE_FILE"
+  return 0
 }
 
 # check_private_net NET...: each is the first three octets of an RFC 1918 /24.
@@ -87,21 +138,23 @@ exec_in_ns() {
   exec ip netns exec "$ns" "$@"
 }
 
+HELPER_NAME=ftp-ctl  # the nft ct helper object of nft_ftp_helper, named by the labs' helper rules
+
 # The nft lines that give new control connections the kernel's FTP helper:
 # an explicit helper object (automatic assignment by port is gone from current
 # kernels, nf_conntrack_helper sysctl) and a chain at priority filter (0),
 # which runs after conntrack (-200) and DNAT (-100) and before the entry is
-# confirmed: the helper must be set on the first packet. $1 the helper's name,
-# $2 the chain's rule (a comment for none). Goes inside a `table ip` block.
+# confirmed: the helper must be set on the first packet. $1 the chain's rule
+# (a comment for none). Goes inside a `table ip` block.
 nft_ftp_helper() {
   cat <<EOF
-    ct helper $1 {
+    ct helper $HELPER_NAME {
         type "ftp" protocol tcp
         l3proto ip
     }
     chain helpers {
         type filter hook prerouting priority filter; policy accept;
-        $2
+        $1
     }
 EOF
 }

@@ -37,11 +37,9 @@ PROG=${0##*/}
 # shellcheck source=../helpers/netns.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../helpers/netns.sh"
 
-take_prefix "${MXLB_PREFIX:-mxlb}" "$@"
+# The running lab's settings: /run/muxftpd-lb-lab/PREFIX.env, written by `up` and `backends`.
+take_prefix "${MXLB_PREFIX:-mxlb}" /run/muxftpd-lb-lab "$@"
 (( PREFIX_TAKEN )) && shift 2
-
-STATE_DIR=/run/muxftpd-lb-lab
-STATE_FILE=$STATE_DIR/$PREFIX.env     # settings of the running lab, written by `up`
 
 NS_CLIENT=$PREFIX-client
 NS_LB=$PREFIX-lb
@@ -53,7 +51,6 @@ IF_TO_CLIENT=to-client  # in $NS_LB, the client side (holds VIP)
 BRIDGE=br-srv           # in $NS_LB, the servers' segment
 
 NFT_TABLE=mxlb          # nft table (family ip) in $NS_LB
-HELPER_NAME=ftp-ctl     # nft ct helper object
 
 # Defaults; `up` takes options, every other command reads the state file.
 VARIANT=helper
@@ -64,22 +61,7 @@ PASV_RANGE=40000-40999
 CLIENT_NET=10.245.0
 SERVER_NET=10.246.0
 BACKENDS=           # the servers now in the balancer's map, e.g. 1,2,3
-
-load_state() {
-  [[ -r $STATE_FILE ]] || return 1
-  local key value
-  while IFS='=' read -r key value; do
-    case $key in
-      VARIANT|SPREAD|SERVERS|FTP_PORT|PASV_RANGE|CLIENT_NET|SERVER_NET|BACKENDS) printf -v "$key" '%s' "$value" ;;
-    esac
-  done <"$STATE_FILE"
-}
-
-save_state() {
-  mkdir -p "$STATE_DIR"
-  printf '%s\n' "VARIANT=$VARIANT" "SPREAD=$SPREAD" "SERVERS=$SERVERS" "FTP_PORT=$FTP_PORT" \
-    "PASV_RANGE=$PASV_RANGE" "CLIENT_NET=$CLIENT_NET" "SERVER_NET=$SERVER_NET" "BACKENDS=$BACKENDS" >"$STATE_FILE"
-}
+STATE_KEYS=(VARIANT SPREAD SERVERS FTP_PORT PASV_RANGE CLIENT_NET SERVER_NET BACKENDS)
 
 derive() {
   CLIENT_ADDR=$CLIENT_NET.2
@@ -160,7 +142,7 @@ nft_setup() {
   fi
   in_ns "$NS_LB" nft -f - <<EOF
 table ip $NFT_TABLE {
-$(nft_ftp_helper "$HELPER_NAME" "$helper_rule")
+$(nft_ftp_helper "$helper_rule")
     chain forward {
         type filter hook forward priority filter; policy drop;
         ct state established,related counter accept
@@ -182,11 +164,7 @@ EOF
 
 # ---- subcommands -------------------------------------------------------------------
 cmd_down() {
-  need_root
-  local ns
-  for ns in $(all_ns); do delete_ns "$ns"; done
-  rm -f "$STATE_FILE"
-  return 0
+  remove_lab $(all_ns)
 }
 
 cmd_up() {
@@ -210,16 +188,7 @@ cmd_up() {
   BACKENDS=$(seq -s, 1 "$SERVERS")
 
   local ns i
-  for ns in $(all_ns); do
-    if ns_exists "$ns"; then info "lab $PREFIX already up: tearing it down first"; cmd_down; break; fi
-  done
-
-  trap on_up_exit EXIT
-  save_state
-  for ns in $(all_ns); do
-    ip netns add "$ns"
-    ip -n "$ns" link set lo up
-  done
+  start_lab $(all_ns)
 
   # veth pairs created directly inside the namespaces: no host-side names.
   ip -n "$NS_CLIENT" link add "$IF_CLIENT" type veth peer name "$IF_TO_CLIENT" netns "$NS_LB"

@@ -1,15 +1,15 @@
 // Helpers for the balancer namespace test: the lab (test/lb/lab.sh) driven
 // from TypeScript, a muxftpd in each server namespace (the NAT lab's Server),
-// muxftpd-bench in the client namespace, each server's Prometheus counters.
+// each server's Prometheus counters.
 //
 // Namespaces are named mxlb-<pid>-<tag>-…, so `lab.sh gc` can remove what a
 // test run that died left behind; every wait is bounded.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Report } from '../../bench/client/report.js';
+import { byLabel, scrapeMetrics } from '../helpers/lab-results.js';
 import { missing, notBuilt } from '../helpers/requires.js';
-import { benchCliPath, explain, readLabEnv, run, type RunResult } from '../nat/lab.js';
+import { explain, readLabEnv, run, type RunResult } from '../nat/lab.js';
 
 export const labScript = fileURLToPath(new URL('./lab.sh', import.meta.url));
 
@@ -174,38 +174,15 @@ export interface ServerCounts {
   dataConnections: Record<string, number>;
 }
 
-const fetchScript = `fetch(process.argv[1]).then(async (r) => { process.stdout.write(await r.text()); }, (e) => { console.error(String(e)); process.exit(1); })`;
-
 /** Scrapes http://ADDR:PORT/metrics from inside the server's namespace. */
 export async function scrape(ns: string, addr: string, metricsPort: number): Promise<ServerCounts> {
-  const r = await run('ip', ['netns', 'exec', ns, process.execPath, '-e', fetchScript, `http://${addr}:${metricsPort}/metrics`], 15_000);
-  if (r.code !== 0) throw new Error(`scraping ${addr}: ${explain(r)}`);
-  const sessions = /^muxftpd_sessions_total (\d+)$/m.exec(r.stdout);
-  if (sessions === null) throw new Error(`no muxftpd_sessions_total from ${addr}:\n${r.stdout.slice(0, 2000)}`);
-  const byLabel = (metric: string, label: string): Record<string, number> => {
-    const out: Record<string, number> = {};
-    for (const m of r.stdout.matchAll(new RegExp(`^${metric}\\{${label}="(\\w+)"\\} (\\d+)$`, 'gm'))) out[m[1] ?? ''] = Number(m[2]);
-    return out;
-  };
+  const m = await scrapeMetrics(ns, `http://${addr}:${metricsPort}/metrics`);
+  const sessions = m.get('muxftpd_sessions_total');
+  if (sessions === undefined) throw new Error(`no muxftpd_sessions_total from ${addr}: ${[...m.keys()].join(' ').slice(0, 2000)}`);
   return {
-    sessions: Number(sessions[1]),
-    commands: byLabel('muxftpd_commands_total', 'verb'),
-    transfers: byLabel('muxftpd_transfers_total', 'result'),
-    dataConnections: byLabel('muxftpd_data_connections_total', 'class'),
+    sessions,
+    commands: byLabel(m, 'muxftpd_commands_total', 'verb'),
+    transfers: byLabel(m, 'muxftpd_transfers_total', 'result'),
+    dataConnections: byLabel(m, 'muxftpd_data_connections_total', 'class'),
   };
-}
-
-// ───────────────────────────── load ─────────────────────────────
-
-/** One muxftpd-bench run (ftpload) in the client namespace against VIP; its JSON report. */
-export async function bench(lab: LbLab, args: readonly string[], timeoutMs: number): Promise<Report> {
-  const r = await lab.client(process.execPath, [
-    benchCliPath, '--host', lab.env.vip, '--port', String(lab.env.ftpPort), '--threads', '1', '--json', '--quiet', ...args,
-  ], timeoutMs);
-  const last = r.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(last) as Report;
-  } catch {
-    throw new Error(`muxftpd-bench printed no JSON: ${explain(r)}`);
-  }
 }

@@ -26,7 +26,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../bench/client/report.js';
 import { buildBench, ensureBuilt, Server } from '../nat/lab.js';
 import { eventually } from '../integration/helpers/clients.js';
-import { bench, collectStaleLabs, ipvsMissing, LbLab, type LbOptions, probe, scrape, type ServerCounts } from './lab.js';
+import { benchIn } from '../helpers/lab-results.js';
+import { collectStaleLabs, ipvsMissing, LbLab, type LbOptions, probe, scrape, type ServerCounts } from './lab.js';
 
 const skip = probe();
 // IPVS is not automated: its lab would need a kernel with it (and ipvsadm);
@@ -73,9 +74,10 @@ const variants: Variant[] = [
   },
 ];
 
-/** muxftpd-bench args: a new session per download of FILE, each CRC-32 checked. */
-function loadArgs(mode: string, count: number, timeoutS: number): string[] {
+/** muxftpd-bench args: sessions to VIP, a new one per download of FILE, each CRC-32 checked. */
+function loadArgs(lab: LbLab, mode: string, count: number, timeoutS: number): string[] {
   return [
+    '--host', lab.env.vip, '--port', String(lab.env.ftpPort), '--threads', '1',
     '--scenario', 'small', '--file', FILE, '--verify-local', join(root, FILE), '--checksum', '--mode', mode,
     '--concurrency', String(CONCURRENCY), '--count', String(count), '--duration', '240', '--timeout', String(timeoutS),
   ];
@@ -162,7 +164,7 @@ describe.skipIf(skip !== undefined)(skip === undefined ? title : `${title} (skip
       const l = up();
       const before = await counts([0, 1, 2]);
       const perMode = SESSIONS / MODES.length;
-      const reports = await Promise.all(MODES.map((m) => bench(l, loadArgs(m, perMode, 10), 300_000)));
+      const reports = await Promise.all(MODES.map((m) => benchIn(l, loadArgs(l, m, perMode, 10), 300_000)));
       for (const [k, r] of reports.entries()) {
         const mode = MODES[k] ?? '';
         expect(r.errors, mode).toEqual({});
@@ -198,7 +200,7 @@ describe.skipIf(skip !== undefined)(skip === undefined ? title : `${title} (skip
       const before = await counts(survivors);
       const spread0 = await l.balanced();
       // One passive and one active run; --timeout 5 bounds a session waiting on the dead server.
-      const running = Promise.all(['epsv', 'port'].map((m) => bench(l, loadArgs(m, KILL_RUN, 5), 300_000)));
+      const running = Promise.all(['epsv', 'port'].map((m) => benchIn(l, loadArgs(l, m, KILL_RUN, 5), 300_000)));
       let reports: Report[];
       try {
         await waitFor('600 sessions before the kill', async () => (await l.balanced()) >= spread0 + 600, 120_000);
@@ -242,7 +244,7 @@ describe.skipIf(skip !== undefined)(skip === undefined ? title : `${title} (skip
       }
 
       // With the map updated: 1,000 new sessions, none refused, all on the two left.
-      const fresh = await Promise.all(['epsv', 'port'].map((m) => bench(l, loadArgs(m, 500, 10), 300_000)));
+      const fresh = await Promise.all(['epsv', 'port'].map((m) => benchIn(l, loadArgs(l, m, 500, 10), 300_000)));
       for (const r of fresh) {
         expect(r.errors).toEqual({});
         expect([r.ops, r.verifiedChecksum]).toEqual([500, 500]);

@@ -34,7 +34,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SuiteResult } from '../../bench/client/alg/suite.js';
 import type { Report } from '../../bench/client/report.js';
-import { benchCliPath, buildBench, collectStaleLabs, ensureBuilt, explain, Lab, type LabOptions, probe, Server } from './lab.js';
+import { algSuiteIn, benchIn } from '../helpers/lab-results.js';
+import { buildBench, collectStaleLabs, ensureBuilt, Lab, type LabOptions, probe, Server } from './lab.js';
 
 const env = probe();
 const WATCHED = 2121;
@@ -45,32 +46,17 @@ let root = '';
 let local = '';
 
 /** alg-suite in the client namespace; its JSON and exit code. */
-async function suite(lab: Lab, args: readonly string[]): Promise<{ code: number | null; r: SuiteResult }> {
-  const run = await lab.client(process.execPath, [
-    benchCliPath, 'alg-suite', '--file', 'f.bin', '--verify-local', local, '--timeout', '3',
-    '--pause', '2', '--json', ...args,
-  ], 240_000);
-  const last = run.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return { code: run.code, r: JSON.parse(last) as SuiteResult };
-  } catch {
-    throw new Error(`alg-suite printed no JSON: ${explain(run)}`);
-  }
+function suite(lab: Lab, args: readonly string[]): Promise<{ code: number | null; r: SuiteResult }> {
+  return algSuiteIn(lab, ['--file', 'f.bin', '--verify-local', local, '--timeout', '3', '--pause', '2', ...args], 240_000);
 }
 
 /** A muxftpd-bench load run (ftpload) in the client namespace: its JSON report. */
-async function load(lab: Lab, port: number, args: readonly string[]): Promise<Report> {
-  const run = await lab.client(process.execPath, [
-    benchCliPath, '--host', lab.env.connectAddr, '--port', String(port), '--scenario', 'small', '--file', 'f.bin',
+function load(lab: Lab, port: number, args: readonly string[]): Promise<Report> {
+  return benchIn(lab, [
+    '--host', lab.env.connectAddr, '--port', String(port), '--scenario', 'small', '--file', 'f.bin',
     '--verify-local', local, '--checksum', '--concurrency', '4', '--count', '20', '--duration', '60', '--timeout', '5',
-    '--threads', '1', '--json', '--quiet', ...args,
+    '--threads', '1', ...args,
   ], 120_000);
-  const last = run.stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(last) as Report;
-  } catch {
-    throw new Error(`muxftpd-bench printed no JSON: ${explain(run)}`);
-  }
 }
 
 const noTruth = { pasvAsExpected: 0, pasvUnexpected: 0, activeAsSeen: 0, activeFromElsewhere: 0, activeRefused: 0 };

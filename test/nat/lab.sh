@@ -31,11 +31,9 @@ PROG=${0##*/}
 # shellcheck source=../helpers/netns.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../helpers/netns.sh"
 
-take_prefix "${MXNAT_PREFIX:-mxnat}" "$@"
+# The running lab's settings: /run/muxftpd-nat-lab/PREFIX.env, written by `up`.
+take_prefix "${MXNAT_PREFIX:-mxnat}" /run/muxftpd-nat-lab "$@"
 (( PREFIX_TAKEN )) && shift 2
-
-STATE_DIR=/run/muxftpd-nat-lab
-STATE_FILE=$STATE_DIR/$PREFIX.env     # settings of the running lab, written by `up`
 
 NS_CLIENT=$PREFIX-client
 NS_NAT=$PREFIX-nat
@@ -48,7 +46,6 @@ IF_TO_CLIENT=to-client  # in $NS_NAT, the client side
 IF_TO_SERVER=to-server  # in $NS_NAT, the server side
 
 NFT_TABLE=mxnat         # nft table (family ip) in $NS_NAT
-HELPER_NAME=ftp-ctl     # nft ct helper object
 
 # Defaults; `up` takes options, every other command reads the state file.
 MODE=snat
@@ -58,16 +55,7 @@ FTP_PORT=2121
 FORWARD=40000-40999
 CLIENT_NET=10.231.0
 SERVER_NET=10.232.0
-
-load_state() {
-  [[ -r $STATE_FILE ]] || return 1
-  local key value
-  while IFS='=' read -r key value; do
-    case $key in
-      MODE|LAB_FW|HELPER|FTP_PORT|FORWARD|CLIENT_NET|SERVER_NET) printf -v "$key" '%s' "$value" ;;
-    esac
-  done <"$STATE_FILE"
-}
+STATE_KEYS=(MODE LAB_FW HELPER FTP_PORT FORWARD CLIENT_NET SERVER_NET)
 
 derive() {
   CLIENT_ADDR=$CLIENT_NET.2
@@ -121,7 +109,7 @@ nft_setup() {
   fi
   in_ns "$NS_NAT" nft -f - <<EOF
 table ip $NFT_TABLE {
-$(nft_ftp_helper "$HELPER_NAME" "$helper_rule")
+$(nft_ftp_helper "$helper_rule")
     chain forward {
         type filter hook forward priority filter; policy drop;
         ct state established,related counter accept
@@ -180,13 +168,7 @@ ipt_helper() {  # on|off
 }
 
 # ---- subcommands -------------------------------------------------------------------
-cmd_down() {
-  need_root
-  local ns
-  for ns in "$NS_CLIENT" "$NS_SERVER" "$NS_NAT"; do delete_ns "$ns"; done
-  rm -f "$STATE_FILE"
-  return 0
-}
+cmd_down() { remove_lab "$NS_CLIENT" "$NS_SERVER" "$NS_NAT"; }
 
 cmd_up() {
   need_root
@@ -207,19 +189,7 @@ cmd_up() {
   need_cmd ip iproute2
   if [[ $LAB_FW == nft ]]; then need_cmd nft nftables; else need_cmd iptables iptables; fi
 
-  local ns
-  for ns in "${ALL_NS[@]}"; do
-    if ns_exists "$ns"; then info "lab $PREFIX already up: tearing it down first"; cmd_down; break; fi
-  done
-
-  trap on_up_exit EXIT
-  mkdir -p "$STATE_DIR"
-  printf '%s\n' "MODE=$MODE" "LAB_FW=$LAB_FW" "HELPER=$HELPER" "FTP_PORT=$FTP_PORT" \
-    "FORWARD=$FORWARD" "CLIENT_NET=$CLIENT_NET" "SERVER_NET=$SERVER_NET" >"$STATE_FILE"
-  for ns in "${ALL_NS[@]}"; do
-    ip netns add "$ns"
-    ip -n "$ns" link set lo up
-  done
+  start_lab "${ALL_NS[@]}"
 
   # veth pairs created directly inside the namespaces: no host-side names.
   ip -n "$NS_CLIENT" link add "$IF_CLIENT" type veth peer name "$IF_TO_CLIENT" netns "$NS_NAT"
@@ -279,7 +249,8 @@ cmd_helper() {
   [[ ${1:-} == on || ${1:-} == off ]] || die "usage: $PROG helper on|off"
   ns_exists "$NS_NAT" || die "lab $PREFIX is not up"
   if [[ $LAB_FW == nft ]]; then nft_helper "$1"; else ipt_helper "$1"; fi
-  sed -i "s/^HELPER=.*/HELPER=$([[ $1 == on ]] && echo 1 || echo 0)/" "$STATE_FILE"
+  HELPER=$([[ $1 == on ]] && echo 1 || echo 0)
+  save_state
   info "FTP helper $1 for NEW control connections to tcp/$FTP_PORT"
 }
 

@@ -19,7 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../bench/client/report.js';
-import { benchCliPath, buildBench, collectStaleLabs, ensureBuilt, explain, Lab, probe, Server } from './lab.js';
+import { benchIn, type Metrics, scrapeMetrics, sumOf } from '../helpers/lab-results.js';
+import { buildBench, collectStaleLabs, ensureBuilt, explain, Lab, probe, Server } from './lab.js';
 
 const SESSIONS_PER_MODE = 5_000;
 const SETUPS_PER_MODE = 1_000;
@@ -40,20 +41,10 @@ const fds = await fdLimit();
 const skip = env.skip ?? (fds < FDS_NEEDED ? `needs ${FDS_NEEDED} open files per process, the limit is ${fds} (ulimit -n)` : undefined);
 if (env.skip === undefined && skip !== undefined) console.warn(`NAT 10,000-session test skipped: ${skip}`);
 
-/** The server's metrics, read from inside its namespace: name{labels} → value. */
-async function metrics(l: Lab): Promise<Map<string, number>> {
-  const r = await l.exec('server', 'curl', ['-sS', '--max-time', '10', `http://${l.env.serverAddr}:${METRICS_PORT}/metrics`], 15_000);
-  if (r.code !== 0) throw new Error(`metrics: ${explain(r)}`);
-  const out = new Map<string, number>();
-  for (const line of r.stdout.split('\n')) {
-    const m = /^(muxftpd_[a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    if (m?.[1] !== undefined && m[2] !== undefined) out.set(m[1], Number(m[2]));
-  }
-  return out;
+/** The server's metrics, read from inside its namespace. */
+function metrics(l: Lab): Promise<Metrics> {
+  return scrapeMetrics(l.env.nsServer, `http://${l.env.serverAddr}:${METRICS_PORT}/metrics`);
 }
-
-const sumOf = (m: Map<string, number>, name: string): number =>
-  [...m].filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((n, [, v]) => n + v, 0);
 
 const title = `${SESSIONS_PER_MODE * 2} logged-in sessions at once through a Linux NAT, half EPSV, half EPRT`;
 describe.skipIf(skip !== undefined)(skip === undefined ? title : `${title} (skipped: ${skip})`, () => {
@@ -104,19 +95,13 @@ describe.skipIf(skip !== undefined)(skip === undefined ? title : `${title} (skip
   /** One muxftpd-bench run in the client namespace: its JSON report. */
   async function bench(mode: 'epsv' | 'eprt'): Promise<Report> {
     if (l === undefined) throw new Error('lab not up');
-    const run = await l.client(process.execPath, [
-      benchCliPath, '--host', l.env.connectAddr, '--port', String(CONTROL_PORT), '--scenario', 'persistent', '--mode', mode,
+    return benchIn(l, [
+      '--host', l.env.connectAddr, '--port', String(CONTROL_PORT), '--scenario', 'persistent', '--mode', mode,
       '--file', 'f.bin', '--verify-local', local, '--checksum', '--expect-pasv-address', l.env.serverAddr,
       '--concurrency', String(SESSIONS_PER_MODE), '--max-data-setups', String(SETUPS_PER_MODE),
       // A wait past --timeout is an error: generous, for two cores shared with the rest of a test run.
-      '--duration', String(DURATION_S), '--timeout', '60', '--processes', '1', '--threads', '1', '--json', '--quiet',
+      '--duration', String(DURATION_S), '--timeout', '60', '--processes', '1', '--threads', '1',
     ], (DURATION_S + 120) * 1000);
-    const last = run.stdout.trim().split('\n').pop() ?? '';
-    try {
-      return JSON.parse(last) as Report;
-    } catch {
-      throw new Error(`muxftpd-bench --mode ${mode} printed no JSON: ${explain(run)}`);
-    }
   }
 
   it('every session logs in and stays, every download is verified, no error; the server counts what the clients saw', async () => {

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lastJsonLine } from '../helpers/lab-results.js';
 import { missing } from '../helpers/requires.js';
 import {
   collectStaleLabs,
@@ -128,14 +129,7 @@ async function load(lab: Lab, host: string, port: number, extra: readonly string
     'load', '--host', host, '--port', String(port), '--manifest', loadManifest,
     '--timeout', '30', '--deadline', '150', ...extra,
   ]);
-  const last = r.stdout.trim().split('\n').pop() ?? '';
-  let summary: LoadSummary;
-  try {
-    summary = JSON.parse(last) as LoadSummary;
-  } catch {
-    throw new Error(`clients.py printed no summary: ${explain(r)}`);
-  }
-  return summary;
+  return lastJsonLine<LoadSummary>(r, 'clients.py load');
 }
 
 /**
@@ -181,7 +175,7 @@ except ftplib.all_errors as e:
 async function ftplibActive(lab: Lab, mode: 'EPRT' | 'PORT', ccc: boolean): Promise<{ sha256?: string; error?: string }> {
   const r = await lab.client('python3', ['-c', ftplibActiveScript, lab.env.connectAddr, String(CONTROL_PORT), 'm1.bin', mode.toLowerCase(), ccc ? '1' : '0'], 30_000);
   expect(r.code, explain(r)).toBe(0);
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { sha256?: string; error?: string };
+  return lastJsonLine<{ sha256?: string; error?: string }>(r, 'ftplib');
 }
 
 /** The reply to one command (PASV or STAT) from a fresh login, via clients.py. */
