@@ -5,8 +5,9 @@
 // events cost the JS thread less than its wake-ups did. Under load a worker
 // runs several loop turns back to back (each epoll_wait finds more ready), so
 // the batch is held over those turns and goes once a turn finds nothing new
-// (the worker would sleep next), or after kMaxTurns turns, or once it has
-// waited kMaxWait: a line waits at most about one turn longer than before.
+// (the worker would sleep next, unless transfers keep it busy), or after
+// kMaxTurns turns, or once it has waited kMaxWait since the end of its first
+// turn: a line waits at most about kMaxWait plus one turn longer than before.
 #ifndef MUXFTPD_ENGINE_BATCH_HOLD_H_
 #define MUXFTPD_ENGINE_BATCH_HOLD_H_
 

@@ -81,7 +81,7 @@ struct EngineConfig {
 
 using EventBatch = std::vector<Event>;
 
-// Receives one batch per worker loop iteration, on that worker's thread. It
+// Receives a worker's batches (one per run of loop turns: batch_hold.h), on that worker's thread. It
 // must not block; when it has handed the batch on, the consumer calls
 // Engine::BatchConsumed(worker) once the batch has been processed.
 class EventSink {

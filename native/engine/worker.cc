@@ -1,6 +1,7 @@
 // The worker's loop, as DESIGN.md draws it: epoll_wait, dispatch each ready
 // fd, run the queued actions, move one block per active transfer, flush the
-// replies and the iteration's events. Each concern the loop calls into has a
+// replies and hand the events to JS (one batch per run of busy turns:
+// batch_hold.h). Each concern the loop calls into has a
 // file of its own: worker_control.cc (control connections), worker_data.cc
 // (data connections), worker_transfers.cc (transfers), worker_jobs.cc (work
 // handed to the FileJobs thread), worker_linger.cc (closing sessions),
@@ -117,9 +118,8 @@ void Worker::Run() {
   sys::NameThisThread(("muxftpd-w" + std::to_string(index_)).c_str());
   epoll_event events[kMaxEvents];
   while (!stop_.load(std::memory_order_relaxed)) {
-    int timeout = WaitTimeoutMs();
     // Events held for JS (batch_hold.h): look for more, but do not sleep on them.
-    if (!batch_->empty()) timeout = 0;
+    int timeout = batch_->empty() ? WaitTimeoutMs() : 0;
     // Posters write the eventfd only while the flag is up, so the queues are
     // looked at once more after raising it (wakeup.h says why that loses no
     // wake-up). A worker that will not block leaves it down.
@@ -158,6 +158,8 @@ void Worker::Run() {
     if (!batch_->empty() && hold_.Deliver(n, BatchHold::Clock::now())) FlushEvents();
     ReleaseClosedSessions();
   }
+  // What a held batch had (its last turns' events) goes as it would have.
+  if (!batch_->empty()) FlushEvents();
   CloseAll();
 }
 

@@ -263,8 +263,8 @@ class Worker {
   // Which batch batch_ is (Transfer::started_batch), and how many of its
   // kTransferStarted events a kTransferDone has folded in (FlushEvents drops them).
   uint64_t batch_serial_ = 1;
-  BatchHold hold_;  // when batch_ goes to JS
   size_t superseded_ = 0;
+  BatchHold hold_;  // when batch_ goes to JS (a held batch is not in inflight_)
   // TlsStats, counted the same way.
   struct TlsCounters {
     std::atomic<uint64_t> control_handshakes{0};

@@ -294,6 +294,10 @@ void Worker::EndTransfer(Session* s, int32_t error) {
   Transfer& t = *s->transfer;
   if (error == 0 && !t.epilogue.empty()) Queue(s, t.epilogue);
   bool folded = t.started_batch == batch_serial_;
+  // Sound by construction (batch_ only grows between flushes, which bump the
+  // serial); checked anyway, since a wrong fold would drop another event.
+  folded = folded && t.started_index < batch_->size() &&
+           (*batch_)[t.started_index].type == EventType::kTransferStarted && (*batch_)[t.started_index].seq == t.seq;
   if (folded) {
     (*batch_)[t.started_index].superseded = true;
     ++superseded_;

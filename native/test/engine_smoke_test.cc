@@ -215,7 +215,7 @@ void SharedPassivePorts(const char* dir) {
   std::printf("engine_smoke_test (shared passive ports): ok\n");
 }
 
-// A file that ends in the loop turn it opened in has no kTransferStarted: its
+// A file that ends in the batch it opened in has no kTransferStarted: its
 // kTransferDone says `opened`. One that spans turns has both. A passive data
 // connection is counted (passive_control_peer), not reported.
 void TransferEvents(const char* dir) {

@@ -121,7 +121,8 @@ export interface CommandContext {
   report(event: CommandEvent): void;
   /**
    * Runs a data transfer started by `start` (an engine action, given the
-   * callback to call once the file is open). From then until its end,
+   * callback to call once the file is open, if the transfer is still running
+   * when the engine reports it; one that ends at once never calls it). From then until its end,
    * commands marked duringTransfer are served; the others wait for its end.
    */
   transfer(start: (started: () => void) => Promise<TransferResult>): Promise<TransferResult>;

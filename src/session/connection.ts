@@ -173,7 +173,9 @@ export class Connection implements CommandContext {
     if (this.closed) return Promise.resolve(closedResult);
     // The side lane opens once the engine has the file open (and its 150
     // queued): a command waiting behind a RETR of a missing file is answered
-    // after the 550, and an ABOR reaches the engine after the transfer.
+    // after the 550, and an ABOR reaches the engine after the transfer. A
+    // transfer that ended in the batch it opened in never opens it: what
+    // waits runs after the transfer.
     const result = start(() => {
       if (!this.session.transferring) return;
       this.sideLaneOpen = true;

@@ -64,7 +64,7 @@ describe('statusText', () => {
   const limits = { maxClients: 0, maxPerIp: 0, loginTimeout: 0, idleTimeout: 0, dataTimeout: 0, loginFailures: 0, loginFailuresPerIp: 0, authQueueFull: 0, outputOverflow: 0, closeTimeout: 0, bounce: 0 };
   const tls = { controlHandshakes: 0, controlFailures: 0, implicitFailures: 0, dataHandshakes: 0, dataFailures: 0, dataNotResumed: 0, ktlsTransfers: 0 };
   const base: ServerStats = {
-    sessions: 3, perWorker: [1, 2], loops: [], accepted: 3, rejected: 0, rejectedPerIp: 0, fdLimit: 1024, tls, sessionsTotal: 3, loopFailures: 0, commands: {},
+    sessions: 3, perWorker: [1, 2], loops: [], accepted: 3, passiveControlPeer: 0, rejected: 0, rejectedPerIp: 0, fdLimit: 1024, tls, sessionsTotal: 3, loopFailures: 0, commands: {},
     bytesOut: 0, bytesIn: 0, transfers: zero, transfersRunning: 1, limits, passwordChecks: { running: 0, waiting: 0 },
     dataAddresses: { activeAsSeen: 0, activeNotRewritten: 0, activeRewrittenElsewhere: 0, passiveControlPeer: 0, passiveForeignRefused: 0 },
     passiveLate: 0,
