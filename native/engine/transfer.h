@@ -27,10 +27,10 @@ enum class StepResult : uint8_t {
 struct Transfer {
   TransferKind kind;
   uint32_t seq = 0;
-  // Its kTransferStarted event: the batch (Worker::batch_serial_) and index it
-  // was emitted at, so that a transfer ending in that same batch folds it
-  // into its kTransferDone (one event fewer for JS per small file).
-  uint64_t started_batch = 0;
+  // Where its kTransferStarted went in the worker's batch, so that a transfer
+  // ending before that batch leaves folds it into its kTransferDone (one event
+  // fewer for JS per small file). Once the batch has left, the index names
+  // some other event, or none: EndTransfer checks it is still its own.
   size_t started_index = 0;
   // Locked right after its open (sys::LockFile): shared to send, exclusive to
   // receive, so no transfer reads a file another one writes, or writes one

@@ -301,7 +301,6 @@ void Worker::FlushEvents() {
     std::erase_if(*batch_, [](const Event& e) { return e.superseded; });
     superseded_ = 0;
   }
-  ++batch_serial_;
   if (batch_->empty()) return;
   Bump(batches_, 1);
   Bump(batch_events_, batch_->size());

@@ -260,9 +260,8 @@ class Worker {
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> batch_events_{0};
   std::atomic<uint64_t> passive_control_peer_{0};
-  // Which batch batch_ is (Transfer::started_batch), and how many of its
-  // kTransferStarted events a kTransferDone has folded in (FlushEvents drops them).
-  uint64_t batch_serial_ = 1;
+  // How many of batch_'s kTransferStarted events a kTransferDone has folded
+  // in (FlushEvents drops them).
   size_t superseded_ = 0;
   BatchHold hold_;  // when batch_ goes to JS (a held batch is not in inflight_)
   // TlsStats, counted the same way.

@@ -150,7 +150,6 @@ void Worker::BeginTransfer(Session* s, Action& a) {
   if (!a.preamble.empty()) {
     Queue(s, a.preamble);
   }
-  t->started_batch = batch_serial_;
   t->started_index = batch_->size();
   Emit(EventType::kTransferStarted, s->sid).seq = a.seq;
   s->transfer = std::move(t);
@@ -293,11 +292,10 @@ void Worker::EndTransfer(Session* s, int32_t error) {
   // its way, as RFC 959 allows. The client waits for no round trip through JS.
   Transfer& t = *s->transfer;
   if (error == 0 && !t.epilogue.empty()) Queue(s, t.epilogue);
-  bool folded = t.started_batch == batch_serial_;
-  // Sound by construction (batch_ only grows between flushes, which bump the
-  // serial); checked anyway, since a wrong fold would drop another event.
-  folded = folded && t.started_index < batch_->size() &&
-           (*batch_)[t.started_index].type == EventType::kTransferStarted && (*batch_)[t.started_index].seq == t.seq;
+  // Its own kTransferStarted is still in the batch (a seq is one transfer's,
+  // and the batch only grows until it leaves).
+  bool folded = t.started_index < batch_->size() && (*batch_)[t.started_index].type == EventType::kTransferStarted &&
+                (*batch_)[t.started_index].seq == t.seq;
   if (folded) {
     (*batch_)[t.started_index].superseded = true;
     ++superseded_;
