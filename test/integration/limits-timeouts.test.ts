@@ -162,7 +162,9 @@ def server_queue():
 queued = 0
 for _ in range(200):
     s.sendall(b'HELP\\r\\n' * 250)
-    deadline = time.time() + 2
+    # Half the idle timeout (2 s): the wait after the queue stops growing
+    # must not itself look idle to the server's sweep.
+    deadline = time.time() + 1
     while time.time() < deadline and server_queue() == queued:
         time.sleep(0.02)
     if server_queue() == queued:
