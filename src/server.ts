@@ -25,6 +25,8 @@ import type { Session } from './session/session.js';
 export interface EngineControl extends EngineActions, InputFlow {
   address(): Endpoint;
   stats(): NativeStats;
+  /** Date.now() when the event batch being delivered began: one clock read per batch, not one per line. */
+  readonly batchMs: number;
   /** Closes the control listener; open sessions go on (graceful drain). */
   stopAccepting(): void;
   stop(): Promise<void>;
@@ -113,7 +115,7 @@ export class Server implements EngineHandler {
   }
 
   onOpen(sid: SessionId, peer: Endpoint, local: Endpoint, implicitTls: boolean): void {
-    const connection = new Connection(sid, peer, local, this.shared, Date.now(), implicitTls);
+    const connection = new Connection(sid, peer, local, this.shared, this.engine.batchMs, implicitTls);
     this.connections.set(sid, connection);
     this.reporter.sessionStart(connection.session);
     this.engine.reply(sid, greeting);
@@ -122,7 +124,7 @@ export class Server implements EngineHandler {
   onLine(sid: SessionId, line: Buffer, tooLong: boolean): void {
     const connection = this.connections.get(sid);
     if (connection === undefined) return;
-    connection.lastActive = Date.now();
+    connection.lastActive = this.engine.batchMs;
     try {
       connection.line(line, tooLong);
     } catch (e) {

@@ -283,7 +283,9 @@ struct Action {
                           // up, with %P → the port, %H → "p1,p2" (FillPassivePort).
                           // kFileOp Rename: the new path.
   std::string epilogue;   // transfers: a reply (the 226) queued when the transfer
-                          // ends without error, once the data connection is closed
+                          // ends without error, once the data connection is closed.
+                          // kListenPassive: the reply queued instead of the template
+                          // when no listener could be opened (the 425).
 };
 
 // ───────────────────────────── wire layout ─────────────────────────────

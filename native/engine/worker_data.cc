@@ -177,6 +177,10 @@ void Worker::ListenPassive(Session* s, const Action& a) {
       Queue(s, FillPassivePort(a.preamble, static_cast<uint16_t>(r)),
             (a.flags & static_cast<uint8_t>(ActionFlag::kSplitReply)) != 0);
     }
+  } else if (!a.epilogue.empty()) {
+    // The command's answer is already given in JS (it did not wait for this
+    // event): its failure reply goes out here, in its place in the replies.
+    Queue(s, a.epilogue, false);
   }
   Event& e = Emit(EventType::kPassiveReady, s->sid);
   e.seq = a.seq;

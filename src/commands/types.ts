@@ -3,7 +3,7 @@
 import type { Accounts } from '../auth/accounts.js';
 import type { LoginChecks } from '../auth/logins.js';
 import type { Config } from '../config/settings.js';
-import type { Engine, TransferResult } from '../engine/engine.js';
+import type { Engine, TransferOptions, TransferResult } from '../engine/engine.js';
 import type { Logger } from '../log.js';
 import type { SessionFiles } from '../vfs/files.js';
 import type { Reply } from '../protocol/replies.js';
@@ -94,6 +94,9 @@ export type EngineActions = Pick<
   | 'dataProtection'
 >;
 
+/** What a transfer's engine call must carry (as TransferOptions) for its connection to follow it. */
+export type TransferHooks = Required<Pick<TransferOptions, 'started' | 'ended'>>;
+
 export interface CommandContext {
   readonly session: Session;
   /** The server's configuration; `root` is the real path of the served root. */
@@ -120,12 +123,13 @@ export interface CommandContext {
   /** Tells the server what the handler did, for its log and counters (the reply tells the client). */
   report(event: CommandEvent): void;
   /**
-   * Runs a data transfer started by `start` (an engine action, given the
-   * callback to call once the file is open, if the transfer is still running
-   * when the engine reports it; one that ends at once never calls it). From then until its end,
+   * Runs a data transfer: `start` starts it (an engine action) with `hooks`,
+   * the TransferOptions `started` and `ended` to pass on; `done` gets its
+   * result, from `ended` (at once, with Aborted, on a closed connection,
+   * without calling `start`). From when the file is open until its end,
    * commands marked duringTransfer are served; the others wait for its end.
    */
-  transfer(start: (started: () => void) => Promise<TransferResult>): Promise<TransferResult>;
+  transfer(start: (hooks: TransferHooks) => unknown, done: (result: TransferResult) => void): void;
   /** Resolves once the command owning the running transfer has sent its final reply (ABOR waits on this). */
   afterTransfer(): Promise<void>;
 }

@@ -11,7 +11,8 @@
 // open (dropped on an open error); ListenPassive → the reply template the
 // worker fills with the port; FileOp Rename → the new path.
 // epilogue: transfers → a reply the worker queues when the transfer ends
-// without error, right after closing the data connection (the 226).
+// without error, right after closing the data connection (the 226);
+// ListenPassive → the reply it queues instead when no listener opens (425).
 import { utf8Write } from '../protocol/bytes.js';
 import { wireField, wireHeader } from './native.js';
 

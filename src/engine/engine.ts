@@ -169,12 +169,20 @@ export class DataError extends Error {
   }
 }
 
-/** Rejection of listenPassive: carries the negated errno from the worker. */
-export class PassiveError extends Error {
-  constructor(readonly errno: number) {
-    super(`passive listener failed (errno ${-errno})`);
-  }
+/**
+ * The replies of a listenPassive, sent by the worker, so the command is answered
+ * without waiting for the listener: `template` once it is up, with the port
+ * filled in (%P decimal, %H "p1,p2"; protocol/address.ts); `failure` when none
+ * could be opened (nothing when the session is gone). `split`: as for reply.
+ */
+export interface PassiveReplies {
+  template: string;
+  failure: string;
+  split?: boolean;
 }
+
+/** The listener's port and 0, or 0 and the negated errno why it failed. */
+export type PassiveReady = (port: number, errno: number) => void;
 
 const fileOps: Record<FileOpName, number> = {
   home: FileOp.Home,
@@ -188,7 +196,7 @@ const fileOps: Record<FileOpName, number> = {
 };
 
 type Pending =
-  | { kind: 'passive'; sid: SessionId; resolve: (port: number) => void; reject: (e: Error) => void }
+  | { kind: 'passive'; sid: SessionId; ready: PassiveReady }
   | { kind: 'file'; sid: SessionId; resolve: (r: FileOpResult) => void }
   | { kind: 'data'; sid: SessionId; resolve: (r: DataEndpoints) => void; reject: (e: Error) => void }
   | {
@@ -244,6 +252,8 @@ export class Engine {
   /** Open's peer and local addresses, which repeat from session to session. */
   private readonly peerText = new RepeatedText();
   private readonly localText = new RepeatedText();
+  /** Date.now() when the batch being delivered began (Server reads it per line). */
+  batchMs = 0;
 
   constructor(config: NativeConfig, private readonly handler: EngineHandler) {
     this.native = loadBinding().createEngine(config, (batch, length) => this.onBatch(batch, length));
@@ -270,16 +280,18 @@ export class Engine {
   }
 
   /**
-   * Opens a passive listener for the session; resolves with its port. The
-   * worker sends `replyTemplate` with the port filled in (%P decimal, %H
-   * "p1,p2"; protocol/address.ts) as soon as the listener is up (`split`: as for reply).
+   * Opens a passive listener for the session; the worker answers the command
+   * (`replies`), then `ready` is called, from the batch that reports it.
    */
-  listenPassive(sid: SessionId, replyTemplate?: string, split = false): Promise<number> {
+  listenPassive(sid: SessionId, replies: PassiveReplies, ready: PassiveReady): void {
     const seq = this.seq();
-    return new Promise((resolve, reject) => {
-      this.push(ActionType.ListenPassive, sid, { seq, preamble: replyTemplate, flags: split ? ActionFlag.SplitReply : 0 });
-      this.pending.set(seq, { kind: 'passive', sid, resolve, reject });
+    this.push(ActionType.ListenPassive, sid, {
+      seq,
+      preamble: replies.template,
+      epilogue: replies.failure,
+      flags: replies.split === true ? ActionFlag.SplitReply : 0,
     });
+    this.pending.set(seq, { kind: 'passive', sid, ready });
   }
 
   /**
@@ -390,7 +402,7 @@ export class Engine {
     for (const [seq, p] of this.pending) {
       this.pending.delete(seq);
       try {
-        if (p.kind === 'passive') p.reject(new PassiveError(-ECANCELED));
+        if (p.kind === 'passive') p.ready(0, -ECANCELED);
         else if (p.kind === 'data') p.reject(new DataError(-ECANCELED));
         else if (p.kind === 'file') p.resolve({ error: -ECANCELED, records: none });
         else settle(p, 0, TransferError.Aborted);
@@ -410,10 +422,10 @@ export class Engine {
     opts: TransferOptions,
   ): Promise<TransferResult> {
     const seq = this.seq();
-    const fields: ActionFields = { seq, data, offset, mode, preamble: opts.preamble, epilogue: opts.epilogue };
+    // Pushed first, outside the promise: an action the writer refuses (a bad
+    // number) throws to the caller and leaves nothing pending.
+    this.push(type, sid, { seq, data, offset, mode, preamble: opts.preamble, epilogue: opts.epilogue });
     return new Promise((resolve) => {
-      // Pushed first: an action the writer refuses (a bad number) leaves nothing pending.
-      this.push(type, sid, fields);
       this.pending.set(seq, { kind: 'transfer', sid, resolve, started: opts.started, ended: opts.ended, opened: false });
     });
   }
@@ -463,6 +475,7 @@ export class Engine {
     // setImmediate (its Immediate, its check-phase callback) for them. What
     // their continuations do after the batch is flushed as above.
     this.inBatch = true;
+    this.batchMs = Date.now();
     try {
       forEachEvent(batch, this.onEvent, length, this.batchView);
     } finally {
@@ -506,10 +519,7 @@ export class Engine {
         break;
       case EventType.PassiveReady: {
         const p = this.take(ev.seq);
-        if (p?.kind === 'passive') {
-          if (ev.error === 0) p.resolve(ev.port);
-          else p.reject(new PassiveError(ev.error));
-        }
+        if (p?.kind === 'passive') p.ready(ev.error === 0 ? ev.port : 0, ev.error);
         break;
       }
       case EventType.DataFailed: {

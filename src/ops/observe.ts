@@ -53,7 +53,7 @@ export function observeTransfers(engine: EngineActions, observer: TransferObserv
   };
   return {
     reply: (sid, text, split) => engine.reply(sid, text, split),
-    listenPassive: (sid, replyTemplate, split) => engine.listenPassive(sid, replyTemplate, split),
+    listenPassive: (sid, replies, ready) => engine.listenPassive(sid, replies, ready),
     openData: (sid) => engine.openData(sid),
     connectActive: (sid, host, port) => engine.connectActive(sid, host, port),
     sendFile: (sid, rel, offset, opts) => track(sid, 'download', rel, offset, opts, (o) => engine.sendFile(sid, rel, offset, o)),

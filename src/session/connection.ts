@@ -8,7 +8,7 @@
 import { dispatch, failureReply } from '../commands/dispatch.js';
 import type { Accounts } from '../auth/accounts.js';
 import type { LoginChecks } from '../auth/logins.js';
-import type { CommandContext, CommandEvent, CommandRegistry, CommandSpec, EngineActions } from '../commands/types.js';
+import type { CommandContext, CommandEvent, CommandRegistry, CommandSpec, EngineActions, TransferHooks } from '../commands/types.js';
 import type { Config } from '../config/settings.js';
 import { type Endpoint, type Engine, type SessionId, TransferError, type TransferResult } from '../engine/engine.js';
 import type { Logger } from '../log.js';
@@ -169,31 +169,39 @@ export class Connection implements CommandContext {
     this.shared.report(this.session, event);
   }
 
-  transfer(start: (started: () => void) => Promise<TransferResult>): Promise<TransferResult> {
-    if (this.closed) return Promise.resolve(closedResult);
-    // The side lane opens once the engine has the file open (and its 150
-    // queued): a command waiting behind a RETR of a missing file is answered
-    // after the 550, and an ABOR reaches the engine after the transfer. A
-    // transfer that ended in the batch it opened in never opens it: what
-    // waits runs after the transfer.
-    const result = start(() => {
-      if (!this.session.transferring) return;
-      this.sideLaneOpen = true;
-      this.pump();
-    });
+  transfer(start: (hooks: TransferHooks) => unknown, done: (result: TransferResult) => void): void {
+    if (this.closed) {
+      done(closedResult);
+      return;
+    }
     this.session.transferring = true;
-    // A .then, not an async frame: this runs once per file on the hot path.
-    return result.then(
-      (r) => {
-        this.transferEnded();
-        return r;
-      },
-      (e: unknown) => {
-        this.transferEnded();
-        throw e;
-      },
-    );
+    try {
+      // The end is seen in the engine's batch, not a promise continuation later.
+      start({
+        started: this.transferStarted,
+        ended: (r) => {
+          this.transferEnded();
+          done(r);
+        },
+      });
+    } catch (e) {
+      this.transferEnded();
+      throw e;
+    }
   }
+
+  /**
+   * The side lane opens once the engine has the file open (and its 150
+   * queued): a command waiting behind a RETR of a missing file is answered
+   * after the 550, and an ABOR reaches the engine after the transfer. A
+   * transfer that ended in the batch it opened in never opens it: what
+   * waits runs after the transfer.
+   */
+  private readonly transferStarted = (): void => {
+    if (!this.session.transferring) return;
+    this.sideLaneOpen = true;
+    this.pump();
+  };
 
   private transferEnded(): void {
     this.session.transferring = false;

@@ -9,7 +9,8 @@ import { type MlstFact, mlstFacts } from '../vfs/facts.js';
 /** How the next transfer gets its data connection. */
 export type DataSetup =
   | { readonly kind: 'none' }
-  | { readonly kind: 'passive'; readonly port: number }
+  // The port is 0 until the worker reports the listener up (PASV and EPSV do not wait for it).
+  | { readonly kind: 'passive'; port: number }
   | { readonly kind: 'active'; readonly host: string; readonly port: number };
 
 export type TransferType = 'A' | 'I';

@@ -1,6 +1,6 @@
 // PASV, EPSV, PORT, EPRT: how the next transfer gets its data connection.
 import { announcedPasvAddress } from '../../config/pasv-address.js';
-import { isSessionGone, PassiveError } from '../../engine/engine.js';
+import { isSessionGone } from '../../engine/engine.js';
 import type { DataTruth } from '../../ops/address-truth.js';
 import { FtpError } from '../../errors.js';
 import {
@@ -22,7 +22,7 @@ import type { CommandContext } from '../types.js';
  * (RFC 2428 2's reply for a protocol the server will not use; curl and lftp
  * send EPSV over IPv6 anyway).
  */
-export function pasv(ctx: CommandContext): Promise<Reply> {
+export function pasv(ctx: CommandContext): Reply {
   const s = ctx.session;
   const local = ipv4Of(s.local.address);
   if (local === undefined) throw new FtpError(Code.ProtocolNotSupported, 'PASV needs IPv4; use EPSV.');
@@ -49,7 +49,7 @@ export function epsvArg(arg: string): string | undefined {
   return /^(\d+|ALL)?$/i.test(arg) ? undefined : 'EPSV takes no argument, a protocol number, or ALL.';
 }
 
-export function epsv(ctx: CommandContext, arg: string): Reply | Promise<Reply> {
+export function epsv(ctx: CommandContext, arg: string): Reply {
   const s = ctx.session;
   if (arg.toUpperCase() === 'ALL') {
     s.epsvAll = true;
@@ -94,33 +94,41 @@ function dropPassive(ctx: CommandContext): void {
   ctx.session.clearData();
 }
 
+/** Sent by the worker in place of the 229/227 when no listener opens (a port range used up, no fds). */
+const passiveFailed = formatReply(reply(Code.CantOpenData, "Can't open passive connection."));
+
 /**
- * Opens the listener; the engine sends `template` (formatted) with the port
- * filled in, so the answer is `sent`, the same reply marked as already queued
- * (split in two writes when --split-reply-verbs names `verb`).
+ * Opens the listener. The worker answers: `template` (formatted) with the
+ * port filled in once the listener is up (split in two writes when
+ * --split-reply-verbs names `verb`), or the 425 when it cannot open one. So
+ * the command's own answer is `sent`, the same reply marked as already
+ * queued, at once: the next command need not wait for the listener, since the
+ * worker takes the session's actions in order.
  */
-function openPassive(ctx: CommandContext, verb: 'PASV' | 'EPSV', announced: string, template: string, sent: Reply): Promise<Reply> {
+function openPassive(ctx: CommandContext, verb: 'PASV' | 'EPSV', announced: string, template: string, sent: Reply): Reply {
   const s = ctx.session;
   dropPassive(ctx);
   // The port is known once the listener is up, before any client can connect to it.
   const truth: DataTruth = { mode: 'passive', announced: { host: announced, port: 0 }, classified: false };
   s.truth = truth;
-  return ctx.engine.listenPassive(s.sid, template, ctx.config.splitReplyVerbs.includes(verb)).then(
-    (port) => {
-      s.data = { kind: 'passive', port };
+  const setup = { kind: 'passive' as const, port: 0 };
+  s.data = setup;
+  const split = ctx.config.splitReplyVerbs.length > 0 && ctx.config.splitReplyVerbs.includes(verb);
+  ctx.engine.listenPassive(s.sid, { template, failure: passiveFailed, split }, (port, errno) => {
+    if (errno === 0) {
+      setup.port = port;
       truth.announced = { host: announced, port };
-      return sent;
-    },
-    (e: unknown) => {
-      if (!(e instanceof PassiveError)) throw e;
-      // A session that was gone (isSessionGone) is nothing wrong with the
-      // server: clients that reset right after PASV cause hundreds of these
-      // under load. The rest (a port range used up, no fds) are the server's own.
-      if (isSessionGone(e.errno)) ctx.log.debug(`session ${s.sid}: ${e.message}`);
-      else ctx.log.warn(`session ${s.sid}: ${e.message}`);
-      throw new FtpError(Code.CantOpenData, "Can't open passive connection.");
-    },
-  );
+      return;
+    }
+    if (s.data === setup) s.clearData();
+    // A session that was gone (isSessionGone) is nothing wrong with the
+    // server: clients that reset right after PASV cause hundreds of these
+    // under load. The rest (a port range used up, no fds) are the server's own.
+    const message = `session ${s.sid}: passive listener failed (errno ${-errno})`;
+    if (isSessionGone(errno)) ctx.log.debug(message);
+    else ctx.log.warn(message);
+  });
+  return sent;
 }
 
 /**

@@ -96,7 +96,9 @@ function status(ctx: CommandContext): Reply {
   const s = ctx.session;
   const data =
     s.data.kind === 'passive'
-      ? `Passive mode, port ${s.data.port}`
+      ? s.data.port === 0
+        ? 'Passive mode, listener opening'
+        : `Passive mode, port ${s.data.port}`
       : s.data.kind === 'active'
         ? `Active mode, to ${s.data.host} port ${s.data.port}`
         : 'No data connection set up';

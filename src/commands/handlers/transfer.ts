@@ -88,9 +88,11 @@ export async function abor(ctx: CommandContext): Promise<Reply> {
 
 /**
  * Starts a transfer; `opts.preamble` is the formatted 150, for the engine to
- * send once the file is open, `opts.epilogue` (when set) the 226 it sends on success.
+ * send once the file is open, `opts.epilogue` (when set) the 226 it sends on
+ * success. `opts` goes to the engine as it is: its `ended` gives the result.
+ * A failure to start throws (the engine's own actions never reject).
  */
-export type StartTransfer = (opts: TransferOptions) => Promise<TransferResult>;
+export type StartTransfer = (opts: TransferOptions) => unknown;
 
 /**
  * The steps of every data command once its file or listing is ready: use up
@@ -101,23 +103,32 @@ export type StartTransfer = (opts: TransferOptions) => Promise<TransferResult>;
  * that succeeds is answered by the worker itself (the 226 as its epilogue,
  * queued the moment the data connection closes): no round trip through JS
  * before the client may send its next command. Uploads pass their own, to
- * name the bytes received.
+ * name the bytes received. The reply is made in the engine's batch that
+ * ends the transfer (its `ended`): one promise continuation per command.
  */
 export function runTransfer(
   ctx: CommandContext,
   opening: Reply,
   start: StartTransfer,
-  finalReply?: (result: TransferResult) => Reply,
+  finalReply: (result: TransferResult) => Reply = downloadReply,
 ): Promise<Reply> {
   const s = ctx.session;
   const data = s.takeData();
   const preamble = formatReply(opening);
-  const epilogue = finalReply === undefined ? completeText : undefined;
-  const result = ctx.transfer((started) => start({ preamble, epilogue, started }));
-  return result.then((r) => {
-    // A file that did not open left the data setup in the engine: the next transfer uses it.
-    if (!r.opened && r.error < 0 && s.data.kind === 'none') s.data = data;
-    return (finalReply ?? downloadReply)(r);
+  const epilogue = finalReply === downloadReply ? completeText : undefined;
+  return new Promise((resolve, reject) => {
+    ctx.transfer(
+      ({ started, ended }) => start({ preamble, epilogue, started, ended }),
+      (r) => {
+        // A file that did not open left the data setup in the engine: the next transfer uses it.
+        if (!r.opened && r.error < 0 && s.data.kind === 'none') s.data = data;
+        try {
+          resolve(finalReply(r));
+        } catch (e) {
+          reject(e);
+        }
+      },
+    );
   });
 }
 

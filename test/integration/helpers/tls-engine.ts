@@ -53,7 +53,7 @@ export class MiniTlsServer implements EngineHandler {
       case 'AUTH': e.reply(sid, '234 go ahead\r\n'); e.startTls(sid); break;
       case 'PBSZ': e.reply(sid, '200 PBSZ=0\r\n'); break;
       case 'PROT': e.dataProtection(sid, arg === 'P' ? 'private' : 'clear'); e.reply(sid, '200 ok\r\n'); break;
-      case 'EPSV': void e.listenPassive(sid, '229 passive (|||%P|)\r\n'); break;
+      case 'EPSV': e.listenPassive(sid, { template: '229 passive (|||%P|)\r\n', failure: '425 no listener\r\n' }, () => {}); break;
       case 'PORT': {
         const n = arg.split(',').map(Number);
         e.connectActive(sid, n.slice(0, 4).join('.'), (n[4] ?? 0) * 256 + (n[5] ?? 0));

@@ -15,6 +15,9 @@ import {
   type Endpoint,
   type FileOpName,
   type FileOpResult,
+  isSessionGone,
+  type PassiveReady,
+  type PassiveReplies,
   TransferError,
   type TransferOptions,
   type TransferResult,
@@ -31,7 +34,8 @@ export class FakeEngine implements EngineControl {
   readonly sent: string[] = [];
   readonly actions: string[] = [];
   passivePort = 40000;
-  passiveError: Error | undefined;
+  /** When set, listeners fail with it (a negated errno). */
+  passiveErrno: number | undefined;
   /** When set, every FileOp is answered with it, as the worker answers a gone session's (-ECONNRESET). */
   fileOpError: number | undefined;
   private running: { resolve: (r: TransferResult) => void; opts: TransferOptions } | undefined;
@@ -46,14 +50,23 @@ export class FakeEngine implements EngineControl {
   reply(_sid: number, text: string): void {
     this.sent.push(text);
   }
-  /** Like the native side: the reply template is filled and sent once the listener is up, unless the session closed. */
-  listenPassive(_sid: number, replyTemplate?: string): Promise<number> {
+  /**
+   * Like the native side: the reply template is filled and sent once the
+   * listener is up, or the failure reply sent (passiveErrno), unless the
+   * session closed or is gone, in the order of the actions; `ready` is told
+   * later (an event).
+   */
+  listenPassive(_sid: number, replies: PassiveReplies, ready: PassiveReady): void {
     this.actions.push('listenPassive');
-    if (this.passiveError !== undefined) return Promise.reject(this.passiveError);
-    return Promise.resolve().then(() => {
-      if (replyTemplate !== undefined && !this.closed) this.sent.push(fillPassive(replyTemplate, this.passivePort));
-      return this.passivePort;
-    });
+    const errno = this.passiveErrno;
+    if (errno === undefined) {
+      if (!this.closed) this.sent.push(fillPassive(replies.template, this.passivePort));
+      const port = this.passivePort;
+      queueMicrotask(() => ready(port, 0));
+      return;
+    }
+    if (!this.closed && !isSessionGone(errno)) this.sent.push(replies.failure);
+    queueMicrotask(() => ready(0, errno));
   }
   connectActive(_sid: number, host: string, port: number): void {
     this.actions.push(`connectActive ${host} ${port}`);
@@ -105,6 +118,10 @@ export class FakeEngine implements EngineControl {
   }
   dataProtection(_sid: number, protection: string): void {
     this.actions.push(`dataProtection ${protection}`);
+  }
+  /** Lines come one call at a time here: each its own batch. */
+  get batchMs(): number {
+    return Date.now();
   }
   address(): Endpoint {
     return { address: '127.0.0.1', port: 2121 };
