@@ -215,16 +215,12 @@ Napi::Value EngineWrap::Post(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   auto buf = info[0].As<Napi::Buffer<char>>();
-  // Kept from call to call: the queue hands back a buffer for the next one.
-  std::vector<Action>& actions = post_actions_;
-  actions.clear();
-  if (!DecodeActions(buf.Data(), buf.Length(), &actions)) {
-    actions.clear();
+  // Checked here, so a bug in JS throws at its post; decoded on the workers.
+  if (!CheckActions(buf.Data(), buf.Length())) {
     Napi::TypeError::New(env, "post(actions): malformed action buffer").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (running_) engine_.Post(std::move(actions));
-  actions.clear();
+  if (running_) engine_.Post(buf.Data(), buf.Length());
   return env.Undefined();
 }
 

@@ -45,8 +45,6 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap>, public EventSink {
   std::optional<Napi::Env::CleanupHook<std::function<void()>>> cleanup_;
   bool running_ = false;
   Napi::Reference<Napi::Buffer<char>> batch_buffer_;
-  // post()'s decoded actions: a vector kept, so that posting allocates none (ActionQueue::Push).
-  std::vector<Action> post_actions_;
   size_t batch_capacity_ = 0;
 };
 

@@ -1,15 +1,16 @@
-// Cross-thread work for one worker: JS appends under a mutex, the worker swaps
-// the whole vector out (double buffering, uWS Loop::defer shape), once per
-// loop iteration. The worker's eventfd is written only when the worker may be
-// asleep (wakeup.h says why no wake-up is lost).
+// Cross-thread work for one worker: JS appends action records (bytes) under a
+// mutex, the worker swaps the whole buffer out (double buffering, uWS
+// Loop::defer shape), once per loop iteration, and decodes them. The worker's
+// eventfd is written only when the worker may be asleep (wakeup.h says why no
+// wake-up is lost).
 #ifndef MUXFTPD_ENGINE_ACTION_QUEUE_H_
 #define MUXFTPD_ENGINE_ACTION_QUEUE_H_
 
+#include <cstddef>
 #include <mutex>
 #include <utility>
 #include <vector>
 
-#include "protocol.h"
 #include "wakeup.h"
 
 namespace muxftpd {
@@ -18,21 +19,14 @@ class ActionQueue {
  public:
   explicit ActionQueue(Wakeup& wake) : wake_(wake) {}
 
-  // Queues `actions`, which come back empty: when the queue was empty, they
-  // come back holding its buffer, one the worker is done with (TakeAll swaps
-  // its own in), so a caller that keeps its vector allocates none per call.
-  // (Growing a fresh vector to a few KiB made glibc consolidate its fast
-  // bins on every post of a busy JS thread: 5% of its time.)
-  void Push(std::vector<Action>&& actions) {
+  // Appends action records (checked: wire.h CheckActions). They stay bytes
+  // until the worker decodes them, so the poster's thread allocates nothing
+  // per action: a copy into a buffer that keeps its capacity.
+  void Push(const char* p, size_t n) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (pending_.empty()) {
-        pending_.swap(actions);
-      } else {
-        for (auto& a : actions) pending_.push_back(std::move(a));
-      }
+      pending_.insert(pending_.end(), p, p + n);
     }
-    actions.clear();
     wake_.Signal();
   }
 
@@ -42,8 +36,9 @@ class ActionQueue {
     return !pending_.empty();
   }
 
-  // Swaps the queued actions into `out` (which the caller has emptied).
-  void TakeAll(std::vector<Action>* out) {
+  // Swaps the queued records into `out` (which the caller has emptied): the
+  // two buffers trade places, so neither is allocated again once grown.
+  void TakeAll(std::vector<char>* out) {
     std::lock_guard<std::mutex> lock(mutex_);
     std::swap(pending_, *out);
   }
@@ -51,7 +46,7 @@ class ActionQueue {
  private:
   Wakeup& wake_;
   std::mutex mutex_;
-  std::vector<Action> pending_;
+  std::vector<char> pending_;
 };
 
 }  // namespace muxftpd

@@ -8,6 +8,7 @@
 #include "file_jobs.h"
 #include "file_ops.h"
 #include "tls_context.h"
+#include "wire.h"
 #include "worker.h"
 
 namespace muxftpd {
@@ -76,17 +77,24 @@ int Engine::Start(const EngineConfig& config, EventSink* sink, std::string* wher
   return 0;
 }
 
-void Engine::Post(std::vector<Action>&& actions) {
-  if (!running_) return;
-  size_t n = workers_.size();
-  if (n == 1) {
-    workers_[0]->Post(std::move(actions));
+void Engine::Post(const char* p, size_t n) {
+  if (!running_ || n == 0) return;
+  size_t workers = workers_.size();
+  if (workers == 1) {
+    workers_[0]->Post(p, n);
     return;
   }
-  std::vector<std::vector<Action>> per_worker(n);
-  for (auto& a : actions) per_worker[a.sid % n].push_back(std::move(a));
-  for (size_t i = 0; i < n; ++i) {
-    if (!per_worker[i].empty()) workers_[i]->Post(std::move(per_worker[i]));
+  // One post per worker, each record to its session's worker (through
+  // buffers kept from call to call).
+  route_.resize(workers);
+  ForEachActionRecord(p, n, [&](SessionId sid, const char* record, size_t size) {
+    std::vector<char>& to = route_[sid % workers];
+    to.insert(to.end(), record, record + size);
+  });
+  for (size_t i = 0; i < workers; ++i) {
+    if (route_[i].empty()) continue;
+    workers_[i]->Post(route_[i].data(), route_[i].size());
+    route_[i].clear();
   }
 }
 

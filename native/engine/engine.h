@@ -139,8 +139,9 @@ class Engine {
   // Binds, spawns the threads. Returns 0, or a negated errno with `where` set
   // to the step that failed (nothing is left running then).
   int Start(const EngineConfig& config, EventSink* sink, std::string* where);
-  // Routes each action to the worker its session id names.
-  void Post(std::vector<Action>&& actions);
+  // Routes each action record (a buffer wire.h CheckActions accepted) to the
+  // worker its session id names. The caller's thread (JS's) only copies bytes.
+  void Post(const char* p, size_t n);
   // Called by the consumer of a batch delivered for `worker`.
   void BatchConsumed(int worker);
   // Closes the control listener; sessions already open go on (graceful drain).
@@ -169,6 +170,8 @@ class Engine {
   std::unique_ptr<TlsContext> tls_;  // with config.tls: shared by the workers, destroyed after them
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Acceptor> acceptor_;
+  // Post's per-worker records (the poster's thread only: JS's).
+  std::vector<std::vector<char>> route_;
   int64_t fd_limit_ = 0;
   bool running_ = false;
 };

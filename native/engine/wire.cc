@@ -51,42 +51,49 @@ void EncodeEvents(const std::vector<Event>& events, char* p) {
   }
 }
 
-bool DecodeActions(const char* p, size_t n, std::vector<Action>* out) {
+bool CheckActions(const char* p, size_t n) {
   namespace f = wire::action;
-  const size_t first = out->size();
-  auto fail = [&] {
-    out->resize(first);
-    return false;
-  };
   size_t at = 0;
   while (at < n) {
-    if (n - at < kActionHeader) return fail();
+    if (n - at < kActionHeader) return false;
     const char* h = p + at;
+    // Each length below 2^32: their sum cannot wrap.
+    size_t body = static_cast<size_t>(Get(h, f::dataLength)) + Get(h, f::preambleLength) + Get(h, f::epilogueLength);
+    if (n - at - kActionHeader < body) return false;
+    if (!KnownAction(Get(h, f::type)) || !SafeInteger(Get(h, f::sid)) || !SafeInteger(Get(h, f::offset))) return false;
+    at += kActionHeader + body;
+  }
+  return true;
+}
+
+bool DecodeActions(const char* p, size_t n, std::vector<Action>* out) {
+  namespace f = wire::action;
+  if (!CheckActions(p, n)) {
+    out->clear();
+    return false;
+  }
+  size_t count = 0;
+  ForEachActionRecord(p, n, [&](SessionId sid, const char* h, size_t) {
+    if (count == out->size()) out->emplace_back();
+    Action& a = (*out)[count++];
     size_t data_len = Get(h, f::dataLength);
     size_t preamble_len = Get(h, f::preambleLength);
     size_t epilogue_len = Get(h, f::epilogueLength);
-    size_t body = data_len + preamble_len + epilogue_len;
-    if (n - at - kActionHeader < body) return fail();
-    uint8_t type = Get(h, f::type);
-    double sid = Get(h, f::sid);
-    double offset = Get(h, f::offset);
-    if (!KnownAction(type) || !SafeInteger(sid) || !SafeInteger(offset)) return fail();
-    Action& a = out->emplace_back();
-    a.type = static_cast<ActionType>(type);
+    a.type = static_cast<ActionType>(Get(h, f::type));
     a.mode = static_cast<WriteMode>(Get(h, f::mode));
     a.protection = static_cast<DataProtection>(Get(h, f::mode));
     a.op = static_cast<FileOpKind>(Get(h, f::op));
     a.flags = Get(h, f::flags);
     a.seq = Get(h, f::seq);
-    a.sid = static_cast<SessionId>(sid);
-    a.offset = static_cast<uint64_t>(offset);
+    a.sid = sid;
+    a.offset = static_cast<uint64_t>(Get(h, f::offset));
     a.port = Get(h, f::port);
     const char* body_at = h + kActionHeader;
     a.data.assign(body_at, data_len);
     a.preamble.assign(body_at + data_len, preamble_len);
     a.epilogue.assign(body_at + data_len + preamble_len, epilogue_len);
-    at += kActionHeader + body;
-  }
+  });
+  out->resize(count);
   return true;
 }
 

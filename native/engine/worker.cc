@@ -14,6 +14,7 @@
 
 #include "client_ledger.h"
 #include "file_jobs.h"
+#include "wire.h"
 
 namespace muxftpd {
 
@@ -210,12 +211,26 @@ void Worker::OnWake() { wake_.Drain(); }
 
 // Every iteration, woken or not: a post to an awake worker writes no eventfd.
 void Worker::RunQueued() {
-  actions_.clear();
-  queue_->TakeAll(&actions_);
-  for (auto& a : actions_) Apply(a);
+  action_bytes_.clear();
+  queue_->TakeAll(&action_bytes_);
+  // Checked by the poster; decoded here, so the strings are this thread's.
+  if (!action_bytes_.empty() && DecodeActions(action_bytes_.data(), action_bytes_.size(), &actions_)) {
+    for (auto& a : actions_) Apply(a);
+    TrimReused();
+  }
   ApplyJobResults();
   ApplyFileResults();
   ResumeReads();
+}
+
+// The buffers reused turn to turn keep their capacity, except what one huge
+// action left (a long STAT reply, a big listing's bytes): that goes back.
+void Worker::TrimReused() {
+  constexpr size_t kKeep = 64 * 1024;
+  if (action_bytes_.capacity() > kKeep) std::vector<char>().swap(action_bytes_);
+  for (Action& a : actions_) {
+    if (a.data.capacity() > kKeep) std::string().swap(a.data);
+  }
 }
 
 void Worker::Apply(Action& a) {

@@ -59,7 +59,8 @@ class Worker {
   void Stop();  // closes every session and joins the thread
 
   int HandoffFd() const { return handoff_in_.Get(); }
-  void Post(std::vector<Action>&& actions) { queue_->Push(std::move(actions)); }
+  // Action records, checked (wire.h CheckActions): any thread.
+  void Post(const char* p, size_t n) { queue_->Push(p, n); }
   void BatchConsumed();
 
   // Sessions owned (and handed off but not yet opened): the acceptor's
@@ -81,6 +82,7 @@ class Worker {
   void OnHandoff();
   void OnWake();
   void RunQueued();       // actions, job and file results, paused reads: every iteration
+  void TrimReused();
   bool HasQueuedWork();   // before sleeping: is any cross-thread queue non-empty?
   void OnControl(Session* s, uint32_t events);
   void OnListener(Session* s);
@@ -187,7 +189,8 @@ class Worker {
   IoHandle wake_handle_{IoHandle::Kind::kWake, nullptr};
   std::unique_ptr<ActionQueue> queue_;
   std::unique_ptr<PassivePool> pool_;  // only with a passive port range
-  std::vector<Action> actions_;
+  std::vector<char> action_bytes_;  // swapped with the queue's buffer each turn (TrimReused)
+  std::vector<Action> actions_;     // decoded from them, reused turn to turn
   // Jobs of transfers done on the FileJobs thread (Transfer::in_job), taken in RunQueued.
   struct JobResult {
     SessionId sid;

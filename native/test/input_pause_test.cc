@@ -139,7 +139,7 @@ struct Driver {
           break;
       }
     }
-    if (!out.empty()) engine->Post(std::move(out));
+    if (!out.empty()) PostActions(*engine, out);
     engine->BatchConsumed(worker);
   }
 };
@@ -172,7 +172,7 @@ void SetPaused(Engine& engine, const Client& c, bool paused) {
   std::vector<Action> actions;
   actions.push_back(Simple(paused ? ActionType::kPauseInput : ActionType::kResumeInput, c.sid));
   actions.push_back(Reply(c.sid, paused ? "200 paused\r\n" : "200 resumed\r\n"));
-  engine.Post(std::move(actions));
+  PostActions(engine, actions);
   CHECK(ReadLine(c.fd) == (paused ? "200 paused\r\n" : "200 resumed\r\n"));
 }
 
@@ -289,7 +289,7 @@ void ClosedWhilePaused(const char* dir) {
     Send(c.fd, "unread\r\n");
     std::vector<Action> actions;
     actions.push_back(Simple(ActionType::kClose, a.sid));
-    engine.Post(std::move(actions));
+    PostActions(engine, actions);
     CHECK(log.WaitFor("closed " + std::to_string(a.sid) + " " +
                       std::to_string(static_cast<int>(CloseReason::kRequested))));
     linger lg{1, 0};

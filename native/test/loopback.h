@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "../engine/engine.h"
+#include "../engine/wire.h"
+#include "action_bytes.h"
 #include "check.h"
 
 namespace muxftpd::test {
@@ -49,6 +51,13 @@ class QueueSink : public EventSink {
   std::condition_variable cv_;
   std::deque<std::pair<int, std::unique_ptr<EventBatch>>> q_;
 };
+
+// Posts `actions` as the addon does: checked, then handed over as bytes.
+inline void PostActions(Engine& engine, const std::vector<Action>& actions) {
+  std::string bytes = ActionBytes(actions);
+  CHECK(CheckActions(bytes.data(), bytes.size()));
+  engine.Post(bytes.data(), bytes.size());
+}
 
 inline Action Reply(SessionId sid, std::string text) {
   Action a{};
@@ -86,7 +95,7 @@ void Drive(Engine* engine, QueueSink* sink, const std::atomic<bool>& stop, OnLin
       }
       if (e.type == EventType::kLine) on_line(e, seq, out);
     }
-    if (!out.empty()) engine->Post(std::move(out));
+    if (!out.empty()) PostActions(*engine, out);
     engine->BatchConsumed(item.first);
   }
 }

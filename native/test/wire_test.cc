@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "action_bytes.h"
 #include "check.h"
 
 using namespace muxftpd;
@@ -104,12 +105,57 @@ void MalformedIsRefusedWhole() {
   CHECK(DecodeActions(good.data(), good.size(), &out) && out.size() == 1);
 }
 
+// What the addon does with a post: the JS thread checks and routes records
+// by session (ForEachActionRecord), the worker decodes them into actions it
+// reuses from one post to the next.
+void CheckedRecordsAreWalkedAndDecodedIntoReusedActions() {
+  std::string buf = ActionRecord(ActionType::kReply, 3, "200 a\r\n", "", "") + ActionRecord(ActionType::kClose, 4, "", "", "");
+  CHECK(CheckActions(buf.data(), buf.size()));
+  std::vector<SessionId> sids;
+  size_t walked = 0;
+  ForEachActionRecord(buf.data(), buf.size(), [&](SessionId sid, const char* record, size_t size) {
+    CHECK(record == buf.data() + walked);
+    sids.push_back(sid);
+    walked += size;
+  });
+  CHECK(sids == (std::vector<SessionId>{3, 4}) && walked == buf.size());
+  std::vector<Action> out;
+  CHECK(DecodeActions(buf.data(), buf.size(), &out) && out.size() == 2);
+  std::string next = ActionRecord(ActionType::kListenPassive, 5, "", "229 (|||%P|)\r\n", "425 No.\r\n");
+  CHECK(DecodeActions(next.data(), next.size(), &out) && out.size() == 1);
+  CHECK(out[0].type == ActionType::kListenPassive && out[0].sid == 5 && out[0].data.empty());
+  CHECK(out[0].preamble == "229 (|||%P|)\r\n" && out[0].epilogue == "425 No.\r\n");
+  CHECK(CheckActions(nullptr, 0));
+}
+
+// The native tests' encoder (action_bytes.h) writes what the codec reads.
+void TestEncoderRoundTrips() {
+  Action a{};
+  a.type = ActionType::kRecvFile;
+  a.sid = 77;
+  a.seq = 9;
+  a.offset = 1u << 20;
+  a.mode = WriteMode::kAppend;
+  a.flags = 1;
+  a.data = "up/file";
+  a.preamble = "150 Go.\r\n";
+  a.epilogue = "226 Done.\r\n";
+  std::string bytes = test::ActionBytes({a});
+  std::vector<Action> out;
+  CHECK(DecodeActions(bytes.data(), bytes.size(), &out) && out.size() == 1);
+  const Action& b = out[0];
+  CHECK(b.type == a.type && b.sid == a.sid && b.seq == a.seq && b.offset == a.offset && b.mode == a.mode);
+  CHECK(b.flags == a.flags && b.data == a.data && b.preamble == a.preamble && b.epilogue == a.epilogue);
+}
+
 }  // namespace
 
 int main() {
   EventsLandAtDeclaredOffsets();
   ActionsDecode();
   MalformedIsRefusedWhole();
+  CheckedRecordsAreWalkedAndDecodedIntoReusedActions();
+  TestEncoderRoundTrips();
   std::printf("wire_test: ok\n");
   return 0;
 }
