@@ -1,6 +1,6 @@
 // The coded errors of muxftpd. Codes are stable strings (fastify, undici) so
 // that callers and tests match on `code`, never on message text.
-import type { Reply, ReplyCode } from './protocol/replies.js';
+import { type Reply, type ReplyCode, reply } from './protocol/replies.js';
 
 export type ConfigErrorCode = `MUXFTPD_ERR_${string}`;
 
@@ -59,6 +59,6 @@ export class FtpError extends Error {
   }
 
   get reply(): Reply {
-    return { code: this.code, text: this.text };
+    return reply(this.code, this.text);
   }
 }

@@ -16,7 +16,7 @@ import { instrument } from './ops/instrument.js';
 import { observeTransfers } from './ops/observe.js';
 import { Reporter } from './ops/reporter.js';
 import type { TransferLog } from './ops/xferlog.js';
-import { Code, type Reply } from './protocol/replies.js';
+import { closingReply, Code } from './protocol/replies.js';
 import { Connection, type InputFlow, type Shared, type WaitingLimits } from './session/connection.js';
 import { Limits } from './session/limits.js';
 import type { Session } from './session/session.js';
@@ -67,7 +67,7 @@ const waitingLines: WaitingLimits = { pauseAt: 64, resumeAt: 16, max: 1024 };
 const greeting = '220 muxftpd ready\r\n';
 
 /** The last reply of every session at the end of a drain (RFC 959 4.2). */
-const shuttingDown: Reply = { code: Code.ServiceNotAvailable, text: 'Server shutting down; closing control connection.', close: true };
+const shuttingDown = closingReply(Code.ServiceNotAvailable, 'Server shutting down; closing control connection.');
 
 /**
  * At the end of a drain, how long the sessions' last replies (a transfer's

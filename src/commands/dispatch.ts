@@ -10,7 +10,7 @@
 // it is (one promise less per command), and its rejection is for the caller
 // to map with failureReply.
 import { FtpError, SessionGone } from '../errors.js';
-import { Code, type Reply, reply } from '../protocol/replies.js';
+import { closingReply, Code, type Reply, reply } from '../protocol/replies.js';
 import type { ArgRule, CommandContext, CommandSpec } from './types.js';
 
 const notImplemented = reply(Code.NotImplemented, 'Command not implemented.');
@@ -19,17 +19,13 @@ const argUnexpected = reply(Code.SyntaxErrorArgs, 'Syntax error: command takes n
 const notLoggedIn = reply(Code.NotLoggedIn, 'Please login with USER and PASS.');
 const readOnly = reply(Code.FileUnavailable, 'Permission denied: this session is read-only.');
 const localError = reply(Code.LocalError, 'Requested action aborted: local error in processing.');
-const sessionGone: Reply = { code: Code.ServiceNotAvailable, text: 'Session closed.', close: true };
+const sessionGone = closingReply(Code.ServiceNotAvailable, 'Session closed.');
 /**
  * RFC 959 4.2: 421 "may be a reply to any command if the service knows it
  * must shut down". A 425 or 450 would invite the client to retry on a server
  * that is about to close; 421 tells it to go elsewhere now.
  */
-const noNewTransfers: Reply = {
-  code: Code.ServiceNotAvailable,
-  text: 'Server shutting down; no new transfers. Closing control connection.',
-  close: true,
-};
+const noNewTransfers = closingReply(Code.ServiceNotAvailable, 'Server shutting down; no new transfers. Closing control connection.');
 
 export function dispatch(
   ctx: CommandContext,

@@ -62,7 +62,22 @@ export interface ActionFields {
   epilogue?: string;
 }
 
-const noFields: ActionFields = {};
+/**
+ * Every field, in one order: callers spread it and set theirs
+ * (`{ ...blankFields, seq, data }`), so that add() reads one hidden class
+ * whatever the action, where each kind of literal was another.
+ */
+export const blankFields: Readonly<ActionFields> = {
+  seq: 0,
+  offset: 0,
+  port: 0,
+  mode: 0,
+  op: 0,
+  flags: 0,
+  data: undefined,
+  preamble: undefined,
+  epilogue: undefined,
+};
 
 export class ActionWriter {
   private buf: Buffer = Buffer.allocUnsafe(kInitial);
@@ -75,7 +90,7 @@ export class ActionWriter {
   }
 
   /** Throws a RangeError for a number the native side would refuse (nothing is written then). */
-  add(type: number, sid: number, f: ActionFields = noFields): void {
+  add(type: number, sid: number, f: Readonly<ActionFields> = blankFields): void {
     const { data, preamble, epilogue } = f;
     const seq = f.seq ?? 0;
     const offset = f.offset ?? 0;

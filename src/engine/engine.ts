@@ -2,7 +2,7 @@
 // into calls on an EngineHandler, turns (sid, seq) answers into Promises, and
 // coalesces the actions of one event-loop turn into one post() to the native side.
 import os from 'node:os';
-import { type ActionFields, ActionWriter } from './actions.js';
+import { type ActionFields, ActionWriter, blankFields } from './actions.js';
 import { latin1Text, RepeatedText } from '../protocol/bytes.js';
 import { forEachEvent, type RawEvent, viewOf } from './batch.js';
 import {
@@ -276,7 +276,7 @@ export class Engine {
 
   /** `split`: written in two parts (NativeConfig splitReplyAt, splitReplyPauseMs). */
   reply(sid: SessionId, text: string, split = false): void {
-    this.push(ActionType.Reply, sid, { data: text, flags: split ? ActionFlag.SplitReply : 0 });
+    this.push(ActionType.Reply, sid, { ...blankFields, data: text, flags: split ? ActionFlag.SplitReply : 0 });
   }
 
   /**
@@ -286,6 +286,7 @@ export class Engine {
   listenPassive(sid: SessionId, replies: PassiveReplies, ready: PassiveReady): void {
     const seq = this.seq();
     this.push(ActionType.ListenPassive, sid, {
+      ...blankFields,
       seq,
       preamble: replies.template,
       epilogue: replies.failure,
@@ -302,14 +303,14 @@ export class Engine {
   openData(sid: SessionId): Promise<DataEndpoints> {
     const seq = this.seq();
     return new Promise((resolve, reject) => {
-      this.push(ActionType.OpenData, sid, { seq });
+      this.push(ActionType.OpenData, sid, { ...blankFields, seq });
       this.pending.set(seq, { kind: 'data', sid, resolve, reject });
     });
   }
 
   /** PORT/EPRT: where transfers connect from now on (a download once its file is open; the setup is used once). */
   connectActive(sid: SessionId, host: string, port: number): void {
-    this.push(ActionType.ConnectActive, sid, { data: host, port });
+    this.push(ActionType.ConnectActive, sid, { ...blankFields, data: host, port });
   }
 
   sendFile(sid: SessionId, relPath: string, offset: number, opts: TransferOptions = {}): Promise<TransferResult> {
@@ -334,7 +335,7 @@ export class Engine {
   fileOp(sid: SessionId, op: FileOpName, path: string, path2?: string): Promise<FileOpResult> {
     const seq = this.seq();
     return new Promise((resolve) => {
-      this.push(ActionType.FileOp, sid, { seq, op: fileOps[op], data: path, preamble: path2 });
+      this.push(ActionType.FileOp, sid, { ...blankFields, seq, op: fileOps[op], data: path, preamble: path2 });
       this.pending.set(seq, { kind: 'file', sid, resolve });
     });
   }
@@ -386,7 +387,7 @@ export class Engine {
    * active) are TLS servers, before any transfer byte moves.
    */
   dataProtection(sid: SessionId, protection: DataProtectionName): void {
-    this.push(ActionType.DataProtection, sid, { mode: protection === 'private' ? DataProtection.Private : DataProtection.Clear });
+    this.push(ActionType.DataProtection, sid, { ...blankFields, mode: protection === 'private' ? DataProtection.Private : DataProtection.Clear });
   }
 
   /** Refuses new clients from now on; open sessions go on (graceful drain). */
@@ -424,7 +425,7 @@ export class Engine {
     const seq = this.seq();
     // Pushed first, outside the promise: an action the writer refuses (a bad
     // number) throws to the caller and leaves nothing pending.
-    this.push(type, sid, { seq, data, offset, mode, preamble: opts.preamble, epilogue: opts.epilogue });
+    this.push(type, sid, { ...blankFields, seq, data, offset, mode, preamble: opts.preamble, epilogue: opts.epilogue });
     return new Promise((resolve) => {
       this.pending.set(seq, { kind: 'transfer', sid, resolve, started: opts.started, ended: opts.ended, opened: false });
     });

@@ -67,17 +67,31 @@ export interface Reply {
   readonly sent?: boolean;
 }
 
+/**
+ * Every reply the server makes has one shape (all fields, in this order), so
+ * the hot paths that read them (Connection.send, formatReply) see one hidden
+ * class where a literal per kind of reply made them look each field up.
+ */
+function make(code: ReplyCode, text: string, body?: readonly string[], end?: string, close?: boolean, sent?: boolean): Reply {
+  return { code, text, body, end, close, sent };
+}
+
 export function reply(code: ReplyCode, text: string): Reply {
-  return { code, text };
+  return make(code, text);
+}
+
+/** A reply after which the control connection is closed (QUIT's 221, a 421). */
+export function closingReply(code: ReplyCode, text: string): Reply {
+  return make(code, text, undefined, undefined, true);
 }
 
 /** `r` as a handler's final reply when the reply is already on its way (queued by the worker, or sent ahead of an engine action). */
 export function alreadySent(r: Reply): Reply {
-  return { ...r, sent: true };
+  return make(r.code, r.text, r.body, r.end, r.close, true);
 }
 
 export function multiline(code: ReplyCode, first: string, body: readonly string[], end: string): Reply {
-  return { code, text: first, body, end };
+  return make(code, first, body, end);
 }
 
 /**

@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import { decodeLine } from '../protocol/decode.js';
 import { parseLine } from '../protocol/parser.js';
 import { SessionFiles } from '../vfs/files.js';
-import { Code, formatReply, type Reply, reply } from '../protocol/replies.js';
+import { closingReply, Code, formatReply, type Reply, reply } from '../protocol/replies.js';
 import { Session, type TlsOffer } from './session.js';
 
 /** Reading a session's control connection on and off: the connection's own, not its handlers'. */
@@ -60,11 +60,7 @@ interface Entry {
 
 const lineTooLong = reply(Code.SyntaxError, 'Command line too long.');
 const notUtf8 = reply(Code.SyntaxErrorArgs, 'Command is not valid UTF-8.');
-const tooManyWaiting: Reply = {
-  code: Code.ServiceNotAvailable,
-  text: 'Too many commands waiting; closing control connection.',
-  close: true,
-};
+const tooManyWaiting = closingReply(Code.ServiceNotAvailable, 'Too many commands waiting; closing control connection.');
 const closedResult: TransferResult = { bytes: 0, error: TransferError.Aborted, opened: false };
 
 export class Connection implements CommandContext {

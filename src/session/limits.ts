@@ -5,10 +5,10 @@
 // are the engine's, counted over all server processes in its client ledger.)
 import type { Config } from '../config/settings.js';
 import type { Counters, LimitName } from '../ops/counters.js';
-import { Code, type Reply } from '../protocol/replies.js';
+import { closingReply, Code, type Reply } from '../protocol/replies.js';
 import type { Connection } from './connection.js';
 
-const closing = (text: string): Reply => ({ code: Code.ServiceNotAvailable, text, close: true });
+const closing = (text: string): Reply => closingReply(Code.ServiceNotAvailable, text);
 
 export const limitReplies = {
   /** The engine sends these two itself, then closes, past --max-clients and --max-per-ip (no JS round trip). */

@@ -6,7 +6,7 @@
 // works under optional.
 import { describe, expect, it } from 'vitest';
 import { missing } from '../helpers/requires.js';
-import { describeRun, python, sha256 } from './helpers/clients.js';
+import { describeRun, python } from './helpers/clients.js';
 import { useFtpsServer } from './helpers/ftps.js';
 import { expectServes } from './helpers/server.js';
 

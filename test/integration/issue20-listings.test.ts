@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DataChannel, describeRun, FtpControl, run } from './helpers/clients.js';
+import { DataChannel, describeRun, run } from './helpers/clients.js';
 import { listingBytes, useServer, withLogin } from './helpers/server.js';
 
 const srv = useServer();

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Account } from '../../auth/accounts.js';
 import type { LoginVerdict } from '../../auth/logins.js';
 import { SessionGone } from '../../errors.js';
-import { Code, type Reply, reply } from '../../protocol/replies.js';
+import { closingReply, Code, type Reply, reply } from '../../protocol/replies.js';
 import type { CommandContext } from '../types.js';
 
 const needPassword = reply(Code.NeedPassword, 'Please specify the password.');
@@ -19,7 +19,7 @@ const loggedIn = reply(Code.LoggedIn, 'Login successful.');
 const alreadyLoggedIn = reply(Code.LoggedIn, 'Already logged in.');
 const loginIncorrect = reply(Code.NotLoggedIn, 'Login incorrect.');
 const homeUnavailable = reply(Code.NotLoggedIn, 'Login failed: home directory unavailable.');
-const closing = (text: string): Reply => ({ code: Code.ServiceNotAvailable, text, close: true });
+const closing = (text: string): Reply => closingReply(Code.ServiceNotAvailable, text);
 
 /** The answer to each verdict but 'ok'; a `wrong` password (checked, and a failure) is answered after --login-fail-delay. */
 const answers: Readonly<Record<Exclude<LoginVerdict, 'ok'>, { reply: Reply; wrong: boolean }>> = {
@@ -30,7 +30,7 @@ const answers: Readonly<Record<Exclude<LoginVerdict, 'ok'>, { reply: Reply; wron
   busy: { reply: closing('Too many logins waiting for a password check; try again later. Closing control connection.'), wrong: false },
   stopped: { reply: closing('Service not available, closing control connection.'), wrong: false },
 };
-const goodbye: Reply = { code: Code.ClosingControl, text: 'Goodbye.', close: true };
+const goodbye = closingReply(Code.ClosingControl, 'Goodbye.');
 
 /** RFC 959 4.1.1: USER starts a new login, even in the middle of a session. */
 export function user(ctx: CommandContext, arg: string): Reply {

@@ -444,7 +444,7 @@ export class DataChannel {
     /** The reply to the data command (227, 229 or 200). */
     readonly reply: FtpReply,
     private readonly listener: net.Server | undefined,
-    private readonly keep: boolean,
+    keep: boolean,
   ) {
     this.connected = new Promise((resolve) => (this.resolveSocket = resolve));
     this.settled = this.connected.then((socket) => collect(socket, keep));
