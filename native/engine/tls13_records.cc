@@ -74,9 +74,10 @@ ssize_t Tls13Records::Read(char* buf, size_t n) {
   if (n == 0) return -EINVAL;
   // Our KeyUpdate answering the peer's goes out before more is read (as
   // OpenSSL does): a peer that asks for them and never reads cannot make
-  // them pile up.
+  // them pile up. A reply of ours half written does not stop reading.
   ssize_t f = FlushPending();
-  if (f < 0) return f;
+  if (f == -EAGAIN && !key_update_queued_) want_ = TlsWant::kNothing;
+  else if (f < 0) return f;
   for (int turn = 0; turn < kRecordsPerCall; ++turn) {
     if (plain_off_ < plain_len_) {
       size_t k = std::min(n, plain_len_ - plain_off_);
@@ -199,6 +200,7 @@ ssize_t Tls13Records::OnHandshake(size_t len) {
         !tls13::UpdateSecret(suite_, &write_)) {
       return Fatal(kInternalError, "key update failed");
     }
+    key_update_queued_ = true;
     ssize_t f = FlushPending();
     if (f < 0) return f;
   }
@@ -230,6 +232,7 @@ ssize_t Tls13Records::FlushPending() {
   }
   if (!out_.empty()) std::vector<uint8_t>().swap(out_);  // an idle session keeps no buffer
   out_off_ = 0;
+  key_update_queued_ = false;
   return 0;
 }
 

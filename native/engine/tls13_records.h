@@ -101,6 +101,7 @@ class Tls13Records {
   std::vector<uint8_t> out_;
   size_t out_off_ = 0;
   size_t out_plain_ = 0;
+  bool key_update_queued_ = false;  // our KeyUpdate is among them: no reading until it is out
 
   std::string error_;
 };
