@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { missing } from '../helpers/requires.js';
 import { authority, describeRun, eventually, python } from './helpers/clients.js';
-import { useFtpsServer } from './helpers/ftps.js';
+import { ftplibTls, useFtpsServer } from './helpers/ftps.js';
 
 /**
  * argv: host port version(1.2|1.3) path. One session: 300 commands, 12
@@ -20,19 +20,7 @@ const script = `
 import ftplib, hashlib, io, json, os, ssl, sys, time
 host, port, version, path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 
-class Resuming(ftplib.FTP_TLS):
-    def ntransfercmd(self, cmd, rest=None):
-        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
-        if self._prot_p:
-            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
-        return conn, size
-
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-v = ssl.TLSVersion.TLSv1_2 if version == '1.2' else ssl.TLSVersion.TLSv1_3
-ctx.minimum_version = v
-ctx.maximum_version = v
+${ftplibTls}
 ftp = Resuming(context=ctx, timeout=15)
 ftp.connect(host, port)
 ftp.auth()
