@@ -42,7 +42,7 @@ ssize_t Session::FlushTls() {
     // What the TLS layer queued itself (a KeyUpdate in answer to the
     // client's) goes out too; want() kWrite keeps EPOLLOUT until it has.
     ssize_t n = control_tls->FlushPending();
-    if (n < 0 && n != -EAGAIN) return n;
+    if (n < 0 && n != -EAGAIN) return n == -EPROTO ? -EIO : n;
   }
   return Flushed();
 }

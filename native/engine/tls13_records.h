@@ -42,7 +42,6 @@ class Tls13Records {
   // Takes over `fd` with cipher suite `suite` (its IANA number): false when
   // it cannot (a suite not handled here, secrets missing or spoiled).
   bool Start(int fd, uint16_t suite);
-  bool started() const { return started_; }
 
   // TlsChannel's contract (tls_channel.h), for a started record layer.
   ssize_t Read(char* buf, size_t n);
