@@ -26,6 +26,8 @@
         "native/engine/worker_linger.cc",
         "native/engine/tls_context.cc",
         "native/engine/tls_channel.cc",
+        "native/engine/tls13_crypto.cc",
+        "native/engine/tls13_records.cc",
         "native/engine/transfer_tls.cc",
         "native/engine/worker_tls.cc",
         "native/binding/addon.cc",

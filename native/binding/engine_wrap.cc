@@ -259,6 +259,7 @@ Napi::Value EngineWrap::Stats(const Napi::CallbackInfo& info) {
   o.Set("passiveControlPeer", static_cast<double>(s.passive_control_peer));
   Napi::Object tls = Napi::Object::New(env);
   tls.Set("controlHandshakes", static_cast<double>(s.tls.control_handshakes));
+  tls.Set("controlSwitched", static_cast<double>(s.tls.control_switched));
   tls.Set("controlFailures", static_cast<double>(s.tls.control_failures));
   tls.Set("implicitFailures", static_cast<double>(s.tls.implicit_failures));
   tls.Set("dataHandshakes", static_cast<double>(s.tls.data_handshakes));

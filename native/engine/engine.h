@@ -107,6 +107,9 @@ struct WorkerLoopStats {
 // TLS counters since start, over every worker.
 struct TlsStats {
   uint64_t control_handshakes = 0;  // AUTH TLS and implicit handshakes that completed
+  // TLS 1.3 control connections handed from OpenSSL to our record layer after
+  // their handshake (TlsChannel, tls13_records.h)
+  uint64_t control_switched = 0;
   uint64_t control_failures = 0;    // AUTH TLS handshakes (and CCC shutdowns) that failed
   uint64_t implicit_failures = 0;   // implicit-TLS handshakes that failed (never seen by JS)
   uint64_t data_handshakes = 0;     // data connection handshakes that completed

@@ -38,6 +38,12 @@ ssize_t Session::FlushTls() {
     if (n < 0) return n == -EPROTO ? -EIO : n;
     out_sent += static_cast<size_t>(n);
   }
+  if (out_sent == out.size()) {
+    // What the TLS layer queued itself (a KeyUpdate in answer to the
+    // client's) goes out too; want() kWrite keeps EPOLLOUT until it has.
+    ssize_t n = control_tls->FlushPending();
+    if (n < 0 && n != -EAGAIN) return n == -EPROTO ? -EIO : n;
+  }
   return Flushed();
 }
 

@@ -1,13 +1,78 @@
 #include "tls_channel.h"
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstring>
 
 namespace muxftpd {
 
-std::unique_ptr<TlsChannel> TlsChannel::Accept(SSL_CTX* ctx, int fd, uint64_t owner, bool control) {
+namespace {
+
+// The ex_data slot of an SSL that holds its channel's Tls13Records (control
+// connections only): the keylog callback gets nothing else to find it by.
+int RecordsIndex() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// OpenSSL's keylog lines (NSS's format): "LABEL <client random> <secret>",
+// in hex. The application traffic secrets are logged as OpenSSL installs
+// them, between the last record under the handshake keys and the first
+// under these.
+void OnKeylog(const SSL* ssl, const char* line) {
+  auto* records = static_cast<Tls13Records*>(SSL_get_ex_data(ssl, RecordsIndex()));
+  if (records == nullptr) return;
+  static constexpr char kServer[] = "SERVER_TRAFFIC_SECRET_0 ";
+  static constexpr char kClient[] = "CLIENT_TRAFFIC_SECRET_0 ";
+  bool write = std::strncmp(line, kServer, sizeof kServer - 1) == 0;
+  if (!write && std::strncmp(line, kClient, sizeof kClient - 1) != 0) return;
+  const char* hex = std::strrchr(line, ' ') + 1;  // the label's space at least
+  size_t digits = std::strlen(hex);
+  uint8_t secret[tls13::kMaxSecret];
+  bool ok = digits % 2 == 0 && digits / 2 <= sizeof secret;
+  for (size_t i = 0; ok && i < digits / 2; ++i) {
+    int hi = HexDigit(hex[2 * i]);
+    int lo = HexDigit(hex[2 * i + 1]);
+    ok = hi >= 0 && lo >= 0;
+    secret[i] = static_cast<uint8_t>(hi << 4 | (lo & 0xf));
+  }
+  if (ok) records->SetSecret(write, secret, digits / 2);
+  else records->Spoil();
+  OPENSSL_cleanse(secret, sizeof secret);
+}
+
+// Every record header OpenSSL reads or writes (SSL3_RT_HEADER), counted in
+// the direction whose application secret is known: the sequence numbers.
+// A KeyUpdate either way changes keys behind our back: no switch then.
+void OnMessage(int write_p, int, int content_type, const void* buf, size_t len, SSL*, void* arg) {
+  auto* records = static_cast<Tls13Records*>(arg);
+  if (content_type == SSL3_RT_HEADER) {
+    records->CountRecord(write_p != 0);
+  } else if (content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+             static_cast<const uint8_t*>(buf)[0] == SSL3_MT_KEY_UPDATE) {
+    records->Spoil();
+  }
+}
+
+}  // namespace
+
+void TlsChannel::PrepareContext(SSL_CTX* ctx) {
+  static_cast<void>(RecordsIndex());  // made before any worker thread needs it
+  SSL_CTX_set_keylog_callback(ctx, OnKeylog);
+}
+
+std::unique_ptr<TlsChannel> TlsChannel::Accept(SSL_CTX* ctx, int fd, uint64_t owner, bool control,
+                                               std::atomic<uint64_t>* switches) {
   SslPtr ssl(SSL_new(ctx));
   // SSL_set_fd makes a socket BIO that does not close the fd: the session's
   // UniqueFd stays its owner.
@@ -17,7 +82,54 @@ std::unique_ptr<TlsChannel> TlsChannel::Accept(SSL_CTX* ctx, int fd, uint64_t ow
   }
   SSL_set_accept_state(ssl.get());
   SetTlsChannelOwner(ssl.get(), owner, control);
-  return std::unique_ptr<TlsChannel>(new TlsChannel(std::move(ssl)));
+  std::unique_ptr<TlsChannel> channel(new TlsChannel(std::move(ssl)));
+  if (control && switches != nullptr && RecordsIndex() >= 0) {
+    channel->records_ = std::make_unique<Tls13Records>();
+    channel->switches_ = switches;
+    SSL* s = channel->ssl_.get();
+    if (SSL_set_ex_data(s, RecordsIndex(), channel->records_.get()) != 1) {
+      ERR_clear_error();
+      channel->records_.reset();
+    } else {
+      SSL_set_msg_callback_arg(s, channel->records_.get());
+      SSL_set_msg_callback(s, OnMessage);
+    }
+  }
+  return channel;
+}
+
+void TlsChannel::StayWithOpenSsl() {
+  SSL_set_msg_callback(ssl_.get(), nullptr);
+  SSL_set_msg_callback_arg(ssl_.get(), nullptr);
+  static_cast<void>(SSL_set_ex_data(ssl_.get(), RecordsIndex(), nullptr));
+  records_.reset();
+}
+
+void TlsChannel::MaybeSwitch() {
+  if (!records_ || switched() || write_blocked_) return;
+  SSL* ssl = ssl_.get();
+  if (!SSL_is_init_finished(ssl)) return;
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
+  if (SSL_version(ssl) != TLS1_3_VERSION || cipher == nullptr || records_->spoiled() ||
+      !tls13::IsSuite(SSL_CIPHER_get_protocol_id(cipher))) {
+    StayWithOpenSsl();
+    return;
+  }
+  // Quiet: no plain text or record bytes buffered, the record layer between
+  // records (not past a header, awaiting its body), no alert sent or read.
+  if (SSL_has_pending(ssl) != 0 || std::strcmp(SSL_rstate_string(ssl), "RH") != 0 || SSL_get_shutdown(ssl) != 0 ||
+      SSL_want(ssl) == SSL_WRITING) {
+    return;
+  }
+  std::string description = Description();
+  if (!records_->Start(SSL_get_fd(ssl), SSL_CIPHER_get_protocol_id(cipher))) {
+    StayWithOpenSsl();
+    return;
+  }
+  description_ = std::move(description);
+  ssl_.reset();
+  // Only this channel's worker thread writes the counter (as worker.h's Bump).
+  if (switches_ != nullptr) switches_->store(switches_->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 namespace {
@@ -71,22 +183,36 @@ TlsStep TlsChannel::Handshake() {
 }
 
 ssize_t TlsChannel::Read(char* buf, size_t n) {
+  if (switched()) return records_->Read(buf, n);
   want_ = TlsWant::kNothing;
   ClearTlsErrors();
   int r = SSL_read(ssl_.get(), buf, static_cast<int>(n > INT_MAX ? INT_MAX : n));
-  return r > 0 ? r : Failure(r);
+  if (r > 0) return r;
+  ssize_t f = Failure(r);
+  if (f == -EAGAIN && want_ == TlsWant::kRead) MaybeSwitch();
+  return f;
 }
 
 ssize_t TlsChannel::Write(const char* buf, size_t n) {
+  if (switched()) return records_->Write(buf, n);
   want_ = TlsWant::kNothing;
   ClearTlsErrors();
   int r = SSL_write(ssl_.get(), buf, static_cast<int>(n > INT_MAX ? INT_MAX : n));
-  if (r > 0) return r;
+  if (r > 0) {
+    write_blocked_ = false;
+    // A reply written whole: the usual moment an idle session goes quiet.
+    if (static_cast<size_t>(r) == n) MaybeSwitch();
+    return r;
+  }
   ssize_t f = Failure(r);
+  if (f == -EAGAIN) write_blocked_ = true;
   return f == 0 ? -EPIPE : f;  // a write that meets the peer's close_notify
 }
 
+ssize_t TlsChannel::FlushPending() { return switched() ? records_->FlushPending() : 0; }
+
 TlsStep TlsChannel::Shutdown() {
+  if (switched()) return records_->Shutdown();
   want_ = TlsWant::kNothing;
   // A retry after kWait sends what is left of the alert.
   ClearTlsErrors();
@@ -102,6 +228,7 @@ TlsStep TlsChannel::Shutdown() {
 }
 
 TlsStep TlsChannel::AwaitPeerShutdown() {
+  if (switched()) return records_->AwaitPeerShutdown();
   want_ = TlsWant::kNothing;
   ClearTlsErrors();
   int r = SSL_shutdown(ssl_.get());
@@ -118,6 +245,7 @@ TlsStep TlsChannel::AwaitPeerShutdown() {
 }
 
 std::string TlsChannel::Description() const {
+  if (switched()) return description_;
   const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_.get());
   return std::string(SSL_get_version(ssl_.get())) + " " + (cipher ? SSL_CIPHER_get_name(cipher) : "none");
 }

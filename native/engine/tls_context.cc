@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "engine.h"
+#include "tls_channel.h"
 
 namespace muxftpd {
 
@@ -160,6 +161,7 @@ int TlsContext::Create(const TlsConfig& config, std::unique_ptr<TlsContext>* out
   // each ticket is a session encoded and encrypted plus a write of its own
   // (docs/tls.md, "What a handshake costs").
   SSL_CTX_set_num_tickets(ctx, 1);
+  TlsChannel::PrepareContext(ctx);
   c->reuse_required_ = config.reuse_required;
 #if defined(SSL_OP_ENABLE_KTLS) && !defined(OPENSSL_NO_KTLS)
   c->ktls_ = config.ktls;

@@ -95,6 +95,7 @@ WorkerLoopStats Worker::LoopStats() const {
 void Worker::AddTlsStats(TlsStats* out) const {
   const TlsCounters& c = tls_counters_;
   out->control_handshakes += c.control_handshakes.load(std::memory_order_relaxed);
+  out->control_switched += c.control_switched.load(std::memory_order_relaxed);
   out->control_failures += c.control_failures.load(std::memory_order_relaxed);
   out->implicit_failures += c.implicit_failures.load(std::memory_order_relaxed);
   out->data_handshakes += c.data_handshakes.load(std::memory_order_relaxed);

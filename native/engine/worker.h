@@ -270,6 +270,7 @@ class Worker {
   // TlsStats, counted the same way.
   struct TlsCounters {
     std::atomic<uint64_t> control_handshakes{0};
+    std::atomic<uint64_t> control_switched{0};
     std::atomic<uint64_t> control_failures{0};
     std::atomic<uint64_t> implicit_failures{0};
     std::atomic<uint64_t> data_handshakes{0};

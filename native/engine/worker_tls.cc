@@ -74,7 +74,7 @@ void Worker::AfterFlush(Session* s) {
 }
 
 void Worker::BeginControlHandshake(Session* s) {
-  s->control_tls = TlsChannel::Accept(tls_->ctx(), s->control.Get(), s->sid, true);
+  s->control_tls = TlsChannel::Accept(tls_->ctx(), s->control.Get(), s->sid, true, &tls_counters_.control_switched);
   if (!s->control_tls) {
     ControlTlsFailed(s, "out of memory");
     return;

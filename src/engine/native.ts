@@ -86,6 +86,8 @@ export interface NativeConfig {
 export interface NativeTlsStats {
   /** AUTH TLS and implicit-TLS handshakes that completed. */
   controlHandshakes: number;
+  /** TLS 1.3 control connections handed from OpenSSL to the engine's own record layer after their handshake. */
+  controlSwitched: number;
   /** AUTH TLS handshakes (and CCC shutdowns) that failed. */
   controlFailures: number;
   /** Implicit-TLS handshakes that failed (those sessions never reach JS). */

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { missing } from '../helpers/requires.js';
 import { describeRun, python } from './helpers/clients.js';
-import { useFtpsServer } from './helpers/ftps.js';
+import { ftplibTls, useFtpsServer } from './helpers/ftps.js';
 import { expectServes } from './helpers/server.js';
 
 const noPython = missing('python3');
@@ -23,19 +23,7 @@ import ftplib, hashlib, json, os, ssl, sys
 host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 resume, version, upload = sys.argv[4] == '1', sys.argv[5], int(sys.argv[6])
 
-class Resuming(ftplib.FTP_TLS):
-    def ntransfercmd(self, cmd, rest=None):
-        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
-        if self._prot_p:
-            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
-        return conn, size
-
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-ctx.check_hostname = False
-ctx.verify_mode = ssl.CERT_NONE
-v = ssl.TLSVersion.TLSv1_2 if version == '1.2' else ssl.TLSVersion.TLSv1_3
-ctx.minimum_version = v
-ctx.maximum_version = v
+${ftplibTls}
 ftp = (Resuming if resume else ftplib.FTP_TLS)(context=ctx, timeout=10)
 ftp.connect(host, port)
 ftp.auth()

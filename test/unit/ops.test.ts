@@ -62,7 +62,7 @@ describe('TransferLog', () => {
 describe('statusText', () => {
   const zero = { ok: 0, aborted: 0, peerClosed: 0, noConnection: 0, timeout: 0, tlsFailed: 0, tlsNotResumed: 0, error: 0 };
   const limits = { maxClients: 0, maxPerIp: 0, loginTimeout: 0, idleTimeout: 0, dataTimeout: 0, loginFailures: 0, loginFailuresPerIp: 0, authQueueFull: 0, outputOverflow: 0, closeTimeout: 0, bounce: 0 };
-  const tls = { controlHandshakes: 0, controlFailures: 0, implicitFailures: 0, dataHandshakes: 0, dataFailures: 0, dataNotResumed: 0, ktlsTransfers: 0 };
+  const tls = { controlHandshakes: 0, controlSwitched: 0, controlFailures: 0, implicitFailures: 0, dataHandshakes: 0, dataFailures: 0, dataNotResumed: 0, ktlsTransfers: 0 };
   const base: ServerStats = {
     sessions: 3, perWorker: [1, 2], loops: [], accepted: 3, passiveControlPeer: 0, rejected: 0, rejectedPerIp: 0, fdLimit: 1024, tls, sessionsTotal: 3, loopFailures: 0, commands: {},
     bytesOut: 0, bytesIn: 0, transfers: zero, transfersRunning: 1, limits, passwordChecks: { running: 0, waiting: 0 },

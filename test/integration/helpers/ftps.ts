@@ -18,6 +18,29 @@ export function useFtpsServer(options: StartOptions = {}, host = '127.0.0.1'): T
   return useServer({ ...ftpsDefaults, ...options }, host);
 }
 
+/**
+ * Python for the ftplib tests, after `import ftplib, ssl` and with `version`
+ * ('1.2' or '1.3') set: `Resuming`, an FTP_TLS whose data connections resume
+ * the control connection's TLS session (ntransfercmd wraps with
+ * session=self.sock.session), and `ctx`, a client context of that one TLS
+ * version that checks no certificate.
+ */
+export const ftplibTls = `
+class Resuming(ftplib.FTP_TLS):
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
+        return conn, size
+
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+v = ssl.TLSVersion.TLSv1_2 if version == '1.2' else ssl.TLSVersion.TLSv1_3
+ctx.minimum_version = v
+ctx.maximum_version = v
+`;
+
 /** The port of the implicit FTPS listener. */
 export function implicitPort(srv: TestServer): number {
   const port = srv.server.address.implicitTlsPort;

@@ -127,7 +127,7 @@ export class FakeEngine implements EngineControl {
     return { address: '127.0.0.1', port: 2121 };
   }
   stats(): NativeStats {
-    const tls = { controlHandshakes: 0, controlFailures: 0, implicitFailures: 0, dataHandshakes: 0, dataFailures: 0, dataNotResumed: 0, ktlsTransfers: 0 };
+    const tls = { controlHandshakes: 0, controlSwitched: 0, controlFailures: 0, implicitFailures: 0, dataHandshakes: 0, dataFailures: 0, dataNotResumed: 0, ktlsTransfers: 0 };
     return { sessions: 0, perWorker: [], loops: [], accepted: 0, passiveControlPeer: 0, rejected: 0, rejectedPerIp: 0, fdLimit: 1024, tls };
   }
   stopAccepting(): void {
