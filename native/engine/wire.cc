@@ -67,11 +67,16 @@ bool CheckActions(const char* p, size_t n) {
 }
 
 bool DecodeActions(const char* p, size_t n, std::vector<Action>* out) {
-  namespace f = wire::action;
   if (!CheckActions(p, n)) {
     out->clear();
     return false;
   }
+  DecodeCheckedActions(p, n, out);
+  return true;
+}
+
+void DecodeCheckedActions(const char* p, size_t n, std::vector<Action>* out) {
+  namespace f = wire::action;
   size_t count = 0;
   ForEachActionRecord(p, n, [&](SessionId sid, const char* h, size_t) {
     if (count == out->size()) out->emplace_back();
@@ -94,7 +99,6 @@ bool DecodeActions(const char* p, size_t n, std::vector<Action>* out) {
     a.epilogue.assign(body_at + data_len + preamble_len, epilogue_len);
   });
   out->resize(count);
-  return true;
 }
 
 }  // namespace muxftpd

@@ -22,9 +22,12 @@ void EncodeEvents(const std::vector<Event>& events, char* out);
 // A checked buffer's records one by one: fn(sid, record, record_size).
 template <typename Fn>
 void ForEachActionRecord(const char* p, size_t n, Fn&& fn);
-// The actions of a buffer, into `out` from its start, reusing its elements
-// (their strings keep their capacity from one call to the next); `out` is
-// resized to the count. False on a malformed buffer (as CheckActions); `out`
+// The actions of a buffer CheckActions accepted, into `out` from its start,
+// reusing its elements (their strings keep their capacity from one call to
+// the next); `out` is resized to the count. The worker's call: its poster
+// checked the buffer.
+void DecodeCheckedActions(const char* p, size_t n, std::vector<Action>* out);
+// CheckActions, then DecodeCheckedActions. False on a malformed buffer; `out`
 // is then empty.
 [[nodiscard]] bool DecodeActions(const char* p, size_t n, std::vector<Action>* out);
 

@@ -214,8 +214,9 @@ void Worker::OnWake() { wake_.Drain(); }
 void Worker::RunQueued() {
   action_bytes_.clear();
   queue_->TakeAll(&action_bytes_);
-  // Checked by the poster; decoded here, so the strings are this thread's.
-  if (!action_bytes_.empty() && DecodeActions(action_bytes_.data(), action_bytes_.size(), &actions_)) {
+  if (!action_bytes_.empty()) {
+    // Checked by the poster (EngineWrap::Post); decoded here, so the strings are this thread's.
+    DecodeCheckedActions(action_bytes_.data(), action_bytes_.size(), &actions_);
     for (auto& a : actions_) Apply(a);
     TrimReused();
   }
