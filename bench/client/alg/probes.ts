@@ -1,8 +1,8 @@
 // The ALG probes of issue 24, each in active and in passive mode: how the
 // command goes out (segments, case, pipelining, repetition, pauses, a third
-// party's address in place of the client's), and
-// what a correct middlebox does with it. A probe runs in a session of its
-// own, so one that breaks its control connection harms no other.
+// party's address in place of the client's), and what a correct middlebox
+// does with it. A probe runs in a session of its own, so one that breaks its
+// control connection harms no other.
 import net from 'node:net';
 import type { FtpReply } from '../probe.js';
 import type { ActiveListener } from './data.js';
