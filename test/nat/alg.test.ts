@@ -19,6 +19,17 @@
 // - lower case, 10 rounds with a length change, two PORTs, a 2 s pause, EPRT:
 //   rewritten correctly; every passive probe passes.
 // With the helper off every active probe is activeNotRewritten (504), passive passes.
+// A PORT/EPRT naming a third party (--probe-address: a documentation address,
+// or another address of the client namespace): nf_conntrack_ftp sees it is
+// not the connection's source, logs "NOT RECORDING" and neither rewrites it
+// nor expects a connection for it (conntrack -E expect reports none, where a
+// basic PORT gets one);
+// muxftpd refuses it (504), with the helper on and off. A server that lets a
+// bounce through (--allow-foreign-data, on a helper-watched port) accepts it,
+// and its STAT shows the address as sent: the helper left it alone.
+// All of this holds with the module's default loose=0; with loose=1 the
+// helper records a third-party address too (and nf_nat_ftp rewrites it), so
+// the test skips, saying so (a host-wide parameter: read, never set).
 // In dnat mode (server behind the NAT) a 227 with the server's private address
 // (no --pasv-address) is caught as unexpected; the helper rewrites it, except
 // in the reply to a pipelined "TYPE I\r\nPASV", which shares its segment
@@ -27,6 +38,7 @@
 // a 227 only when it names the server's own address.
 //
 // Root, namespaces, nft or iptables; skipped with the reason where missing.
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -35,11 +47,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SuiteResult } from '../../bench/client/alg/suite.js';
 import type { Report } from '../../bench/client/report.js';
 import { algSuiteIn, benchIn } from '../helpers/lab-results.js';
-import { buildBench, collectStaleLabs, ensureBuilt, Lab, type LabOptions, probe, Server } from './lab.js';
+import { missing } from '../helpers/requires.js';
+import { benchCliPath, buildBench, collectStaleLabs, ensureBuilt, explain, Lab, type LabOptions, probe, run, Server } from './lab.js';
 
 const env = probe();
 const WATCHED = 2121;
 const UNWATCHED = 2122;
+/** A helper-watched port served by a muxftpd that lets PORT name any host (--allow-foreign-data). */
+const BOUNCING = 2123;
+/** Third parties for the third-party probe: never connected to, only written into PORT/EPRT. */
+const DOC_ADDRESS = '192.0.2.1';
+const CLIENT_OTHER = '10.237.100.3'; // added to the client namespace's lo: its own, but not the connection's source
 
 let tmp = '';
 let root = '';
@@ -110,14 +128,89 @@ describe.skipIf(env.skip !== undefined)(env.skip === undefined ? title : `${titl
     const lab = useLab(
       'alg',
       {
-        mode: 'snat', fw: env.fw, helper: true, ftpPorts: [WATCHED], forward: '43000-43999',
+        mode: 'snat', fw: env.fw, helper: true, ftpPorts: [WATCHED, BOUNCING], forward: '43000-43999',
         clientNet: '10.237.100', serverNet: '10.38.0',
       },
-      (l) => [WATCHED, UNWATCHED].map((port) => [
+      (l) => [WATCHED, UNWATCHED, BOUNCING].map((port) => [
         '--host', l.env.serverAddr, '--port', String(port), '--root', root, '--threads', '2', '--log-level', 'warn',
-        '--pasv-ports', port === WATCHED ? '43000-43499' : '43500-43999',
+        '--pasv-ports', { [WATCHED]: '43000-43499', [UNWATCHED]: '43500-43899', [BOUNCING]: '43900-43999' }[port] ?? '',
+        ...(port === BOUNCING ? ['--allow-foreign-data'] : []),
       ]),
     );
+
+    /** The third-party probe alone, active, naming `address`, on `port`. */
+    const thirdParty = async (l: Lab, address: string, port = WATCHED) => {
+      const { code, r } = await suite(l, ['--host', l.env.connectAddr, '--port', String(port), '--probes', 'third-party', '--modes', 'active', '--probe-address', address]);
+      return { code, v: verdict(r, 'third-party', 'active') };
+    };
+
+    it('third-party: the helper passes a PORT naming another address unchanged: muxftpd refuses it, a server that allows bounces shows it as sent', async (ctx) => {
+      const l = lab();
+      const loose = await run('cat', ['/sys/module/nf_conntrack_ftp/parameters/loose']);
+      if (loose.stdout.trim() !== 'N') ctx.skip(`nf_conntrack_ftp loose=${loose.stdout.trim() || '?'} on this host: the helper records third-party addresses`);
+      const add = await l.exec('client', 'ip', ['addr', 'add', `${CLIENT_OTHER}/32`, 'dev', 'lo']);
+      expect(add.code, explain(add)).toBe(0);
+      const refused = (port: string) => new RegExp(`^2 rounds: EPRT naming ${port.replaceAll('.', '\\.')}:\\d+: refused: 504 Data connections go to the client address only\\.$`);
+      for (const address of [DOC_ADDRESS, CLIENT_OTHER]) {
+        const { code, v } = await thirdParty(l, address);
+        expect([v.result, v.happened], v.why).toEqual(['pass', expect.stringMatching(refused(address))]);
+        expect(code).toBe(0);
+      }
+
+      // A server that lets the bounce through: its STAT shows the address as sent, not rewritten by the helper.
+      for (const address of [DOC_ADDRESS, CLIENT_OTHER]) {
+        const { code, v } = await thirdParty(l, address, BOUNCING);
+        expect(v.result).toBe('fail');
+        const at = address.replaceAll('.', '\\.');
+        expect(v.happened).toMatch(new RegExp(`^PORT naming ${at}:(\\d+): accepted: 200 PORT command successful\\.; STAT: the server connects to ${at}:\\1$`));
+        expect(v.why).toBe(`the server accepted a PORT naming ${address}, not the client: an FTP bounce let through (RFC 2577)`);
+        expect(code).toBe(1);
+      }
+
+      await l.helper(false);
+      try {
+        const { v } = await thirdParty(l, DOC_ADDRESS);
+        expect([v.result, v.happened]).toEqual(['pass', expect.stringMatching(refused(DOC_ADDRESS))]);
+      } finally {
+        await l.helper(true);
+      }
+
+      // A bad --probe-address stops the run before any connection: exit 2, one line naming the flag.
+      const bad = await l.client(process.execPath, [benchCliPath, 'alg-suite', '--host', l.env.connectAddr, '--port', String(WATCHED), '--probe-address', '192.0.2.300']);
+      expect(bad.code, explain(bad)).toBe(2);
+      expect(bad.stderr).toMatch(/^muxftpd-bench alg-suite: --probe-address: expected an IPv4 or IPv6 address, got '192\.0\.2\.300'\n/);
+    }, 240_000);
+
+    it.skipIf(missing('conntrack'))('third-party: the helper creates no expectation (pinhole) for it; a basic PORT does', async (ctx) => {
+      const l = lab();
+      const loose = await run('cat', ['/sys/module/nf_conntrack_ftp/parameters/loose']);
+      if (loose.stdout.trim() !== 'N') ctx.skip(`nf_conntrack_ftp loose=${loose.stdout.trim() || '?'} on this host: the helper records third-party addresses`);
+      // The NAT's expectation events, in order. A basic PORT before shows the
+      // watcher is live; one after is the marker: any expectation the
+      // third-party PORTs caused would have been reported before it.
+      const watcher = spawn('ip', ['netns', 'exec', l.env.nsNat, 'conntrack', '-E', 'expect'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let events = '';
+      watcher.stdout.setEncoding('utf8').on('data', (d: string) => (events += d));
+      const created = (): string[] => events.split('\n').filter((line) => line.includes('[NEW]'));
+      const basicThenSeen = async (): Promise<number> => {
+        const before = created().length;
+        const { r } = await suite(l, ['--host', l.env.connectAddr, '--port', String(WATCHED), '--probes', 'basic', '--modes', 'active']);
+        expect(verdict(r, 'basic', 'active').result).toBe('pass');
+        for (let i = 0; i < 50 && created().length === before; i++) await new Promise((res) => setTimeout(res, 100));
+        return created().length - before;
+      };
+      try {
+        expect(await basicThenSeen(), events).toBe(1);
+        const before = created().length;
+        for (const address of [DOC_ADDRESS, CLIENT_OTHER]) expect((await thirdParty(l, address)).v.result).toBe('pass');
+        expect(await basicThenSeen(), events).toBe(1);
+        // Only the marker's expectation came after `before`: none for the four third-party PORT/EPRTs.
+        expect(created().slice(before), events).toHaveLength(1);
+        expect(created().join('\n')).not.toMatch(new RegExp(`${DOC_ADDRESS}|${CLIENT_OTHER}`.replaceAll('.', '\\.')));
+      } finally {
+        if (watcher.pid !== undefined && watcher.exitCode === null) process.kill(watcher.pid, 'SIGTERM');
+      }
+    }, 120_000);
 
     it('helper on: the verdicts of nf_conntrack_ftp on this kernel', async () => {
       const l = lab();

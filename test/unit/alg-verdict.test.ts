@@ -1,7 +1,8 @@
 // muxftpd-bench alg-suite's pure parts: the address codecs of the probes,
 // the verdict and class of each kind of round (activeAsSeen, activeNotRewritten,
 // activeRewrittenElsewhere; 227 as expected or not; ESTP from the control peer or
-// elsewhere), a probe's verdict from its rounds, the class counts, the exit
+// elsewhere), the third-party probe's verdict (refused, accepted as a bounce,
+// rewritten), a probe's verdict from its rounds, the class counts, the exit
 // code, and the command line.
 import { describe, expect, it } from 'vitest';
 import { parseAlgCli } from '../../bench/client/alg/options.js';
@@ -11,15 +12,19 @@ import {
   parseEpsvReply,
   parseExtendedAddress,
   parsePasvReply,
+  parseStatActiveTarget,
   parseStatPeer,
   portArgument,
+  showEndpoint,
 } from '../../bench/client/alg/endpoints.js';
 import {
   judgeActive,
   judgePassive,
   judgeProbe,
+  judgeThirdParty,
   type RoundObservation,
   type SessionView,
+  type ThirdPartyObservation,
 } from '../../bench/client/alg/verdict.js';
 import { BenchUsageError } from '../../bench/client/options.js';
 import { activeClasses, passiveClasses } from '../../bench/client/alg/classes.js';
@@ -143,6 +148,67 @@ describe('passive rounds', () => {
   });
 });
 
+describe('third-party rounds (--probe-address)', () => {
+  const named = { host: '192.0.2.1', port: 40001 };
+  const sent: ThirdPartyObservation = { verb: 'PORT', named };
+  const accepted = { code: 200, text: '200 PORT command successful.' };
+
+  it('STAT\'s active target and endpoints as shown', () => {
+    expect(parseStatActiveTarget(['211-muxftpd status:', ' Connected to 10.24.0.1 port 4000', ' Active mode, to 192.0.2.1 port 40001', '211 End of status'])).toEqual(named);
+    expect(parseStatActiveTarget([' Active mode, to 2001:db8::1 port 21'])).toEqual({ host: '2001:db8::1', port: 21 });
+    expect(parseStatActiveTarget([' Passive mode, port 4000'])).toBeNull();
+    expect(showEndpoint(named)).toBe('192.0.2.1:40001');
+    expect(showEndpoint({ host: '2001:db8::1', port: 21 })).toBe('[2001:db8::1]:21');
+  });
+
+  it('refused by the server: pass, the refusal shown', () => {
+    const v = judgeThirdParty(natted, { ...sent, portReply: { code: 504, text: '504 Data connections go to the client address only.' } });
+    expect(v).toEqual({ ok: true, cls: null, pasvClass: null, why: '', happened: 'PORT naming 192.0.2.1:40001: refused: 504 Data connections go to the client address only.' });
+  });
+
+  it('a refusal naming another address: the middlebox rewrote it, fail', () => {
+    const v = judgeThirdParty(natted, { ...sent, portReply: { code: 504, text: '504 Refused (|1|10.24.0.1|40001|)' } });
+    expect(v.ok).toBe(false);
+    expect(v.why).toBe('the middlebox rewrote 192.0.2.1 into 10.24.0.1, the address the server sees the client as: it treated a third party as the client');
+    // A refusal naming the address sent is a plain refusal.
+    expect(judgeThirdParty(natted, { ...sent, portReply: { code: 504, text: '504 Refused (|1|192.0.2.1|40001|)' } }).ok).toBe(true);
+  });
+
+  it('accepted, STAT names the address sent: a bounce let through, where it connects said', () => {
+    const v = judgeThirdParty(natted, { ...sent, portReply: accepted, target: named, dataPeer: null });
+    expect(v.ok).toBe(false);
+    expect(v.happened).toBe('PORT naming 192.0.2.1:40001: accepted: 200 PORT command successful.; STAT: the server connects to 192.0.2.1:40001');
+    expect(v.why).toBe('the server accepted a PORT naming 192.0.2.1, not the client: an FTP bounce let through (RFC 2577)');
+  });
+
+  it('accepted, STAT names the NAT\'s address or another: rewritten, fail', () => {
+    const v = judgeThirdParty(natted, { ...sent, portReply: accepted, target: { host: '10.24.0.1', port: 40001 }, dataPeer: null });
+    expect(v.why).toMatch(/^the middlebox rewrote 192\.0\.2\.1 into 10\.24\.0\.1, the address the server sees the client as/);
+    const w = judgeThirdParty(natted, { ...sent, portReply: accepted, target: { host: '10.24.0.77', port: 40001 }, dataPeer: null });
+    expect(w.why).toBe('the middlebox rewrote 192.0.2.1 into 10.24.0.77');
+  });
+
+  it('accepted, the server\'s connection came back to the client: rewritten, fail', () => {
+    const v = judgeThirdParty(natted, { ...sent, portReply: accepted, target: null, dataPeer: '10.24.0.2' });
+    expect(v.happened).toMatch(/a data connection reached the client's own listener from 10\.24\.0\.2$/);
+    expect(v.why).toBe('the middlebox rewrote 192.0.2.1: the server\'s data connection came back to the client');
+  });
+
+  it('accepted, the server does not say where: a bounce, or a rewrite when a NAT is between', () => {
+    const direct1 = judgeThirdParty(direct, { ...sent, verb: 'EPRT', portReply: accepted, target: null, dataPeer: null });
+    expect(direct1.why).toBe('the server accepted an EPRT naming 192.0.2.1, not the client: an FTP bounce let through (RFC 2577)');
+    const nat = judgeThirdParty(natted, { ...sent, portReply: accepted, target: null, dataPeer: null });
+    expect(nat.why).toMatch(/FTP bounce let through \(RFC 2577\) \(or the middlebox rewrote 192\.0\.2\.1 into 10\.24\.0\.1: the server does not say where it connects\)$/);
+  });
+
+  it('no reply: the command was dropped or held, fail', () => {
+    const v = judgeThirdParty(natted, { ...sent, controlError: 'no reply in 3000 ms' });
+    expect(v.ok).toBe(false);
+    expect(v.happened).toBe('no reply to PORT naming 192.0.2.1:40001: no reply in 3000 ms');
+    expect(v.why).toMatch(/stalled or broke at a PORT naming a third party/);
+  });
+});
+
 describe('a probe over its rounds, the counts, the exit code', () => {
   const pass = { ok: true, cls: 'activeAsSeen' as const, pasvClass: null, happened: 'data', why: '' };
   const fail = { ok: false, cls: 'activeNotRewritten' as const, pasvClass: null, happened: '504', why: 'activeNotRewritten: …' };
@@ -180,6 +246,7 @@ describe('alg-suite command line', () => {
     });
     expect(suite.unwatchedPort).toBeUndefined();
     expect(suite.expectPasvAddress).toBeUndefined();
+    expect(suite.probeAddress).toBeUndefined();
   });
 
   it('every option', () => {
@@ -187,13 +254,13 @@ describe('alg-suite command line', () => {
       '--host', '[::1]', '--port', '21', '--unwatched-port', '2122', '--expect-pasv-address', '203.0.113.5',
       '--user', 'u', '--pass', 'p', '--file', 'f.bin', '--verify-local', '/tmp/f.bin', '--probes', 'split,rounds',
       '--modes', 'active', '--split-at', '4', '--split-pause-ms', '0', '--pause', '0.5', '--rounds', '3',
-      '--timeout', '2.5', '--json',
+      '--timeout', '2.5', '--probe-address', '[2001:db8::1]', '--json',
     ]);
     expect(json).toBe(true);
     expect(suite).toMatchObject({
       host: '::1', port: 21, unwatchedPort: 2122, expectPasvAddress: '203.0.113.5', user: 'u', pass: 'p',
       file: 'f.bin', verifyLocal: '/tmp/f.bin', only: ['split', 'rounds'], modes: ['active'], splitAt: 4,
-      splitPauseMs: 0, pauseMs: 500, rounds: 3, timeoutMs: 2500,
+      splitPauseMs: 0, pauseMs: 500, rounds: 3, timeoutMs: 2500, probeAddress: '2001:db8::1',
     });
   });
 
@@ -208,6 +275,8 @@ describe('alg-suite command line', () => {
     [['--host', '10.0.0.1', '--port', '21', '--verify-local', '/x'], /needs --file/],
     [['--host', '10.0.0.1', '--port', '21', '--expect-pasv-address', 'nat.example'], /--expect-pasv-address/],
     [['--host', '10.0.0.1', '--port', '21', '--timeout', '0'], /--timeout/],
+    [['--host', '10.0.0.1', '--port', '21', '--probe-address', '192.0.2.300'], /--probe-address: expected an IPv4 or IPv6 address, got '192\.0\.2\.300'/],
+    [['--host', '10.0.0.1', '--port', '21', '--probe-address', 'bouncer.example'], /--probe-address: expected/],
     [['--host', '10.0.0.1', '--port', '21', '--bogus'], /bogus/],
   ])('%j is refused', (argv, message) => {
     expect(() => parseAlgCli(argv)).toThrow(BenchUsageError);

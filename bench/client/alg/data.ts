@@ -82,6 +82,11 @@ export class ActiveListener {
     return this.connections.length > 0;
   }
 
+  /** Who connected first, or null. */
+  get firstPeer(): string | null {
+    return this.connections[0]?.host ?? null;
+  }
+
   /** The first connection's bytes; rejects when none arrives in `timeoutMs` or it does not end. */
   async receive(timeoutMs: number): Promise<Received> {
     let timer: NodeJS.Timeout | undefined;

@@ -1,7 +1,8 @@
 // The addresses an FTP conversation carries, as the probes read and write
 // them: PORT/EPRT arguments, 227/229 replies, the 225 replies of ESTA/ESTP
 // (pure-ftpd's "225 Connected from (|1|addr|port|)"), STAT's "Connected to
-// ADDR" line (the control peer the server sees). Pure functions.
+// ADDR" line (the control peer the server sees) and its "Active mode, to
+// ADDR port N" line (where the server's data connection goes). Pure functions.
 import net from 'node:net';
 
 export interface Endpoint {
@@ -17,6 +18,12 @@ export function plainHost(host: string): string {
 
 export function sameHost(a: string, b: string): boolean {
   return plainHost(a).toLowerCase() === plainHost(b).toLowerCase();
+}
+
+/** "1.2.3.4:21", "[2001:db8::1]:21". */
+export function showEndpoint(e: Endpoint): string {
+  const host = plainHost(e.host);
+  return net.isIPv6(host) ? `[${host}]:${e.port}` : `${host}:${e.port}`;
 }
 
 /** "h1,h2,h3,h4,p1,p2"; IPv4 only. */
@@ -65,6 +72,15 @@ export function parseStatPeer(lines: readonly string[]): string | null {
   for (const line of lines) {
     const m = /Connected to (?:\[)?([0-9A-Fa-f:.]+?)(?:\])?(?:[\s,)]|$)/.exec(line);
     if (m?.[1] !== undefined && net.isIP(m[1])) return m[1];
+  }
+  return null;
+}
+
+/** Where the server's active data connection goes, from STAT's "Active mode, to ADDR port N" (muxftpd), or null. */
+export function parseStatActiveTarget(lines: readonly string[]): Endpoint | null {
+  for (const line of lines) {
+    const m = /Active mode, to ([0-9A-Fa-f:.]+) port (\d{1,5})\b/.exec(line);
+    if (m?.[1] !== undefined && net.isIP(m[1])) return { host: m[1], port: Number(m[2]) };
   }
   return null;
 }

@@ -20,9 +20,11 @@ prints a verdict table: probe, what a correct middlebox does, what happened,
 pass/fail/why. Exit code 0 only when no probe failed (a skipped probe names
 its reason); 1 when one did; 2 on a bad flag.
 
-Active probes listen on the client's own address and put it in PORT/EPRT (no
-other address ever goes into an argument); the server's data connection must
-arrive there from the server. Passive probes check the address of every 227
+Active probes listen on the client's own address and put it in PORT/EPRT
+(the only other address that ever goes into an argument is --probe-address,
+in the third-party probe); the server's data connection must arrive there
+from the server. The client connects only to --host and listens only on its
+own address. Passive probes check the address of every 227
 against the one expected and connect only to it. The control peer the server
 sees (STAT "Connected to") tells whether a NAT sits between; ESTA/ESTP are
 asked when the server lists them in FEAT. Every transfer is checked: RETR of
@@ -37,6 +39,11 @@ Options:
   --unwatched-port N        a second control port of the same server, one the helper
                             does not watch (the unwatched-port probe; skipped without)
   --expect-pasv-address A   the address a 227 must carry (default: --host)
+  --probe-address A         third-party probe: PORT (EPRT on IPv6, and EPRT |1| too on
+                            IPv4) names A instead of the client, with the port of the
+                            client's own listener; the middlebox must pass it unchanged
+                            and open no pinhole, the server must refuse it (FTP bounce).
+                            The client never connects to A (skipped without)
   --user NAME, --pass WORD  login (default anonymous / bench@)
   --file PATH               remote file to RETR (default: LIST)
   --verify-local PATH       local copy of --file: every transfer must match its sha256
@@ -72,6 +79,7 @@ export function parseAlgCli(argv: readonly string[]): AlgCli {
         port: { type: 'string' },
         'unwatched-port': { type: 'string' },
         'expect-pasv-address': { type: 'string' },
+        'probe-address': { type: 'string' },
         user: { type: 'string' },
         pass: { type: 'string' },
         file: { type: 'string' },
@@ -116,6 +124,7 @@ export function parseAlgCli(argv: readonly string[]): AlgCli {
     port: port ?? 21,
     unwatchedPort,
     expectPasvAddress: address('--expect-pasv-address', v['expect-pasv-address']),
+    probeAddress: address('--probe-address', v['probe-address']),
     user: v.user ?? 'anonymous',
     pass: v.pass ?? 'bench@',
     file: v.file,

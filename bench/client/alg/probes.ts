@@ -1,15 +1,19 @@
 // The ALG probes of issue 24, each in active and in passive mode: how the
-// command goes out (segments, case, pipelining, repetition, pauses), and
-// what a correct middlebox does with it. A probe runs in a session of its
-// own, so one that breaks its control connection harms no other.
+// command goes out (segments, case, pipelining, repetition, pauses, a third
+// party's address in place of the client's), and what a correct middlebox
+// does with it. A probe runs in a session of its own, so one that breaks its
+// control connection harms no other.
+import net from 'node:net';
 import type { FtpReply } from '../probe.js';
 import type { ActiveListener } from './data.js';
+import { sameHost } from './endpoints.js';
 import { ProbeSession, type SessionOptions } from './session.js';
 import {
   type DataMode,
   judgeActive,
   judgePassive,
   judgeProbe,
+  judgeThirdParty,
   type RoundVerdict,
   skipped,
   type Verdict,
@@ -27,6 +31,8 @@ export interface ProbeSettings {
   pauseMs: number;
   /** rounds: PORT/PASV + transfer rounds on one session. */
   rounds: number;
+  /** third-party: the address a PORT/EPRT names instead of the client's own (--probe-address). */
+  probeAddress?: string | undefined;
 }
 
 interface ProbeDef {
@@ -34,9 +40,9 @@ interface ProbeDef {
   /** What a correct middlebox does, per mode. */
   correct: (s: ProbeSettings) => Record<DataMode, string>;
   /** Why it cannot run here, or null. */
-  skip?: (s: ProbeSettings, ipv6: boolean) => string | null;
-  /** Runs it: the rounds' verdicts. */
-  run: (p: ProbeSession, mode: DataMode, s: ProbeSettings) => Promise<RoundVerdict[]>;
+  skip?: (s: ProbeSettings, ipv6: boolean, mode: DataMode) => string | null;
+  /** Runs it: the rounds' verdicts, or why it cannot run once the session shows its addresses. */
+  run: (p: ProbeSession, mode: DataMode, s: ProbeSettings) => Promise<RoundVerdict[] | { skip: string }>;
   /** The control port it uses (default: settings.port). */
   port?: (s: ProbeSettings) => number | undefined;
 }
@@ -198,6 +204,35 @@ export const probes: readonly ProbeDef[] = [
     port: (s) => s.unwatchedPort,
     run: async (p, mode) => [await basic(p, mode)],
   },
+  {
+    name: 'third-party',
+    correct: (s) => ({
+      active: `PORT/EPRT naming ${s.probeAddress ?? 'the --probe-address'} instead of the client: passed unchanged, no pinhole opened, and refused by the server as an FTP bounce (RFC 2577)`,
+      passive: 'active only',
+    }),
+    skip: (s, ipv6, mode) => {
+      if (mode === 'passive') return 'active only: PASV/EPSV name no address of the client\'s';
+      if (s.probeAddress === undefined) return 'no --probe-address given';
+      if (net.isIPv6(s.probeAddress) !== ipv6) {
+        return `--probe-address ${s.probeAddress} and the control connection differ in family: the server would refuse the family (522), not the address`;
+      }
+      return null;
+    },
+    run: async (p, _mode, s) => {
+      const a = s.probeAddress ?? '';
+      if (sameHost(a, p.view.own) || (p.view.seenAs !== null && sameHost(a, p.view.seenAs))) {
+        return { skip: `--probe-address ${a} is the client's own address or the one the server sees it as, not a third party` };
+      }
+      // PORT and EPRT |1| on IPv4 (nf_conntrack_ftp parses each on its own), EPRT |2| on IPv6.
+      const out: RoundVerdict[] = [];
+      for (const verb of p.ctl.ipv6 ? (['EPRT'] as const) : (['PORT', 'EPRT'] as const)) {
+        const r = judgeThirdParty(p.view, await p.thirdPartyRound(a, verb));
+        out.push(r);
+        if (!r.ok) break;
+      }
+      return out;
+    },
+  },
 ];
 
 export const probeNames = probes.map((p) => p.name);
@@ -212,7 +247,7 @@ export async function runProbe(
   deadlineMs: number,
 ): Promise<Verdict> {
   const correct = def.correct(s)[mode];
-  const why = def.skip?.(s, ipv6) ?? null;
+  const why = def.skip?.(s, ipv6, mode) ?? null;
   if (why !== null) return skipped(def.name, mode, correct, why);
   const port = def.port?.(s) ?? s.port;
   let session: ProbeSession;
@@ -231,6 +266,7 @@ export async function runProbe(
     if (rounds === 'late') {
       return judgeProbe(def.name, mode, correct, [{ ok: false, cls: null, pasvClass: null, happened: `not done in ${deadlineMs} ms`, why: 'the probe ran past its deadline' }]);
     }
+    if ('skip' in rounds) return skipped(def.name, mode, correct, rounds.skip);
     const lengths = mode === 'active' && session.view.seenAs ? lengthNote(session.view.own, session.view.seenAs) : '';
     return judgeProbe(def.name, mode, correct, rounds, def.name === 'rounds' && rounds.every((r) => r.ok) ? lengths : '');
   } finally {

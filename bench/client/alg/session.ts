@@ -2,7 +2,9 @@
 // peer the server sees (STAT), then active rounds (listen on our own address,
 // PORT/EPRT as the probe sends it, optionally ESTA, RETR/LIST, read) and
 // passive rounds (PASV/EPSV as the probe sends it, connect, optionally ESTP,
-// RETR/LIST, read). Each round's observations go to verdict.ts.
+// RETR/LIST, read), and third-party rounds (a PORT/EPRT naming another
+// address, then STAT: where the server would connect). Each round's
+// observations go to verdict.ts.
 import type { FtpReply } from '../probe.js';
 import { Control, replyText } from './control.js';
 import { ActiveListener, connectData, type Received, receiveFrom } from './data.js';
@@ -12,10 +14,11 @@ import {
   parseEpsvReply,
   parseExtendedAddress,
   parsePasvReply,
+  parseStatActiveTarget,
   parseStatPeer,
   portArgument,
 } from './endpoints.js';
-import type { RoundObservation, SessionView } from './verdict.js';
+import type { RoundObservation, SessionView, ThirdPartyObservation } from './verdict.js';
 
 export interface SessionOptions {
   host: string;
@@ -34,6 +37,9 @@ export interface SessionOptions {
 }
 
 const short = (r: FtpReply): { code: number; text: string } => ({ code: r.code, text: replyText(r) });
+
+/** The argument of `verb` (PORT or EPRT, any case) naming `e`. */
+const argument = (verb: string, e: Endpoint): string => (verb.toUpperCase() === 'EPRT' ? eprtArgument(e) : portArgument(e));
 
 export class ProbeSession {
   private constructor(
@@ -87,7 +93,33 @@ export class ProbeSession {
 
   /** The argument `verb` (PORT or EPRT, any case) takes for listener `l`. */
   portArg(l: ActiveListener, verb: string): string {
-    return verb.toUpperCase() === 'EPRT' ? eprtArgument(l.endpoint) : portArgument(l.endpoint);
+    return argument(verb, l.endpoint);
+  }
+
+  /**
+   * A third-party round: `verb` naming `address` and the port of a listener
+   * on our own address (a port of ours, so the command names nobody else's
+   * service here, and a connection a middlebox maps back to us arrives
+   * there). Accepted, STAT says where the server connects. Nothing connects
+   * to `address`: it is only written into the command.
+   */
+  async thirdPartyRound(address: string, verb: 'PORT' | 'EPRT'): Promise<ThirdPartyObservation> {
+    const o = this.o;
+    const l = await this.listen();
+    const obs: ThirdPartyObservation = { verb, named: { host: address, port: l.endpoint.port } };
+    try {
+      const pr = await this.ctl.cmd(`${verb} ${argument(verb, obs.named)}`, o.timeoutMs);
+      obs.portReply = short(pr);
+      if (pr.code >= 400) return obs;
+      const stat = await this.ctl.cmd('STAT', o.timeoutMs);
+      obs.target = stat.code === 211 || stat.code === 212 ? parseStatActiveTarget(stat.lines) : null;
+      obs.dataPeer = l.firstPeer;
+    } catch (e) {
+      obs.controlError = (e as Error).message;
+    } finally {
+      l.close();
+    }
+    return obs;
   }
 
   /**

@@ -28,6 +28,8 @@ export interface SuiteResult {
   host: string;
   port: number;
   unwatchedPort: number | null;
+  /** --probe-address: what the third-party probe names instead of the client. */
+  probeAddress: string | null;
   /** The client's own address, and the control peer the server reported (STAT). */
   own: string;
   seenAs: string | null;
@@ -116,7 +118,7 @@ export async function runSuite(o: SuiteOptions, onVerdict?: (v: Verdict) => void
   }
   const n = (r: Verdict['result']): number => verdicts.filter((v) => v.result === r).length;
   return {
-    host: o.host, port: o.port, unwatchedPort: o.unwatchedPort ?? null,
+    host: o.host, port: o.port, unwatchedPort: o.unwatchedPort ?? null, probeAddress: o.probeAddress ?? null,
     own: pre.own, seenAs: pre.seenAs, esta: pre.esta, estp: pre.estp,
     verdicts, counts: countClasses(verdicts), passed: n('pass'), failed: n('fail'), skipped: n('skip'),
   };
@@ -143,7 +145,7 @@ function wrap(text: string, width: number): string[] {
 /** The verdict table, one block per probe and mode. */
 export function formatSuite(r: SuiteResult): string {
   const lines = [
-    `alg-suite ${r.host}:${r.port}${r.unwatchedPort ? ` (unwatched port ${r.unwatchedPort})` : ''}: client ${r.own}, the server sees it as ${r.seenAs ?? '(STAT does not say)'}; ESTA ${r.esta ? 'yes' : 'no'}, ESTP ${r.estp ? 'yes' : 'no'}`,
+    `alg-suite ${r.host}:${r.port}${r.unwatchedPort ? ` (unwatched port ${r.unwatchedPort})` : ''}${r.probeAddress ? ` (probe address ${r.probeAddress})` : ''}: client ${r.own}, the server sees it as ${r.seenAs ?? '(STAT does not say)'}; ESTA ${r.esta ? 'yes' : 'no'}, ESTP ${r.estp ? 'yes' : 'no'}`,
     '',
     `${'probe'.padEnd(16)}${'mode'.padEnd(9)}${'result'.padEnd(7)}details`,
   ];

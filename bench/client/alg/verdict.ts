@@ -2,7 +2,7 @@
 // connection and the probe's verdict (pass / fail / skip, and why). Pure
 // functions over what the probe saw, unit-tested in test/unit/alg-verdict.test.ts.
 import type { ActiveClass, AddressClass, PasvReplyClass, PassiveClass } from './classes.js';
-import { type Endpoint, sameHost } from './endpoints.js';
+import { type Endpoint, parseExtendedAddress, sameHost, showEndpoint } from './endpoints.js';
 
 export type DataMode = 'active' | 'passive';
 
@@ -170,6 +170,72 @@ export function judgePassive(v: SessionView, r: RoundObservation): RoundVerdict 
   const announced = r.announced ? `227 ${r.announced}` : '229';
   if (p !== null) return { ...base, ok: false, happened: `${announced}${estp}; ${p}`, why: p };
   return { ...base, ok: true, happened: `${announced}${estp}, ${r.received?.bytes ?? 0} bytes verified`, why: '' };
+}
+
+/**
+ * The third-party probe's round: a PORT/EPRT naming --probe-address (not the
+ * client) and the port of a listener on the client's own address.
+ */
+export interface ThirdPartyObservation {
+  /** PORT or EPRT, as sent. */
+  verb: string;
+  /** What the command named: --probe-address, and the port of the client's own listener. */
+  named: Endpoint;
+  /** The reply to it; undefined when none came. */
+  portReply?: { code: number; text: string };
+  /** Where the server says it connects (STAT "Active mode, to …") after accepting it; null when it does not say. */
+  target?: Endpoint | null;
+  /** Who connected to the client's own listener meanwhile; null = nobody. */
+  dataPeer?: string | null;
+  /** The control connection failed (reset, timeout): the message. */
+  controlError?: string;
+}
+
+/**
+ * A correct middlebox passes a PORT/EPRT naming a third party unchanged and
+ * opens no pinhole for it (nf_conntrack_ftp: "NOT RECORDING", no
+ * expectation), and the server refuses it as an FTP bounce (RFC 2577 3).
+ * Accepted, it fails: rewritten (the address that reached the server is not
+ * the one sent, by the refusal's words, by STAT, or because the server's
+ * connection came back to the client), or a bounce let through.
+ */
+export function judgeThirdParty(v: SessionView, r: ThirdPartyObservation): RoundVerdict {
+  const a = r.named.host;
+  const sent = `${r.verb} naming ${showEndpoint(r.named)}`;
+  const aVerb = `${/^E/i.test(r.verb) ? 'an' : 'a'} ${r.verb}`;
+  const base = { cls: null, pasvClass: null };
+  const pr = r.portReply;
+  if (pr === undefined) {
+    return {
+      ...base, ok: false, happened: `no reply to ${sent}: ${r.controlError ?? 'no reply'}`,
+      why: `the control connection stalled or broke at ${aVerb} naming a third party: a correct middlebox passes it unchanged for the server to refuse`,
+    };
+  }
+  const into = (x: string): string =>
+    `the middlebox rewrote ${a} into ${x}${v.seenAs !== null && sameHost(x, v.seenAs) ? ', the address the server sees the client as: it treated a third party as the client' : ''}`;
+  if (pr.code >= 400) {
+    const said = parseExtendedAddress(pr.text);
+    if (said !== null && !sameHost(said.host, a)) {
+      return { ...base, ok: false, happened: `${sent}: refused, naming ${showEndpoint(said)}: ${pr.text}`, why: into(said.host) };
+    }
+    return { ...base, ok: true, happened: `${sent}: refused: ${pr.text}`, why: '' };
+  }
+  const where = r.target ? `; STAT: the server connects to ${showEndpoint(r.target)}` : '';
+  const accepted = `${sent}: accepted: ${pr.text}${where}`;
+  if (r.target && !sameHost(r.target.host, a)) return { ...base, ok: false, happened: accepted, why: into(r.target.host) };
+  if (r.dataPeer) {
+    return {
+      ...base, ok: false, happened: `${accepted}; a data connection reached the client's own listener from ${r.dataPeer}`,
+      why: `the middlebox rewrote ${a}: the server's data connection came back to the client`,
+    };
+  }
+  const unsure = !r.target && natBetween(v)
+    ? ` (or the middlebox rewrote ${a} into ${v.seenAs ?? '?'}: the server does not say where it connects)`
+    : '';
+  return {
+    ...base, ok: false, happened: accepted,
+    why: `the server accepted ${aVerb} naming ${a}, not the client: an FTP bounce let through (RFC 2577)${unsure}`,
+  };
 }
 
 export type Result = 'pass' | 'fail' | 'skip';
