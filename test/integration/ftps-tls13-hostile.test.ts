@@ -1,0 +1,84 @@
+// A hostile client of the engine's own TLS 1.3 record layer (docs/tls.md,
+// "After the handshake"), over the real server: node:tls does the handshake,
+// then the test writes and reads the records itself (helpers/tls13-client.ts).
+import { describe, expect, it } from 'vitest';
+import { eventually } from './helpers/clients.js';
+import { useFtpsServer } from './helpers/ftps.js';
+import type { TestServer } from './helpers/server.js';
+import { connectRecordClient, type RecordClient, readRecords } from './helpers/tls13-client.js';
+
+const kHandshake = 22;
+const kApplicationData = 23;
+
+/** Event-loop turns of all workers so far. */
+function iterations(stats: { loops: Array<{ iterations: number }> }): number {
+  return stats.loops.reduce((sum, l) => sum + l.iterations, 0);
+}
+
+/** `n` HELPs in records of 2,000 lines, and the server quiet after them (no line read for 300 ms). */
+async function flood(srv: TestServer, c: RecordClient, n: number): Promise<void> {
+  const lines = Buffer.from('HELP\r\n'.repeat(n));
+  for (let at = 0; at < lines.length; at += 12_000) c.socket.write(c.write.seal(kApplicationData, lines.subarray(at, at + 12_000)));
+  let seen = -1;
+  const quiet = await eventually(async () => {
+    const now = (await srv.server.stats()).loops.reduce((sum, l) => sum + l.events, 0);
+    const same = now === seen;
+    seen = now;
+    return same;
+  }, 15_000, 300);
+  expect(quiet).toBe(true);
+}
+
+describe('a switched TLS 1.3 control connection against a client that asks for KeyUpdates and never reads', () => {
+  // Room for the replies the client leaves unread, so the server keeps the session.
+  const srv = useFtpsServer({ maxOutput: 32 * 1024 * 1024 });
+
+  it('our KeyUpdate blocked behind unread replies stops the reads without spinning the worker; all arrives once the client reads', async () => {
+    const before = (await srv.server.stats()).tls.controlSwitched;
+    const c = await connectRecordClient(srv.host, srv.port);
+    try {
+      let text = '';
+      let keyUpdates = 0;
+      let afterKeyUpdate = '';
+      readRecords(c, (type, content) => {
+        if (type === kHandshake) {
+          expect([...content]).toEqual([24, 0, 0, 1, 0]);
+          keyUpdates++;
+        } else if (type === kApplicationData) {
+          if (keyUpdates > 0) afterKeyUpdate += content.toString('latin1');
+          text += content.toString('latin1');
+        }
+      });
+      // A first command and its reply: the server switches to its own records.
+      c.socket.write(c.write.seal(kApplicationData, Buffer.from('NOOP\r\n')));
+      expect(await eventually(() => /^200 /m.test(text), 5_000)).toBe(true);
+      expect(await eventually(async () => (await srv.server.stats()).tls.controlSwitched > before, 5_000)).toBe(true);
+      c.socket.pause();
+      // Replies enough to fill both kernels' buffers (about 360 bytes each),
+      // then more once the client's window is shut: the server's socket takes
+      // no byte more until the client reads.
+      const helps = [16_000, 4_000];
+      for (const n of helps) await flood(srv, c, n);
+      // KeyUpdate, update_requested: the server's goes behind the unread
+      // replies, and the NOOP after it waits in the socket, readable.
+      c.socket.write(c.write.seal(kHandshake, Buffer.from([24, 0, 0, 1, 1])));
+      c.write.update();
+      c.socket.write(c.write.seal(kApplicationData, Buffer.from('NOOP\r\n')));
+      await new Promise((r) => setTimeout(r, 200));
+      const start = iterations(await srv.server.stats());
+      await new Promise((r) => setTimeout(r, 1000));
+      const turns = iterations(await srv.server.stats()) - start;
+      // A worker waiting for the socket sleeps; one that spins turns tens of thousands of times a second.
+      expect(turns).toBeLessThan(200);
+
+      // The client reads: every HELP reply, the server's KeyUpdate, then the NOOP's 200 under the new keys.
+      c.socket.resume();
+      expect(await eventually(() => /^200 /m.test(afterKeyUpdate), 15_000), text.slice(-500)).toBe(true);
+      expect(keyUpdates).toBe(1);
+      expect(text.match(/^214 /gm)?.length).toBe(helps[0]! + helps[1]!);
+      expect(text.match(/^200 /gm)?.length).toBe(2);
+    } finally {
+      c.socket.destroy();
+    }
+  }, 30_000);
+});
