@@ -312,6 +312,7 @@ ssize_t Tls13Records::Fatal(uint8_t alert, const char* why) {
   }
   std::vector<uint8_t>().swap(out_);
   out_off_ = 0;
+  key_update_queued_ = false;
   want_ = TlsWant::kNothing;
   return -EPROTO;
 }

@@ -52,6 +52,8 @@ class Tls13Records {
   TlsStep Shutdown();
   TlsStep AwaitPeerShutdown();
   bool Pending() const { return plain_off_ < plain_len_; }
+  // Our KeyUpdate is queued: Read takes nothing until it is out (want() kWrite).
+  bool ReadWaitsForWrite() const { return key_update_queued_; }
   TlsWant want() const { return want_; }
   const std::string& error() const { return error_; }
 
