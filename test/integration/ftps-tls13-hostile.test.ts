@@ -33,7 +33,12 @@ describe('a switched TLS 1.3 control connection against a client that asks for K
   // Room for the replies the client leaves unread, so the server keeps the session.
   const srv = useFtpsServer({ maxOutput: 32 * 1024 * 1024 });
 
-  it('our KeyUpdate blocked behind unread replies stops the reads without spinning the worker; all arrives once the client reads', async () => {
+  // OpenSSL keeps a connection whose client sent a KeyUpdate before the switch:
+  // the same client against OpenSSL's record layer.
+  it.each([
+    ['switched', false],
+    ['kept by OpenSSL (an early KeyUpdate)', true],
+  ] as const)('%s: our KeyUpdate blocked behind unread replies stops the reads without spinning the worker; all arrives once the client reads', async (_, early) => {
     const before = (await srv.server.stats()).tls.controlSwitched;
     const c = await connectRecordClient(srv.host, srv.port);
     try {
@@ -49,10 +54,14 @@ describe('a switched TLS 1.3 control connection against a client that asks for K
           text += content.toString('latin1');
         }
       });
-      // A first command and its reply: the server switches to its own records.
+      if (early) {
+        c.socket.write(c.write.seal(kHandshake, Buffer.from([24, 0, 0, 1, 0])));
+        c.write.update();
+      }
+      // A first command and its reply: the server switches to its own records (unless kept).
       c.socket.write(c.write.seal(kApplicationData, Buffer.from('NOOP\r\n')));
       expect(await eventually(() => /^200 /m.test(text), 5_000)).toBe(true);
-      expect(await eventually(async () => (await srv.server.stats()).tls.controlSwitched > before, 5_000)).toBe(true);
+      if (!early) expect(await eventually(async () => (await srv.server.stats()).tls.controlSwitched > before, 5_000)).toBe(true);
       c.socket.pause();
       // Replies enough to fill both kernels' buffers (about 360 bytes each),
       // then more once the client's window is shut: the server's socket takes
@@ -77,6 +86,7 @@ describe('a switched TLS 1.3 control connection against a client that asks for K
       expect(keyUpdates).toBe(1);
       expect(text.match(/^214 /gm)?.length).toBe(helps[0]! + helps[1]!);
       expect(text.match(/^200 /gm)?.length).toBe(2);
+      expect((await srv.server.stats()).tls.controlSwitched - before).toBe(early ? 0 : 1);
     } finally {
       c.socket.destroy();
     }
