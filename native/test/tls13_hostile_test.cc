@@ -109,12 +109,14 @@ struct Pair {
   }
 };
 
-// The inner plain text one byte longer than 2^14 + 1: Seal refuses to make
-// it, so it is sealed here as a client that does not care would.
-void SendOverlongInner(Pair* p) {
-  size_t inner = tls13::kMaxInner + 1;
-  std::vector<uint8_t> record(5 + inner + 16, 'a');
-  record[5 + inner - 1] = 23;
+// A record of `content_len` bytes 'a', the content type `type` and `padding`
+// zeros, whatever its length: Seal refuses an inner plain text over 2^14 + 1,
+// so it is sealed here as a client that does not care would.
+void SendUnchecked(Pair* p, uint8_t type, size_t content_len, size_t padding) {
+  size_t inner = content_len + 1 + padding;
+  std::vector<uint8_t> record(5 + inner + 16, 0);
+  std::memset(record.data() + 5, 'a', content_len);
+  record[5 + content_len] = type;
   size_t body = inner + 16;
   uint8_t header[5] = {23, 3, 3, static_cast<uint8_t>(body >> 8), static_cast<uint8_t>(body)};
   std::memcpy(record.data(), header, 5);
@@ -162,6 +164,15 @@ void GoodOddities() {
   CHECK(p.server.Read(buf, sizeof buf) == 0);
 }
 
+// The largest records a client may send: 2^14 bytes of content, or a
+// shorter one padded to the same 2^14 + 1 bytes of inner plain text.
+void Boundaries() {
+  Pair p;
+  p.Send(23, std::string(tls13::kMaxPlaintext, 'b'));
+  p.Send(23, "NOOP\r\n", tls13::kMaxInner - 7);
+  CHECK(p.ReadAll() == std::string(tls13::kMaxPlaintext, 'b') + "NOOP\r\n");
+}
+
 void Hostile() {
   struct Case {
     uint8_t type;
@@ -178,6 +189,8 @@ void Hostile() {
       {22, "", "unexpected handshake message", 10},                               // empty handshake record
       {20, std::string({1}), "unexpected record type after the handshake", 10},  // change_cipher_spec inside
       {21, std::string({2, 20, 0}), "bad alert", 50},                             // three bytes
+      {21, std::string({2}), "bad alert", 50},                                    // one byte
+      {21, "", "empty alert record", 10},                                         // none (RFC 8446 5.4)
       {99, "x", "unexpected record type after the handshake", 10},
   };
   for (const Case& c : cases) {
@@ -193,8 +206,20 @@ void Hostile() {
     p.ExpectFatal("a record without a content type", 10);
   }
   {
+    Pair p;  // the inner plain text one byte over 2^14 + 1, all content
+    SendUnchecked(&p, 23, tls13::kMaxPlaintext + 1, 0);
+    p.ExpectFatal("record overflow", 22);
+  }
+  {
+    // The padding counts (RFC 8446 5.4: "the full encoded TLSInnerPlaintext
+    // MUST NOT exceed 2^14 + 1 octets"): 2^14 bytes, the type and one zero.
     Pair p;
-    SendOverlongInner(&p);
+    SendUnchecked(&p, 23, tls13::kMaxPlaintext, 1);
+    p.ExpectFatal("record overflow", 22);
+  }
+  {
+    Pair p;  // a short record padded past the limit, within 2^14 + 256 outside
+    SendUnchecked(&p, 23, 6, tls13::kMaxPlaintext + 100);
     p.ExpectFatal("record overflow", 22);
   }
   {
@@ -222,6 +247,7 @@ void Hostile() {
 
 int main() {
   muxftpd::GoodOddities();
+  muxftpd::Boundaries();
   muxftpd::Hostile();
   std::fprintf(stderr, "tls13_hostile_test: ok\n");
   return 0;
