@@ -92,3 +92,58 @@ describe('a switched TLS 1.3 control connection against a client that asks for K
     }
   }, 30_000);
 });
+
+/** A tiny deterministic generator: the same cuts each run. */
+function cuts(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    return 1 + (x % 61);
+  };
+}
+
+describe('a TLS 1.3 control connection that switches while commands stream in', () => {
+  const srv = useFtpsServer();
+
+  // The switch happens when the connection is quiet between two records; the
+  // client's 300 commands arrive cut at odd places, with a KeyUpdate asking
+  // for ours among them (OpenSSL's or ours, whichever side of the switch it
+  // falls on): every command is read once, under the right key, and answered.
+  it.each([1, 2, 3, 4, 5])('cuts of seed %i: 300 NOOPs and a KeyUpdate, every reply, one KeyUpdate back', async (seed) => {
+    const c = await connectRecordClient(srv.host, srv.port);
+    c.socket.setNoDelay(true);
+    try {
+      let text = '';
+      let keyUpdates = 0;
+      readRecords(c, (type, content) => {
+        if (type === kHandshake) {
+          expect([...content]).toEqual([24, 0, 0, 1, 0]);
+          keyUpdates++;
+        } else if (type === kApplicationData) {
+          text += content.toString('latin1');
+        }
+      });
+      const records: Buffer[] = [];
+      for (let i = 0; i < 300; i++) {
+        if (i === 40 * seed) {
+          records.push(c.write.seal(kHandshake, Buffer.from([24, 0, 0, 1, 1])));
+          c.write.update();
+        }
+        records.push(c.write.seal(kApplicationData, Buffer.from('NOOP\r\n')));
+      }
+      const bytes = Buffer.concat(records);
+      const next = cuts(seed);
+      for (let at = 0, n = 0; at < bytes.length; n++) {
+        const size = next();
+        c.socket.write(bytes.subarray(at, at + size));
+        at += size;
+        if (n % 3 === 0) await new Promise((r) => setImmediate(r));
+      }
+      expect(await eventually(() => (text.match(/^200 /gm)?.length ?? 0) >= 300, 15_000), text.slice(-300)).toBe(true);
+      expect(text.match(/^200 /gm)?.length).toBe(300);
+      expect(keyUpdates).toBe(1);
+    } finally {
+      c.socket.destroy();
+    }
+  });
+});
