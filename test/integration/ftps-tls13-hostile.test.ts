@@ -147,3 +147,51 @@ describe('a TLS 1.3 control connection that switches while commands stream in', 
     }
   });
 });
+
+describe('a switched TLS 1.3 control connection: a line past the limit, and CCC with clear text in the same segment', () => {
+  const srv = useFtpsServer();
+
+  it('a 40,000-byte line over three records gets its 500, the next command its 200', async () => {
+    const c = await connectRecordClient(srv.host, srv.port);
+    try {
+      let text = '';
+      readRecords(c, (type, content) => {
+        if (type === kApplicationData) text += content.toString('latin1');
+      });
+      const line = Buffer.from(`NOOP ${'A'.repeat(40_000)}\r\nNOOP\r\n`);
+      for (let at = 0; at < line.length; at += 16_384) c.socket.write(c.write.seal(kApplicationData, line.subarray(at, at + 16_384)));
+      expect(await eventually(() => /^200 /m.test(text), 10_000), text).toBe(true);
+      expect(text.split('\r\n').filter((l) => l !== '').map((l) => l.slice(0, 4))).toEqual(['500 ', '200 ']);
+    } finally {
+      c.socket.destroy();
+    }
+  });
+
+  it('CCC: our close_notify, then the client\'s and its next command in clear in one segment: the command is read in clear', async () => {
+    const before = (await srv.server.stats()).tls.controlSwitched;
+    const c = await connectRecordClient(srv.host, srv.port);
+    try {
+      let text = '';
+      let closed = false;
+      readRecords(c, (type, content) => {
+        if (type === kApplicationData) text += content.toString('latin1');
+        else if (type === 21 && content[1] === 0) closed = true;
+      });
+      c.socket.write(c.write.seal(kApplicationData, Buffer.from('USER anonymous\r\nPASS x\r\n')));
+      expect(await eventually(() => /^230 /m.test(text), 5_000), text).toBe(true);
+      expect((await srv.server.stats()).tls.controlSwitched - before).toBe(1);
+      c.socket.write(c.write.seal(kApplicationData, Buffer.from('CCC\r\n')));
+      expect(await eventually(() => closed, 5_000), text).toBe(true);
+      expect(text).toMatch(/^200 CCC/m);
+      // The rest comes in clear: readRecords is done with the socket.
+      c.socket.removeAllListeners('data');
+      let clear = '';
+      c.socket.on('data', (d: Buffer) => (clear += d.toString('latin1')));
+      c.socket.write(Buffer.concat([c.write.seal(21, Buffer.from([1, 0])), Buffer.from('NOOP\r\nPWD\r\n')]));
+      expect(await eventually(() => /^257 /m.test(clear), 5_000), clear).toBe(true);
+      expect(clear).toMatch(/^200 [^\r]*\r\n257 /);
+    } finally {
+      c.socket.destroy();
+    }
+  });
+});
