@@ -35,6 +35,13 @@ const hostile: CommandOverrides = {
       else if (arg === 'nul') await e.sendFile(sid, withNul('hello.txt%00.bak'), 0);
       else if (arg === 'offset') await e.sendFile(sid, 'hello.txt', -1);
       else if (arg === 'sid') e.reply(Number.NaN, '200 to no one.\r\n');
+      else if (arg === 'detached') {
+        // A Buffer whose memory was handed to another thread: empty now, and nothing to read.
+        const data = Buffer.alloc(1024, 1);
+        structuredClone(data.buffer, { transfer: [data.buffer] });
+        const r = await e.sendBuffer(sid, data);
+        return reply(Code.CommandOk, `sent ${r.bytes}`);
+      }
       return reply(Code.CommandOk, 'done');
     },
   },
@@ -63,6 +70,8 @@ describe('a custom command passing the engine what untyped JavaScript may', () =
       await ctl.expect('XOP stat made', 200);
       expect((await ctl.cmd('XOP stat made')).lines).toEqual(['200 error 0']);
       for (const what of ['mode', 'nul', 'offset', 'sid']) await ctl.expect(`XSEND ${what}`, 451);
+      // A detached Buffer is an empty one: no data connection here, nothing sent.
+      expect((await ctl.cmd('XSEND detached')).lines).toEqual(['200 sent 0']);
       await ctl.expect('NOOP', 200);
       await other.expect(size, 213);
       await ctl.expect('RMD made', 250);
