@@ -9,9 +9,9 @@
 //
 // Every record from the peer is checked before a byte of it is used: outer
 // type, version, length (at most 2^14 + 256), tag, inner length (at most
-// 2^14 + 1, padding included). A record is read exactly (header, then body), so nothing after
-// it (the clear text after a CCC) is taken from the socket. Memory is held
-// only while a record is half read or half written.
+// 2^14 + 1, padding included). A record is read exactly (header, then body),
+// so nothing after it (the clear text after a CCC) is taken from the socket.
+// Memory is held only while a record is half read or half written.
 #ifndef MUXFTPD_ENGINE_TLS13_RECORDS_H_
 #define MUXFTPD_ENGINE_TLS13_RECORDS_H_
 

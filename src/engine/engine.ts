@@ -169,7 +169,7 @@ function named(table: Readonly<Record<string, number>>, name: string, what: stri
 }
 
 /** A path for the worker, refused with a NUL: the kernel would take what comes before it as the whole path. */
-function pathArg(path: string): string {
+function checkPath(path: string): string {
   if (path.includes('\0')) throw new RangeError(`a path with a NUL: ${JSON.stringify(path)}`);
   return path;
 }
@@ -332,7 +332,7 @@ export class Engine {
   }
 
   sendFile(sid: SessionId, relPath: string, offset: number, opts: TransferOptions = {}): Promise<TransferResult> {
-    return this.transfer(ActionType.SendFile, sid, pathArg(relPath), offset, 0, opts);
+    return this.transfer(ActionType.SendFile, sid, checkPath(relPath), offset, 0, opts);
   }
 
   sendBuffer(sid: SessionId, data: Buffer, opts: TransferOptions = {}): Promise<TransferResult> {
@@ -340,7 +340,7 @@ export class Engine {
   }
 
   recvFile(sid: SessionId, relPath: string, offset: number, mode: WriteModeName, opts: TransferOptions = {}): Promise<TransferResult> {
-    return this.transfer(ActionType.RecvFile, sid, pathArg(relPath), offset, named(writeModes, mode, 'write mode'), opts);
+    return this.transfer(ActionType.RecvFile, sid, checkPath(relPath), offset, named(writeModes, mode, 'write mode'), opts);
   }
 
   /**
@@ -351,10 +351,13 @@ export class Engine {
    * makes `path` (relative to the served root) the session's directory.
    */
   fileOp(sid: SessionId, op: FileOpName, path: string, path2?: string): Promise<FileOpResult> {
-    const fields = { ...blankFields, op: named(fileOps, op, 'file operation'), data: pathArg(path), preamble: path2 === undefined ? undefined : pathArg(path2) };
+    // Checked before the promise: an untyped caller's mistake throws to it.
+    const code = named(fileOps, op, 'file operation');
+    checkPath(path);
+    if (path2 !== undefined) checkPath(path2);
     const seq = this.seq();
     return new Promise((resolve) => {
-      this.push(ActionType.FileOp, sid, { ...fields, seq });
+      this.push(ActionType.FileOp, sid, { ...blankFields, seq, op: code, data: path, preamble: path2 });
       this.pending.set(seq, { kind: 'file', sid, resolve });
     });
   }
