@@ -129,11 +129,13 @@ ssize_t Tls13Records::NextRecord() {
   header_got_ = 0;
   in_got_ = 0;
   if (!tls13::Open(suite_, &read_, header_, in_.get(), in_len_)) return Fatal(kBadRecordMac, "bad record mac");
-  // TLSInnerPlaintext: content, the type, then zeros (RFC 8446 5.4).
+  // TLSInnerPlaintext: content, the type, then zeros (RFC 8446 5.4), at
+  // most 2^14 + 1 bytes with the padding ("the full encoded
+  // TLSInnerPlaintext MUST NOT exceed 2^14 + 1 octets").
   size_t inner = in_len_ - kTagLength;
+  if (inner > kMaxInner) return Fatal(kRecordOverflow, "record overflow");
   while (inner > 0 && in_[inner - 1] == 0) --inner;
   if (inner == 0) return Fatal(kUnexpectedMessage, "a record without a content type");
-  if (inner > kMaxInner) return Fatal(kRecordOverflow, "record overflow");
   uint8_t type = in_[inner - 1];
   size_t len = inner - 1;
   switch (type) {
@@ -166,7 +168,8 @@ ssize_t Tls13Records::HeaderDone() {
 }
 
 ssize_t Tls13Records::OnAlert(size_t len) {
-  // One alert per record, never fragmented (6).
+  // Never empty (5.4); one alert per record, never fragmented (6).
+  if (len == 0) return Fatal(kUnexpectedMessage, "empty alert record");
   if (len != 2) return Fatal(kDecodeError, "bad alert");
   uint8_t description = in_[1];
   DropInput();
@@ -312,6 +315,7 @@ ssize_t Tls13Records::Fatal(uint8_t alert, const char* why) {
   }
   std::vector<uint8_t>().swap(out_);
   out_off_ = 0;
+  key_update_queued_ = false;
   want_ = TlsWant::kNothing;
   return -EPROTO;
 }

@@ -9,9 +9,9 @@
 //
 // Every record from the peer is checked before a byte of it is used: outer
 // type, version, length (at most 2^14 + 256), tag, inner length (at most
-// 2^14 + 1). A record is read exactly (header, then body), so nothing after
-// it (the clear text after a CCC) is taken from the socket. Memory is held
-// only while a record is half read or half written.
+// 2^14 + 1, padding included). A record is read exactly (header, then body),
+// so nothing after it (the clear text after a CCC) is taken from the socket.
+// Memory is held only while a record is half read or half written.
 #ifndef MUXFTPD_ENGINE_TLS13_RECORDS_H_
 #define MUXFTPD_ENGINE_TLS13_RECORDS_H_
 
@@ -52,6 +52,8 @@ class Tls13Records {
   TlsStep Shutdown();
   TlsStep AwaitPeerShutdown();
   bool Pending() const { return plain_off_ < plain_len_; }
+  // Our KeyUpdate is queued: Read takes nothing until it is out (want() kWrite).
+  bool ReadWaitsForWrite() const { return key_update_queued_; }
   TlsWant want() const { return want_; }
   const std::string& error() const { return error_; }
 

@@ -61,6 +61,10 @@ class TlsChannel {
   const std::string& error() const { return switched() ? records_->error() : error_; }
   // Plain text decrypted and not handed out yet: epoll cannot see it.
   bool Pending() const { return switched() ? records_->Pending() : SSL_pending(ssl_.get()) > 0; }
+  // No Read gets further until a write goes out (our KeyUpdate answering the
+  // peer's, after the switch): the caller stops watching for input meanwhile,
+  // or a readable socket would wake it every turn for nothing.
+  bool ReadWaitsForWrite() const { return switched() && records_->ReadWaitsForWrite(); }
   // "TLSv1.3 TLS_AES_256_GCM_SHA384"
   std::string Description() const;
   // This connection resumed a TLS session tagged `owner` (TagTlsSession).

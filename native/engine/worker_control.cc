@@ -65,8 +65,12 @@ void Worker::SetControlEvents(Session* s) {
   if (s->control_tls_state == ControlTls::kHandshake || s->control_tls_state == ControlTls::kShutdown) {
     events = s->control_tls->want() == TlsWant::kWrite ? uint32_t{EPOLLOUT} : uint32_t{EPOLLIN};
   } else {
-    bool tls_write = s->control_tls && s->control_tls->want() == TlsWant::kWrite;
-    events = (s->ReadsInput() ? uint32_t{EPOLLIN} : 0u) | (s->Unsent() > 0 || tls_write ? uint32_t{EPOLLOUT} : 0u);
+    // A read that waits for our KeyUpdate to go out: EPOLLIN would fire every
+    // turn (level-triggered) while the client leaves its replies unread.
+    bool read_waits = s->control_tls && s->control_tls->ReadWaitsForWrite();
+    bool tls_write = s->control_tls && (read_waits || s->control_tls->want() == TlsWant::kWrite);
+    events = (s->ReadsInput() && !read_waits ? uint32_t{EPOLLIN} : 0u) |
+             (s->Unsent() > 0 || tls_write ? uint32_t{EPOLLOUT} : 0u);
     // Plain text OpenSSL already holds raises no EPOLLIN (resumed reads, say).
     if (s->ReadsInput()) NotePendingTls(s);
   }

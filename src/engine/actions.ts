@@ -106,6 +106,10 @@ export class ActionWriter {
     check('op', op, 0xff);
     check('flags', flags, 0xff);
     check('type', type, 0xff);
+    // A string's UTF-8 (3 bytes per UTF-16 unit at most) fits a u32 length;
+    // a Buffer may not (4 GiB and more from Node 22 on): its length would wrap,
+    // and the rest of its bytes would be read as the next records.
+    if (data !== undefined && typeof data !== 'string') check('data length', data.length, 0xffffffff);
     // Room for the worst case (3 UTF-8 bytes per UTF-16 unit) before writing.
     const dataMax = data === undefined ? 0 : typeof data === 'string' ? data.length * 3 : data.length;
     this.reserve(kHeader + dataMax + ((preamble?.length ?? 0) + (epilogue?.length ?? 0)) * 3);

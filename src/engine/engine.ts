@@ -156,6 +156,24 @@ const writeModes: Record<WriteModeName, number> = {
   replace: WriteMode.Replace,
 };
 
+/**
+ * The number of `name` in `table`. A custom command is JavaScript the
+ * compiler may not have checked: a name the table lacks throws, where it
+ * would have become action field 0 (FileOp Home, which moves the session's
+ * directory; WriteMode Truncate).
+ */
+function named(table: Readonly<Record<string, number>>, name: string, what: string): number {
+  const v = Object.hasOwn(table, name) ? table[name] : undefined;
+  if (v === undefined) throw new RangeError(`no ${what} ${JSON.stringify(name)}`);
+  return v;
+}
+
+/** A path for the worker, refused with a NUL: the kernel would take what comes before it as the whole path. */
+function checkPath(path: string): string {
+  if (path.includes('\0')) throw new RangeError(`a path with a NUL: ${JSON.stringify(path)}`);
+  return path;
+}
+
 /** A data connection's two ends, as the server's socket has them (ESTA, ESTP). */
 export interface DataEndpoints {
   peer: Endpoint;
@@ -314,7 +332,7 @@ export class Engine {
   }
 
   sendFile(sid: SessionId, relPath: string, offset: number, opts: TransferOptions = {}): Promise<TransferResult> {
-    return this.transfer(ActionType.SendFile, sid, relPath, offset, 0, opts);
+    return this.transfer(ActionType.SendFile, sid, checkPath(relPath), offset, 0, opts);
   }
 
   sendBuffer(sid: SessionId, data: Buffer, opts: TransferOptions = {}): Promise<TransferResult> {
@@ -322,7 +340,7 @@ export class Engine {
   }
 
   recvFile(sid: SessionId, relPath: string, offset: number, mode: WriteModeName, opts: TransferOptions = {}): Promise<TransferResult> {
-    return this.transfer(ActionType.RecvFile, sid, relPath, offset, writeModes[mode], opts);
+    return this.transfer(ActionType.RecvFile, sid, checkPath(relPath), offset, named(writeModes, mode, 'write mode'), opts);
   }
 
   /**
@@ -333,9 +351,13 @@ export class Engine {
    * makes `path` (relative to the served root) the session's directory.
    */
   fileOp(sid: SessionId, op: FileOpName, path: string, path2?: string): Promise<FileOpResult> {
+    // Checked before the promise: an untyped caller's mistake throws to it.
+    const code = named(fileOps, op, 'file operation');
+    checkPath(path);
+    if (path2 !== undefined) checkPath(path2);
     const seq = this.seq();
     return new Promise((resolve) => {
-      this.push(ActionType.FileOp, sid, { ...blankFields, seq, op: fileOps[op], data: path, preamble: path2 });
+      this.push(ActionType.FileOp, sid, { ...blankFields, seq, op: code, data: path, preamble: path2 });
       this.pending.set(seq, { kind: 'file', sid, resolve });
     });
   }

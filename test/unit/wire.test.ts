@@ -78,6 +78,20 @@ describe('actions: ActionWriter → native DecodeActions', () => {
     expect(() => w.add(ActionType.ListenPassive, 1.5)).toThrow(RangeError);
     expect(w.empty).toBe(true);
   });
+
+  it('refuses data longer than its u32 length can say, writing nothing', () => {
+    // A Buffer of 4 GiB or more (Node 22 and later make one, a custom
+    // command's sendBuffer may pass it) would wrap its length: the record
+    // would end early and its own bytes be read as the next records, any
+    // session's. Its length is faked here: no test allocates 4 GiB.
+    const w = new ActionWriter();
+    const huge = Buffer.from('abc');
+    Object.defineProperty(huge, 'length', { value: 2 ** 32 + 3 });
+    expect(() => w.add(ActionType.SendBuffer, 1, { seq: 1, data: huge })).toThrow(/^action data length 4294967299 /);
+    expect(w.empty).toBe(true);
+    w.add(ActionType.SendBuffer, 2, { seq: 2, data: Buffer.from('abc') });
+    expect(decoded(w).map((a) => [a.sid, a.data.toString()])).toEqual([[2, 'abc']]);
+  });
 });
 
 describe('events: native EncodeEvents → batch.ts', () => {
