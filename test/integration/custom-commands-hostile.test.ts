@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { CommandOverrides } from '../../src/index.js';
 import { Code, reply } from '../../src/index.js';
 import { FtpControl } from './helpers/clients.js';
-import { useServer } from './helpers/server.js';
+import { inProcess, useServer } from './helpers/server.js';
 
 /** The argument's "%00" as a NUL: no client can send one (the parser refuses it). */
 const withNul = (s: string) => s.replaceAll('%00', '\0');
@@ -48,7 +48,8 @@ const hostile: CommandOverrides = {
 };
 
 describe('a custom command passing the engine what untyped JavaScript may', () => {
-  const srv = useServer({ writable: true, commands: hostile });
+  // An object table stays in this process (--processes 1).
+  const srv = useServer({ ...inProcess, writable: true, commands: hostile });
 
   it('an unknown name, a NUL in a path, a bad number: 451 each, nothing done instead, the session goes on', async () => {
     const ctl = await FtpControl.connect(srv.host, srv.port);
