@@ -22,20 +22,24 @@ function expandLabel(secret: Buffer, label: string, length: number): Buffer {
 
 /** One direction's traffic secret, its key and iv, and the sequence number of its next record. */
 export class Direction {
-  private key: Buffer;
-  private iv: Buffer;
+  private key: Buffer = Buffer.alloc(0);
+  private iv: Buffer = Buffer.alloc(0);
   seq = 0n;
 
   constructor(private secret: Buffer) {
-    this.key = expandLabel(secret, 'key', kKeyLength);
-    this.iv = expandLabel(secret, 'iv', kIvLength);
+    this.take(secret);
   }
 
   /** The next generation (a KeyUpdate): new keys, seq 0. */
   update(): void {
-    this.secret = expandLabel(this.secret, 'traffic upd', 32);
-    this.key = expandLabel(this.secret, 'key', kKeyLength);
-    this.iv = expandLabel(this.secret, 'iv', kIvLength);
+    this.take(expandLabel(this.secret, 'traffic upd', 32));
+  }
+
+  /** `secret`'s key and iv (RFC 8446 7.3), from sequence number 0. */
+  private take(secret: Buffer): void {
+    this.secret = secret;
+    this.key = expandLabel(secret, 'key', kKeyLength);
+    this.iv = expandLabel(secret, 'iv', kIvLength);
     this.seq = 0n;
   }
 
